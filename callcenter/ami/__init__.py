@@ -1,0 +1,1 @@
+"""Asterisk Manager Interface: a sans-I/O protocol and an asyncio client."""

@@ -1,0 +1,1 @@
+"""Calls: the pure tracker that turns AMI events into domain facts and call records."""

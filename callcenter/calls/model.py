@@ -1,0 +1,212 @@
+"""Domain model: call records and the facts the tracker emits.
+
+Plain dataclasses, no I/O. Times are timezone-aware UTC datetimes; durations
+are float seconds. Consumers (store, ringrule, live, recordings, qa) depend on
+these types, never on raw AMI dictionaries.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+Direction = Literal["inbound", "outbound", "internal"]
+Disposition = Literal[
+    "answered", "abandoned", "timeout", "no_agents", "no_answer", "busy", "failed", "incomplete"
+]
+RingOutcome = Literal["answered", "no_answer", "caller_hangup", "cancelled", "busy", "unavailable"]
+HangupBy = Literal["caller", "agent", "system"]
+AgentStateName = Literal[
+    "logged_out", "available", "ringing", "on_call", "wrap_up", "paused", "unavailable"
+]
+
+
+def seconds_between(start: datetime | None, end: datetime | None) -> float | None:
+    """``end - start`` in seconds, or None when either is unknown."""
+    if start is None or end is None:
+        return None
+    return (end - start).total_seconds()
+
+
+def count_rings(ring_s: float, cycle_s: float) -> int:
+    """Rings heard in ``ring_s`` seconds at a ring cycle of ``cycle_s`` (ceil, at least 1)."""
+    return max(1, math.ceil(round(ring_s / cycle_s, 6)))
+
+
+@dataclass
+class RingAttempt:
+    """One agent (or outside number) being rung for one call."""
+
+    agent: str
+    interface: str
+    started_at: datetime
+    queue: str | None = None
+    channel: str | None = None
+    uniqueid: str | None = None
+    ended_at: datetime | None = None
+    outcome: RingOutcome | None = None
+    rings: int | None = None
+    within_rule: bool | None = None
+
+    @property
+    def ring_s(self) -> float | None:
+        """Seconds from the phone starting to ring to answer/cancel."""
+        return seconds_between(self.started_at, self.ended_at)
+
+
+@dataclass
+class Transfer:
+    """A blind or attended transfer, from one agent endpoint to another."""
+
+    type: Literal["blind", "attended"]
+    from_agent: str
+    to_agent: str | None
+    at: datetime
+
+
+@dataclass
+class Violation:
+    """A breach of the three-ring rule by one ring attempt."""
+
+    agent: str
+    interface: str
+    queue: str | None
+    ring_s: float
+    rings: int
+    deadline_s: float
+    at: datetime
+    action: str = "none"
+    """What was (or would be) done: hangup | redirect | none | asterisk (Asterisk moved on)."""
+    result: str = "not_taken"
+    """ok | failed | too_late | not_taken (replay, or the rule only records)."""
+    detail: str = ""
+
+
+@dataclass
+class CallRecord:
+    """One call: an Asterisk linkedid on one named server."""
+
+    server: str
+    linkedid: str
+    started_at: datetime
+    direction: Direction = "inbound"
+    caller: str | None = None
+    caller_name: str | None = None
+    callee: str | None = None
+    queue: str | None = None
+    agent: str | None = None
+    queue_joined_at: datetime | None = None
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    hold_s: float = 0.0
+    hangup_by: HangupBy | None = None
+    hangup_cause: int | None = None
+    disposition: Disposition | None = None
+    incomplete_reason: str | None = None
+    recordings: list[str] = field(default_factory=list)
+    transfers: list[Transfer] = field(default_factory=list)
+    ring_attempts: list[RingAttempt] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
+    queues: list[str] = field(default_factory=list)
+
+    @property
+    def is_open(self) -> bool:
+        """True while the call has not ended."""
+        return self.ended_at is None
+
+    @property
+    def wait_s(self) -> float | None:
+        """Inbound: queue/answer wait until the first agent answered (or the end)."""
+        start = self.started_at
+        end = self.answered_at or self.ended_at
+        return seconds_between(start, end)
+
+    @property
+    def talk_s(self) -> float | None:
+        """Seconds from the first answer to the end of the call, hold included."""
+        return seconds_between(self.answered_at, self.ended_at)
+
+
+# ---------------------------------------------------------------- facts
+
+
+@dataclass(frozen=True)
+class Fact:
+    """Something the tracker learned; ``at`` is the event time (UTC)."""
+
+    server: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class CallStarted(Fact):
+    call: CallRecord
+
+
+@dataclass(frozen=True)
+class QueueCallerJoined(Fact):
+    linkedid: str
+    queue: str
+    position: int
+
+
+@dataclass(frozen=True)
+class QueueCallerLeft(Fact):
+    linkedid: str
+    queue: str
+    reason: Literal["answered", "abandoned", "timeout", "left"]
+
+
+@dataclass(frozen=True)
+class RingStarted(Fact):
+    """An agent's phone started ringing; ringrule starts its deadline here."""
+
+    linkedid: str
+    attempt: RingAttempt
+    caller_channel: str | None
+    direct: bool
+    """True for a direct Dial() to the agent (no queue)."""
+
+
+@dataclass(frozen=True)
+class RingEnded(Fact):
+    linkedid: str
+    attempt: RingAttempt
+
+
+@dataclass(frozen=True)
+class CallAnswered(Fact):
+    call: CallRecord
+    attempt: RingAttempt | None
+
+
+@dataclass(frozen=True)
+class RecordingAnnounced(Fact):
+    """MixMonitor announced a file (as Asterisk sees the path)."""
+
+    linkedid: str
+    path: str
+    channel: str
+
+
+@dataclass(frozen=True)
+class CallEnded(Fact):
+    """The call is over (or closed as incomplete); ``call`` is final."""
+
+    call: CallRecord
+
+
+@dataclass(frozen=True)
+class AgentStateChanged(Fact):
+    """A queue member's state, as Asterisk reports it."""
+
+    interface: str
+    agent: str
+    name: str | None
+    queue: str | None
+    state: AgentStateName
+    paused: bool
+    reason: str | None
+    in_queue: bool

@@ -1,0 +1,228 @@
+"""The one typed settings object: a TOML file, then ``CALLCENTER_*`` variables.
+
+Precedence (lowest first): defaults, the TOML file, environment variables.
+Environment variables name a key by its section path joined with ``__``
+(``CALLCENTER_RING__CYCLE_S=4``); ``CALLCENTER_DSN`` is a shortcut for
+``database.dsn``. Every validation error names the offending key.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+
+class SettingsError(Exception):
+    """A configuration problem, with a message that names the key or file."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AmiServer(_Section):
+    """One Asterisk server reached over AMI."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    host: str = "127.0.0.1"
+    port: int = Field(default=5038, ge=1, le=65535)
+    username: str = "callcenter"
+    secret: str = ""
+    auth: Literal["plain", "md5"] = "plain"
+    ping_interval_s: float = Field(default=10.0, gt=0)
+    ping_timeout_s: float = Field(default=5.0, gt=0)
+    action_timeout_s: float = Field(default=10.0, gt=0)
+    reconnect_min_s: float = Field(default=0.5, gt=0)
+    reconnect_max_s: float = Field(default=30.0, gt=0)
+
+
+class DatabaseSettings(_Section):
+    """PostgreSQL. An empty ``dsn`` means the embedded server in ``data_dir``."""
+
+    dsn: str = ""
+    data_dir: str = ".callcenter/pgdata"
+    spool_dir: str = ".callcenter/spool"
+    batch_size: int = Field(default=500, ge=1)
+    batch_delay_s: float = Field(default=0.05, ge=0)
+
+
+class RingPolicy(_Section):
+    """The three-ring rule: rings allowed × ring cycle = the answer deadline."""
+
+    cycle_s: float = Field(default=5.0, gt=0)
+    rings_allowed: int = Field(default=3, ge=1)
+    on_deadline: Literal["hangup", "redirect", "record"] = "hangup"
+    direct_action: Literal["redirect", "hangup", "record"] = "redirect"
+    fallback_context: str = "from-trunk"
+    fallback_priority: str = "toqueue"
+    misses_before_pause: int = Field(default=2, ge=0)
+    pause_reason: str = "ring-no-answer"
+
+    @property
+    def deadline_s(self) -> float:
+        """Seconds of ringing allowed before the rule is broken."""
+        return self.cycle_s * self.rings_allowed
+
+
+class QueueOverride(_Section):
+    """Per-queue overrides of the ring policy and retention."""
+
+    cycle_s: float | None = Field(default=None, gt=0)
+    rings_allowed: int | None = Field(default=None, ge=1)
+    retention_days: int | None = Field(default=None, ge=1)
+
+
+class RecordingSettings(_Section):
+    """Where MixMonitor writes, where we file recordings, and for how long."""
+
+    store_dir: str = "recordings"
+    asterisk_dir: str = "/var/spool/asterisk/monitor"
+    local_dir: str = "/var/spool/asterisk/monitor"
+    retention_days: int = Field(default=365, ge=1)
+    stable_wait_s: float = Field(default=1.0, ge=0)
+    max_wait_s: float = Field(default=30.0, ge=0)
+    retries: int = Field(default=3, ge=0)
+    short_ratio: float = Field(default=0.5, ge=0, le=1)
+
+
+class WebSettings(_Section):
+    """The web app."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    timezone: str = "Asia/Shanghai"
+    default_language: Literal["zh", "en"] = "zh"
+    secure_cookies: bool = True
+    session_hours: float = Field(default=12.0, gt=0)
+    service_level_s: float = Field(default=20.0, gt=0)
+    service_level_denominator: Literal["offered", "answered", "offered_minus_short"] = (
+        "offered_minus_short"
+    )
+    short_abandon_s: float = Field(default=5.0, ge=0)
+    company_name: str = "callcenter"
+
+
+class QaSettings(_Section):
+    """The QA monitoring sheet."""
+
+    forms_dir: str = "qa/forms"
+    dispute_window_days: int = Field(default=7, ge=0)
+    random_per_agent_per_week: int = Field(default=2, ge=0)
+    long_hold_s: float = Field(default=60.0, ge=0)
+    long_talk_s: float = Field(default=900.0, ge=0)
+
+
+class AgentPanelSettings(_Section):
+    """The agents' browser panel."""
+
+    pause_reasons: list[str] = ["break", "lunch", "training", "meeting", "after-call work"]
+    note_categories: list[str] = ["consultation", "complaint", "repair", "sales", "other"]
+    notes_due_after_s: float = Field(default=300.0, ge=0)
+    complaint_response_hours: float = Field(default=48.0, gt=0)
+    outbound_context: str = "from-internal"
+
+
+class Settings(_Section):
+    """Everything the daemon, the web app and the CLI are configured with."""
+
+    servers: list[AmiServer] = []
+    database: DatabaseSettings = DatabaseSettings()
+    ring: RingPolicy = RingPolicy()
+    queues: dict[str, QueueOverride] = {}
+    recordings: RecordingSettings = RecordingSettings()
+    web: WebSettings = WebSettings()
+    qa: QaSettings = QaSettings()
+    agent_panel: AgentPanelSettings = AgentPanelSettings()
+    log_format: Literal["auto", "json", "console"] = "auto"
+
+    @model_validator(mode="after")
+    def _unique_server_names(self) -> Settings:
+        names = [s.name for s in self.servers]
+        if len(names) != len(set(names)):
+            raise ValueError("servers: names must be unique")
+        return self
+
+    def ring_policy_for(self, queue: str | None) -> RingPolicy:
+        """The ring policy of ``queue`` with its overrides applied."""
+        override = self.queues.get(queue or "")
+        if override is None:
+            return self.ring
+        changes = {
+            k: v
+            for k, v in override.model_dump().items()
+            if v is not None and k in RingPolicy.model_fields
+        }
+        return self.ring.model_copy(update=changes)
+
+
+ENV_PREFIX = "CALLCENTER_"
+_SHORTCUTS = {"DSN": ("database", "dsn")}
+
+
+def _env_overrides(env: Mapping[str, str]) -> dict[str, Any]:
+    tree: dict[str, Any] = {}
+    for key, value in env.items():
+        if not key.startswith(ENV_PREFIX) or key.startswith("CALLCENTER_TEST_"):
+            continue
+        name = key[len(ENV_PREFIX) :]
+        path = _SHORTCUTS.get(name) or tuple(p.lower() for p in name.split("__"))
+        node = tree
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = value
+    return tree
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _format_errors(exc: ValidationError, source: str) -> str:
+    lines = [f"invalid configuration ({source}):"]
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(root)"
+        lines.append(f"  {key}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def load_settings(
+    path: str | Path | None = None, env: Mapping[str, str] | None = None
+) -> Settings:
+    """Read settings from ``path`` (TOML, optional) and ``env`` (default: os.environ).
+
+    Raises :class:`SettingsError` naming the file, line or key on bad input.
+    """
+    env = os.environ if env is None else env
+    data: dict[str, Any] = {}
+    source = "defaults"
+    if path is None and env.get("CALLCENTER_CONFIG"):
+        path = env["CALLCENTER_CONFIG"]
+    if path is not None:
+        p = Path(path)
+        source = str(p)
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise SettingsError(f"{p}: configuration file not found") from None
+        except UnicodeDecodeError as exc:
+            raise SettingsError(f"{p}: not UTF-8 text ({exc.reason})") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"{p}: {exc}") from None
+    overrides = _env_overrides(env)
+    if overrides:
+        source += " + CALLCENTER_* environment"
+    try:
+        return Settings.model_validate(_merge(data, overrides))
+    except ValidationError as exc:
+        raise SettingsError(_format_errors(exc, source)) from None

@@ -1,0 +1,79 @@
+"""Shared fixtures: a real PostgreSQL (CALLCENTER_TEST_DSN or embedded), traces."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from callcenter import db
+
+TRACES = Path(__file__).parent / "traces"
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+def load_trace(path: Path) -> list[dict[str, Any]]:
+    """The JSON lines of a capture."""
+    with path.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+@pytest.fixture(scope="session")
+def pg_server_dsn(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """DSN of a PostgreSQL server: CALLCENTER_TEST_DSN, else an embedded one."""
+    dsn = os.environ.get("CALLCENTER_TEST_DSN")
+    if dsn:
+        return dsn
+    return db.embedded_dsn(tmp_path_factory.mktemp("pgdata"))
+
+
+def _with_db(dsn: str, name: str) -> str:
+    base, _, query = dsn.partition("?")
+    scheme, _, rest = base.partition("://")
+    hostpart = rest.rsplit("/", 1)[0] if "/" in rest else rest
+    return f"{scheme}://{hostpart}/{name}" + (f"?{query}" if query else "")
+
+
+@pytest.fixture
+async def fresh_dsn(pg_server_dsn: str) -> AsyncIterator[str]:
+    """A new, empty, migrated database for one test; dropped afterwards."""
+    name = "cc_test_" + uuid.uuid4().hex[:12]
+    admin = await asyncpg.connect(pg_server_dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    dsn = _with_db(pg_server_dsn, name)
+    conn = await asyncpg.connect(dsn)
+    try:
+        await db.migrate(conn)
+    finally:
+        await conn.close()
+    yield dsn
+    admin = await asyncpg.connect(pg_server_dsn)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def pool(fresh_dsn: str) -> AsyncIterator[asyncpg.Pool]:
+    """An asyncpg pool on a fresh migrated database."""
+    p = await db.create_pool(fresh_dsn)
+    yield p
+    await p.close()
+
+
+@pytest.fixture
+def shared_dir() -> Iterator[Path]:
+    """../shared, or skip with a message when it is absent."""
+    if not SHARED.is_dir():
+        pytest.skip(f"{SHARED} is absent: public fixtures are read from ../shared only")
+    yield SHARED

@@ -1,0 +1,55 @@
+from pathlib import Path
+
+import pytest
+
+from callcenter.settings import SettingsError, load_settings
+
+
+def test_defaults_give_a_fifteen_second_deadline() -> None:
+    assert load_settings(env={}).ring.deadline_s == 15.0
+
+
+def test_env_overrides_toml(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[ring]\ncycle_s = 4.0\n[[servers]]\nname = "pbx1"\n')
+    s = load_settings(cfg, env={"CALLCENTER_RING__RINGS_ALLOWED": "4"})
+    assert s.ring.deadline_s == 16.0
+    assert s.servers[0].name == "pbx1"
+
+
+def test_per_queue_override() -> None:
+    s = load_settings(env={"CALLCENTER_QUEUES__SALES__CYCLE_S": "6"})
+    assert s.ring_policy_for("sales").deadline_s == 18.0
+    assert s.ring_policy_for("support").deadline_s == 15.0
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("[ring\n", "line 1"),
+        ("[ring]\ncycle_s = -1\n", "ring.cycle_s"),
+        ("[ring]\nbogus = 1\n", "ring.bogus"),
+        ('[[servers]]\nname="a"\n[[servers]]\nname="a"\n', "unique"),
+    ],
+)
+def test_bad_config_names_the_problem(tmp_path: Path, text: str, needle: str) -> None:
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(text)
+    with pytest.raises(SettingsError) as err:
+        load_settings(cfg, env={})
+    assert needle in str(err.value)
+    assert "bad.toml" in str(err.value)
+
+
+def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="not found"):
+        load_settings(tmp_path / "nope.toml", env={})
+
+
+async def test_migrations_apply_once(pool) -> None:  # type: ignore[no-untyped-def]
+    from callcenter import db
+
+    async with pool.acquire() as conn:
+        assert await db.migrate(conn) == []
+        names = [r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")]
+    assert names == [p.name for p in db.migration_files()]
