@@ -35,6 +35,23 @@ def count_rings(ring_s: float, cycle_s: float) -> int:
     return max(1, math.ceil(round(ring_s / cycle_s, 6)))
 
 
+@dataclass(frozen=True)
+class RingRule:
+    """The three-ring rule for one queue (or for direct calls when queue is None)."""
+
+    cycle_s: float = 5.0
+    rings_allowed: int = 3
+    queue_action: str = "hangup"
+    """What enforcement does on a queue call: hangup (Cause 19) | record."""
+    direct_action: str = "redirect"
+    """What enforcement does on a direct call: redirect | hangup | record."""
+
+    @property
+    def deadline_s(self) -> float:
+        """Seconds of ringing allowed."""
+        return self.cycle_s * self.rings_allowed
+
+
 @dataclass
 class RingAttempt:
     """One agent (or outside number) being rung for one call."""
