@@ -1,0 +1,155 @@
+"""Calls and their child rows (ring attempts, transfers, violations)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from callcenter.calls.model import CallRecord, RingAttempt, Transfer, Violation
+
+_UPSERT = """INSERT INTO calls (server, linkedid, direction, caller, caller_name, callee, queue,
+    queues, agent, started_at, queue_joined_at, answered_at, ended_at, wait_s, talk_s, hold_s,
+    hangup_by, hangup_cause, disposition, incomplete_reason, recordings)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
+    $20, $21)
+ON CONFLICT (server, linkedid) DO UPDATE SET direction = EXCLUDED.direction,
+    caller = EXCLUDED.caller, caller_name = EXCLUDED.caller_name, callee = EXCLUDED.callee,
+    queue = EXCLUDED.queue, queues = EXCLUDED.queues, agent = EXCLUDED.agent,
+    started_at = EXCLUDED.started_at, queue_joined_at = EXCLUDED.queue_joined_at,
+    answered_at = EXCLUDED.answered_at, ended_at = EXCLUDED.ended_at, wait_s = EXCLUDED.wait_s,
+    talk_s = EXCLUDED.talk_s, hold_s = EXCLUDED.hold_s, hangup_by = EXCLUDED.hangup_by,
+    hangup_cause = EXCLUDED.hangup_cause, disposition = EXCLUDED.disposition,
+    incomplete_reason = EXCLUDED.incomplete_reason, recordings = EXCLUDED.recordings"""
+
+_KEYS = "(server, linkedid) IN (SELECT * FROM unnest($1::text[], $2::text[]))"
+_CHILD_TABLES = ("ring_attempts", "transfers", "violations")
+_RA_COLS = ["server", "linkedid", "idx", "agent", "interface", "queue", "channel", "uniqueid",
+            "started_at", "ended_at", "ring_s", "rings", "outcome", "within_rule"]
+_TR_COLS = ["server", "linkedid", "idx", "type", "from_agent", "to_agent", "at"]
+_VI_COLS = ["server", "linkedid", "idx", "agent", "interface", "queue", "ring_s", "rings",
+            "deadline_s", "at", "action", "result", "detail"]
+
+
+def _call_row(c: CallRecord) -> tuple[Any, ...]:
+    return (c.server, c.linkedid, c.direction, c.caller, c.caller_name, c.callee, c.queue,
+            list(c.queues), c.agent, c.started_at, c.queue_joined_at, c.answered_at, c.ended_at,
+            c.wait_s, c.talk_s, c.hold_s, c.hangup_by, c.hangup_cause, c.disposition,
+            c.incomplete_reason, list(c.recordings))
+
+
+def _children(calls: Sequence[CallRecord]) -> tuple[list[tuple[Any, ...]], ...]:
+    ras, trs, vis = [], [], []
+    for c in calls:
+        key = (c.server, c.linkedid)
+        ras += [(*key, i, a.agent, a.interface, a.queue, a.channel, a.uniqueid, a.started_at,
+                 a.ended_at, a.ring_s, a.rings, a.outcome, a.within_rule)
+                for i, a in enumerate(c.ring_attempts)]
+        trs += [(*key, i, t.type, t.from_agent, t.to_agent, t.at)
+                for i, t in enumerate(c.transfers)]
+        vis += [(*key, i, v.agent, v.interface, v.queue, v.ring_s, v.rings, v.deadline_s, v.at,
+                 v.action, v.result, v.detail) for i, v in enumerate(c.violations)]
+    return ras, trs, vis
+
+
+def _record(row: asyncpg.Record) -> CallRecord:
+    return CallRecord(
+        server=row["server"], linkedid=row["linkedid"], started_at=row["started_at"],
+        direction=row["direction"], caller=row["caller"], caller_name=row["caller_name"],
+        callee=row["callee"], queue=row["queue"], agent=row["agent"],
+        queue_joined_at=row["queue_joined_at"], answered_at=row["answered_at"],
+        ended_at=row["ended_at"], hold_s=row["hold_s"], hangup_by=row["hangup_by"],
+        hangup_cause=row["hangup_cause"], disposition=row["disposition"],
+        incomplete_reason=row["incomplete_reason"], recordings=list(row["recordings"]),
+        queues=list(row["queues"]))
+
+
+class CallRepository:
+    """Batched, idempotent writes and reads of call records."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def upsert_calls(self, records: Sequence[CallRecord],
+                           conn: asyncpg.Connection | None = None) -> None:
+        """Store ``records`` (the last one wins per call) in one transaction.
+
+        A call's row is upserted on (server, linkedid); its ring attempts,
+        transfers and violations are replaced, so writing the same record
+        twice leaves the same rows.
+        """
+        latest = list({(c.server, c.linkedid): c for c in records}.values())
+        if not latest:
+            return
+        if conn is None:
+            async with self.pool.acquire() as c:
+                await self.upsert_calls(latest, c)
+            return
+        servers = [c.server for c in latest]
+        ids = [c.linkedid for c in latest]
+        ras, trs, vis = _children(latest)
+        async with conn.transaction():
+            await conn.executemany(_UPSERT, [_call_row(c) for c in latest])
+            for table in _CHILD_TABLES:
+                await conn.execute(f"DELETE FROM {table} WHERE {_KEYS}", servers, ids)
+            for table, rows, cols in (("ring_attempts", ras, _RA_COLS),
+                                      ("transfers", trs, _TR_COLS),
+                                      ("violations", vis, _VI_COLS)):
+                if rows:
+                    await conn.copy_records_to_table(table, records=rows, columns=cols)
+
+    async def delete_calls(self, server: str, linkedids: Sequence[str],
+                           conn: asyncpg.Connection) -> None:
+        """Delete calls (and their child rows) of ``server``."""
+        await conn.execute(f"DELETE FROM calls WHERE {_KEYS}",
+                           [server] * len(linkedids), list(linkedids))
+
+    async def get_call(self, server: str, linkedid: str) -> CallRecord | None:
+        """One call with its children, or None."""
+        calls = await self._load("WHERE server = $1 AND linkedid = $2", server, linkedid)
+        return calls[0] if calls else None
+
+    async def list_calls(self, *, limit: int | None = 50, since: datetime | None = None,
+                         server: str | None = None, newest_first: bool = True
+                         ) -> list[CallRecord]:
+        """Calls started at/after ``since`` (UTC), newest first unless told otherwise."""
+        order = "DESC" if newest_first else "ASC"
+        return await self._load(
+            "WHERE ($1::timestamptz IS NULL OR started_at >= $1)"
+            " AND ($2::text IS NULL OR server = $2)"
+            f" ORDER BY started_at {order}, server, linkedid LIMIT $3", since, server, limit)
+
+    async def count_by_disposition(self) -> dict[str, int]:
+        """Number of calls per disposition ('open' for calls not ended)."""
+        rows = await self.pool.fetch(
+            "SELECT coalesce(disposition, 'open') AS d, count(*) AS n FROM calls GROUP BY 1"
+            " ORDER BY 2 DESC, 1")
+        return {r["d"]: r["n"] for r in rows}
+
+    async def _load(self, where: str, *args: Any) -> list[CallRecord]:
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(f"SELECT * FROM calls {where}", *args)
+            calls = [_record(r) for r in rows]
+            if not calls:
+                return []
+            by_key = {(c.server, c.linkedid): c for c in calls}
+            keys = ([c.server for c in calls], [c.linkedid for c in calls])
+            sel = f"WHERE {_KEYS} ORDER BY server, linkedid, idx"
+            for r in await conn.fetch(f"SELECT * FROM ring_attempts {sel}", *keys):
+                by_key[r["server"], r["linkedid"]].ring_attempts.append(RingAttempt(
+                    agent=r["agent"], interface=r["interface"], started_at=r["started_at"],
+                    queue=r["queue"], channel=r["channel"], uniqueid=r["uniqueid"],
+                    ended_at=r["ended_at"], outcome=r["outcome"], rings=r["rings"],
+                    within_rule=r["within_rule"]))
+            for r in await conn.fetch(f"SELECT * FROM transfers {sel}", *keys):
+                by_key[r["server"], r["linkedid"]].transfers.append(Transfer(
+                    type=r["type"], from_agent=r["from_agent"], to_agent=r["to_agent"],
+                    at=r["at"]))
+            for r in await conn.fetch(f"SELECT * FROM violations {sel}", *keys):
+                by_key[r["server"], r["linkedid"]].violations.append(Violation(
+                    agent=r["agent"], interface=r["interface"], queue=r["queue"],
+                    ring_s=r["ring_s"], rings=r["rings"], deadline_s=r["deadline_s"], at=r["at"],
+                    action=r["action"], result=r["result"], detail=r["detail"]))
+        return calls

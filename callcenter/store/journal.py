@@ -1,0 +1,258 @@
+"""The append-only event journal: what is kept (:func:`is_journaled`) and its repository.
+
+Entries are AMI frames (events, and the responses to actions we journaled),
+the actions we sent (secrets removed) and resync markers, per server in
+arrival order. ``seq`` is the arrival time in microseconds made strictly
+increasing per server (:class:`SeqClock`), so a replayed capture gets the same
+keys each time and appending it again changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import asyncpg
+
+EntryKind = Literal["frame", "sent", "resync"]
+
+DROPPED_EVENTS = frozenset({
+    # media statistics, every few seconds per channel
+    "RTCPSent", "RTCPReceived",
+    # CEL repeats the channel/bridge events we read natively
+    "CEL",
+    # key presses: noise for call records, and may carry card numbers or PINs
+    "DTMFBegin", "DTMFEnd",
+    # security log of AMI/SIP logins: not about calls, carries addresses
+    "SuccessfulAuth", "InvalidPassword", "InvalidAccountID", "ChallengeSent",
+    "ChallengeResponseFailed", "FailedACL", "RequestBadFormat", "RequestNotAllowed",
+    "UnexpectedAddress", "AuthMethodNotAllowed", "InvalidTransport",
+    # answers to list actions that only the daemon's resync reads (folded into a
+    # 'resync' entry) or that monitoring tools send
+    "CoreShowChannel", "CoreShowChannelsComplete", "Status", "StatusComplete",
+    "EndpointList", "EndpointListComplete", "ContactList", "ContactListComplete",
+    "AorList", "AorListComplete", "AuthList", "AuthListComplete",
+    "QueueSummary", "QueueSummaryComplete", "ChannelsHungupListComplete",
+    # periodic / housekeeping
+    "Registry", "LoadAverageLimit", "Reload", "ModuleLoadReport",
+})
+
+KEPT_VARIABLES = frozenset({
+    "MIXMONITOR_FILENAME", "MIXMON_FILE", "QUEUESTATUS", "DIALSTATUS", "BRIDGEPEER",
+    "BLINDTRANSFER", "ATTENDEDTRANSFER", "TRANSFERERNAME", "FORWARD_CONTEXT",
+    "QUEUENAME", "MEMBERINTERFACE", "MEMBERNAME", "QUEUEPOSITION", "ABANDONED",
+    "ANSWEREDTIME", "DIALEDTIME", "HANGUPCAUSE", "CUSTOMER_ID", "DIALEDPEERNUMBER",
+})
+
+NOISE_APPLICATIONS = frozenset({
+    "NoOp", "Set", "Verbose", "Log", "ExecIf", "Wait", "Progress", "Ringing",
+    "Playback", "Background", "SayDigits", "SayNumber", "Return", "MSet",
+})
+
+PSEUDO_DEVICE_PREFIXES = ("Queue:", "Local/", "Custom:", "MixMonitor", "Park", "Calendar:",
+                          "ConfBridge:", "Agent:")
+
+SECRET_FIELDS = frozenset({"secret", "key"})
+UNJOURNALED_ACTIONS = frozenset({"login", "logoff", "challenge", "ping", "events"})
+
+
+def is_journaled(frame: Mapping[str, Any], journaled_action_ids: frozenset[str] | set[str]
+                 = frozenset()) -> bool:
+    """True when ``frame`` is stored in the journal (and so fed to the tracker).
+
+    Kept: every event the tracker reads (channels, dials, bridges, queues,
+    agents, transfers, hold, MixMonitor, hangups, Cdr) and any event not named
+    below. Dropped, and why:
+
+    - ``RTCPSent``/``RTCPReceived``: media statistics, most of a stream's volume;
+    - ``CEL``: repeats the channel and bridge events;
+    - ``DTMFBegin``/``DTMFEnd``: key presses may carry card numbers or PINs;
+    - AMI security events (``SuccessfulAuth``, ``InvalidPassword``, ...): not
+      about calls;
+    - list-action answers (``CoreShowChannel``, ``Status``, ``EndpointList``,
+      ``QueueSummary``...): the daemon's resync stores its outcome as one
+      ``resync`` entry; ``QueueMember``/``QueueParams``/``QueueEntry`` are kept
+      (agent and queue state);
+    - ``VarSet`` except the variables in :data:`KEPT_VARIABLES` (recording
+      file, dial/queue status, transfer and bridge peers, queue member);
+    - ``Newexten`` running a dialplan application of :data:`NOISE_APPLICATIONS`
+      (NoOp, Set, Verbose, ...); Answer, Dial, Queue, MixMonitor, Gosub... stay;
+    - ``DeviceStateChange`` of pseudo devices (``Queue:``, ``Local/``,
+      ``Custom:``...): phones' device states stay;
+    - responses (frames without ``Event``) unless their ActionID is one of
+      ``journaled_action_ids`` (the actions journaled as ``sent``).
+    """
+    event = frame.get("Event")
+    if not isinstance(event, str):
+        action_id = frame.get("ActionID")
+        return isinstance(action_id, str) and action_id in journaled_action_ids
+    if event in DROPPED_EVENTS:
+        return False
+    if event == "VarSet":
+        return frame.get("Variable") in KEPT_VARIABLES
+    if event == "Newexten":
+        return frame.get("Application") not in NOISE_APPLICATIONS
+    if event == "DeviceStateChange":
+        device = frame.get("Device")
+        return isinstance(device, str) and not device.startswith(PSEUDO_DEVICE_PREFIXES)
+    return True
+
+
+def is_journaled_action(action: Mapping[str, Any]) -> bool:
+    """True for an action we sent that the journal keeps (not Login/Ping/...)."""
+    name = action.get("Action")
+    return isinstance(name, str) and name.lower() not in UNJOURNALED_ACTIONS
+
+
+def scrub_action(action: Mapping[str, Any]) -> dict[str, Any]:
+    """``action`` without secret fields (Secret, Key)."""
+    return {k: v for k, v in action.items() if k.lower() not in SECRET_FIELDS}
+
+
+class SeqClock:
+    """Journal sequence numbers: arrival time in µs, strictly increasing."""
+
+    def __init__(self, last: int = 0) -> None:
+        self.last = last
+
+    def next(self, received_at: float) -> int:
+        """The seq for an entry that arrived at ``received_at`` (Unix seconds)."""
+        self.last = max(self.last + 1, round(received_at * 1_000_000))
+        return self.last
+
+
+def _utc(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+def event_time(frame: Mapping[str, Any], received_at: float) -> datetime:
+    """The frame's ``Timestamp`` (UTC), else ``received_at``."""
+    ts = frame.get("Timestamp")
+    if isinstance(ts, str):
+        try:
+            return _utc(float(ts))
+        except ValueError:
+            pass
+    return _utc(received_at)
+
+
+def _linkedid(frame: Mapping[str, Any]) -> str | None:
+    for key in ("Linkedid", "LinkedID", "DestLinkedid"):
+        value = frame.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    """One journal row. ``received_at`` is Unix seconds."""
+
+    server: str
+    seq: int
+    kind: EntryKind
+    received_at: float
+    event_time: datetime
+    event: str
+    linkedid: str | None
+    payload: Any
+
+    @classmethod
+    def of(cls, server: str, seq: int, kind: EntryKind, payload: Any,
+           received_at: float) -> JournalEntry:
+        """The entry for a frame, a sent action or a resync payload (linkedid list)."""
+        if kind == "frame":
+            name = payload.get("Event") or "Response:" + str(payload.get("Response", ""))
+            return cls(server, seq, kind, received_at, event_time(payload, received_at),
+                       str(name), _linkedid(payload), payload)
+        if kind == "sent":
+            return cls(server, seq, kind, received_at, _utc(received_at),
+                       "Action:" + str(payload.get("Action", "")), None, payload)
+        return cls(server, seq, kind, received_at, _utc(received_at), "resync", None, payload)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form (for the spool)."""
+        return {"server": self.server, "seq": self.seq, "kind": self.kind,
+                "received_at": self.received_at, "payload": self.payload}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> JournalEntry:
+        """Inverse of :meth:`to_dict`."""
+        return cls.of(data["server"], data["seq"], data["kind"], data["payload"],
+                      data["received_at"])
+
+
+_TEMP = """CREATE TEMP TABLE IF NOT EXISTS journal_in (
+    server text, seq bigint, kind text, received_at timestamptz, event_time timestamptz,
+    event text, linkedid text, frame text) ON COMMIT DELETE ROWS"""
+_COLUMNS = ["server", "seq", "kind", "received_at", "event_time", "event", "linkedid", "frame"]
+
+
+class JournalRepository:
+    """Append to and read the journal."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def append(self, entries: Sequence[JournalEntry],
+                     conn: asyncpg.Connection | None = None) -> None:
+        """Store ``entries`` in one transaction (COPY); entries already there are skipped."""
+        if not entries:
+            return
+        if conn is None:
+            async with self.pool.acquire() as c:
+                await self.append(entries, c)
+            return
+        rows = [(e.server, e.seq, e.kind, _utc(e.received_at), e.event_time, e.event,
+                 e.linkedid, json.dumps(e.payload)) for e in entries]
+        async with conn.transaction():
+            await conn.execute(_TEMP)
+            await conn.copy_records_to_table("journal_in", records=rows, columns=_COLUMNS)
+            await conn.execute(
+                "INSERT INTO journal (server, seq, kind, received_at, event_time, event,"
+                " linkedid, frame) SELECT server, seq, kind, received_at, event_time, event,"
+                " linkedid, frame::jsonb FROM journal_in ORDER BY server, seq"
+                " ON CONFLICT (server, seq) DO NOTHING")
+
+    async def last_seq(self, server: str) -> int:
+        """The highest seq stored for ``server`` (0 when none)."""
+        value = await self.pool.fetchval(
+            "SELECT coalesce(max(seq), 0) FROM journal WHERE server = $1", server)
+        return int(value)
+
+    async def servers(self) -> list[str]:
+        """Servers that have entries."""
+        rows = await self.pool.fetch("SELECT DISTINCT server FROM journal ORDER BY server")
+        return [r["server"] for r in rows]
+
+    async def affected_since(self, since: datetime) -> dict[str, tuple[int, set[str]]]:
+        """Per server: the first seq of any call with an event at/after ``since``, and its calls."""
+        rows = await self.pool.fetch(
+            "SELECT j.server, j.linkedid, min(j.seq) AS first_seq FROM journal j"
+            " WHERE (j.server, j.linkedid) IN (SELECT DISTINCT server, linkedid FROM journal"
+            "   WHERE event_time >= $1 AND linkedid IS NOT NULL)"
+            " GROUP BY j.server, j.linkedid", since)
+        out: dict[str, tuple[int, set[str]]] = {}
+        for r in rows:
+            first, ids = out.get(r["server"], (r["first_seq"], set()))
+            ids.add(r["linkedid"])
+            out[r["server"]] = (min(first, r["first_seq"]), ids)
+        return out
+
+    async def entries(self, server: str, from_seq: int = 0,
+                      page: int = 5000) -> AsyncIterator[JournalEntry]:
+        """The entries of ``server`` with seq ≥ ``from_seq``, in order."""
+        last = from_seq - 1
+        while True:
+            rows = await self.pool.fetch(
+                "SELECT seq, kind, received_at, frame FROM journal"
+                " WHERE server = $1 AND seq > $2 ORDER BY seq LIMIT $3", server, last, page)
+            for r in rows:
+                yield JournalEntry.of(server, r["seq"], r["kind"], r["frame"],
+                                      r["received_at"].timestamp())
+            if len(rows) < page:
+                return
+            last = rows[-1]["seq"]
