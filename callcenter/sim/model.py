@@ -1,0 +1,188 @@
+"""State of the simulated PBX: configuration, channels, bridges, agents, queues.
+
+Plain data; behaviour lives in :mod:`callcenter.sim.pbx` and :mod:`callcenter.sim.flows`.
+Times are simulated Unix epoch seconds (see :class:`callcenter.sim.clock.SimClock`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+CHANNEL_VARS = ("CUSTOMER_ID", "MIXMON_FILE", "QUEUENAME", "MEMBERINTERFACE")
+STATE_DESC = {0: "Down", 4: "Ring", 5: "Ringing", 6: "Up", 7: "Busy"}
+CAUSE_TXT = {
+    0: "Unknown",
+    16: "Normal Clearing",
+    17: "User busy",
+    19: "User alerting, no answer",
+    127: "Interworking, unspecified",
+}
+
+
+@dataclass
+class AgentScript:
+    """How an agent's phone behaves when it rings (durations in simulated seconds).
+
+    ``answer_after=None`` never answers. After answering the parties talk
+    ``talk`` seconds, then ``hangup_by`` ("agent" or "caller") hangs up, unless
+    ``blind_transfer_to``/``attended_transfer_to`` (an extension such as
+    "1003") ends the agent's part. ``hold=(after_s, duration_s)`` puts the
+    caller on hold once, ``after_s`` into the talk.
+    """
+
+    answer_after: float | None = 3.0
+    talk: float = 10.0
+    hangup_by: str = "agent"
+    hold: tuple[float, float] | None = None
+    blind_transfer_to: str | None = None
+    attended_transfer_to: str | None = None
+
+
+@dataclass
+class AgentConfig:
+    """One agent's phone: endpoint ``agent1001`` (interface ``PJSIP/agent1001``)."""
+
+    endpoint: str
+    name: str
+
+    @property
+    def number(self) -> str:
+        """The extension, e.g. ``1001`` for ``agent1001``."""
+        return self.endpoint.removeprefix("agent")
+
+
+@dataclass
+class QueueConfig:
+    """An app_queue queue; ``timeout`` is the member ring timeout in seconds."""
+
+    name: str
+    strategy: str = "rrmemory"
+    timeout: float = 15.0
+    retry: float = 2.0
+    members: list[str] = field(default_factory=list)
+    autopause: bool = False
+    max_wait: float = 60.0
+
+
+@dataclass
+class SimConfig:
+    """The PBX configuration: agents, queues, DIDs (DID → queue)."""
+
+    agents: list[AgentConfig]
+    queues: list[QueueConfig]
+    dids: dict[str, str]
+    direct_dial_timeout: float = 30.0
+
+    @classmethod
+    def default(cls, n_agents: int = 3) -> SimConfig:
+        """The configuration of the captures' PBX (3 agents), or ``n_agents`` of them.
+
+        support: every agent (rrmemory, 15 s, retry 2); sales: agents 2.. (ringall,
+        20 s); billing: every agent (rrmemory). DIDs 800/801/803.
+        """
+        names = ["Alice Agent", "Bob Agent", "Carol Agent"]
+        agents = [
+            AgentConfig(f"agent{1001 + i}", names[i] if i < len(names) else f"Agent {1001 + i}")
+            for i in range(n_agents)
+        ]
+        ifaces = [f"PJSIP/{a.endpoint}" for a in agents]
+        queues = [
+            QueueConfig("support", "rrmemory", 15.0, 2.0, list(ifaces)),
+            QueueConfig("sales", "ringall", 20.0, 2.0, ifaces[1:] or list(ifaces)),
+            QueueConfig("billing", "rrmemory", 15.0, 2.0, list(ifaces)),
+        ]
+        return cls(agents, queues, {"800": "support", "801": "sales", "803": "billing"})
+
+
+@dataclass
+class Channel:
+    """A channel snapshot as Asterisk reports it in every channel event."""
+
+    name: str
+    uniqueid: str
+    linkedid: str
+    cid_num: str
+    cid_name: str
+    context: str
+    exten: str
+    priority: str = "1"
+    state: int = 0
+    connected_num: str = "<unknown>"
+    connected_name: str = "<unknown>"
+    variables: dict[str, str] = field(default_factory=lambda: dict.fromkeys(CHANNEL_VARS, ""))
+    created: float = 0.0
+    alive: bool = True
+    bridge: Bridge | None = None
+    app: str = ""
+    appdata: str = ""
+    owner: Any = None  # the flow (call) that reacts to actions on this channel
+
+    def set_connected(self, other: Channel) -> None:
+        """Show ``other`` as the connected line."""
+        self.connected_num, self.connected_name = other.cid_num, other.cid_name
+
+
+@dataclass
+class Bridge:
+    """A basic bridge (two or more channels mixing audio)."""
+
+    uniqueid: str
+    channels: list[Channel] = field(default_factory=list)
+
+
+@dataclass
+class Member:
+    """A queue member (one agent's interface in one queue)."""
+
+    queue: str
+    interface: str
+    name: str
+    membership: str = "static"
+    penalty: int = 0
+    calls_taken: int = 0
+    last_call: int = 0
+    last_pause: int = 0
+    login_time: int = 0
+    paused: bool = False
+    paused_reason: str = ""
+    ringinuse: bool = False
+
+
+@dataclass
+class Agent:
+    """An agent's device: its state is shared by all its queue memberships."""
+
+    config: AgentConfig
+    status: int = 1  # 1 not in use, 2 in use, 6 ringing (app_queue member Status)
+    script: AgentScript | None = None
+
+    @property
+    def interface(self) -> str:
+        """``PJSIP/<endpoint>``."""
+        return f"PJSIP/{self.config.endpoint}"
+
+
+@dataclass
+class Waiter:
+    """A caller waiting in a queue."""
+
+    call: Any
+    channel: Channel
+    joined: float
+    original_position: int
+    inbox: asyncio.Queue[tuple[Any, ...]]
+    idle: bool = True  # not ringing anybody and not in retry
+
+
+@dataclass
+class Queue:
+    """A queue's live state."""
+
+    config: QueueConfig
+    members: dict[str, Member] = field(default_factory=dict)
+    waiting: list[Waiter] = field(default_factory=list)
+    last_index: int = -1
+    completed: int = 0
+    abandoned: int = 0

@@ -1,0 +1,140 @@
+"""app_queue: callers waiting, member selection (rrmemory, ringall), member actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from callcenter.sim.model import Agent, Member, Queue, Waiter
+from callcenter.sim.pbx import PBX
+
+
+class QueueEngine:
+    """Offers waiting callers to available members and manages memberships."""
+
+    def __init__(self, pbx: PBX) -> None:
+        self.pbx = pbx
+
+    def join(self, queue: Queue, call: Any) -> Waiter:
+        """Put ``call`` (its channel and inbox) at the end of ``queue``; emit QueueCallerJoin."""
+        ch = call.channel
+        waiter = Waiter(call, ch, self.pbx.clock.now(), len(queue.waiting) + 1, call.inbox)
+        queue.waiting.append(waiter)
+        extra = {"Queue": queue.config.name, "Position": str(len(queue.waiting)),
+                 "Count": str(len(queue.waiting))}
+        self.pbx.emit(self.pbx.ev.chan("QueueCallerJoin", ch, extra, "agent,all"))
+        return waiter
+
+    def leave(self, queue: Queue, waiter: Waiter) -> None:
+        """Remove the caller from the queue; emit QueueCallerLeave."""
+        pos = queue.waiting.index(waiter) + 1 if waiter in queue.waiting else 1
+        if waiter in queue.waiting:
+            queue.waiting.remove(waiter)
+        extra = {"Queue": queue.config.name, "Position": str(pos), "Count": str(len(queue.waiting))}
+        self.pbx.emit(self.pbx.ev.chan("QueueCallerLeave", waiter.channel, extra, "agent,all"))
+
+    def position(self, queue: Queue, waiter: Waiter) -> int:
+        """The caller's 1-based position (1 when already gone)."""
+        return queue.waiting.index(waiter) + 1 if waiter in queue.waiting else 1
+
+    def available(self, queue: Queue) -> list[Agent]:
+        """Members that may be rung now, in the strategy's order."""
+        names = list(queue.members)
+        if not names:
+            return []
+        start = (queue.last_index + 1) % len(names)
+        ordered = names[start:] + names[:start]
+        out = []
+        for iface in ordered:
+            agent = self.pbx.agents.get(iface)
+            member = queue.members[iface]
+            if agent is not None and agent.status == 1 and not member.paused:
+                out.append(agent)
+        return out
+
+    def kick(self, queue: Queue) -> None:
+        """Offer idle waiting callers, in order, to available members."""
+        for waiter in list(queue.waiting):
+            if not waiter.idle:
+                continue
+            agents = self.available(queue)
+            if not agents:
+                return
+            chosen = agents if queue.config.strategy == "ringall" else agents[:1]
+            if queue.config.strategy != "ringall":
+                queue.last_index = list(queue.members).index(chosen[0].interface)
+            for agent in chosen:
+                agent.status = 6  # reserved; the ring emits QueueMemberStatus
+            waiter.idle = False
+            waiter.inbox.put_nowait(("ring", chosen))
+
+    def kick_agent(self, agent: Agent) -> None:
+        """Re-run the distribution of every queue ``agent`` belongs to."""
+        for q in self.pbx.queues.values():
+            if agent.interface in q.members:
+                self.kick(q)
+
+    # -- member actions -----------------------------------------------------------
+    def pause(self, iface: str, paused: bool, reason: str, queue: str | None) -> bool:
+        """QueuePause: one QueueMemberPause per affected queue. False if not a member."""
+        members = [
+            q.members[iface]
+            for q in self.pbx.queues.values()
+            if iface in q.members and (queue is None or q.config.name == queue)
+        ]
+        if not members:
+            return False
+        agent = self.pbx.agents.get(iface)
+        for m in members:
+            self._set_pause(m, paused, reason)
+        if agent is not None and not paused:
+            self.kick_agent(agent)
+        return True
+
+    def _set_pause(self, m: Member, paused: bool, reason: str) -> None:
+        m.paused = paused
+        m.paused_reason = reason if paused else ""
+        if paused:
+            m.last_pause = int(self.pbx.clock.now())
+        status = self.status_of(m)
+        self.pbx.emit(self.pbx.ev.member("QueueMemberPause", m, status, status == 2))
+
+    def autopause(self, agent: Agent) -> None:
+        """app_queue autopause after a ring-no-answer, in queues with autopause on."""
+        for q in self.pbx.queues.values():
+            m = q.members.get(agent.interface)
+            if m is not None and q.config.autopause and not m.paused:
+                self._set_pause(m, True, "Auto-Pause")
+
+    def status_of(self, m: Member) -> int:
+        """The member's device status (1 when the interface is no agent phone)."""
+        agent = self.pbx.agents.get(m.interface)
+        return agent.status if agent is not None else 1
+
+    def add(self, queue: str, iface: str, name: str, penalty: int, paused: bool, reason: str) -> str | None:
+        """QueueAdd; returns an error message or None."""
+        q = self.pbx.queues.get(queue)
+        if q is None:
+            return "Unable to add interface to queue: No such queue"
+        if iface in q.members:
+            return "Unable to add interface: Already there"
+        m = Member(queue, iface, name or iface, "dynamic", penalty,
+                   login_time=int(self.pbx.clock.now()), paused=paused,
+                   paused_reason=reason if paused else "")
+        q.members[iface] = m
+        status = self.status_of(m)
+        self.pbx.emit(self.pbx.ev.member("QueueMemberAdded", m, status, status == 2))
+        self.kick(q)
+        return None
+
+    def remove(self, queue: str, iface: str) -> str | None:
+        """QueueRemove; returns an error message or None."""
+        q = self.pbx.queues.get(queue)
+        m = q.members.get(iface) if q is not None else None
+        if q is None or m is None:
+            return "Unable to remove interface: Not there"
+        if m.membership != "dynamic":
+            return "Member not dynamic"
+        del q.members[iface]
+        status = self.status_of(m)
+        self.pbx.emit(self.pbx.ev.member("QueueMemberRemoved", m, status, status == 2))
+        return None

@@ -1,0 +1,267 @@
+"""The simulator's AMI server: connections, Login (plain and MD5), event fan-out."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Self
+
+import structlog
+
+from callcenter.ami.protocol import AMIProtocol, Frame, serialize_frame
+from callcenter.sim.actions import Actions, field
+from callcenter.sim.calls import InboundCall
+from callcenter.sim.clock import SimClock
+from callcenter.sim.model import AgentScript, SimConfig
+from callcenter.sim.outbound import OutboundCall, OutboundScript
+from callcenter.sim.pbx import PBX
+from callcenter.sim.queues import QueueEngine
+
+log = structlog.get_logger(__name__)
+BANNER = b"Asterisk Call Manager/11.0.0\r\n"
+MAX_BACKLOG_BYTES = 64 << 20
+
+
+@dataclass
+class CallHandle:
+    """A scripted call: its Linkedid, customer channel name and the running flow."""
+
+    linkedid: str
+    channel: str
+    task: asyncio.Task[str]
+
+    async def wait(self) -> str:
+        """Wait for the call to end; returns answered | abandoned | timeout | no_answer | busy."""
+        return await self.task
+
+    def __await__(self) -> Any:
+        return self.task.__await__()
+
+
+class _Session:
+    def __init__(self, sim: PBXSimulator, reader: asyncio.StreamReader,
+                 writer: asyncio.StreamWriter) -> None:
+        self.sim, self.reader, self.writer = sim, reader, writer
+        self.authed = False
+        self.events = True
+        self.challenge = ""
+
+    def send(self, data: bytes) -> None:
+        if self.writer.is_closing():
+            return
+        if self.writer.transport.get_write_buffer_size() > MAX_BACKLOG_BYTES:
+            log.warning("sim_client_too_slow")
+            self.writer.close()
+            return
+        self.writer.write(data)
+
+    async def serve(self) -> None:
+        proto = AMIProtocol()
+        self.writer.write(BANNER)
+        try:
+            while not self.writer.is_closing():
+                data = await self.reader.read(65536)
+                if not data:
+                    break
+                for action in proto.feed(data):
+                    if not await self.on_action(action):
+                        return
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            self.sim._sessions.discard(self)
+            self.writer.close()
+
+    async def on_action(self, action: Frame) -> bool:
+        sim = self.sim
+        sim.actions.append(dict(action))
+        name = field(action, "Action").lower()
+        aid = field(action, "ActionID")
+        head: Frame = {"Response": "Success"} | ({"ActionID": aid} if aid else {})
+        if name == "login":
+            return await self.login(action, head)
+        if name == "challenge":
+            self.challenge = str(sim.pbx.rng.randrange(10**8, 10**9))
+            self.send(serialize_frame(head | {"Challenge": self.challenge}))
+            return True
+        if name == "logoff":
+            self.send(serialize_frame({"Response": "Goodbye"} | head | {
+                "Response": "Goodbye", "Message": "Thanks for all the fish."}))
+            await self.writer.drain()
+            return False
+        if not self.authed:
+            self.send(serialize_frame(head | {"Response": "Error", "Message": "Permission denied"}))
+            return True
+        if name == "events":
+            self.events = field(action, "EventMask", "on").lower() not in ("off", "none", "0")
+            self.send(serialize_frame(head | {"Events": "On" if self.events else "Off"}))
+            return True
+        out = b"".join(serialize_frame(f) for f in sim.action_handler.handle(action))
+        self.send(out)
+        return True
+
+    async def login(self, action: Frame, head: Frame) -> bool:
+        sim = self.sim
+        user, secret = field(action, "Username"), field(action, "Secret")
+        if field(action, "AuthType").lower() == "md5":
+            expected = hashlib.md5((self.challenge + sim.secret).encode()).hexdigest()
+            ok = bool(self.challenge) and secrets.compare_digest(field(action, "Key"), expected)
+        else:
+            ok = secrets.compare_digest(secret.encode(), sim.secret.encode())
+        if user != sim.username or not ok:
+            await asyncio.sleep(sim.auth_fail_delay)
+            self.send(serialize_frame(head | {"Response": "Error",
+                                              "Message": "Authentication failed"}))
+            await self.writer.drain()
+            return False
+        self.authed = True
+        self.events = field(action, "Events", "on").lower() not in ("off", "none", "0")
+        self.send(serialize_frame(head | {"Message": "Authentication accepted"}))
+        up = str(int(time.time() - sim.pbx.started))
+        if self.events:
+            self.send(serialize_frame({"Event": "FullyBooted", "Privilege": "system,all",
+                                       "Uptime": up, "LastReload": up, "Status": "Fully Booted"}))
+        sim._sessions.add(self)
+        return True
+
+
+class PBXSimulator:
+    """A simulated Asterisk 22 speaking real AMI over TCP (see the package docstring)."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        seed: int = 1,
+        speed: float = 1.0,
+        recordings_dir: str | Path | None = None,
+        systemname: str = "sim",
+        timestampevents: bool = True,
+        username: str = "callcenter",
+        secret: str = "secret",
+        config: SimConfig | None = None,
+        auth_fail_delay: float = 1.0,
+        keep_events: bool = False,
+    ) -> None:
+        self.host, self.port = host, port
+        self.username, self.secret = username, secret
+        self.auth_fail_delay = auth_fail_delay
+        self.clock = SimClock(speed)
+        self.pbx = PBX(config or SimConfig.default(), self.clock, systemname=systemname,
+                       timestampevents=timestampevents,
+                       recordings_dir=Path(recordings_dir) if recordings_dir else None, seed=seed)
+        self.engine = QueueEngine(self.pbx)
+        self.action_handler = Actions(self.pbx, self.engine)
+        self.actions: list[Frame] = []
+        self.events: list[Frame] = []
+        self._keep_events = keep_events
+        self._sessions: set[_Session] = set()
+        self._server: asyncio.Server | None = None
+        self._client_tasks: set[asyncio.Task[Any]] = set()
+        self.pbx.listeners.append(self._fan_out)
+
+    # -- server -----------------------------------------------------------------
+    async def start(self) -> None:
+        """Listen on ``host:port`` (``port`` is updated when 0 was asked)."""
+        self._server = await asyncio.start_server(self._on_client, self.host, self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+        log.info("sim_started", host=self.host, port=self.port, speed=self.clock.speed)
+
+    async def stop(self) -> None:
+        """Stop every call flow and close the server and its connections."""
+        for task in list(self.pbx.tasks):
+            task.cancel()
+        await asyncio.gather(*self.pbx.tasks, return_exceptions=True)
+        if self._server is not None:
+            self._server.close()
+            for task in list(self._client_tasks):
+                task.cancel()
+            await asyncio.gather(*self._client_tasks, return_exceptions=True)
+            await self._server.wait_closed()
+            self._server = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def _on_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._client_tasks.add(task)
+        try:
+            await _Session(self, reader, writer).serve()
+        except asyncio.CancelledError:
+            pass  # the simulator is stopping
+        finally:
+            self._client_tasks.discard(task)
+
+    def _fan_out(self, frame: Frame) -> None:
+        if self._keep_events:
+            self.events.append(frame)
+        if not self._sessions:
+            return
+        data = serialize_frame(frame)
+        for s in list(self._sessions):
+            if s.events:
+                s.send(data)
+
+    def disconnect_all(self) -> None:
+        """Drop every client connection (tests of reconnects)."""
+        for s in list(self._sessions):
+            s.writer.close()
+
+    # -- scripting --------------------------------------------------------------
+    def now(self) -> float:
+        """Simulated time (epoch seconds)."""
+        return self.clock.now()
+
+    async def advance(self, sim_seconds: float) -> None:
+        """Let ``sim_seconds`` of simulated time pass."""
+        await self.clock.sleep(sim_seconds)
+
+    def set_agent(self, endpoint: str, script: AgentScript | None) -> None:
+        """An agent's default behaviour (None: the PBX default, ``pbx.default_script``)."""
+        self.pbx.agents[f"PJSIP/{endpoint.removeprefix('PJSIP/')}"].script = script
+
+    async def inbound_call(self, caller: str, did: str = "800", *,
+                           agents: dict[str, AgentScript] | None = None,
+                           patience: float | None = None,
+                           caller_name: str | None = None) -> CallHandle:
+        """A customer calls ``did`` (800/801 queues, 1001.. direct); agents follow ``agents``.
+
+        ``patience``: the caller hangs up after that many simulated seconds unless
+        an agent answered. Returns at once (the call runs in the background).
+        """
+        call = InboundCall(self.pbx, self.engine, caller, did, caller_name,
+                           scripts=agents, patience=patience)
+        return CallHandle(call.linkedid, call.channel.name, self.pbx.spawn(call.run()))
+
+    async def outbound_call(self, agent: str, number: str, *, outcome: str = "answer",
+                            ring: float = 4.0, talk: float = 15.0) -> CallHandle:
+        """``agent`` (e.g. "agent1001") dials 9 + ``number`` out through the trunk."""
+        a = self.pbx.agents[f"PJSIP/{agent.removeprefix('PJSIP/')}"]
+        call = OutboundCall(self.pbx, self.engine, a, number,
+                            OutboundScript(outcome, ring, talk))
+        return CallHandle(call.linkedid, call.channel.name, self.pbx.spawn(call.run()))
+
+    def agent_login(self, agent: str, queue: str) -> str | None:
+        """Add the agent to ``queue`` (QueueMemberAdded); an error message or None."""
+        a = self.pbx.agents[f"PJSIP/{agent.removeprefix('PJSIP/')}"]
+        return self.engine.add(queue, a.interface, a.config.name, 0, False, "")
+
+    def agent_logout(self, agent: str, queue: str) -> str | None:
+        """Remove a dynamic member (QueueMemberRemoved); an error message or None."""
+        return self.engine.remove(queue, f"PJSIP/{agent.removeprefix('PJSIP/')}")
+
+    def agent_pause(self, agent: str, paused: bool = True, reason: str = "",
+                    queue: str | None = None) -> bool:
+        """Pause/unpause in ``queue`` or every queue (QueueMemberPause each)."""
+        return self.engine.pause(f"PJSIP/{agent.removeprefix('PJSIP/')}", paused, reason, queue)
