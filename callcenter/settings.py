@@ -62,6 +62,8 @@ class RingPolicy(_Section):
     fallback_priority: str = "toqueue"
     misses_before_pause: int = Field(default=2, ge=0)
     pause_reason: str = "ring-no-answer"
+    queues_conf: str = ""
+    """Optional path of the PBX's queues.conf, checked against the policy at start."""
 
     @property
     def deadline_s(self) -> float:
@@ -74,6 +76,7 @@ class QueueOverride(_Section):
 
     cycle_s: float | None = Field(default=None, gt=0)
     rings_allowed: int | None = Field(default=None, ge=1)
+    on_deadline: Literal["hangup", "record"] | None = None
     retention_days: int | None = Field(default=None, ge=1)
 
 

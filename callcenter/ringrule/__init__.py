@@ -1,0 +1,1 @@
+"""The three-ring rule: live enforcement of the answer deadline through AMI."""

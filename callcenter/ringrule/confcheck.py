@@ -1,0 +1,140 @@
+"""Compare the PBX's queue member timeouts with the ring policy.
+
+Sources: the live Asterisk (AMI ``GetConfig queues.conf``; ``Command: queue
+show`` names the loaded queues) and/or a queues.conf path from the settings.
+A queue whose member ``timeout`` differs from the policy's deadline is
+reported as a :class:`Mismatch` (logged as ``ring_policy_mismatch``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from callcenter.ringrule.policy import PolicyFor
+
+APP_QUEUE_DEFAULT_TIMEOUT_S = 15.0
+_SECTION = re.compile(r"^\[([^\]]+)\]\s*(?:\(([^)]*)\))?")
+_CATEGORY = re.compile(r"^Category-(\d+)$")
+_LINE = re.compile(r"^Line-(\d+)-(\d+)$")
+_QUEUE_SHOW = re.compile(r"^(\S+) has \d+ calls? \(")
+
+
+@dataclass
+class QueueConf:
+    """What queues.conf says about one queue."""
+
+    name: str
+    timeout_s: float | None = None
+    autopause: bool = False
+
+    @property
+    def effective_timeout_s(self) -> float:
+        """The member ring timeout app_queue uses (15 s when unset)."""
+        return APP_QUEUE_DEFAULT_TIMEOUT_S if self.timeout_s is None else self.timeout_s
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """A queue whose ring timeout disagrees with the ring policy."""
+
+    queue: str
+    timeout_s: float
+    deadline_s: float
+    source: str
+
+
+def _apply(conf: QueueConf, key: str, value: str) -> None:
+    key, value = key.strip().lower(), value.strip()
+    if key == "timeout":
+        try:
+            conf.timeout_s = float(value)
+        except ValueError:
+            pass
+    elif key == "autopause":
+        conf.autopause = value.lower() in {"yes", "true", "1", "on", "all"}
+
+
+def _build(sections: Iterable[tuple[str, list[str], list[tuple[str, str]]]]) -> dict[str, QueueConf]:
+    """Queues from (name, templates, key=value pairs); ``general`` and templates dropped."""
+    raw: dict[str, tuple[list[str], list[tuple[str, str]]]] = {}
+    templates: set[str] = set()
+    for name, bases, pairs in sections:
+        if "!" in bases:
+            templates.add(name)
+        old = raw.get(name)
+        raw[name] = (bases if old is None else old[0] + bases, pairs if old is None else old[1] + pairs)
+    out: dict[str, QueueConf] = {}
+    for name, (bases, pairs) in raw.items():
+        if name in templates or name.lower() == "general":
+            continue
+        conf = QueueConf(name)
+        for base in bases:
+            for key, value in raw.get(base, ([], []))[1]:
+                _apply(conf, key, value)
+        for key, value in pairs:
+            _apply(conf, key, value)
+        out[name] = conf
+    return out
+
+
+def parse_queues_conf(text: str) -> dict[str, QueueConf]:
+    """Parse queues.conf text (sections, ``(!)`` templates, ``(tmpl)`` inheritance, ``;`` comments)."""
+    sections: list[tuple[str, list[str], list[tuple[str, str]]]] = []
+    for raw_line in text.splitlines():
+        line = raw_line.split(";", 1)[0].strip()
+        if not line or line.startswith("#"):
+            continue
+        m = _SECTION.match(line)
+        if m:
+            bases = [b.strip() for b in (m.group(2) or "").split(",") if b.strip()]
+            sections.append((m.group(1).strip(), bases, []))
+        elif sections and "=" in line:
+            key, _, value = line.partition("=")
+            sections[-1][2].append((key.lstrip(">").strip(), value.lstrip(">")))
+    return _build(sections)
+
+
+def parse_getconfig(response: Mapping[str, object]) -> dict[str, QueueConf]:
+    """Parse an AMI ``GetConfig`` (``Filename: queues.conf``) Success response."""
+    names: dict[str, str] = {}
+    pairs: dict[str, list[tuple[str, str]]] = {}
+    bases: dict[str, list[str]] = {}
+    for key, value in response.items():
+        if not isinstance(value, str):
+            continue
+        if m := _CATEGORY.match(key):
+            names[m.group(1)] = value
+        elif m := _LINE.match(key):
+            k, _, v = value.partition("=")
+            pairs.setdefault(m.group(1), []).append((k, v))
+        elif key.startswith("IsTemplate-") and value.lower() in {"1", "yes", "true"}:
+            bases.setdefault(key.split("-", 1)[1], []).append("!")
+        elif key.startswith("Templates-"):
+            bases.setdefault(key.split("-", 1)[1], []).extend(
+                t.strip() for t in value.split(",") if t.strip()
+            )
+    return _build((names[i], bases.get(i, []), pairs.get(i, [])) for i in sorted(names))
+
+
+def queues_from_show(output: object) -> set[str]:
+    """Queue names in the ``Output`` of ``Command: queue show``."""
+    lines = output if isinstance(output, list) else str(output or "").splitlines()
+    return {m.group(1) for line in lines if (m := _QUEUE_SHOW.match(str(line)))}
+
+
+def compare(
+    queues: Mapping[str, QueueConf], policy_for: PolicyFor, source: str,
+    only: set[str] | None = None,
+) -> list[Mismatch]:
+    """Queues (of ``only``, when given) whose member timeout is not the policy deadline."""
+    out: list[Mismatch] = []
+    for name in sorted(queues):
+        if only is not None and name not in only:
+            continue
+        timeout = queues[name].effective_timeout_s
+        deadline = policy_for(name).deadline_s
+        if abs(timeout - deadline) > 1e-6:
+            out.append(Mismatch(name, timeout, deadline, source))
+    return out

@@ -1,0 +1,354 @@
+"""Live enforcement of the three-ring rule: a daemon consumer.
+
+Deadlines live in a pure :class:`DeadlineBook`; this module adds the clock,
+one loop timer (``loop.call_at``) for the earliest deadline, and the AMI
+actions. Times: the enforcer's clock gives seconds on the PBX's event time
+scale (``WallClock``: epoch seconds; the simulator's clock runs ``speed``
+times faster); an event's time is mapped onto it with a per-server offset
+learnt from receive times, so skewed PBX clocks and replays still give
+15.0 s of ringing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+import structlog
+
+from callcenter.calls.model import (
+    AgentStateChanged,
+    CallEnded,
+    CallStarted,
+    Fact,
+    RingEnded,
+    RingStarted,
+    Violation,
+    count_rings,
+)
+from callcenter.ringrule import actions as act
+from callcenter.ringrule.book import DeadlineBook, MissBook, Ring
+from callcenter.ringrule.confcheck import (
+    Mismatch,
+    QueueConf,
+    compare,
+    parse_getconfig,
+    parse_queues_conf,
+    queues_from_show,
+)
+from callcenter.ringrule.outcomes import EnforcementOutcome, SupervisorAlert
+from callcenter.ringrule.policy import PolicyFor, rule_from_policy
+from callcenter.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+MAX_OFFSET_JUMP_S = 1.0
+"""A receive-time sample this much above the learnt offset means the PBX clock moved."""
+EARLY_TOLERANCE_S = 0.0005
+"""Loop timers may wake this much (loop seconds) before their time."""
+
+
+class Clock(Protocol):
+    """Seconds on the event time scale, running ``speed`` times the loop clock."""
+
+    speed: float
+
+    def now(self) -> float: ...
+
+
+class WallClock:
+    """Epoch seconds (UTC) at real speed."""
+
+    speed = 1.0
+
+    def now(self) -> float:
+        return time.time()
+
+
+class ActionClient(Protocol):
+    """What the enforcer needs of an AMI client."""
+
+    async def send_action(self, action: dict[str, str], timeout: float | None = None) -> Any: ...
+
+
+class RingEnforcer:
+    """Consumer: arms a deadline per ringing agent and acts when it passes.
+
+    ``policy_for(queue)`` gives the ring policy (``Settings.ring_policy_for``).
+    Alerts go to ``alerts`` and ``on_alert``; per-violation outcomes to
+    ``outcomes`` (by server and linkedid) and ``on_outcome``.
+    """
+
+    def __init__(
+        self,
+        policy_for: PolicyFor,
+        *,
+        clock: Clock | None = None,
+        pause_settle_s: float = 0.5,
+        action_timeout_s: float | None = None,
+        queues_conf: str | Path | None = None,
+        on_alert: Callable[[SupervisorAlert], None] | None = None,
+        on_outcome: Callable[[EnforcementOutcome], None] | None = None,
+        keep_calls: int = 10_000,
+    ) -> None:
+        self.policy_for = policy_for
+        self.clock: Clock = clock or WallClock()
+        self.pause_settle_s = pause_settle_s
+        self.action_timeout_s = action_timeout_s
+        self.queues_conf = Path(queues_conf) if queues_conf else None
+        self.on_alert = on_alert
+        self.on_outcome = on_outcome
+        self.book = DeadlineBook()
+        self.misses = MissBook(policy_for(None).misses_before_pause)
+        self.alerts: deque[SupervisorAlert] = deque(maxlen=1000)
+        self.outcomes: OrderedDict[tuple[str, str], list[EnforcementOutcome]] = OrderedDict()
+        self.mismatches: dict[str, list[Mismatch]] = {}
+        self.fired = 0
+        self.lateness_s: deque[float] = deque(maxlen=100_000)
+        """Loop seconds between each deadline and its firing (for benches)."""
+        self._keep_calls = keep_calls
+        self._clients: dict[str, ActionClient] = {}
+        self._offsets: dict[str, float] = {}
+        self._calls: dict[tuple[str, str], CallStarted] = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **kwargs: Any) -> RingEnforcer:
+        """An enforcer for ``settings`` (policies, optional queues.conf path)."""
+        kwargs.setdefault("queues_conf", settings.ring.queues_conf or None)
+        return cls(settings.ring_policy_for, **kwargs)
+
+    # -- consumer interface --------------------------------------------------------
+    async def on_connect(self, server: str, client: ActionClient) -> None:
+        """Use ``client`` for ``server``'s actions; check its queues against the policy."""
+        self._clients[server] = client
+        self._spawn(self.check_policy(server, client))
+
+    async def on_facts(self, facts: Sequence[Fact]) -> None:
+        """Arm, clear and count from the tracker's facts."""
+        for fact in facts:
+            if isinstance(fact, RingStarted):
+                self._ring_started(fact)
+            elif isinstance(fact, RingEnded):
+                self._ring_ended(fact)
+            elif isinstance(fact, CallStarted):
+                self._calls[(fact.server, fact.call.linkedid)] = fact
+            elif isinstance(fact, CallEnded):
+                self._calls.pop((fact.server, fact.call.linkedid), None)
+                self.book.end_call(fact.server, fact.call.linkedid)
+            elif isinstance(fact, AgentStateChanged):
+                self.misses.set_paused(fact.server, fact.interface, fact.queue, fact.paused,
+                                       fact.reason)
+        self._arm()
+
+    async def drain(self) -> None:
+        """Wait for the actions, pauses and checks under way."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def close(self) -> None:
+        """Stop the timer and cancel work under way."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = self._timer_at = None
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    # -- deadlines -----------------------------------------------------------------
+    def _offset(self, server: str, event_at: datetime) -> float:
+        sample = self.clock.now() - event_at.timestamp()
+        old = self._offsets.get(server)
+        if old is None or sample < old or sample > old + MAX_OFFSET_JUMP_S * self.clock.speed:
+            self._offsets[server] = old = sample
+        return old
+
+    def _ring_started(self, fact: RingStarted) -> None:
+        call = self._calls.get((fact.server, fact.linkedid))
+        if call is not None and call.call.direction == "outbound":
+            return
+        policy = self.policy_for(None if fact.direct else fact.attempt.queue)
+        ring = self.book.start(fact, rule_from_policy(policy), self._offset(fact.server, fact.at))
+        log.debug("ring_deadline_armed", linkedid=fact.linkedid, channel=ring.key[1],
+                  deadline_s=ring.rule.deadline_s)
+
+    def _ring_ended(self, fact: RingEnded) -> None:
+        self.book.end(fact.server, fact.linkedid, fact.attempt)
+        a = fact.attempt
+        if a.outcome == "answered":
+            self.misses.answered(fact.server, a.interface)
+        elif a.outcome == "no_answer":
+            key = (fact.server, a.channel or f"{fact.linkedid}|{a.interface}|{a.started_at}")
+            self._count_miss(fact.server, fact.linkedid, a.interface, a.agent, a.queue, key)
+
+    def _arm(self) -> None:
+        nxt = self.book.next_deadline()
+        if nxt is None or (self._timer_at is not None and self._timer_at <= nxt):
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        loop = asyncio.get_running_loop()
+        when = loop.time() + (nxt - self.clock.now()) / self.clock.speed
+        self._timer_at = nxt
+        self._timer = loop.call_at(when, self._fire)
+
+    def _fire(self) -> None:
+        self._timer = self._timer_at = None
+        now = self.clock.now()
+        for ring in self.book.due(now + EARLY_TOLERANCE_S * self.clock.speed):
+            self.fired += 1
+            self.lateness_s.append(max(0.0, now - ring.deadline) / self.clock.speed)
+            self._spawn(self._enforce(ring, now))
+        self._arm()
+
+    # -- actions -------------------------------------------------------------------
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _plan(self, ring: Ring) -> tuple[str, dict[str, str] | None, str]:
+        """(action name, AMI action or None, why none)."""
+        a = ring.attempt
+        kind = ring.rule.direct_action if ring.direct else ring.rule.queue_action
+        if kind == "record":
+            return "none", None, "policy records only"
+        if kind == "hangup":
+            if not a.channel:
+                return "hangup", None, "agent channel unknown"
+            return "hangup", act.hangup_action(a.channel), ""
+        policy = self.policy_for(None)
+        call = self._calls.get((ring.server, ring.linkedid))
+        exten = act.direct_exten(call.call.callee if call else None, a.agent)
+        if not ring.caller_channel or not exten:
+            return "redirect", None, "caller channel or extension unknown"
+        return "redirect", act.redirect_action(
+            ring.caller_channel, policy.fallback_context, exten, policy.fallback_priority
+        ), ""
+
+    async def _send(self, server: str, action: dict[str, str]) -> tuple[str, str, dict[str, Any]]:
+        client = self._clients.get(server)
+        if client is None or getattr(client, "connected", True) is False:
+            return "failed", "not connected", {}
+        try:
+            response = await client.send_action(dict(action), timeout=self.action_timeout_s)
+        except Exception as exc:  # noqa: BLE001 - AMITimeout, AMIError, lost link: never retried
+            kind = "timeout" if "timeout" in type(exc).__name__.lower() else type(exc).__name__
+            return "failed", f"{kind}: {exc}".rstrip(": "), {}
+        result, detail = act.classify_response(response)
+        return result, detail, dict(response)
+
+    async def _enforce(self, ring: Ring, now: float) -> None:
+        a = ring.attempt
+        ring_s = round(now - ring.started, 3)
+        name, action, why = self._plan(ring)
+        if action is None:
+            result, detail, response = ("not_taken" if name == "none" else "failed"), why, {}
+        else:
+            result, detail, response = await self._send(ring.server, action)
+        violation = Violation(
+            agent=a.agent, interface=a.interface, queue=a.queue, ring_s=ring_s,
+            rings=count_rings(ring_s, ring.rule.cycle_s), deadline_s=ring.rule.deadline_s,
+            at=a.started_at + timedelta(seconds=ring.rule.deadline_s), action=name, result=result,
+            detail=detail,
+        )
+        log_fn = log.warning if result == "failed" else log.info
+        log_fn("ring_rule_enforced", linkedid=ring.linkedid, server=ring.server, agent=a.agent,
+               queue=a.queue, action=name, result=result, detail=detail, ring_s=ring_s)
+        self._record(EnforcementOutcome(ring.server, ring.linkedid, violation, action, response))
+        if action is not None and result == "ok":
+            self._count_miss(ring.server, ring.linkedid, a.interface, a.agent, a.queue, ring.key)
+
+    def _record(self, outcome: EnforcementOutcome) -> None:
+        key = (outcome.server, outcome.linkedid)
+        self.outcomes.setdefault(key, []).append(outcome)
+        self.outcomes.move_to_end(key)
+        while len(self.outcomes) > self._keep_calls:
+            self.outcomes.popitem(last=False)
+        if self.on_outcome is not None:
+            self.on_outcome(outcome)
+
+    # -- misses and pauses -----------------------------------------------------------
+    def _count_miss(self, server: str, linkedid: str, interface: str, agent: str,
+                    queue: str | None, key: tuple[str, str]) -> None:
+        threshold = self.misses.threshold
+        if self.misses.miss(server, interface, key):
+            log.info("ring_misses_threshold", linkedid=linkedid, interface=interface,
+                     misses=threshold)
+            self._spawn(self._pause_later(server, linkedid, interface, agent, queue, threshold))
+
+    async def _pause_later(self, server: str, linkedid: str, interface: str, agent: str,
+                           queue: str | None, misses: int) -> None:
+        # app_queue's own autopause event follows the ring-no-answer: let it arrive first.
+        await asyncio.sleep(self.pause_settle_s / self.clock.speed)
+        needed, why = self.misses.pause_needed(server, interface, queue)
+        if needed:
+            policy = self.policy_for(queue)
+            result, detail, _ = await self._send(
+                server, act.pause_action(interface, policy.pause_reason)
+            )
+            kind = "agent_paused" if result == "ok" else "pause_failed"
+            action = "pause"
+        else:
+            result, detail, kind, action = "not_taken", why, "agent_autopaused", "none"
+        alert = SupervisorAlert(
+            server=server, at=datetime.fromtimestamp(self.clock.now(), UTC), kind=kind,
+            interface=interface, agent=agent, misses=misses, linkedid=linkedid, queue=queue,
+            action=action, result=result, detail=detail,
+        )
+        (log.warning if result == "failed" else log.info)(
+            "ring_supervisor_alert", linkedid=linkedid, interface=interface, kind=kind,
+            result=result, detail=detail,
+        )
+        self.alerts.append(alert)
+        if self.on_alert is not None:
+            self.on_alert(alert)
+
+    # -- startup check ---------------------------------------------------------------
+    async def check_policy(self, server: str, client: ActionClient) -> list[Mismatch]:
+        """Compare the PBX's queue timeouts (live GetConfig, else queues_conf) with the policy.
+
+        Logs ``ring_policy_mismatch`` per disagreeing queue; learns which
+        queues autopause. Never raises.
+        """
+        live: set[str] | None = None
+        sources: list[tuple[str, dict[str, QueueConf]]] = []
+        try:
+            show = await client.send_action({"Action": "Command", "Command": "queue show"},
+                                            timeout=self.action_timeout_s)
+            if act.classify_response(show)[0] == "ok":
+                live = queues_from_show(show.get("Output")) or None
+            conf = await client.send_action({"Action": "GetConfig", "Filename": "queues.conf"},
+                                            timeout=self.action_timeout_s)
+            if act.classify_response(conf)[0] == "ok":
+                sources.append(("asterisk", parse_getconfig(conf)))
+        except Exception as exc:  # noqa: BLE001 - a check must never stop the daemon
+            log.warning("ring_policy_check_failed", server=server, error=repr(exc))
+        if self.queues_conf is not None:
+            try:
+                text = self.queues_conf.read_text(encoding="utf-8")
+                sources.append((str(self.queues_conf), parse_queues_conf(text)))
+            except (OSError, UnicodeDecodeError) as exc:
+                log.warning("ring_policy_conf_unreadable", path=str(self.queues_conf),
+                            error=str(exc))
+        found: list[Mismatch] = []
+        for source, queues in sources:
+            for q in queues.values():
+                if q.autopause:
+                    self.misses.autopause_queues.add((server, q.name))
+            found.extend(compare(queues, self.policy_for, source, live))
+        for m in found:
+            log.warning("ring_policy_mismatch", server=server, queue=m.queue,
+                        timeout_s=m.timeout_s, deadline_s=m.deadline_s, source=m.source)
+        if not sources:
+            log.warning("ring_policy_unchecked", server=server,
+                        reason="no GetConfig and no ring.queues_conf")
+        self.mismatches[server] = found
+        return found
