@@ -19,6 +19,7 @@ from callcenter.settings import SettingsError
 
 COMMAND_MODULES = [
     "callcenter.cli.migrate_cmd",
+    "callcenter.cli.sim_cmd",
 ]
 
 
