@@ -64,6 +64,10 @@ class FastClock:
     def __init__(self, speed: float = 100.0, start: datetime = T0) -> None:
         self.speed = speed
         self._t0 = start.timestamp()
+        self.reset()
+
+    def reset(self) -> None:
+        """Make ``now()`` = the start again."""
         self._m0 = time.monotonic()
 
     def now(self) -> float:

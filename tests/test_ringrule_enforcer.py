@@ -1,0 +1,239 @@
+"""The enforcer consumer on a fast fake clock with a scripted AMI client (no sockets)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from test_ringrule_helpers import (
+    FastClock,
+    ScriptedClient,
+    attempt,
+    call_ended,
+    call_started,
+    ended,
+    paused,
+    started,
+)
+
+from callcenter.ringrule.enforcer import RingEnforcer
+from callcenter.settings import Settings
+
+SPEED = 200.0  # 15 s of ringing = 75 ms
+
+
+async def make(settings: Settings | None = None, replies=None, speed: float = SPEED, **kw):
+    s = settings or Settings()
+    clock = FastClock(speed)
+    enf = RingEnforcer.from_settings(s, clock=clock, pause_settle_s=0.5, **kw)
+    client = ScriptedClient(replies)
+    await enf.on_connect("pbx3", client)
+    await enf.drain()
+    client.sent.clear()
+    clock.reset()
+    return enf, client, clock
+
+
+@pytest.mark.parametrize(("answer_at", "violations"), [(14.9, 0), (15.1, 1)])
+async def test_answer_just_before_or_after_deadline(answer_at: float, violations: int) -> None:
+    enf, client, clock = await make(speed=20.0)  # 0.1 s of ringing = 5 ms
+    a = attempt()
+    await enf.on_facts([call_started(), started(a)])
+    await clock.sleep_until(answer_at)
+    await enf.on_facts([ended(a, "answered", answer_at)])
+    await clock.sleep_until(20)
+    await enf.drain()
+    assert len(client.actions("Hangup")) == violations
+    outs = enf.outcomes.get(("pbx3", "L1"), [])
+    assert len(outs) == violations
+    if violations:
+        v = outs[0].violation
+        assert (v.agent, v.queue, v.action, v.result, v.rings) == (
+            "agent1001", "support", "hangup", "ok", 4)
+        assert 15.0 <= v.ring_s < 15.1 and v.deadline_s == 15.0
+        assert outs[0].sent == {"Action": "Hangup", "Channel": "PJSIP/agent1001-00000001",
+                                "Cause": "19"}
+    await enf.close()
+
+
+async def test_rna_and_caller_hangup_clear() -> None:
+    enf, client, clock = await make()
+    a1, a2 = attempt(), attempt("agent1002", "PJSIP/agent1002-00000002", at=1.0)
+    await enf.on_facts([started(a1), started(a2)])
+    await clock.sleep_until(10)
+    await enf.on_facts([ended(a1, "no_answer", 10), call_ended("L1", 12)])
+    await clock.sleep_until(20)
+    await enf.drain()
+    assert client.sent == [] and len(enf.book) == 0
+    await enf.close()
+
+
+async def test_direct_call_redirects_to_fallback_label() -> None:
+    enf, client, clock = await make()
+    a = attempt("agent1002", "PJSIP/agent1002-00000001", queue=None)
+    await enf.on_facts([call_started(callee="1002"), started(a, direct=True)])
+    await clock.sleep_until(16)
+    await enf.drain()
+    assert client.actions("Redirect") == [{
+        "Action": "Redirect", "Channel": "PJSIP/trunk-00000000", "Context": "from-trunk",
+        "Exten": "1002", "Priority": "toqueue"}]
+    assert client.actions("Hangup") == []
+    assert enf.outcomes[("pbx3", "L1")][0].violation.action == "redirect"
+    await enf.close()
+
+
+async def test_direct_call_hangup_variant_sends_cause_19() -> None:
+    s = Settings.model_validate({"ring": {"direct_action": "hangup"}})
+    enf, client, clock = await make(s)
+    a = attempt("agent1002", "PJSIP/agent1002-00000001", queue=None)
+    await enf.on_facts([started(a, direct=True)])
+    await clock.sleep_until(16)
+    await enf.drain()
+    assert client.actions("Hangup") == [
+        {"Action": "Hangup", "Channel": "PJSIP/agent1002-00000001", "Cause": "19"}]
+    await enf.close()
+
+
+async def test_record_only_and_outbound_take_no_action() -> None:
+    s = Settings.model_validate({"queues": {"vip": {"on_deadline": "record"}}})
+    enf, client, clock = await make(s)
+    await enf.on_facts([started(attempt(queue="vip"))])
+    await enf.on_facts([call_started("L2", direction="outbound"),
+                        started(attempt(chan="PJSIP/trunk-00000005", queue=None), "L2")])
+    await clock.sleep_until(16)
+    await enf.drain()
+    assert client.sent == []
+    [out] = enf.outcomes[("pbx3", "L1")]
+    assert (out.violation.action, out.violation.result) == ("none", "not_taken")
+    assert ("pbx3", "L2") not in enf.outcomes
+    await enf.close()
+
+
+@pytest.mark.parametrize(
+    ("reply", "result", "detail"),
+    [
+        ({"Response": "Error", "Message": "No such channel"}, "too_late", "No such channel"),
+        ({"Response": "Error", "Message": "Permission denied"}, "failed", "Permission denied"),
+        (TimeoutError("no response in 10 s"), "failed", "timeout"),
+        (ConnectionResetError("gone"), "failed", "ConnectionResetError"),
+    ],
+)
+async def test_action_results_recorded_never_retried(reply, result: str, detail: str) -> None:
+    enf, client, clock = await make(replies={"Hangup": reply})
+    await enf.on_facts([started(attempt())])
+    await clock.sleep_until(17)
+    await enf.drain()
+    assert len(client.actions("Hangup")) == 1
+    v = enf.outcomes[("pbx3", "L1")][0].violation
+    assert v.result == result and detail in v.detail
+    await enf.close()
+
+
+async def test_no_client_is_a_failure_not_a_crash() -> None:
+    enf = RingEnforcer.from_settings(Settings(), clock=FastClock(SPEED))
+    await enf.on_facts([started(attempt())])
+    await asyncio.sleep(16 / SPEED)
+    await enf.drain()
+    assert enf.outcomes[("pbx3", "L1")][0].violation.result == "failed"
+    await enf.close()
+
+
+async def miss_twice(enf, clock, agent="agent1001", queue="support", extra=()):
+    for i, (lid, chan) in enumerate([("L1", "00000001"), ("L2", "00000004")]):
+        a = attempt(agent, f"PJSIP/{agent}-{chan}", queue=queue, at=25.0 * i)
+        await enf.on_facts([started(a, lid)])
+        await clock.sleep_until(25.0 * i + 15.2)
+        # the tracker then reports the cut ring as a ring-no-answer: counted once
+        await enf.on_facts([ended(a, "no_answer", 15.003, lid), *extra])
+    await clock.sleep_until(52)
+    await enf.drain()
+
+
+async def test_two_misses_pause_everywhere_and_alert() -> None:
+    alerts = []
+    enf, client, clock = await make(on_alert=alerts.append)
+    await miss_twice(enf, clock)
+    assert len(client.actions("Hangup")) == 2
+    assert client.actions("QueuePause") == [{"Action": "QueuePause", "Interface": "PJSIP/agent1001",
+                                             "Paused": "true", "Reason": "ring-no-answer"}]
+    [alert] = alerts
+    assert (alert.kind, alert.interface, alert.misses, alert.action, alert.result) == (
+        "agent_paused", "PJSIP/agent1001", 2, "pause", "ok")
+    assert list(enf.alerts) == alerts
+    await enf.close()
+
+
+async def test_answer_between_misses_resets() -> None:
+    enf, client, clock = await make()
+    a = attempt()
+    await enf.on_facts([started(a)])
+    await clock.sleep_until(15.2)
+    b = attempt(chan="PJSIP/agent1001-00000002", at=16)
+    await enf.on_facts([started(b, "L2")])
+    await clock.sleep_until(20)
+    await enf.on_facts([ended(b, "answered", 4, "L2")])
+    c = attempt(chan="PJSIP/agent1001-00000003", at=30)
+    await enf.on_facts([started(c, "L3")])
+    await clock.sleep_until(47)
+    await enf.drain()
+    assert len(client.actions("Hangup")) == 2 and client.actions("QueuePause") == []
+    await enf.close()
+
+
+async def test_autopause_seen_is_not_doubled() -> None:
+    enf, client, clock = await make()
+    await miss_twice(enf, clock, extra=[paused("agent1001", "enforce_ap", "Auto-Pause")])
+    assert client.actions("QueuePause") == []
+    [alert] = enf.alerts
+    assert alert.kind == "agent_autopaused" and alert.result == "not_taken"
+    await enf.close()
+
+
+async def test_autopause_queue_from_config_is_not_doubled(tmp_path: Path) -> None:
+    conf = tmp_path / "queues.conf"
+    conf.write_text("[enforce_ap]\ntimeout=15\nautopause=yes\n", encoding="utf-8")
+    enf, client, clock = await make(queues_conf=conf)
+    await miss_twice(enf, clock, queue="enforce_ap")
+    assert client.actions("QueuePause") == []
+    assert enf.alerts[0].kind == "agent_autopaused"
+    await enf.close()
+
+
+async def test_pause_too_late_and_failed() -> None:
+    enf, _client, clock = await make(
+        replies={"QueuePause": {"Response": "Error", "Message": "Interface not found"}})
+    await miss_twice(enf, clock)
+    assert enf.alerts[0].result == "too_late"
+    await enf.close()
+
+
+async def test_startup_check_warns_on_mismatch(tmp_path: Path) -> None:
+    getconfig = {"Response": "Success", "Category-000000": "support",
+                 "Line-000000-000000": "timeout=60", "Category-000001": "sales",
+                 "Line-000001-000000": "timeout=15", "Category-000002": "gone",
+                 "Line-000002-000000": "timeout=30"}
+    show = {"Response": "Success", "Message": "Command output follows",
+            "Output": ["support has 0 calls (max unlimited) in 'rrmemory' strategy",
+                       "sales has 0 calls (max unlimited) in 'ringall' strategy"]}
+    conf = tmp_path / "queues.conf"
+    conf.write_text("[support]\ntimeout=15\n[sales]\ntimeout=20\n", encoding="utf-8")
+    enf = RingEnforcer.from_settings(Settings(), clock=FastClock(SPEED), queues_conf=conf)
+    client = ScriptedClient({"GetConfig": getconfig, "Command": show})
+    from structlog.testing import capture_logs
+    with capture_logs() as logs:
+        await enf.on_connect("pbx3", client)
+        await enf.drain()
+    got = {(m.queue, m.timeout_s, m.source) for m in enf.mismatches["pbx3"]}
+    assert got == {("support", 60.0, "asterisk"), ("sales", 20.0, str(conf))}
+    assert sum(e["event"] == "ring_policy_mismatch" for e in logs) == 2
+
+
+async def test_startup_check_survives_errors_and_garbage(tmp_path: Path) -> None:
+    enf = RingEnforcer.from_settings(Settings(), clock=FastClock(SPEED),
+                                     queues_conf=tmp_path / "missing.conf")
+    client = ScriptedClient({"Command": TimeoutError("x"),
+                             "GetConfig": {"Response": "Error", "Message": "Config file not found"}})
+    await enf.on_connect("pbx3", client)
+    await enf.drain()
+    assert enf.mismatches["pbx3"] == []
