@@ -19,6 +19,11 @@ from callcenter.settings import SettingsError
 
 COMMAND_MODULES = [
     "callcenter.cli.migrate_cmd",
+    "callcenter.cli.run_cmd",
+    "callcenter.cli.demo_cmd",
+    "callcenter.cli.replay_cmd",
+    "callcenter.cli.calls_cmd",
+    "callcenter.cli.rebuild_cmd",
     "callcenter.cli.sim_cmd",
 ]
 

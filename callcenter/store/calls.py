@@ -100,11 +100,14 @@ class CallRepository:
                 if rows:
                     await conn.copy_records_to_table(table, records=rows, columns=cols)
 
-    async def delete_calls(self, server: str, linkedids: Sequence[str],
+    async def delete_calls(self, server: str, linkedids: Sequence[str] | None,
                            conn: asyncpg.Connection) -> None:
-        """Delete calls (and their child rows) of ``server``."""
-        await conn.execute(f"DELETE FROM calls WHERE {_KEYS}",
-                           [server] * len(linkedids), list(linkedids))
+        """Delete calls (and their child rows) of ``server``: those named, or all (None)."""
+        if linkedids is None:
+            await conn.execute("DELETE FROM calls WHERE server = $1", server)
+        else:
+            await conn.execute(f"DELETE FROM calls WHERE {_KEYS}",
+                               [server] * len(linkedids), list(linkedids))
 
     async def get_call(self, server: str, linkedid: str) -> CallRecord | None:
         """One call with its children, or None."""

@@ -1,0 +1,74 @@
+"""``callcenter calls``: recent calls as a table, or every call as JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from callcenter.calls.model import CallRecord
+from callcenter.cli.common import add_dsn_argument
+from callcenter.cli.run_cmd import guarded, open_cli_store
+from callcenter.store.calls import CallRepository
+
+COLUMNS = ("started", "server", "linkedid", "dir", "caller", "callee", "queue", "agent",
+           "disposition", "wait", "talk")
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("calls", help="list recent calls")
+    p.add_argument("--json", action="store_true", help="print a JSON array (record_to_json)")
+    p.add_argument("--all", action="store_true", help="every call, oldest first")
+    p.add_argument("--limit", type=int, default=30, help="calls to show (default 30)")
+    add_dsn_argument(p)
+    p.set_defaults(handler=run)
+
+
+def call_json(call: CallRecord) -> dict[str, Any]:
+    """The ``calls --json`` object of one call (the tracker's record_to_json shape)."""
+    from callcenter.calls.replay import record_to_json
+
+    out: dict[str, Any] = record_to_json(call)
+    return out
+
+
+def _secs(value: float | None) -> str:
+    return "" if value is None else f"{value:.0f}s"
+
+
+def table(calls: list[CallRecord], tz: str) -> str:
+    """A plain-text table of ``calls``, times in the centre's time zone ``tz``."""
+    zone = ZoneInfo(tz)
+
+    def when(t: datetime) -> str:
+        return t.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+
+    rows = [COLUMNS] + [
+        (when(c.started_at), c.server, c.linkedid, c.direction, c.caller or "", c.callee or "",
+         c.queue or "", c.agent or "", c.disposition or "open", _secs(c.wait_s),
+         _secs(c.talk_s)) for c in calls]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS))]
+    return "\n".join("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip()
+                     for r in rows)
+
+
+@guarded
+async def run(args: argparse.Namespace) -> int:
+    settings, pool = await open_cli_store(args)
+    try:
+        repo = CallRepository(pool)
+        limit = None if args.all else max(args.limit, 0)
+        calls = await repo.list_calls(limit=limit, newest_first=not args.all)
+    finally:
+        await pool.close()
+    if args.json:
+        json.dump([call_json(c) for c in calls], sys.stdout, ensure_ascii=False, indent=1)
+        print()
+    elif calls:
+        print(table(calls, settings.web.timezone))
+    else:
+        print("no calls yet")
+    return 0

@@ -1,0 +1,97 @@
+"""``callcenter demo``: embedded PostgreSQL + the PBX simulator + the daemon + the web UI."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import inspect
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from callcenter.cli.common import add_dsn_argument, settings_from_args
+from callcenter.cli.run_cmd import CliError, guarded, open_cli_store, start_web, stop_event
+from callcenter.daemon import Daemon
+from callcenter.settings import AmiServer
+from callcenter.store.calls import CallRepository
+
+log = structlog.get_logger(__name__)
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("demo", help="run everything locally against the PBX simulator")
+    p.add_argument("--for", dest="duration", type=float, metavar="SECONDS",
+                   help="stop after this many seconds and print a summary")
+    p.add_argument("--speed", type=float, default=10.0,
+                   help="simulated seconds per real second (default 10)")
+    p.add_argument("--calls-per-hour", type=float, default=240.0,
+                   help="random arrivals per simulated hour (default 240)")
+    p.add_argument("--seed", type=int, default=1, help="random seed of the simulator")
+    add_dsn_argument(p)
+    p.set_defaults(handler=run)
+
+
+async def _demo_users(pool: Any) -> Any:
+    """The web package's demo users, when it provides ``ensure_demo_users``."""
+    import importlib
+
+    for name in ("callcenter.web", "callcenter.web.app", "callcenter.web.auth",
+                 "callcenter.web.users"):
+        with contextlib.suppress(ImportError):
+            fn = getattr(importlib.import_module(name), "ensure_demo_users", None)
+            if fn is not None:
+                result = fn(pool)
+                return await result if inspect.isawaitable(result) else result
+    return None
+
+
+@guarded
+async def run(args: argparse.Namespace) -> int:
+    if args.duration is not None and args.duration <= 0:
+        raise CliError("--for: give a positive number of seconds")
+    if args.speed <= 0 or args.calls_per_hour <= 0:
+        raise CliError("--speed and --calls-per-hour must be positive")
+    from callcenter.sim import PBXSimulator
+    from callcenter.sim.scenario import run_random
+
+    base = Path(settings_from_args(args).database.data_dir).parent
+    settings, pool = await open_cli_store(args)
+    monitor = base / "monitor"
+    settings.recordings.local_dir = str(monitor)
+    sim = PBXSimulator(seed=args.seed, speed=args.speed, recordings_dir=monitor,
+                       systemname="sim", secret="demo")
+    await sim.start()
+    settings.servers = [AmiServer(name="sim", host=sim.host, port=sim.port, secret="demo",
+                                  reconnect_min_s=0.2, reconnect_max_s=2.0)]
+    daemon = Daemon(settings, pool)
+    await daemon.start()
+    web = await start_web(settings, pool, daemon)
+    users = await _demo_users(pool) if web else None
+    traffic = asyncio.create_task(run_random(sim, args.calls_per_hour, seed=args.seed))
+    print(f"callcenter demo: PBX simulator on {sim.host}:{sim.port} (speed ×{args.speed:g}), "
+          f"database {'(embedded) ' if not settings.database.dsn else ''}ready")
+    print(f"  web UI: {web[1]}" if web else "  web UI: not built yet")
+    if users:
+        print(f"  users: {users}")
+    print("  calls: `callcenter calls` in another terminal" +
+          ("" if args.duration else "; Ctrl-C to stop"))
+    stop = stop_event()
+    try:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), args.duration)
+    finally:
+        traffic.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await traffic
+        if web:
+            await web[0].cleanup()
+        await daemon.stop()
+        await sim.stop()
+        counts = await CallRepository(pool).count_by_disposition()
+        await pool.close()
+    total = sum(counts.values())
+    print(f"calls logged: {total}" + (" (" + ", ".join(f"{k}: {v}" for k, v in counts.items())
+                                      + ")" if counts else ""))
+    return 0
