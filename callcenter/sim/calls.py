@@ -78,6 +78,12 @@ class Call:
     # -- ringing ----------------------------------------------------------------
     def ring(self, agent: Agent, queue: Queue | None, dialstring: str, timeout: float) -> Leg:
         """Ring ``agent``'s phone for the customer (AgentCalled when from a queue)."""
+        leg = self.dial(agent, queue, dialstring)
+        self.alert(leg, timeout)
+        return leg
+
+    def dial(self, agent: Agent, queue: Queue | None, dialstring: str) -> Leg:
+        """Create the agent's channel: Newchannel, AgentCalled (queue), DialBegin."""
         pbx, cust = self.pbx, self.channel
         ch = pbx.new_channel(agent.config.endpoint, agent.config.number, agent.config.name,
                              "from-agents", "s", 0, cust.linkedid)
@@ -89,6 +95,11 @@ class Call:
             pbx.emit(pbx.ev.two("AgentCalled", cust, ch, {"Queue": queue.config.name,
                      "Interface": agent.interface, "MemberName": m.name}, "agent,all"))
         pbx.emit(pbx.ev.two("DialBegin", cust, ch, {"DialString": dialstring}))
+        return leg
+
+    def alert(self, leg: Leg, timeout: float) -> None:
+        """The phone rings: Newstate Ringing, DialState RINGING, member Status 6, timers."""
+        pbx, cust, ch, agent = self.pbx, self.channel, leg.channel, leg.agent
         pbx.set_state(ch, 5)
         cust.set_connected(ch)
         pbx.emit(pbx.ev.two("DialState", cust, ch, {"DialStatus": "RINGING"}))
@@ -96,7 +107,6 @@ class Call:
         if leg.script.answer_after is not None:
             leg.timers.append(self.after(leg.script.answer_after, "answered", leg))
         leg.timers.append(self.after(timeout, "ring_timeout", leg))
-        return leg
 
     def dial_end(self, leg: Leg, status: str) -> None:
         """Emit DialEnd for ``leg``."""
@@ -216,8 +226,10 @@ class Call:
             msg = await self.inbox.get()
             kind, target = msg[0], msg[1] if len(msg) > 1 else None
             if kind == "ring":
-                for agent in target:
-                    legs.append(self.ring(agent, q, agent.interface, q.config.timeout))
+                new = [self.dial(agent, q, agent.interface) for agent in target]
+                for leg in new:
+                    self.alert(leg, q.config.timeout)
+                legs.extend(new)
             elif kind == "answered" and target in legs and target.active:
                 qt.cancel()
                 return await self.connect(q, waiter, target, legs)
@@ -294,9 +306,9 @@ class Call:
         else:
             pbx.request_hangup(cust)
             pbx.emit(pbx.ev.chan("MusicOnHoldStop", cust))
-            for leg in legs:
-                self.dial_end(leg, "CANCEL")
-                self.dial_end(leg, "CANCEL")
+            for _ in range(2):
+                for leg in legs:
+                    self.dial_end(leg, "CANCEL")
             pbx.emit(pbx.ev.chan("QueueCallerAbandon", cust, abandon, "agent,all"))
             self.engine.leave(q, waiter)
             pbx.request_hangup(cust, soft=True, cause=16)

@@ -59,7 +59,8 @@ class QueueEngine:
             agents = self.available(queue)
             if not agents:
                 return
-            chosen = agents if queue.config.strategy == "ringall" else agents[:1]
+            # app_queue's ringall walks its member container in hash order: newest first here
+            chosen = agents[::-1] if queue.config.strategy == "ringall" else agents[:1]
             if queue.config.strategy != "ringall":
                 queue.last_index = list(queue.members).index(chosen[0].interface)
             for agent in chosen:

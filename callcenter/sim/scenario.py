@@ -44,23 +44,25 @@ async def run_random(sim: PBXSimulator, calls_per_hour: float, *, duration: floa
     rng = random.Random(sim.pbx.rng.random() if seed is None else seed)
     agents = [a.config.endpoint for a in sim.pbx.agents.values()]
     dids = list(sim.pbx.config.dids)
-    start, started = sim.now(), 0
+    start, started, t = sim.now(), 0, 0.0  # t: the schedule, independent of wall-clock jitter
     next_break = rng.expovariate(1 / 600)
-    while duration is None or sim.now() - start < duration:
-        await sim.advance(rng.expovariate(calls_per_hour / 3600.0))
-        if sim.now() - start >= next_break:
+    while True:
+        t += rng.expovariate(calls_per_hour / 3600.0)
+        if duration is not None and t >= duration:
+            return started
+        await sim.advance(t - (sim.now() - start))
+        if t >= next_break:
             next_break += rng.expovariate(1 / 600)
             _take_break(sim, rng, agents)
         started += 1
         caller = f"+3222{rng.randrange(10**6):06d}"
         kind = rng.random()
         if kind < 0.10:
-            idle = [a for a in agents if sim.pbx.agents[f"PJSIP/{a}"].status == 1]
-            if idle:
-                outcome = rng.choices(["answer", "busy", "no_answer"], [70, 15, 15])[0]
-                await sim.outbound_call(rng.choice(idle), f"900{rng.randrange(10**9):09d}",
-                                        outcome=outcome, ring=rng.uniform(2, 25),
-                                        talk=rng.uniform(20, 240))
+            agent = rng.choice(agents)
+            outcome = rng.choices(["answer", "busy", "no_answer"], [70, 15, 15])[0]
+            number, ring, talk = f"900{rng.randrange(10**9):09d}", rng.uniform(2, 25), rng.uniform(20, 240)
+            if sim.pbx.agents[f"PJSIP/{agent}"].status == 1:  # draws never depend on the state
+                await sim.outbound_call(agent, number, outcome=outcome, ring=ring, talk=talk)
             continue
         scripts = {}
         for a in agents:
@@ -73,7 +75,6 @@ async def run_random(sim: PBXSimulator, calls_per_hour: float, *, duration: floa
             scripts[a] = s
         dest = rng.choice(agents)[5:] if kind < 0.15 else rng.choice(dids)
         await sim.inbound_call(caller, dest, agents=scripts, patience=rng.uniform(15, 180))
-    return started
 
 
 def _take_break(sim: PBXSimulator, rng: random.Random, agents: list[str]) -> None:

@@ -123,6 +123,7 @@ class Talk:
         """The agent transfers the customer to ``exten`` in context ``internal``."""
         pbx, br, cust = self.pbx, self.bridge, self.customer
         assert br is not None
+        pbx.emit(pbx.ev.chan("Unhold", self.agent_ch))
         pbx.bridge_leave(br, self.agent_ch)
         pbx.emit(pbx.ev.event(
             "BlindTransfer", "call,all", {"Result": "Success"},
