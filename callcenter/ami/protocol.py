@@ -5,23 +5,46 @@ frame (``ChanVariable``, ``Output``, ...) holds a ``list`` of its values in
 order, otherwise a ``str``. This is also the format of the captures' JSON
 lines, so a frame parsed from the wire equals the captured one.
 
+Line rule (the same on every path): a line splits at its first ``": "``; a
+line without ``": "`` splits at its first ``":"`` (``Key:value``); a line with
+no colon at all is kept as an ``Output`` value. Keys may contain ``':'`` only
+before the separator, which keeps the Asterisk 11 form
+``ChanVariable(IAX2/10.0.0.1:4569-1): NAME=value`` intact.
+
+Speed: the common case (CRLF only, no ``Response: Follows``) decodes all the
+complete frames of a read at once and builds each dict with C-level
+``str.split``/``dict``; anything else (bare LF, ``\\r\\n\\n``, Follows
+blocks, banners, over-long frames, bad UTF-8) takes a line-by-line path that
+gives the same frames.
+
 This module does no I/O and imports nothing from the rest of the package.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Union
+import re
+from collections.abc import Callable, Iterable, Mapping
+from itertools import repeat
 
-FieldValue = Union[str, list[str]]
+import structlog
+
+log = structlog.get_logger(__name__)
+
+FieldValue = str | list[str]
 Frame = dict[str, FieldValue]
 
 DEFAULT_MAX_FRAME_BYTES = 1 << 20
 _END_COMMAND = "--END COMMAND--"
+_BANNER = re.compile(r"[^:\r\n]*/\d[\w.+~-]*")
+_MID_BANNER = re.compile(r"[^:\r\n]*Call Manager/\d[\w.+~-]*")
+_BLANK = re.compile(rb"\n\r?\n")
+_END_LINE = re.compile(rb"(?:^|\n)--END COMMAND--\r?\n")
+_CRLF2 = b"\r\n\r\n"
+_FOLLOWS = re.compile(rb"[\r\n]*Response: Follows\r?\n")
 
 
 class ProtocolError(Exception):
-    """A frame the protocol could not accept (e.g. over the size limit)."""
+    """A frame the protocol could not accept, or an action it cannot encode."""
 
 
 def _add(frame: Frame, key: str, value: str) -> None:
@@ -34,113 +57,249 @@ def _add(frame: Frame, key: str, value: str) -> None:
         frame[key] = [old, value]
 
 
-def parse_frame_text(text: str) -> Frame:
-    """Parse the text of one frame (lines without the blank terminator)."""
-    frame: Frame = {}
-    follows = False
-    for line in text.split("\n"):
-        if line.endswith("\r"):
-            line = line[:-1]
-        if not line:
-            continue
-        if follows and ":" not in line or line == _END_COMMAND:
-            if line != _END_COMMAND:
-                _add(frame, "Output", line)
-            continue
+def _add_line(frame: Frame, line: str) -> None:
+    key, sep, value = line.partition(": ")
+    if not sep:
         key, sep, value = line.partition(":")
         if not sep:
             _add(frame, "Output", line)
-            continue
-        if value.startswith(" "):
-            value = value[1:]
-        _add(frame, key, value)
-        if key == "Response" and value == "Follows":
-            follows = True
+            return
+    _add(frame, key, value)
+
+
+def _lines(text: str) -> list[str]:
+    return [line.removesuffix("\r") for line in text.split("\n")]
+
+
+def parse_frame_text(text: str) -> Frame:
+    """Parse the text of one frame (its lines, without the blank terminator).
+
+    Blank (or whitespace-only) lines are ignored, except inside a ``Response: Follows`` body
+    (Asterisk ≤13 ``Command``), whose lines up to ``--END COMMAND--`` become
+    ``Output`` values verbatim once the first line that is not ``Key: value``
+    appears.
+    """
+    lines = _lines(text)
+    while lines and not lines[0]:
+        del lines[0]
+    frame: Frame = {}
+    if not lines or lines[0] != "Response: Follows":
+        for line in lines:
+            if line and not line.isspace():
+                _add_line(frame, line)
+        return frame
+    if lines[-1] == "":
+        del lines[-1]
+    if lines and lines[-1] == _END_COMMAND:
+        del lines[-1]
+    in_body = False
+    for line in lines:
+        key, sep, _ = line.partition(": ")
+        if not in_body and sep and key and " " not in key:
+            _add_line(frame, line)
+        else:
+            in_body = True
+            _add(frame, "Output", line)
     return frame
+
+
+_partition = str.partition
+_COLON_SPACE = repeat(": ")  # an endless iterator, shared by every map() below
 
 
 class AMIProtocol:
     """Incremental parser. Call :meth:`feed` with received bytes; it returns frames.
 
-    Handles the greeting banner, CRLF and bare LF line ends, frames ended by
-    ``\\r\\n\\n``, ``Response: Follows`` blocks, and non-UTF-8 bytes (replaced).
-    An over-long frame raises nothing: it is dropped, counted in
-    :attr:`errors`, and parsing resumes at the next blank line.
+    Handles the greeting banner (:attr:`banner`; :meth:`reset` for a new
+    connection; a banner met between frames is recognised too), CRLF and bare
+    LF line ends, frames ended by ``\\r\\n\\n``, ``Response: Follows`` blocks,
+    and bytes that are not UTF-8 (replaced). :meth:`feed` never raises: a
+    frame over ``max_frame_bytes`` or with bad bytes is recorded as a
+    :class:`ProtocolError` in :attr:`errors` (and passed to ``on_error``), an
+    over-long frame is dropped and parsing resumes after the next blank line.
     """
 
-    def __init__(self, max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES) -> None:
-        self.banner: str | None = None
+    def __init__(
+        self,
+        max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
+        on_error: Callable[[ProtocolError], None] | None = None,
+    ) -> None:
         self.max_frame_bytes = max_frame_bytes
-        self.errors: list[str] = []
-        self._buf = bytearray()
+        self.on_error = on_error
+        self.errors: list[ProtocolError] = []
+        self.banner: str | None = None
+        self._buf = b""
+        self._at_start = True
+        self._skipping = False
+
+    def reset(self) -> None:
+        """Forget buffered bytes and the banner: a new connection starts."""
+        self.banner = None
+        self._buf = b""
+        self._at_start = True
         self._skipping = False
 
     def feed(self, data: bytes) -> list[Frame]:
         """Consume ``data`` and return the frames it completes, in order."""
-        self._buf += data
+        buf = self._buf + data if self._buf else bytes(data)
         frames: list[Frame] = []
-        if self.banner is None:
-            nl = self._buf.find(b"\n")
+        if self._at_start and not self._skipping:
+            nl = buf.find(b"\n")
             if nl < 0:
+                self._buf = buf
+                self._check_incomplete()
                 return frames
-            self.banner = self._buf[:nl].decode("utf-8", "replace").rstrip("\r")
-            del self._buf[: nl + 1]
-        buf = self._buf
-        start = 0
-        while True:
-            end, sep_len = self._find_blank(buf, start)
-            if end < 0:
-                break
-            raw = bytes(buf[start:end])
-            start = end + sep_len
-            if self._skipping:
-                self._skipping = False
-                continue
-            if len(raw) > self.max_frame_bytes:
-                self.errors.append(f"frame over {self.max_frame_bytes} bytes dropped")
-                continue
-            if not raw.strip():
-                continue
-            text = raw.decode("utf-8", "replace")
-            if "\ufffd" in text and b"\xef\xbf\xbd" not in raw:
-                self.errors.append("frame with bytes that are not UTF-8 (replaced)")
-            frames.append(parse_frame_text(text))
-        del buf[:start]
-        if len(buf) > self.max_frame_bytes and not self._skipping:
-            self.errors.append(f"frame over {self.max_frame_bytes} bytes dropped")
-            self._skipping = True
-        if self._skipping and len(buf) > self.max_frame_bytes:
-            keep = buf[-3:]
-            buf.clear()
-            buf += keep
+            self._at_start = False
+            first = buf[:nl].decode("utf-8", "replace").removesuffix("\r")
+            if nl <= self.max_frame_bytes and _BANNER.fullmatch(first):
+                self.banner = first
+                buf = buf[nl + 1 :]
+        end = -1 if self._skipping else buf.rfind(_CRLF2)
+        if end >= 0 and self._fast(buf, end, frames):
+            buf = buf[end + 4 :]
+        self._buf = self._slow(buf, frames)
+        self._check_incomplete()
         return frames
 
-    @staticmethod
-    def _find_blank(buf: bytearray, start: int) -> tuple[int, int]:
-        """Index of the end of the next frame and the length of its terminator."""
-        pos = buf.find(b"\n", start)
-        while pos >= 0:
-            nxt = pos + 1
-            if buf[nxt : nxt + 1] == b"\n":
-                return pos, 2
-            if buf[nxt : nxt + 2] == b"\r\n":
-                return pos, 3
-            pos = buf.find(b"\n", nxt)
-        return -1, 0
+    def _fast(self, buf: bytes, end: int, frames: list[Frame]) -> bool:
+        """Parse the CRLF frames in ``buf[:end]``; False (nothing added) if :meth:`_slow` must."""
+        if end + 2 > self.max_frame_bytes and not self._fits(buf[:end]):
+            return False
+        try:
+            text = str(memoryview(buf)[:end], "utf-8")
+        except UnicodeDecodeError:
+            return False
+        out: list[Frame] = []
+        keep = out.append
+        breaks = -2  # line breaks seen; must equal the LF count, else a bare LF is hiding
+        for chunk in text.split("\r\n\r\n"):
+            lines = chunk.split("\r\n")
+            breaks += len(lines) + 1
+            frame: Frame = {}
+            for key, sep, value in map(_partition, lines, _COLON_SPACE):
+                if not sep:  # a blank, keyless or "Key:value" line: the general rule
+                    frame = self._general(chunk)
+                    break
+                if key in frame:
+                    old = frame[key]
+                    if type(old) is list:
+                        old.append(value)
+                    else:
+                        frame[key] = [old, value]  # type: ignore[list-item]
+                else:
+                    frame[key] = value
+            if frame:
+                if frame.get("Response") == "Follows":  # its body may hold blank lines
+                    return False
+                keep(frame)
+        if breaks != buf.count(b"\n", 0, end):
+            return False
+        frames.extend(out)
+        return True
+
+    def _fits(self, region: bytes) -> bool:
+        return max(map(len, region.split(_CRLF2))) + 2 <= self.max_frame_bytes
+
+    def _error(self, message: str) -> None:
+        err = ProtocolError(message)
+        self.errors.append(err)
+        log.warning("ami_protocol_error", error=message)
+        if self.on_error is not None:
+            self.on_error(err)
+
+    def _check_incomplete(self) -> None:
+        # +1: the buffer may hold the first byte of the terminator, not part of the frame
+        if not self._skipping and len(self._buf) > self.max_frame_bytes + 1:
+            self._error(f"frame over {self.max_frame_bytes} bytes dropped; resync at blank line")
+            self._skipping = True
+            self._at_start = False
+        if self._skipping:
+            self._buf = self._buf[-2:]
+
+    def _slow(self, buf: bytes, frames: list[Frame]) -> bytes:
+        """Frame by frame, line-aware; returns the unconsumed bytes."""
+        pos = 0
+        while True:
+            m = _BLANK.search(buf, pos)
+            if m is None:
+                return buf[pos:]
+            if self._skipping:
+                self._skipping = False
+                pos = m.end()
+                continue
+            stop, nxt = m.start() + 1, m.end()
+            if _FOLLOWS.match(buf, pos, stop + 1):
+                end = _END_LINE.search(buf, pos)
+                if end is None:
+                    return buf[pos:]
+                stop = nxt = end.end()
+                after = buf[nxt : nxt + 2]
+                if after in (b"", b"\r"):
+                    return buf[pos:]  # is a blank line coming? wait and see
+                nxt += 1 if after[:1] == b"\n" else 2 if after == b"\r\n" else 0
+            raw = buf[pos:stop]
+            pos = nxt
+            if len(raw) > self.max_frame_bytes:
+                self._error(f"frame over {self.max_frame_bytes} bytes dropped")
+                continue
+            frame = self._decode_frame(raw)
+            if frame:
+                frames.append(frame)
+
+    def _decode_frame(self, raw: bytes) -> Frame:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            text = raw.decode("utf-8", "replace")
+            self._error(f"bytes that are not UTF-8 replaced ({exc.reason} at byte {exc.start})")
+        return self._general(text)
+
+    def _general(self, text: str) -> Frame:
+        """:func:`parse_frame_text`, also taking a new session's banner ahead of a frame."""
+        frame = parse_frame_text(text)
+        if next(iter(frame), None) == "Output":
+            output = frame["Output"]
+            values = output if isinstance(output, list) else [output]
+            if _MID_BANNER.fullmatch(values[0]):
+                self.banner = values.pop(0)
+                if not values:
+                    del frame["Output"]
+                elif len(values) == 1:
+                    frame["Output"] = values[0]
+        return frame
 
 
-def serialize_action(action: Mapping[str, FieldValue] | Iterable[tuple[str, str]]) -> bytes:
-    """Encode an action (or any frame) as AMI bytes, CRLF lines and a blank line.
+def _check(text: str, what: str) -> str:
+    if "\r" in text or "\n" in text:
+        raise ProtocolError(f"{what} contains a line break: {text!r}")
+    return text
 
-    List values are written as one line per value (``Variable`` repeated).
+
+def serialize_action(action: Mapping[str, FieldValue] | Iterable[tuple[str, FieldValue]]) -> bytes:
+    """Encode an action (or any frame) as AMI bytes: CRLF lines and a blank line.
+
+    List values are written as one line per value (``Variable`` repeated). A
+    ``Response: Follows`` frame is written the Asterisk ≤13 way (its
+    ``Output`` lines raw, then ``--END COMMAND--``). Raises
+    :class:`ProtocolError` for an empty key, a key containing ``": "`` or a
+    line break in a key or value (header injection).
     """
-    items = action.items() if isinstance(action, Mapping) else action
+    items = list(action.items() if isinstance(action, Mapping) else action)
+    follows = bool(items) and items[0] == ("Response", "Follows")
     out: list[str] = []
+    body: list[str] = []
     for key, value in items:
-        if isinstance(value, list):
-            out.extend(f"{key}: {v}" for v in value)
+        if not key or ": " in key:
+            raise ProtocolError(f"invalid AMI key {key!r}")
+        _check(key, "key")
+        values = value if isinstance(value, list) else [value]
+        if follows and key == "Output":
+            body.extend(_check(v, "value") for v in values)
         else:
-            out.append(f"{key}: {value}")
+            out.extend(f"{key}: {_check(v, 'value')}" for v in values)
+    if follows:
+        out.extend(body)
+        out.append(_END_COMMAND)
     out.append("\r\n")
     return "\r\n".join(out).encode("utf-8")
 

@@ -1,0 +1,147 @@
+"""Parser throughput: callcenter's AMIProtocol vs panoramisk vs a bare split parser.
+
+Builds at least ``--frames`` frames (default 200,000) by repeating every frame
+of the captures in tests/traces/, serializes them to AMI bytes, cuts the
+stream into realistic reads (4096..65536 bytes, seeded) and times, in the same
+run, the three parsers over the same reads (best of ``--rounds``). Prints a
+table, then one JSON line: events, events_per_s and the two ratios.
+
+Run: ``python bench/ami_parse.py [--frames N] [--rounds R]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from callcenter.ami.protocol import AMIProtocol, Frame, serialize_frame
+
+TRACES = Path(__file__).resolve().parents[1] / "tests" / "traces"
+
+
+def capture_frames() -> list[Frame]:
+    """Every received frame of every capture, in file order."""
+    frames: list[Frame] = []
+    for path in sorted(TRACES.glob("*/*.jsonl")):
+        with path.open(encoding="utf-8") as fh:
+            frames.extend(e["frame"] for e in map(json.loads, fh) if "frame" in e)
+    return frames
+
+
+def build_reads(n_frames: int, seed: int = 1) -> tuple[int, list[bytes]]:
+    """(number of frames, the stream cut into reads of 4096..65536 bytes)."""
+    base = capture_frames()
+    wire = [serialize_frame(f) for f in base]
+    copies = -(-n_frames // len(wire))
+    data = b"Asterisk Call Manager/11.0.0\r\n" + b"".join(wire) * copies
+    rng = random.Random(seed)
+    reads, pos = [], 0
+    while pos < len(data):
+        n = rng.randint(4096, 65536)
+        reads.append(data[pos : pos + n])
+        pos += n
+    return len(wire) * copies, reads
+
+
+def run_ours(reads: list[bytes]) -> int:
+    proto = AMIProtocol()
+    return sum(len(proto.feed(r)) for r in reads)
+
+
+def run_baseline(reads: list[bytes]) -> int:
+    """A bare asyncio.Protocol-style parser: split on blank lines, lines into a dict.
+
+    It skips the banner and does nothing else (no bare LF, no repeated keys,
+    no Follows, no limits).
+    """
+    buf, n = b"", 0
+    first = True
+    for data in reads:
+        buf += data
+        if first:
+            buf = buf.partition(b"\r\n")[2]
+            first = False
+        parts = buf.split(b"\r\n\r\n")
+        buf = parts.pop()
+        for raw in parts:
+            msg: dict[str, str] = {}
+            for line in raw.decode("utf-8", "replace").split("\r\n"):
+                key, _, value = line.partition(": ")
+                msg[key] = value
+            n += 1
+    return n
+
+
+def run_panoramisk(reads: list[bytes]) -> int:
+    """panoramisk 1.x's own AMIProtocol.data_received, no socket."""
+    from panoramisk.ami_protocol import AMIProtocol as PanoProtocol
+
+    count = 0
+
+    class Factory:
+        forgetable_actions: tuple[str, ...] = ()
+        awaiting_actions: tuple[str, ...] = ()
+
+        def dispatch(self, message: Any) -> None:
+            nonlocal count
+            count += 1
+
+    proto = PanoProtocol()
+    proto.connection_made(None)
+    proto.factory = Factory()
+    for r in reads:
+        proto.data_received(r)
+    return count  # events only: unsolicited responses are dropped by panoramisk
+
+
+def best_time(
+    fn: Callable[[list[bytes]], int], reads: list[bytes], rounds: int
+) -> tuple[float, int]:
+    best, n = float("inf"), 0
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        n = fn(reads)
+        best = min(best, time.perf_counter() - t0)
+    return best, n
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--frames", type=int, default=200_000)
+    ap.add_argument("--rounds", type=int, default=3)
+    args = ap.parse_args()
+    n_frames, reads = build_reads(args.frames)
+    size = sum(map(len, reads))
+    print(f"{n_frames} frames, {size / 1e6:.1f} MB in {len(reads)} reads of 4096..65536 bytes")
+    results = {}
+    for name, fn in (
+        ("callcenter", run_ours),
+        ("panoramisk", run_panoramisk),
+        ("baseline split", run_baseline),
+    ):
+        secs, got = best_time(fn, reads, args.rounds)
+        results[name] = n_frames / secs
+        print(f"{name:>15}: {n_frames / secs:>10,.0f} frames/s  ({secs:.3f} s, {got} delivered)")
+    ours = results["callcenter"]
+    r1 = ours / results["panoramisk"]
+    r2 = ours / results["baseline split"]
+    print(f"{'ratios':>15}: {r1:.2f}x panoramisk, {r2:.2f}x baseline")
+    print(
+        json.dumps(
+            {
+                "events": n_frames,
+                "events_per_s": round(ours),
+                "vs_panoramisk": round(r1, 2),
+                "vs_baseline": round(r2, 2),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
