@@ -54,6 +54,7 @@ class Call:
         self.patience = patience
         self.channel: Channel  # the customer's channel, set by the subclass
         self.outcome = ""
+        self.hangup_cause: int | None = None  # a dialled leg's cause sticks to the customer
 
     # -- messages ---------------------------------------------------------------
     def post(self, *msg: Any) -> None:
@@ -185,6 +186,7 @@ class Call:
                 self.drop_leg(leg, msg[2] or 0)
                 self.engine.kick_agent(agent)
                 status = "NOANSWER" if msg[2] else "CHANUNAVAIL"
+                self.hangup_cause = msg[2] or None
                 pbx.set_var(cust, "DIALSTATUS", status)
             elif kind in ("hangup", "abandon") and target is cust:
                 pbx.request_hangup(cust)

@@ -116,7 +116,7 @@ class Talk:
         pbx.set_var(self.customer, "DIALEDTIME", str(int(now - self.customer.created)))
         pbx.request_hangup(other, soft=True, cause=16)
         pbx.bridge_destroy(br)
-        pbx.hangup(self.customer, 16)
+        pbx.hangup(self.customer, self.call.hangup_cause or 16)
         self._release_agent()
 
     async def blind_transfer(self, exten: str) -> None:
