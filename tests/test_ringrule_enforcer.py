@@ -237,3 +237,32 @@ async def test_startup_check_survives_errors_and_garbage(tmp_path: Path) -> None
     await enf.on_connect("pbx3", client)
     await enf.drain()
     assert enf.mismatches["pbx3"] == []
+
+
+async def test_deadline_counts_from_event_time_when_frames_observed() -> None:
+    """Facts arrive late (journal, batching); the deadline still counts from the ring event."""
+    enf, client, clock = await make()
+    handler_seen = []
+    on_event = enf.wrap_on_event("pbx3", lambda f, t: handler_seen.append(f))
+    on_event({"Event": "Newstate", "Timestamp": f"{clock.now():.6f}"}, 0.0)
+    on_event({"Event": "Newstate", "Timestamp": "garbage"}, 0.0)
+    await clock.sleep_until(2.0)  # the RingStarted fact reaches us 2 s after its event
+    await enf.on_facts([started(attempt())])
+    await clock.sleep_until(16.0)
+    await enf.drain()
+    assert len(handler_seen) == 2 and len(client.actions("Hangup")) == 1
+    assert enf.outcomes[("pbx3", "L1")][0].violation.ring_s < 15.5
+    await enf.close()
+
+
+async def test_skewed_pbx_clock_uses_receive_offset() -> None:
+    """A PBX clock an hour behind (or a replay): the deadline is 15 s after receipt."""
+    enf, client, clock = await make()
+    a = attempt(at=-3600.0)
+    await enf.on_facts([started(a)])
+    await clock.sleep_until(10.0)
+    assert client.sent == []
+    await clock.sleep_until(15.5)
+    await enf.drain()
+    assert len(client.actions("Hangup")) == 1
+    await enf.close()

@@ -11,8 +11,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
 
+import structlog
+
+from callcenter.ringrule.actions import classify_response
 from callcenter.ringrule.policy import PolicyFor
+
+log = structlog.get_logger(__name__)
 
 APP_QUEUE_DEFAULT_TIMEOUT_S = 15.0
 _SECTION = re.compile(r"^\[([^\]]+)\]\s*(?:\(([^)]*)\))?")
@@ -138,3 +145,49 @@ def compare(
         if abs(timeout - deadline) > 1e-6:
             out.append(Mismatch(name, timeout, deadline, source))
     return out
+
+
+class _Client(Protocol):
+    async def send_action(self, action: dict[str, str], timeout: float | None = None) -> Any: ...
+
+
+async def check_server(
+    server: str, client: _Client, policy_for: PolicyFor, queues_conf: Path | None = None,
+    timeout: float | None = None,
+) -> tuple[list[Mismatch], set[str]]:
+    """Compare the PBX's queue timeouts (live ``GetConfig``, and ``queues_conf``) with the policy.
+
+    Logs ``ring_policy_mismatch`` per disagreeing queue (only queues ``queue
+    show`` lists, when it answers). Returns the mismatches and the queues
+    with app_queue autopause on. Never raises.
+    """
+    live: set[str] | None = None
+    sources: list[tuple[str, dict[str, QueueConf]]] = []
+    try:
+        show = await client.send_action({"Action": "Command", "Command": "queue show"}, timeout)
+        if classify_response(show)[0] == "ok":
+            live = queues_from_show(show.get("Output")) or None
+        conf = await client.send_action({"Action": "GetConfig", "Filename": "queues.conf"},
+                                        timeout)
+        if classify_response(conf)[0] == "ok":
+            sources.append(("asterisk", parse_getconfig(conf)))
+    except Exception as exc:  # noqa: BLE001 - a check must never stop the daemon
+        log.warning("ring_policy_check_failed", server=server, error=repr(exc))
+    if queues_conf is not None:
+        try:
+            sources.append((str(queues_conf),
+                            parse_queues_conf(queues_conf.read_text(encoding="utf-8"))))
+        except (OSError, UnicodeDecodeError) as exc:
+            log.warning("ring_policy_conf_unreadable", path=str(queues_conf), error=str(exc))
+    found: list[Mismatch] = []
+    autopause: set[str] = set()
+    for source, queues in sources:
+        autopause.update(q.name for q in queues.values() if q.autopause)
+        found.extend(compare(queues, policy_for, source, live))
+    for m in found:
+        log.warning("ring_policy_mismatch", server=server, queue=m.queue, timeout_s=m.timeout_s,
+                    deadline_s=m.deadline_s, source=m.source)
+    if not sources:
+        log.warning("ring_policy_unchecked", server=server,
+                    reason="no GetConfig answer and no ring.queues_conf")
+    return found, autopause

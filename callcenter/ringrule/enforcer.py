@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -33,14 +33,7 @@ from callcenter.calls.model import (
 )
 from callcenter.ringrule import actions as act
 from callcenter.ringrule.book import DeadlineBook, MissBook, Ring
-from callcenter.ringrule.confcheck import (
-    Mismatch,
-    QueueConf,
-    compare,
-    parse_getconfig,
-    parse_queues_conf,
-    queues_from_show,
-)
+from callcenter.ringrule.confcheck import Mismatch, check_server
 from callcenter.ringrule.outcomes import EnforcementOutcome, SupervisorAlert
 from callcenter.ringrule.policy import PolicyFor, rule_from_policy
 from callcenter.settings import Settings
@@ -133,6 +126,10 @@ class RingEnforcer:
 
     async def on_facts(self, facts: Sequence[Fact]) -> None:
         """Arm, clear and count from the tracker's facts."""
+        self.feed(facts)
+
+    def feed(self, facts: Sequence[Fact]) -> None:
+        """:meth:`on_facts` for synchronous callers (needs a running loop)."""
         for fact in facts:
             if isinstance(fact, RingStarted):
                 self._ring_started(fact)
@@ -162,13 +159,39 @@ class RingEnforcer:
             task.cancel()
         await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
+    def observe(self, server: str, frame: Mapping[str, Any]) -> None:
+        """Learn ``server``'s event-clock offset from a frame *as it is received*.
+
+        Facts reach consumers after the journal (tens of ms); frames seen
+        here give the offset to within the network delay. Cheap: one float().
+        """
+        ts = frame.get("Timestamp")
+        if isinstance(ts, str):
+            try:
+                self._learn_offset(server, self.clock.now() - float(ts))
+            except ValueError:
+                pass
+
+    def wrap_on_event(self, server: str,
+                      on_event: Callable[[Any, float], None]) -> Callable[[Any, float], None]:
+        """An AMI client ``on_event`` that calls :meth:`observe` then ``on_event``."""
+
+        def handler(frame: Any, received_at: float) -> None:
+            self.observe(server, frame)
+            on_event(frame, received_at)
+
+        return handler
+
     # -- deadlines -----------------------------------------------------------------
-    def _offset(self, server: str, event_at: datetime) -> float:
-        sample = self.clock.now() - event_at.timestamp()
+    def _learn_offset(self, server: str, sample: float) -> float:
+        """Smallest receive-minus-event delay seen; a jump up means the PBX clock moved."""
         old = self._offsets.get(server)
         if old is None or sample < old or sample > old + MAX_OFFSET_JUMP_S * self.clock.speed:
             self._offsets[server] = old = sample
         return old
+
+    def _offset(self, server: str, event_at: datetime) -> float:
+        return self._learn_offset(server, self.clock.now() - event_at.timestamp())
 
     def _ring_started(self, fact: RingStarted) -> None:
         call = self._calls.get((fact.server, fact.linkedid))
@@ -313,42 +336,9 @@ class RingEnforcer:
 
     # -- startup check ---------------------------------------------------------------
     async def check_policy(self, server: str, client: ActionClient) -> list[Mismatch]:
-        """Compare the PBX's queue timeouts (live GetConfig, else queues_conf) with the policy.
-
-        Logs ``ring_policy_mismatch`` per disagreeing queue; learns which
-        queues autopause. Never raises.
-        """
-        live: set[str] | None = None
-        sources: list[tuple[str, dict[str, QueueConf]]] = []
-        try:
-            show = await client.send_action({"Action": "Command", "Command": "queue show"},
-                                            timeout=self.action_timeout_s)
-            if act.classify_response(show)[0] == "ok":
-                live = queues_from_show(show.get("Output")) or None
-            conf = await client.send_action({"Action": "GetConfig", "Filename": "queues.conf"},
-                                            timeout=self.action_timeout_s)
-            if act.classify_response(conf)[0] == "ok":
-                sources.append(("asterisk", parse_getconfig(conf)))
-        except Exception as exc:  # noqa: BLE001 - a check must never stop the daemon
-            log.warning("ring_policy_check_failed", server=server, error=repr(exc))
-        if self.queues_conf is not None:
-            try:
-                text = self.queues_conf.read_text(encoding="utf-8")
-                sources.append((str(self.queues_conf), parse_queues_conf(text)))
-            except (OSError, UnicodeDecodeError) as exc:
-                log.warning("ring_policy_conf_unreadable", path=str(self.queues_conf),
-                            error=str(exc))
-        found: list[Mismatch] = []
-        for source, queues in sources:
-            for q in queues.values():
-                if q.autopause:
-                    self.misses.autopause_queues.add((server, q.name))
-            found.extend(compare(queues, self.policy_for, source, live))
-        for m in found:
-            log.warning("ring_policy_mismatch", server=server, queue=m.queue,
-                        timeout_s=m.timeout_s, deadline_s=m.deadline_s, source=m.source)
-        if not sources:
-            log.warning("ring_policy_unchecked", server=server,
-                        reason="no GetConfig and no ring.queues_conf")
+        """Compare ``server``'s queue timeouts with the policy (see :func:`check_server`)."""
+        found, autopause = await check_server(server, client, self.policy_for, self.queues_conf,
+                                              self.action_timeout_s)
+        self.misses.autopause_queues.update((server, q) for q in autopause)
         self.mismatches[server] = found
         return found
