@@ -237,3 +237,27 @@ async def test_hundreds_of_concurrent_calls_and_ringing_phones() -> None:
         assert reply[0]["Ping"] == "Pong"
         await client.close()
     assert wall < 20
+
+
+async def test_cli_runs_the_simulator_with_random_traffic(tmp_path: Path) -> None:
+    import sys
+
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "callcenter", "sim", "--port", "0", "--speed", "300",
+        "--calls-per-hour", "600", "--recordings", str(tmp_path),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+    try:
+        assert proc.stdout is not None
+        line = ""
+        while not line.startswith("simulated PBX on"):
+            line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()
+            assert line, "the simulator exited"
+        port = int(line.split("127.0.0.1:")[1].split()[0])
+        client = await SimClient.connect(port)
+        assert (await client.login())["Message"] == "Authentication accepted"
+        while not any(e["Event"] == "Hangup" for e in client.events):
+            await client.read_frame(timeout=10)
+        await client.close()
+    finally:
+        proc.terminate()
+        await proc.wait()
