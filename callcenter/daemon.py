@@ -89,10 +89,8 @@ class Daemon:
         pipe.start()
         self.trackers[name], self.fanouts[name], self.pipelines[name] = tracker, fanout, pipe
         factory = self.client_factory or _default_client_factory()
-        client = factory(server, on_event=pipe.submit_frame, on_sent=pipe.submit_sent,
+        client = factory(server, on_event=pipe.put_frame, on_sent=pipe.submit_sent,
                          on_connect=self._on_connect_for(name))
-        pipe.pause = getattr(client, "pause_reading", None)
-        pipe.resume = getattr(client, "resume_reading", None)
         self.clients[name] = client
         await client.start()
         log.info("server_started", server=name, host=server.host, port=server.port)
@@ -105,17 +103,8 @@ class Daemon:
 
     async def resync(self, name: str, client: Any) -> None:
         """After a (re)connect: close lost calls, reload queue members, tell consumers."""
-        pipe = self.pipelines[name]
         try:
-            channels = await client.send_list_action({"Action": "CoreShowChannels"})
-            active = sorted({str(ev["Linkedid"]) for ev in channels.events
-                             if isinstance(ev.get("Linkedid"), str)})
-            await pipe.put("resync", active, time.time())
-            status = await client.send_list_action({"Action": "QueueStatus"})
-            for ev in status.events:
-                await pipe.put("frame", ev, time.time())
-            log.info("resynced", server=name, active_calls=len(active),
-                     queue_entries=len(status.events))
+            await self._resync_calls(name, client)
         except Exception:
             log.exception("resync_failed", server=name)
         for consumer in self.consumers:
@@ -125,6 +114,21 @@ class Daemon:
                     await hook(name, client)
                 except Exception:
                     log.exception("consumer_on_connect_failed", consumer=type(consumer).__name__)
+
+    async def _resync_calls(self, name: str, client: Any) -> None:
+        channels = await client.send_list_action({"Action": "CoreShowChannels"})
+        if channels.response.get("Response") != "Success":
+            # never close calls on a refusal (e.g. a user without the privilege)
+            log.warning("resync_unavailable", server=name,
+                        message=channels.response.get("Message"))
+            return
+        active = sorted({str(ev["Linkedid"]) for ev in channels.events
+                         if isinstance(ev.get("Linkedid"), str)})
+        await self.pipelines[name].put("resync", active, time.time())
+        # QueueStatus's QueueParams/QueueMember events reach the tracker through on_event
+        status = await client.send_list_action({"Action": "QueueStatus"})
+        log.info("resynced", server=name, active_calls=len(active),
+                 queue_entries=len(status.events))
 
     async def stop(self) -> None:
         """Log off every server, finish what is queued, flush the store."""

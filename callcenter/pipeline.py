@@ -135,11 +135,12 @@ Item = tuple[EntryKind, Any, float]
 class ServerPipeline:
     """Journal, then track, then fan out the entries of one server, in order.
 
-    ``submit`` (sync, for AMI client callbacks) and ``put`` (async, waits for
-    room) enqueue; ``run`` processes batches of up to ``batch_size`` entries,
-    waiting at most ``batch_delay_s`` seconds to fill one. When ``submit``
-    finds the queue full it calls ``pause`` (stop reading the socket) and
-    holds the frames aside until there is room, then calls ``resume``.
+    ``put_frame``/``put`` (async) wait for room in the bounded queue: the AMI
+    client awaits ``on_event``, so a full queue stops it reading the socket
+    (back-pressure). ``submit_sent`` (sync, for ``on_sent``) never waits: a
+    sent action finding the queue full is held aside, in order, until there
+    is room. ``run`` processes batches of up to ``batch_size`` entries,
+    waiting at most ``batch_delay_s`` seconds to fill one.
     """
 
     def __init__(self, server: str, tracker: Tracker, writer: StoreWriter | None,
@@ -157,8 +158,6 @@ class ServerPipeline:
         self.on_committed = on_committed
         self.metrics = PipelineMetrics()
         self.queue_metrics = QueueMetrics(f"ingest:{server}")
-        self.pause: Callable[[], None] | None = None
-        self.resume: Callable[[], None] | None = None
         self._held: deque[Item] = deque()
         self._action_ids: dict[str, None] = {}
         self._task: asyncio.Task[None] | None = None
@@ -173,28 +172,25 @@ class ServerPipeline:
         if self._task is not None:
             await self._task
 
-    def submit_frame(self, frame: dict[str, Any], received_at: float) -> None:
-        """Enqueue an AMI frame (AMIClient ``on_event``)."""
-        self._submit(("frame", frame, received_at))
+    async def put_frame(self, frame: dict[str, Any], received_at: float) -> None:
+        """Enqueue an AMI frame, waiting for room (AMIClient ``on_event``)."""
+        await self.put_item(("frame", frame, received_at))
 
     def submit_sent(self, action: dict[str, Any], sent_at: float) -> None:
-        """Enqueue an action we sent (AMIClient ``on_sent``)."""
-        self._submit(("sent", dict(action), sent_at))
-
-    def _submit(self, item: Item) -> None:
+        """Enqueue an action we sent, without waiting (AMIClient ``on_sent``)."""
+        item: Item = ("sent", dict(action), sent_at)
         self.queue_metrics.saw(self.queue)
         if self._held or self.queue.full():
-            if not self._held and self.pause is not None:
-                self.pause()
             self._held.append(item)
-            return
-        self.queue.put_nowait(item)
+        else:
+            self.queue.put_nowait(item)
 
     async def put(self, kind: EntryKind, payload: Any, received_at: float) -> None:
         """Enqueue an entry, waiting while the queue is full."""
         await self.put_item((kind, payload, received_at))
 
     async def put_item(self, item: Item | None) -> None:
+        """Enqueue an item (None: stop after what is queued), waiting for room."""
         if item is not None:
             self.queue_metrics.saw(self.queue)
         while self._held:
@@ -237,8 +233,6 @@ class ServerPipeline:
     def _refill(self) -> None:
         while self._held and not self.queue.full():
             self.queue.put_nowait(self._held.popleft())
-        if not self._held and self.resume is not None and self.queue.qsize() < self.queue.maxsize // 2:
-            self.resume()
 
     def journal_entry(self, item: Item) -> JournalEntry | None:
         """The journal entry for ``item``, or None when the noise filter drops it."""

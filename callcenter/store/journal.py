@@ -56,7 +56,12 @@ PSEUDO_DEVICE_PREFIXES = ("Queue:", "Local/", "Custom:", "MixMonitor", "Park", "
                           "ConfBridge:", "Agent:")
 
 SECRET_FIELDS = frozenset({"secret", "key"})
-UNJOURNALED_ACTIONS = frozenset({"login", "logoff", "challenge", "ping", "events"})
+UNJOURNALED_ACTIONS = frozenset({
+    "login", "logoff", "challenge", "ping", "events", "coreshowchannels", "queuestatus",
+    "queuesummary", "status", "command", "coresettings", "corestatus", "listcommands",
+    "pjsipshowendpoints", "getvar",
+})
+"""Read-only and session actions: not journaled (nor their responses)."""
 
 
 def is_journaled(frame: Mapping[str, Any], journaled_action_ids: frozenset[str] | set[str]
@@ -102,7 +107,7 @@ def is_journaled(frame: Mapping[str, Any], journaled_action_ids: frozenset[str] 
 
 
 def is_journaled_action(action: Mapping[str, Any]) -> bool:
-    """True for an action we sent that the journal keeps (not Login/Ping/...)."""
+    """True for an action we sent that changes something (Hangup, Redirect, QueuePause...)."""
     name = action.get("Action")
     return isinstance(name, str) and name.lower() not in UNJOURNALED_ACTIONS
 
