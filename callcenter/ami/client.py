@@ -1,0 +1,372 @@
+"""Asyncio AMI client: login, actions by ActionID, event lists, keepalive, reconnect.
+
+One :class:`AMIClient` per Asterisk server (``name``). Every frame received
+(events *and* responses, in arrival order) goes to ``on_event(frame,
+received_at)``; ``on_connect(client)`` runs after each successful login so
+consumers can resynchronise; ``on_sent(action, sent_at)`` sees each action
+written (secrets masked). Times are Unix seconds (UTC).
+
+Reconnect policy: exponential backoff from ``reconnect_min_s`` doubling up to
+``reconnect_max_s``, with jitter (a wait is drawn from [d/2, d]). Bad
+credentials: :meth:`AMIClient.start` raises :class:`AMIAuthError` when the first
+login is rejected and nothing keeps running; a rejection on a later reconnect
+is logged and retried only every ``reconnect_max_s`` (no retry storm).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import inspect
+import itertools
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from callcenter.ami.protocol import AMIProtocol, FieldValue, Frame, ProtocolError, serialize_action
+
+if TYPE_CHECKING:
+    from callcenter.settings import AmiServer
+
+log = structlog.get_logger(__name__)
+
+EventHandler = Callable[[Frame, float], Any]
+ConnectHandler = Callable[["AMIClient"], Awaitable[Any]]
+SentHandler = Callable[[dict[str, FieldValue], float], Any]
+_MASKED = ("Secret", "Key")
+
+
+class AMIError(Exception):
+    """An AMI link problem: not connected, connection lost, client closed."""
+
+
+class AMIAuthError(AMIError):
+    """Asterisk rejected the username / secret."""
+
+
+class AMITimeout(AMIError, TimeoutError):
+    """No response to an action within its timeout."""
+
+
+@dataclass
+class ListResult:
+    """The response of an event-list action and the events of its list, in order."""
+
+    response: Frame
+    events: list[Frame] = field(default_factory=list)
+    complete: Frame | None = None
+
+
+@dataclass
+class _Pending:
+    future: asyncio.Future[Any]
+    events: list[Frame] | None = None  # None: a plain action
+    response: Frame | None = None
+
+
+class AMIClient:
+    """An AMI connection to one server that keeps itself alive (see module doc)."""
+
+    def __init__(
+        self,
+        name: str,
+        host: str,
+        port: int,
+        username: str,
+        secret: str,
+        *,
+        auth: str = "plain",
+        on_event: EventHandler | None = None,
+        on_connect: ConnectHandler | None = None,
+        on_sent: SentHandler | None = None,
+        ping_interval_s: float = 10.0,
+        ping_timeout_s: float = 5.0,
+        action_timeout_s: float = 10.0,
+        reconnect_min_s: float = 0.5,
+        reconnect_max_s: float = 30.0,
+    ) -> None:
+        if auth not in ("plain", "md5"):
+            raise ValueError(f"auth must be 'plain' or 'md5', not {auth!r}")
+        self.name, self.host, self.port = name, host, port
+        self.username, self._secret, self.auth = username, secret, auth
+        self.on_event, self.on_connect, self.on_sent = on_event, on_connect, on_sent
+        self.ping_interval_s, self.ping_timeout_s = ping_interval_s, ping_timeout_s
+        self.action_timeout_s = action_timeout_s
+        self.reconnect_min_s, self.reconnect_max_s = reconnect_min_s, reconnect_max_s
+        self.connected = False
+        self.connects = 0  # successful logins so far
+        self.last_error: Exception | None = None
+        self._log = log.bind(server=name)
+        self._proto = AMIProtocol(on_error=self._protocol_error)
+        self._writer: asyncio.StreamWriter | None = None
+        self._pending: dict[str, _Pending] = {}
+        self._ids = itertools.count(1)
+        self._closing = False
+        self._run_task: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    @classmethod
+    def from_settings(cls, server: AmiServer, **callbacks: Any) -> AMIClient:
+        """A client for one ``[[servers]]`` entry; ``callbacks``: on_event/on_connect/on_sent."""
+        return cls(
+            server.name, server.host, server.port, server.username, server.secret,
+            auth=server.auth, ping_interval_s=server.ping_interval_s,
+            ping_timeout_s=server.ping_timeout_s, action_timeout_s=server.action_timeout_s,
+            reconnect_min_s=server.reconnect_min_s, reconnect_max_s=server.reconnect_max_s,
+            **callbacks,
+        )  # fmt: skip
+
+    # --- public API --------------------------------------------------------------------
+
+    @property
+    def banner(self) -> str | None:
+        """The greeting of the current (or last) connection, e.g. ``Asterisk Call Manager/11.0.0``."""
+        return self._proto.banner
+
+    async def start(self) -> None:
+        """Connect and keep connected in the background.
+
+        Returns after the first attempt: connected, or not (then retrying with
+        backoff). Raises :class:`AMIAuthError` if the first login is rejected.
+        """
+        first: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._closing = False
+        self._run_task = asyncio.create_task(self._run(first), name=f"ami-{self.name}")
+        await first
+
+    async def close(self) -> None:
+        """Log off (if connected), stop reconnecting, fail pending actions."""
+        self._closing = True
+        if self.connected:
+            with contextlib.suppress(AMIError):
+                await self.send_action(
+                    {"Action": "Logoff"}, timeout=min(2.0, self.action_timeout_s)
+                )
+        if self._writer is not None:
+            self._writer.close()
+        if self._run_task is not None:
+            self._run_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._run_task
+        self._fail_pending(AMIError(f"AMI client {self.name} closed"))
+
+    async def send_action(
+        self, action: Mapping[str, FieldValue], timeout: float | None = None
+    ) -> Frame:
+        """Send ``action``; return its response frame (Success or Error).
+
+        Adds an ActionID unless given. Raises :class:`AMITimeout` after
+        ``timeout`` seconds (default ``action_timeout_s``), :class:`AMIError`
+        when not connected or the connection drops first.
+        """
+        result: Frame = await self._send(action, None, timeout)
+        return result
+
+    async def send_list_action(
+        self, action: Mapping[str, FieldValue], timeout: float | None = None
+    ) -> ListResult:
+        """Send an event-list action (QueueStatus, CoreShowChannels...) and collect
+        its events up to the ``...Complete`` one. An Error response gives no events."""
+        result: ListResult = await self._send(action, [], timeout)
+        return result
+
+    # --- sending -----------------------------------------------------------------------
+
+    async def _send(
+        self, action: Mapping[str, FieldValue], events: list[Frame] | None, timeout: float | None
+    ) -> Any:
+        writer = self._writer
+        if writer is None or writer.is_closing():
+            raise AMIError(f"AMI server {self.name} is not connected")
+        out = dict(action)
+        aid = str(out.setdefault("ActionID", f"{self.name}-{next(self._ids)}"))
+        data = serialize_action(out)
+        pending = _Pending(asyncio.get_running_loop().create_future(), events)
+        self._pending[aid] = pending
+        writer.write(data)
+        if self.on_sent is not None:
+            masked = {k: ("***" if k in _MASKED else v) for k, v in out.items()}
+            self._call(self.on_sent, masked, time.time())
+        wait = self.action_timeout_s if timeout is None else timeout
+        try:
+            return await asyncio.wait_for(asyncio.shield(pending.future), wait)
+        except TimeoutError:
+            raise AMITimeout(
+                f"no response to {out.get('Action')} (ActionID {aid}) from {self.name} within {wait:g} s"
+            ) from None
+        finally:
+            self._pending.pop(aid, None)
+
+    # --- connection loop ---------------------------------------------------------------
+
+    async def _run(self, first: asyncio.Future[None]) -> None:
+        failures = 0
+        while not self._closing:
+            delay: float | None = None
+            try:
+                await self._connect_and_serve(first)
+                failures = 0
+            except AMIAuthError as exc:
+                self.last_error = exc
+                self._log.error("ami_auth_failed", error=str(exc))
+                if not first.done():
+                    first.set_exception(exc)
+                    return
+                delay = self.reconnect_max_s
+            except (OSError, AMIError, ProtocolError) as exc:
+                self.last_error = exc
+                self._log.warning("ami_connection_failed", error=str(exc) or type(exc).__name__)
+            except Exception as exc:  # noqa: BLE001 - a bug costs a reconnect, never the link
+                self.last_error = exc
+                self._log.exception("ami_connection_crashed")
+            finally:
+                await self._disconnect()
+            if not first.done():
+                first.set_result(None)
+            if self._closing:
+                return
+            failures += 1
+            cap = min(self.reconnect_max_s, self.reconnect_min_s * 2 ** (failures - 1))
+            wait = delay if delay is not None else random.uniform(cap / 2, cap)
+            self._log.info("ami_reconnect_wait", wait_s=round(wait, 3))
+            await asyncio.sleep(wait)
+
+    async def _connect_and_serve(self, first: asyncio.Future[None]) -> None:
+        reader, self._writer = await asyncio.wait_for(
+            asyncio.open_connection(self.host, self.port), self.action_timeout_s
+        )
+        self._proto.reset()
+        read_task = self._spawn(self._read(reader))
+        await self._login()
+        self.connected = True
+        self.connects += 1
+        self._log.info("ami_connected", banner=self._proto.banner, connects=self.connects)
+        if not first.done():
+            first.set_result(None)
+        if self.on_connect is not None:
+            self._spawn(self._guard(self.on_connect(self), "ami_on_connect_failed"))
+        ping_task = self._spawn(self._keepalive())
+        done, _ = await asyncio.wait({read_task, ping_task}, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            if (exc := task.exception()) is not None:
+                raise exc
+        raise AMIError(f"connection to {self.name} lost")
+
+    async def _login(self) -> None:
+        action: dict[str, FieldValue] = {"Action": "Login", "Username": self.username}
+        if self.auth == "md5":
+            challenge = await self.send_action({"Action": "Challenge", "AuthType": "md5"})
+            if challenge.get("Response") != "Success" or "Challenge" not in challenge:
+                raise AMIAuthError(
+                    f"{self.name}: MD5 challenge refused: {challenge.get('Message')}"
+                )
+            key = hashlib.md5(f"{challenge['Challenge']}{self._secret}".encode()).hexdigest()
+            action.update(AuthType="md5", Key=key)
+        else:
+            action["Secret"] = self._secret
+        action["Events"] = "on"
+        response = await self.send_action(action)
+        if response.get("Response") != "Success":
+            raise AMIAuthError(
+                f"{self.name}: login as {self.username!r} rejected: {response.get('Message')}"
+            )
+
+    async def _disconnect(self) -> None:
+        self.connected = False
+        for task in list(self._tasks):
+            task.cancel()
+        if self._writer is not None:
+            self._writer.close()
+            with contextlib.suppress(Exception):
+                await self._writer.wait_closed()
+            self._writer = None
+        self._fail_pending(AMIError(f"connection to AMI server {self.name} lost"))
+
+    async def _keepalive(self) -> None:
+        while True:
+            await asyncio.sleep(self.ping_interval_s)
+            try:
+                await self.send_action({"Action": "Ping"}, timeout=self.ping_timeout_s)
+            except AMITimeout:
+                self._log.warning("ami_ping_timeout", timeout_s=self.ping_timeout_s)
+                raise AMIError(
+                    f"{self.name}: no Pong within {self.ping_timeout_s:g} s (half-open?)"
+                ) from None
+
+    # --- receiving ---------------------------------------------------------------------
+
+    async def _read(self, reader: asyncio.StreamReader) -> None:
+        while data := await reader.read(65536):
+            received_at = time.time()
+            for frame in self._proto.feed(data):
+                if self.on_event is not None:
+                    await self._call_ordered(self.on_event, frame, received_at)
+                self._route(frame)
+
+    def _route(self, frame: Frame) -> None:
+        aid = frame.get("ActionID")
+        pending = self._pending.get(aid) if isinstance(aid, str) else None
+        if pending is None or pending.future.done():
+            return
+        if pending.events is None:
+            if "Response" in frame:
+                pending.future.set_result(frame)
+        elif "Response" in frame:
+            pending.response = frame
+            if frame["Response"] != "Success":
+                pending.future.set_result(ListResult(frame))
+        elif "Event" in frame and pending.response is not None:
+            if frame.get("EventList") == "Complete" or str(frame["Event"]).endswith("Complete"):
+                pending.future.set_result(ListResult(pending.response, pending.events, frame))
+            else:
+                pending.events.append(frame)
+
+    # --- helpers -----------------------------------------------------------------------
+
+    def _spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _guard(self, coro: Awaitable[Any], event: str) -> None:
+        try:
+            await coro
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - a consumer's bug must not reach the link
+            self._log.exception(event)
+
+    def _call(self, fn: Callable[..., Any], *args: Any) -> None:
+        try:
+            result = fn(*args)
+            if inspect.isawaitable(result):
+                self._spawn(self._guard(result, "ami_handler_failed"))
+        except Exception:  # noqa: BLE001 - a consumer's bug must not reach the link
+            self._log.exception("ami_handler_failed", handler=getattr(fn, "__name__", repr(fn)))
+
+    async def _call_ordered(self, fn: EventHandler, frame: Frame, received_at: float) -> None:
+        """Run the event handler (awaited if async) so events stay in order; never raise."""
+        try:
+            result = fn(frame, received_at)
+            if inspect.isawaitable(result):
+                await result
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - one event's failure must not drop the others
+            self._log.exception("ami_event_handler_failed", ami_event=frame.get("Event"))
+
+    def _fail_pending(self, exc: AMIError) -> None:
+        for pending in self._pending.values():
+            if not pending.future.done():
+                pending.future.set_exception(exc)
+                pending.future.exception()  # retrieved: no "never retrieved" warning
+        self._pending.clear()
+
+    def _protocol_error(self, err: ProtocolError) -> None:
+        self._log.warning("ami_protocol_error", error=str(err))
