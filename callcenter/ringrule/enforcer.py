@@ -21,6 +21,8 @@ from typing import Any, Protocol
 
 import structlog
 
+from callcenter.ami.client import AMIError
+from callcenter.ami.protocol import ProtocolError
 from callcenter.calls.model import (
     AgentStateChanged,
     CallEnded,
@@ -262,7 +264,7 @@ class RingEnforcer:
             return "failed", "not connected", {}
         try:
             response = await client.send_action(dict(action), timeout=self.action_timeout_s)
-        except Exception as exc:  # noqa: BLE001 - AMITimeout, AMIError, lost link: never retried
+        except (AMIError, ProtocolError, OSError, TimeoutError) as exc:  # never retried
             kind = "timeout" if "timeout" in type(exc).__name__.lower() else type(exc).__name__
             return "failed", f"{kind}: {exc}".rstrip(": "), {}
         result, detail = act.classify_response(response)

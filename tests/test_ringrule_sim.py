@@ -1,0 +1,183 @@
+"""The enforcer against the simulated PBX over real AMI (client → tracker → enforcer)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from callcenter.calls.model import RingStarted
+from callcenter.ringrule.enforcer import RingEnforcer
+from callcenter.ringrule.harness import Harness, start_harness
+from callcenter.settings import Settings
+from callcenter.sim import AgentScript, PBXSimulator, SimConfig
+from callcenter.sim.model import AgentConfig, QueueConfig
+
+pytest.importorskip("callcenter.calls.tracker")
+
+SPEED = 20.0  # 15 s of ringing = 0.75 s
+NEVER = AgentScript(answer_after=None)
+
+
+def config(members: list[str], timeout: float = 60.0) -> SimConfig:
+    """agent1001..1003; ``support`` rings ``members`` for ``timeout`` s (> the 15 s rule)."""
+    cfg = SimConfig.default()
+    cfg.queues = [QueueConfig("support", "rrmemory", timeout, 2.0, members, max_wait=120.0)]
+    cfg.agents = [AgentConfig(f"agent{n}", f"Agent {n}") for n in (1001, 1002, 1003)]
+    return cfg
+
+
+@dataclass
+class Rig:
+    sim: PBXSimulator
+    h: Harness
+    arrivals: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
+    """(sim time, action) as each action reached the simulator."""
+
+    def actions(self, name: str) -> list[tuple[float, dict[str, Any]]]:
+        return [(t, a) for t, a in self.arrivals if a.get("Action") == name]
+
+    def rings(self, agent: str) -> list[RingStarted]:
+        return [f for f in self.h.facts if isinstance(f, RingStarted) and f.attempt.agent == agent]
+
+    async def until(self, cond: Any, sim_s: float = 60.0) -> None:
+        deadline = time.monotonic() + sim_s / SPEED
+        while not cond():
+            assert time.monotonic() < deadline, "timed out waiting"
+            await asyncio.sleep(0.005)
+
+
+@contextlib.asynccontextmanager
+async def make_rig(cfg: SimConfig, settings: Settings | None = None,
+                   reply: Any = None) -> AsyncIterator[Rig]:
+    settings = settings or Settings()
+    sim = PBXSimulator(speed=SPEED, config=cfg, systemname="sim")
+    await sim.start()
+    arrivals: list[tuple[float, dict[str, Any]]] = []
+    handle = sim.action_handler.handle
+
+    def recording_handle(action: Any) -> Any:
+        arrivals.append((sim.clock.now(), dict(action)))
+        if reply is not None and (out := reply(sim, action)) is not None:
+            return out
+        return handle(action)
+
+    sim.action_handler.handle = recording_handle  # type: ignore[method-assign]
+    enf = RingEnforcer.from_settings(settings, clock=sim.clock, pause_settle_s=0.5)
+    h = await start_harness(settings, enf, sim.port)
+    await enf.drain()
+    try:
+        yield Rig(sim, h, arrivals)
+    finally:
+        await h.close()
+        await sim.stop()
+
+
+@pytest.fixture
+async def rig() -> AsyncIterator[Rig]:
+    async with make_rig(config(["PJSIP/agent1001", "PJSIP/agent1002"])) as r:
+        yield r
+
+
+async def test_queue_ring_cut_at_deadline_and_next_agent_offered(rig: Rig) -> None:
+    sim = rig.sim
+    call = await sim.inbound_call("+8613800000001", "800",
+                                  agents={"agent1001": NEVER, "agent1002": AgentScript(2.0, 3.0)})
+    await rig.until(lambda: rig.actions("Hangup"), 30)
+    [(arrived, action)] = rig.actions("Hangup")
+    [ring] = rig.rings("agent1001")
+    assert action["Channel"] == ring.attempt.channel and action["Cause"] == "19"
+    late_ms = (arrived - (ring.at.timestamp() + 15.0)) / SPEED * 1000
+    assert -1.0 <= late_ms < 200.0
+    await rig.until(lambda: rig.rings("agent1002"), 5)
+    assert await asyncio.wait_for(call.wait(), 30 / SPEED + 2) == "answered"
+    await rig.h.enforcer.drain()
+    [out] = rig.h.enforcer.outcomes[("sim", call.linkedid)]
+    v = out.violation
+    assert (v.agent, v.queue, v.action, v.result, v.rings) == (
+        "agent1001", "support", "hangup", "ok", 4)
+    assert rig.actions("QueuePause") == []
+
+
+async def test_direct_call_redirected_to_fallback_label(rig: Rig) -> None:
+    sim = rig.sim
+    call = await sim.inbound_call("+8613800000002", "1002",
+                                  agents={"agent1002": NEVER, "agent1001": AgentScript(2.0, 3.0)})
+    await rig.until(lambda: rig.actions("Redirect"), 30)
+    [(_, action)] = rig.actions("Redirect")
+    assert {k: action[k] for k in ("Channel", "Context", "Exten", "Priority")} == {
+        "Channel": call.channel, "Context": "from-trunk", "Exten": "1002", "Priority": "toqueue"}
+    assert rig.actions("Hangup") == []
+    assert await asyncio.wait_for(call.wait(), 30 / SPEED + 2) == "answered"
+    assert rig.rings("agent1001")
+    [out] = rig.h.enforcer.outcomes[("sim", call.linkedid)]
+    assert (out.violation.action, out.violation.result) == ("redirect", "ok")
+
+
+async def test_two_misses_pause_with_reason() -> None:
+    async with make_rig(config(["PJSIP/agent1001"])) as rig:
+        await rig.sim.inbound_call("+8613800000003", "800", agents={"agent1001": NEVER})
+        await rig.until(lambda: rig.actions("QueuePause"), 45)
+        assert len(rig.actions("Hangup")) == 2
+        [(_, pause)] = rig.actions("QueuePause")
+        assert {k: pause[k] for k in ("Interface", "Paused", "Reason")} == {
+            "Interface": "PJSIP/agent1001", "Paused": "true", "Reason": "ring-no-answer"}
+        assert "Queue" not in pause
+        await rig.h.enforcer.drain()
+        [alert] = rig.h.enforcer.alerts
+        assert (alert.kind, alert.result, alert.misses) == ("agent_paused", "ok", 2)
+        assert rig.sim.pbx.queues["support"].members["PJSIP/agent1001"].paused
+
+
+async def test_autopause_queue_not_doubled() -> None:
+    cfg = config(["PJSIP/agent1001"])
+    cfg.queues[0].autopause = True
+    async with make_rig(cfg) as rig:
+        await rig.sim.inbound_call("+8613800000004", "800", agents={"agent1001": NEVER},
+                                   patience=40.0)
+        await rig.until(lambda: rig.h.enforcer.alerts, 45)
+        assert rig.actions("QueuePause") == []
+        assert rig.h.enforcer.alerts[0].kind == "agent_autopaused"
+
+
+def _error(name: str, message: str) -> Any:
+    def reply(sim: PBXSimulator, action: Any) -> Any:
+        if action.get("Action") == name:
+            return [{"Response": "Error", "ActionID": action.get("ActionID", ""),
+                     "Message": message}]
+        return None
+
+    return reply
+
+
+async def test_failed_action_recorded_as_failed() -> None:
+    denied = _error("Hangup", "Permission denied")
+    async with make_rig(config(["PJSIP/agent1001"]), reply=denied) as rig:
+        call = await rig.sim.inbound_call("+8613800000005", "800", agents={"agent1001": NEVER},
+                                          patience=20.0)
+        await rig.until(lambda: rig.actions("Hangup"), 30)
+        await rig.h.enforcer.drain()
+        [out] = rig.h.enforcer.outcomes[("sim", call.linkedid)]
+        assert (out.violation.result, out.violation.detail) == ("failed", "Error: Permission denied")
+        await asyncio.sleep(10 / SPEED)
+        assert len(rig.actions("Hangup")) == 1  # never retried
+
+
+async def test_stale_channel_is_too_late() -> None:
+    def vanish(sim: PBXSimulator, action: Any) -> Any:
+        if action.get("Action") == "Hangup":  # the agent's phone went away a moment before
+            sim.pbx.channels.pop(action["Channel"], None)
+        return None
+
+    async with make_rig(config(["PJSIP/agent1001"]), reply=vanish) as rig:
+        call = await rig.sim.inbound_call("+8613800000006", "800", agents={"agent1001": NEVER},
+                                          patience=20.0)
+        await rig.until(lambda: rig.actions("Hangup"), 30)
+        await rig.h.enforcer.drain()
+        [out] = rig.h.enforcer.outcomes[("sim", call.linkedid)]
+        assert (out.violation.result, out.violation.detail) == ("too_late", "No such channel")
