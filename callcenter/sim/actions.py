@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -73,7 +72,7 @@ class Actions:
 
     # -- simple -----------------------------------------------------------------
     def do_Ping(self, action: Frame, aid: str) -> list[Frame]:
-        return [_resp(aid, Ping="Pong", Timestamp=f"{time.time():.6f}")]
+        return [_resp(aid, Ping="Pong", Timestamp=f"{self.pbx.clock.now():.6f}")]
 
     def do_Command(self, action: Frame, aid: str) -> list[Frame]:
         cmd = " ".join(field(action, "Command").split())

@@ -113,6 +113,7 @@ class _Session:
         else:
             ok = secrets.compare_digest(secret.encode(), sim.secret.encode())
         if user != sim.username or not ok:
+            self.security("InvalidAccountID" if user != sim.username else "InvalidPassword", user)
             await asyncio.sleep(sim.auth_fail_delay)
             self.send(serialize_frame(head | {"Response": "Error",
                                               "Message": "Authentication failed"}))
@@ -126,7 +127,23 @@ class _Session:
             self.send(serialize_frame({"Event": "FullyBooted", "Privilege": "system,all",
                                        "Uptime": up, "LastReload": up, "Status": "Fully Booted"}))
         sim._sessions.add(self)
+        self.security("SuccessfulAuth", user)
         return True
+
+    def security(self, event: str, user: str) -> None:
+        """Emit an AMI security event about this session's login (to every session)."""
+        local = self.writer.get_extra_info("sockname") or ("127.0.0.1", 0)
+        peer = self.writer.get_extra_info("peername") or ("127.0.0.1", 0)
+        tv = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(self.sim.now())) + ".000+0000"
+        fields: Frame = {
+            "EventTV": tv, "Severity": "Informational" if event == "SuccessfulAuth" else "Error",
+            "Service": "AMI", "EventVersion": "1", "AccountID": user,
+            "SessionID": f"0x{id(self):x}", "LocalAddress": f"IPV4/TCP/{local[0]}/{local[1]}",
+            "RemoteAddress": f"IPV4/TCP/{peer[0]}/{peer[1]}"}
+        if event == "SuccessfulAuth":
+            fields["UsingPassword"] = "0"
+        fields["SessionTV"] = tv
+        self.sim.pbx.emit(self.sim.pbx.ev.event(event, "security,all", fields))
 
 
 class PBXSimulator:
