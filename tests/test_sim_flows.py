@@ -89,6 +89,7 @@ NO = AgentScript(answer_after=None)
     [
         ("real2/q_rna_twice", "800",
          {"agent1001": NO, "agent1002": NO, "agent1003": AgentScript(5, 10)}, None, set()),
+        ("real2/q_answer_fast", "802", {"agent1001": AgentScript(2, 8)}, None, set()),
         ("real2/q_answer_near_limit", "800", {"agent1001": AgentScript(13, 9)}, None, set()),
         ("real2/q_caller_hangup_while_ringing", "800", {"agent1001": NO}, 9.0, set()),
         ("real2/direct_late_answer", "1002", {"agent1002": AgentScript(20, 8)}, None, set()),

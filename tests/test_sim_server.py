@@ -265,3 +265,15 @@ async def test_cli_runs_the_simulator_with_random_traffic(tmp_path: Path) -> Non
     finally:
         proc.terminate()
         await proc.wait()
+
+
+async def test_did_802_records_on_the_agent_channel(tmp_path: Path) -> None:
+    async with make_sim(recordings_dir=tmp_path) as sim:
+        handle = await sim.inbound_call("+3226550101", "802", agents={"agent1001": AgentScript(2, 8)})
+        await handle.wait()
+    start = next(f for f in sim.events if f["Event"] == "MixMonitorStart")
+    assert start["Channel"].startswith("PJSIP/agent1001-") and start["Context"] == "sub-record-agent"
+    (wav,) = tmp_path.iterdir()
+    assert wav.name.endswith(f"-1001-{start['Uniqueid']}.wav")
+    with wave.open(str(wav)) as w:
+        assert 7.8 <= w.getnframes() / 8000 <= 8.5

@@ -55,6 +55,7 @@ class Call:
         self.channel: Channel  # the customer's channel, set by the subclass
         self.outcome = ""
         self.hangup_cause: int | None = None  # a dialled leg's cause sticks to the customer
+        self.gosub = ""
 
     # -- messages ---------------------------------------------------------------
     def post(self, *msg: Any) -> None:
@@ -134,7 +135,9 @@ class Call:
         cust, pbx = self.channel, self.pbx
         cust.context, cust.exten = context, exten
         agent = pbx.agents.get(f"PJSIP/agent{exten}")
-        if context == "from-trunk" and exten in pbx.config.dids:
+        if context == "from-trunk" and exten in pbx.config.agent_recording_dids:
+            await self.queue_phase(pbx.config.dids[exten], "4", gosub="sub-record-agent")
+        elif context == "from-trunk" and exten in pbx.config.dids:
             if priority == "1":
                 pbx.mixmonitor(cust)
             await self.queue_phase(pbx.config.dids[exten], "6")
@@ -212,11 +215,16 @@ class Call:
             self.outcome = "no_answer"
             return self.hangup_customer(16)
 
-    async def queue_phase(self, qname: str, priority: str) -> None:
-        """``Queue(<qname>,t,,,60)``: wait, ring members, connect, abandon or time out."""
+    async def queue_phase(self, qname: str, priority: str, gosub: str = "") -> None:
+        """``Queue(<qname>,t,,,60[,,gosub])``: wait, ring, connect, abandon or time out.
+
+        With ``gosub`` the answering agent's channel runs it: MixMonitor there.
+        """
         pbx, cust, engine = self.pbx, self.channel, self.engine
         q = pbx.queues[qname]
-        pbx.newexten(cust, priority, "Queue", f"{qname},t,,,{int(q.config.max_wait)}")
+        self.gosub = gosub
+        appdata = f"{qname},t,,,{int(q.config.max_wait)}" + (f",,{gosub}" if gosub else "")
+        pbx.newexten(cust, priority, "Queue", appdata)
         pbx.set_var(cust, "ANSWEREDTIME", "")
         pbx.set_var(cust, "DIALEDTIME", "")
         waiter = engine.join(q, self)
@@ -336,6 +344,8 @@ class Call:
             pbx.set_var(ch, "QUEUENAME", q.config.name)
         self.engine.leave(q, waiter)
         self.drain()
+        if self.gosub:
+            self.record_agent(leg.channel)
         now = pbx.clock.now()
         qctx = QueueContext(q, q.members[leg.agent.interface], int(now - waiter.joined))
         extra = {**two_fields(qctx), "HoldTime": str(qctx.hold_time),
@@ -343,6 +353,17 @@ class Call:
         pbx.emit(pbx.ev.two("AgentConnect", cust, leg.channel, extra, "agent,all"))
         self.outcome = "answered"
         await Talk(self, cust, leg.channel, leg.agent, leg.script, qctx).run()
+
+
+    def record_agent(self, ch: Channel) -> None:
+        """The queue gosub on the agent's channel: MixMonitor(...,b) there."""
+        context, exten, priority = ch.context, ch.exten, ch.priority
+        ch.context, ch.exten = self.gosub, "s"
+        self.pbx.newexten(ch, "1", "NoOp", f"Agent {ch.name} answered queue call - "
+                          "recording on agent channel")
+        self.pbx.mixmonitor(ch, "3")
+        self.pbx.newexten(ch, "4", "Return", "")
+        ch.context, ch.exten, ch.priority = context, exten, priority
 
 
 class InboundCall(Call):

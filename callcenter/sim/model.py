@@ -74,13 +74,16 @@ class SimConfig:
     queues: list[QueueConfig]
     dids: dict[str, str]
     direct_dial_timeout: float = 30.0
+    # DIDs whose queue records on the answering agent's channel (queue gosub), not the caller's
+    agent_recording_dids: frozenset[str] = frozenset({"802"})
 
     @classmethod
     def default(cls, n_agents: int = 3) -> SimConfig:
         """The configuration of the captures' PBX (3 agents), or ``n_agents`` of them.
 
         support: every agent (rrmemory, 15 s, retry 2); sales: agents 2.. (ringall,
-        20 s); billing: every agent (rrmemory). DIDs 800/801/803.
+        20 s); billing: every agent (rrmemory). DIDs 800/801/803, and 802 → support
+        recording on the agent's channel.
         """
         names = ["Alice Agent", "Bob Agent", "Carol Agent"]
         agents = [
@@ -93,7 +96,8 @@ class SimConfig:
             QueueConfig("sales", "ringall", 20.0, 2.0, ifaces[1:] or list(ifaces)),
             QueueConfig("billing", "rrmemory", 15.0, 2.0, list(ifaces)),
         ]
-        return cls(agents, queues, {"800": "support", "801": "sales", "803": "billing"})
+        dids = {"800": "support", "801": "sales", "802": "support", "803": "billing"}
+        return cls(agents, queues, dids)
 
 
 @dataclass

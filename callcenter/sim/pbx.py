@@ -259,5 +259,8 @@ class PBX:
     def set_agent_status(self, agent: Agent, status: int) -> None:
         """Change the device status (1 idle, 2 in use, 6 ringing); emit QueueMemberStatus."""
         agent.status = status
+        state = {1: "NOT_INUSE", 2: "INUSE", 6: "RINGING"}[status]
+        self.emit(self.ev.event("DeviceStateChange", "call,all",
+                                {"Device": agent.interface, "State": state}))
         for m in self.memberships(agent):
             self.emit(self.ev.member("QueueMemberStatus", m, status, status == 2))
