@@ -10,7 +10,14 @@ from typing import Any
 
 import pytest
 
-from callcenter.ami.client import AMIAuthError, AMIClient, AMIError, AMITimeout, ListResult
+from callcenter.ami.client import (
+    AMIAuthError,
+    AMIClient,
+    AMIError,
+    AMITimeout,
+    ListResult,
+    backoff_delay,
+)
 from callcenter.ami.protocol import AMIProtocol, Frame, serialize_frame
 
 
@@ -338,3 +345,57 @@ async def test_start_while_server_down_then_backoff_until_it_comes_up() -> None:
     finally:
         await client.close()
         await revived.stop()
+
+
+def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
+    for failures, low, high in ((1, 0.25, 0.5), (2, 0.5, 1.0), (5, 4.0, 8.0), (60, 15.0, 30.0)):
+        waits = [backoff_delay(failures, 0.5, 30.0) for _ in range(200)]
+        assert low <= min(waits) and max(waits) <= high
+        assert len(set(waits)) > 100  # jittered, so clients do not reconnect in lockstep
+    assert backoff_delay(10_000, 0.5, 30.0) <= 30.0  # never hours
+
+
+async def test_slow_async_consumer_is_not_taken_for_a_dead_link(
+    fake: FakeAMI, make_client: Any
+) -> None:
+    seen: list[str] = []
+
+    async def on_event(frame: Frame, received_at: float) -> None:
+        if frame.get("Event") == "UserEvent":
+            await asyncio.sleep(0.02)  # back-pressure from a full queue
+            seen.append(str(frame["N"]))
+
+    client = make_client(on_event=on_event, ping_interval_s=0.01, ping_timeout_s=0.02)
+    await client.start()
+    for i in range(15):
+        fake.emit({"Event": "UserEvent", "N": str(i)})
+    await until(lambda: len(seen) == 15)
+    assert seen == [str(i) for i in range(15)]
+    assert client.connects == 1 and fake.connections == 1
+
+
+async def test_several_named_servers_at_once(make_client: Any) -> None:
+    servers = [FakeAMI(), FakeAMI()]
+    got: list[tuple[str, str]] = []
+    clients = []
+    for i, server in enumerate(servers):
+        await server.start()
+        name = f"pbx{i + 1}"
+        client = AMIClient(name, "127.0.0.1", server.port, "callcenter", "s3cret",
+                           on_event=lambda f, t, n=name: got.append((n, str(f.get("Event")))))  # fmt: skip
+        await client.start()
+        clients.append(client)
+    servers[1].emit({"Event": "Hangup"})
+    await until(lambda: ("pbx2", "Hangup") in got)
+    assert ("pbx1", "Hangup") not in got
+    for client, server in zip(clients, servers):
+        await client.close()
+        await server.stop()
+
+
+async def test_actions_need_a_logged_in_link(fake: FakeAMI, make_client: Any) -> None:
+    client = make_client()
+    with pytest.raises(AMIError, match="not connected"):
+        await client.send_action({"Action": "Ping"})
+    await client.start()
+    assert (await client.send_action({"Action": "Ping"}))["Ping"] == "Pong"

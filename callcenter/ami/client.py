@@ -69,6 +69,13 @@ class _Pending:
     response: Frame | None = None
 
 
+def backoff_delay(failures: int, min_s: float, max_s: float) -> float:
+    """Seconds to wait before reconnect attempt ``failures`` (1, 2, ...): ``min_s``
+    doubling per failure, capped at ``max_s``, drawn from [d/2, d] (jitter)."""
+    cap = min(max_s, min_s * 2 ** min(failures - 1, 60))
+    return random.uniform(cap / 2, cap)
+
+
 class AMIClient:
     """An AMI connection to one server that keeps itself alive (see module doc)."""
 
@@ -107,6 +114,8 @@ class AMIClient:
         self._pending: dict[str, _Pending] = {}
         self._ids = itertools.count(1)
         self._closing = False
+        self._logging_in = False
+        self._handler_busy = False  # the reader waits on on_event: our side is slow, not the link
         self._run_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -181,7 +190,7 @@ class AMIClient:
         self, action: Mapping[str, FieldValue], events: list[Frame] | None, timeout: float | None
     ) -> Any:
         writer = self._writer
-        if writer is None or writer.is_closing():
+        if writer is None or writer.is_closing() or not (self.connected or self._logging_in):
             raise AMIError(f"AMI server {self.name} is not connected")
         out = dict(action)
         aid = str(out.setdefault("ActionID", f"{self.name}-{next(self._ids)}"))
@@ -208,9 +217,9 @@ class AMIClient:
         failures = 0
         while not self._closing:
             delay: float | None = None
+            connects = self.connects
             try:
                 await self._connect_and_serve(first)
-                failures = 0
             except AMIAuthError as exc:
                 self.last_error = exc
                 self._log.error("ami_auth_failed", error=str(exc))
@@ -220,7 +229,8 @@ class AMIClient:
                 delay = self.reconnect_max_s
             except (OSError, AMIError, ProtocolError) as exc:
                 self.last_error = exc
-                self._log.warning("ami_connection_failed", error=str(exc) or type(exc).__name__)
+                if not self._closing:
+                    self._log.warning("ami_connection_failed", error=str(exc) or type(exc).__name__)
             except Exception as exc:  # noqa: BLE001 - a bug costs a reconnect, never the link
                 self.last_error = exc
                 self._log.exception("ami_connection_crashed")
@@ -230,9 +240,10 @@ class AMIClient:
                 first.set_result(None)
             if self._closing:
                 return
-            failures += 1
-            cap = min(self.reconnect_max_s, self.reconnect_min_s * 2 ** (failures - 1))
-            wait = delay if delay is not None else random.uniform(cap / 2, cap)
+            failures = 1 if self.connects > connects else failures + 1
+            if delay is None:
+                delay = backoff_delay(failures, self.reconnect_min_s, self.reconnect_max_s)
+            wait = delay
             self._log.info("ami_reconnect_wait", wait_s=round(wait, 3))
             await asyncio.sleep(wait)
 
@@ -242,7 +253,11 @@ class AMIClient:
         )
         self._proto.reset()
         read_task = self._spawn(self._read(reader))
-        await self._login()
+        self._logging_in = True
+        try:
+            await self._login()
+        finally:
+            self._logging_in = False
         self.connected = True
         self.connects += 1
         self._log.info("ami_connected", banner=self._proto.banner, connects=self.connects)
@@ -293,6 +308,8 @@ class AMIClient:
             try:
                 await self.send_action({"Action": "Ping"}, timeout=self.ping_timeout_s)
             except AMITimeout:
+                if self._handler_busy:
+                    continue  # the Pong may sit unread behind a slow consumer
                 self._log.warning("ami_ping_timeout", timeout_s=self.ping_timeout_s)
                 raise AMIError(
                     f"{self.name}: no Pong within {self.ping_timeout_s:g} s (half-open?)"
@@ -355,7 +372,11 @@ class AMIClient:
         try:
             result = fn(frame, received_at)
             if inspect.isawaitable(result):
-                await result
+                self._handler_busy = True
+                try:
+                    await result
+                finally:
+                    self._handler_busy = False
         except asyncio.CancelledError:
             raise
         except Exception:  # noqa: BLE001 - one event's failure must not drop the others
