@@ -203,9 +203,9 @@ class Actions:
                 return [_resp(aid, "Error", "Invalid regex")]
             hits = [ch for ch in list(self.pbx.channels.values()) if rx.search(ch.name)]
             out = [_resp(aid, EventList="start", Message="Channels hung up will follow")]
-            for ch in hits:
-                self._post(ch, "hangup", ch, cause)
-                out.append(_with_aid({"Event": "ChannelHungup", "Channel": ch.name}, aid))
+            for hit in hits:
+                self._post(hit, "hangup", hit, cause)
+                out.append(_with_aid({"Event": "ChannelHungup", "Channel": hit.name}, aid))
             return [*out, _complete("ChannelsHungupListComplete", aid, len(hits))]
         ch = self.pbx.channels.get(name)
         if ch is None:

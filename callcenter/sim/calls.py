@@ -236,7 +236,7 @@ class Call:
             msg = await self.inbox.get()
             kind, target = msg[0], msg[1] if len(msg) > 1 else None
             if kind == "ring":
-                new = [self.dial(agent, q, agent.interface) for agent in target]
+                new = [self.dial(agent, q, agent.interface) for agent in msg[1]]
                 for leg in new:
                     self.alert(leg, q.config.timeout)
                 legs.extend(new)

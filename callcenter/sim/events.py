@@ -7,9 +7,9 @@ events then carry the channel snapshot (``Channel`` … ``Linkedid``,
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
-from callcenter.ami.protocol import Frame
+from callcenter.ami.protocol import FieldValue, Frame
 from callcenter.sim.model import CAUSE_TXT, STATE_DESC, Bridge, Channel, Member
 
 
@@ -83,7 +83,7 @@ class EventFactory:
         self.timestampevents = timestampevents
         self.now = now
 
-    def event(self, name: str, privilege: str, *parts: Frame) -> Frame:
+    def event(self, name: str, privilege: str, *parts: Mapping[str, FieldValue]) -> Frame:
         """An event ``name`` with the standard header followed by ``parts`` in order."""
         frame: Frame = {"Event": name, "Privilege": privilege}
         if self.timestampevents:
@@ -93,11 +93,13 @@ class EventFactory:
             frame.update(part)
         return frame
 
-    def chan(self, name: str, ch: Channel, extra: Frame | None = None, priv: str = "call,all") -> Frame:
+    def chan(self, name: str, ch: Channel, extra: Mapping[str, FieldValue] | None = None,
+             priv: str = "call,all") -> Frame:
         """A one-channel event."""
         return self.event(name, priv, snapshot(ch), extra or {})
 
-    def two(self, name: str, ch: Channel, dest: Channel, extra: Frame, priv: str = "call,all") -> Frame:
+    def two(self, name: str, ch: Channel, dest: Channel, extra: Mapping[str, FieldValue],
+            priv: str = "call,all") -> Frame:
         """A two-channel event (caller snapshot, ``Dest`` snapshot, extra fields)."""
         return self.event(name, priv, snapshot(ch), snapshot(dest, "Dest"), extra)
 

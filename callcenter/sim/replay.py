@@ -129,8 +129,8 @@ class ReplayServer:
                 elif name == "ping":
                     writer.write(serialize_frame(head | {"Ping": "Pong", "Timestamp": "0.000000"}))
                 elif name == "logoff":
-                    writer.write(serialize_frame({"Response": "Goodbye", **head} | {
-                        "Response": "Goodbye", "Message": "Thanks for all the fish."}))
+                    writer.write(serialize_frame(
+                        {**head, "Response": "Goodbye", "Message": "Thanks for all the fish."}))
                     writer.close()
                     return
                 else:

@@ -81,7 +81,9 @@ class _Session:
         sim.actions.append(dict(action))
         name = field(action, "Action").lower()
         aid = field(action, "ActionID")
-        head: Frame = {"Response": "Success"} | ({"ActionID": aid} if aid else {})
+        head: Frame = {"Response": "Success"}
+        if aid:
+            head["ActionID"] = aid
         if name == "login":
             return await self.login(action, head)
         if name == "challenge":
@@ -89,8 +91,8 @@ class _Session:
             self.send(serialize_frame(head | {"Challenge": self.challenge}))
             return True
         if name == "logoff":
-            self.send(serialize_frame({"Response": "Goodbye"} | head | {
-                "Response": "Goodbye", "Message": "Thanks for all the fish."}))
+            self.send(serialize_frame(
+                {**head, "Response": "Goodbye", "Message": "Thanks for all the fish."}))
             await self.writer.drain()
             return False
         if not self.authed:
