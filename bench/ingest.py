@@ -151,7 +151,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             fanout = FanOut([store])
             pipe = ServerPipeline("pbx2", make_tracker("pbx2", Settings()), writer, fanout,
                                   batch_size=args.batch, batch_delay_s=0.02,
-                                  on_committed=committed)
+                                  queue_size=args.queue, on_committed=committed)
             pipe.start()
             server = await serve(data)
             port = server.sockets[0].getsockname()[1]
@@ -190,7 +190,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--calls", type=int, default=3000)
     p.add_argument("--concurrent", type=int, default=500)
-    p.add_argument("--batch", type=int, default=2000)
+    p.add_argument("--batch", type=int, default=1000, help="journal batch (entries)")
+    p.add_argument("--queue", type=int, default=2000, help="ingest queue bound (entries)")
     p.add_argument("--dsn", help="PostgreSQL server (default CALLCENTER_DSN, else embedded)")
     args = p.parse_args()
     print(json.dumps(asyncio.run(run(args))))

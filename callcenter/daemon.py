@@ -59,7 +59,7 @@ class Daemon:
         self.pool = pool
         self.servers = list(settings.servers if servers is None else servers)
         db = settings.database
-        self.writer = StoreWriter(pool, db.spool_dir)
+        self.writer = StoreWriter(pool, db.spool_dir, timeout_s=db.write_timeout_s)
         self.store = StoreConsumer(self.writer)
         extra: list[Consumer] = [CallLogger()] if log_calls else []
         self.consumers: list[Consumer] = [self.store, *extra, *consumers]
@@ -82,10 +82,11 @@ class Daemon:
         except UNREACHABLE:
             last = 0
         tracker = make_tracker(name, self.settings)
-        fanout = FanOut(self.consumers)
         db = self.settings.database
+        fanout = FanOut(self.consumers)
         pipe = ServerPipeline(name, tracker, self.writer, fanout, batch_size=db.batch_size,
-                              batch_delay_s=db.batch_delay_s, seq_clock=SeqClock(last))
+                              batch_delay_s=db.batch_delay_s, queue_size=db.queue_size,
+                              seq_clock=SeqClock(last))
         pipe.start()
         self.trackers[name], self.fanouts[name], self.pipelines[name] = tracker, fanout, pipe
         factory = self.client_factory or _default_client_factory()

@@ -89,7 +89,7 @@ class QueueMetrics:
 class FanOut:
     """Delivers facts to each consumer through its own bounded queue and task."""
 
-    def __init__(self, consumers: Sequence[Consumer], maxsize: int = 1000) -> None:
+    def __init__(self, consumers: Sequence[Consumer], maxsize: int = 64) -> None:
         self.consumers = list(consumers)
         self.queues: list[asyncio.Queue[Sequence[Fact] | None]] = [
             asyncio.Queue(maxsize) for _ in self.consumers]
@@ -145,7 +145,7 @@ class ServerPipeline:
 
     def __init__(self, server: str, tracker: Tracker, writer: StoreWriter | None,
                  fanout: FanOut, *, batch_size: int = 500, batch_delay_s: float = 0.05,
-                 queue_size: int = 10_000, seq_clock: SeqClock | None = None,
+                 queue_size: int = 2000, seq_clock: SeqClock | None = None,
                  on_committed: Callable[[Sequence[float], float], None] | None = None) -> None:
         self.server = server
         self.tracker = tracker

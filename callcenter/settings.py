@@ -49,6 +49,10 @@ class DatabaseSettings(_Section):
     spool_dir: str = ".callcenter/spool"
     batch_size: int = Field(default=500, ge=1)
     batch_delay_s: float = Field(default=0.05, ge=0)
+    queue_size: int = Field(default=2000, ge=1)
+    """Bound of each ingest queue (entries): a full queue stops reading the AMI socket."""
+    write_timeout_s: float = Field(default=10.0, gt=0)
+    """A database write taking longer counts as an outage: it goes to the spool."""
 
 
 class RingPolicy(_Section):

@@ -71,10 +71,11 @@ class TcpProxy:
         await asyncio.gather(pipe(reader, up_w), pipe(up_r, writer))
 
 
-def settings_for(port: int, spool: Path, name: str = "sim") -> Settings:
+def settings_for(port: int, spool: Path, name: str = "sim", reconnect_s: float = 0.05
+                 ) -> Settings:
     return Settings(
-        servers=[AmiServer(name=name, port=port, secret="secret", reconnect_min_s=0.05,
-                           reconnect_max_s=0.2)],
+        servers=[AmiServer(name=name, port=port, secret="secret", reconnect_min_s=reconnect_s,
+                           reconnect_max_s=max(reconnect_s, 0.2))],
         database=DatabaseSettings(spool_dir=str(spool), batch_delay_s=0.01))
 
 
@@ -142,8 +143,9 @@ async def test_replay_server_live_equals_file_replay(pool: asyncpg.Pool, tmp_pat
     capture = TRACES / "real2" / "q_rna_twice.jsonl"
     server = ReplayServer(capture, fast=True)
     await server.start()
-    daemon = Daemon(settings_for(server.port, tmp_path / "spool", "pbx2"), pool,
-                    log_calls=False)
+    # the replay server closes at the capture's end: do not reconnect (it would replay again)
+    daemon = Daemon(settings_for(server.port, tmp_path / "spool", "pbx2", reconnect_s=60),
+                    pool, log_calls=False)
     await daemon.start()
     try:
         n = len(server.capture.frames)
@@ -221,7 +223,7 @@ async def test_garbage_on_the_wire_is_skipped(pool: asyncpg.Pool, tmp_path: Path
         await asyncio.sleep(30)
 
     srv = await asyncio.start_server(on_client, "127.0.0.1", 0)
-    daemon = Daemon(settings_for(srv.sockets[0].getsockname()[1], tmp_path, "pbx2"), pool,
+    daemon = Daemon(settings_for(srv.sockets[0].getsockname()[1], tmp_path, "pbx2", 60), pool,
                     log_calls=False)
     await daemon.start()
     try:
