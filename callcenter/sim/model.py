@@ -64,6 +64,7 @@ class QueueConfig:
     members: list[str] = field(default_factory=list)
     autopause: bool = False
     max_wait: float = 60.0
+    dynamic: bool = False  # members logged in with QueueAdd (may log out), not queues.conf
 
 
 @dataclass
@@ -82,7 +83,8 @@ class SimConfig:
         """The configuration of the captures' PBX (3 agents), or ``n_agents`` of them.
 
         support: every agent (rrmemory, 15 s, retry 2); sales: agents 2.. (ringall,
-        20 s); billing: every agent (rrmemory). DIDs 800/801/803, and 802 → support
+        20 s); billing: every agent, logged in dynamically (rrmemory). DIDs 800/801/803,
+        and 802 → support
         recording on the agent's channel.
         """
         names = ["Alice Agent", "Bob Agent", "Carol Agent"]
@@ -94,7 +96,7 @@ class SimConfig:
         queues = [
             QueueConfig("support", "rrmemory", 15.0, 2.0, list(ifaces)),
             QueueConfig("sales", "ringall", 20.0, 2.0, ifaces[1:] or list(ifaces)),
-            QueueConfig("billing", "rrmemory", 15.0, 2.0, list(ifaces)),
+            QueueConfig("billing", "rrmemory", 15.0, 2.0, list(ifaces), dynamic=True),
         ]
         dids = {"800": "support", "801": "sales", "802": "support", "803": "billing"}
         return cls(agents, queues, dids)

@@ -84,7 +84,8 @@ class PBX:
             q = Queue(qc)
             for iface in qc.members:
                 agent = self.agents[iface]
-                q.members[iface] = Member(qc.name, iface, agent.config.name, login_time=login)
+                q.members[iface] = Member(qc.name, iface, agent.config.name,
+                                          "dynamic" if qc.dynamic else "static", login_time=login)
             self.queues[qc.name] = q
 
     # -- plumbing ---------------------------------------------------------------

@@ -5,15 +5,10 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING
 
-import structlog
-
 from callcenter.sim.model import AgentScript
 
 if TYPE_CHECKING:
     from callcenter.sim.server import PBXSimulator
-
-log = structlog.get_logger(__name__)
-
 
 def random_script(rng: random.Random) -> AgentScript:
     """One agent's behaviour for one call: answer (mostly), ring-no-answer, hold, transfers."""
@@ -78,7 +73,13 @@ async def run_random(sim: PBXSimulator, calls_per_hour: float, *, duration: floa
 
 
 def _take_break(sim: PBXSimulator, rng: random.Random, agents: list[str]) -> None:
+    """An agent pauses for a break, or logs out of the dynamic queues for a while."""
     agent = rng.choice(agents)
-    sim.agent_pause(agent, True, "Break")
-    sim.pbx.clock.call_later(rng.uniform(120, 600), sim.agent_pause, agent, False, "")
-    log.info("sim_agent_break", agent=agent)
+    away = rng.uniform(120, 600)
+    if rng.random() < 0.7:
+        sim.agent_pause(agent, True, "Break")
+        sim.pbx.clock.call_later(away, sim.agent_pause, agent, False, "")
+        return
+    for q in sim.pbx.config.queues:
+        if q.dynamic and sim.agent_logout(agent, q.name) is None:
+            sim.pbx.clock.call_later(away, sim.agent_login, agent, q.name)

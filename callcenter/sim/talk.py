@@ -50,7 +50,7 @@ class Talk:
         self.started = pbx.clock.now()
         s = self.script
         if s.hold is not None:
-            call.after(s.hold[0], "hold")
+            call.after(s.hold[0], "hold", self)
         if s.blind_transfer_to:
             call.after(s.talk, "blind_transfer", self.agent_ch, s.blind_transfer_to)
         elif s.attended_transfer_to:
@@ -60,11 +60,11 @@ class Talk:
         while True:
             msg = await call.inbox.get()
             kind = msg[0]
-            if kind == "hold" and s.hold is not None:
+            if kind == "hold" and msg[1] is self and s.hold is not None:
                 pbx.emit(pbx.ev.chan("Hold", self.agent_ch, {"MusicClass": "default"}))
                 pbx.emit(pbx.ev.chan("MusicOnHoldStart", self.customer, {"Class": "default"}))
-                call.after(s.hold[1], "unhold")
-            elif kind == "unhold":
+                call.after(s.hold[1], "unhold", self)
+            elif kind == "unhold" and msg[1] is self:
                 pbx.emit(pbx.ev.chan("Unhold", self.agent_ch))
                 pbx.emit(pbx.ev.chan("MusicOnHoldStop", self.customer))
             elif kind == "talk_over":
