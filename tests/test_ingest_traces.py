@@ -85,3 +85,28 @@ async def test_replaying_twice_changes_nothing(pool: asyncpg.Pool, tmp_path: Pat
     assert len(first["calls"]) >= 20
     await ingest(pool, capture, tmp_path)
     assert await dump() == first
+
+
+def tracked(items: list[Any], keep: Any) -> list[dict[str, Any]]:
+    """Calls (as JSON) from feeding the ``keep``-filtered frames to a fresh tracker."""
+    from callcenter.pipeline import apply_entry
+    from callcenter.store.consumer import calls_in
+
+    tracker = make_tracker("s", Settings())
+    calls: dict[str, Any] = {}
+    for kind, body, t in items:
+        if kind != "frame" or keep(body):
+            calls.update((c.linkedid, c) for c in calls_in(apply_entry(tracker, kind, body, t)))
+    return [call_json(c) for c in calls.values()]
+
+
+@pytest.mark.parametrize("capture", sorted((TRACES / "real").glob("*.jsonl"))
+                         + sorted((TRACES / "real2").glob("*.jsonl"))
+                         + sorted((TRACES / "enforce").glob("*.jsonl")), ids=lambda p: p.stem)
+def test_noise_filter_drops_nothing_the_tracker_uses(capture: Path) -> None:
+    """The tracker gives the same calls from the journaled frames as from every frame."""
+    from callcenter.store.journal import is_journaled
+
+    items = list(read_capture(capture))
+    sent = {str(b.get("ActionID")) for k, b, _ in items if k == "sent"}
+    assert tracked(items, lambda f: is_journaled(f, sent)) == tracked(items, lambda f: True)
