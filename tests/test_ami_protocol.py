@@ -499,3 +499,10 @@ def test_wazo_cel_rows_as_ami_cel_events(shared_dir: Path) -> None:
     assert feed_chunks(proto, data, list(range(0, len(data), 4096))) == frames
     names = {f["EventName"] for f in frames}
     assert {"CHAN_START", "APP_START", "BRIDGE_ENTER", "MIXMONITOR_START", "LINKEDID_END"} <= names
+
+
+def test_error_list_stays_bounded_on_a_noisy_link() -> None:
+    proto = AMIProtocol()
+    for _ in range(300):
+        proto.feed(b"Event: Bad\r\nX: \xff\r\n\r\n")
+    assert proto.error_count == 300 and len(proto.errors) == 100

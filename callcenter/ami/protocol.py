@@ -34,6 +34,7 @@ FieldValue = str | list[str]
 Frame = dict[str, FieldValue]
 
 DEFAULT_MAX_FRAME_BYTES = 1 << 20
+MAX_KEPT_ERRORS = 100
 _END_COMMAND = "--END COMMAND--"
 _BANNER = re.compile(r"[^:\r\n]*/\d[\w.+~-]*")
 _MID_BANNER = re.compile(r"[^:\r\n]*Call Manager/\d[\w.+~-]*")
@@ -115,7 +116,8 @@ class AMIProtocol:
     LF line ends, frames ended by ``\\r\\n\\n``, ``Response: Follows`` blocks,
     and bytes that are not UTF-8 (replaced). :meth:`feed` never raises: a
     frame over ``max_frame_bytes`` or with bad bytes is recorded as a
-    :class:`ProtocolError` in :attr:`errors` (and passed to ``on_error``), an
+    :class:`ProtocolError` in :attr:`errors` (the latest ones; all counted in
+    :attr:`error_count`) and passed to ``on_error``; an
     over-long frame is dropped and parsing resumes after the next blank line.
     """
 
@@ -126,7 +128,8 @@ class AMIProtocol:
     ) -> None:
         self.max_frame_bytes = max_frame_bytes
         self.on_error = on_error
-        self.errors: list[ProtocolError] = []
+        self.errors: list[ProtocolError] = []  # the latest MAX_KEPT_ERRORS
+        self.error_count = 0
         self.banner: str | None = None
         self._buf = b""
         self._at_start = True
@@ -202,7 +205,9 @@ class AMIProtocol:
 
     def _error(self, message: str) -> None:
         err = ProtocolError(message)
+        self.error_count += 1
         self.errors.append(err)
+        del self.errors[:-MAX_KEPT_ERRORS]
         log.warning("ami_protocol_error", error=message)
         if self.on_error is not None:
             self.on_error(err)
