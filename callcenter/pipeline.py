@@ -132,6 +132,37 @@ class PipelineMetrics:
 Item = tuple[EntryKind, Any, float]
 
 
+class JournalFilter:
+    """Turns pipeline items into journal entries, dropping noise (:func:`is_journaled`).
+
+    Sent actions are kept when they change something (secrets removed), and
+    so are the responses carrying their ActionIDs.
+    """
+
+    def __init__(self, server: str, clock: SeqClock | None = None) -> None:
+        self.server = server
+        self.clock = clock or SeqClock()
+        self._action_ids: dict[str, None] = {}
+
+    def entry(self, item: Item) -> JournalEntry | None:
+        """The journal entry for ``item``, or None when it is not journaled."""
+        kind, payload, at = item
+        if kind == "frame":
+            if not isinstance(payload, dict) or not is_journaled(payload, self._action_ids.keys()):
+                return None
+            if "Event" not in payload:
+                self._action_ids.pop(str(payload.get("ActionID")), None)
+        elif kind == "sent":
+            if not is_journaled_action(payload):
+                return None
+            payload = scrub_action(payload)
+            if isinstance(payload.get("ActionID"), str):
+                self._action_ids[payload["ActionID"]] = None
+                if len(self._action_ids) > 10_000:
+                    self._action_ids.pop(next(iter(self._action_ids)))
+        return JournalEntry.of(self.server, self.clock.next(at), kind, payload, at)
+
+
 class ServerPipeline:
     """Journal, then track, then fan out the entries of one server, in order.
 
@@ -159,7 +190,7 @@ class ServerPipeline:
         self.metrics = PipelineMetrics()
         self.queue_metrics = QueueMetrics(f"ingest:{server}")
         self._held: deque[Item] = deque()
-        self._action_ids: dict[str, None] = {}
+        self.filter = JournalFilter(server, self.clock)
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -234,29 +265,11 @@ class ServerPipeline:
         while self._held and not self.queue.full():
             self.queue.put_nowait(self._held.popleft())
 
-    def journal_entry(self, item: Item) -> JournalEntry | None:
-        """The journal entry for ``item``, or None when the noise filter drops it."""
-        kind, payload, at = item
-        if kind == "frame":
-            if not isinstance(payload, dict) or not is_journaled(payload, self._action_ids.keys()):
-                return None
-            if "Event" not in payload:
-                self._action_ids.pop(str(payload.get("ActionID")), None)
-        elif kind == "sent":
-            if not is_journaled_action(payload):
-                return None
-            payload = scrub_action(payload)
-            if isinstance(payload.get("ActionID"), str):
-                self._action_ids[payload["ActionID"]] = None
-                if len(self._action_ids) > 10_000:
-                    self._action_ids.pop(next(iter(self._action_ids)))
-        return JournalEntry.of(self.server, self.clock.next(at), kind, payload, at)
-
     async def process(self, batch: Sequence[Item]) -> None:
         """Journal the batch (durably), feed it to the tracker, hand facts to consumers."""
         self.metrics.entries_in += len(batch)
         self.metrics.batches += 1
-        entries = [e for e in map(self.journal_entry, batch) if e is not None]
+        entries = [e for e in map(self.filter.entry, batch) if e is not None]
         self.metrics.dropped_noise += len(batch) - len(entries)
         self.metrics.journaled += len(entries)
         if self.writer is not None:
