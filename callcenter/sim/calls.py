@@ -16,6 +16,7 @@ from typing import Any
 
 import structlog
 
+from callcenter.sim.clock import whole_seconds
 from callcenter.sim.model import Agent, AgentScript, Channel, Queue, Waiter
 from callcenter.sim.pbx import PBX
 from callcenter.sim.queues import QueueEngine
@@ -297,7 +298,7 @@ class Call:
         """The caller abandons (hangup) or times out of the queue."""
         pbx, cust = self.pbx, self.channel
         timeout = msg[0] == "queue_timeout"
-        hold = int(pbx.clock.now() - waiter.joined)
+        hold = whole_seconds(pbx.clock.now() - waiter.joined)
         abandon = {"Queue": q.config.name, "Position": str(self.engine.position(q, waiter)),
                    "OriginalPosition": str(waiter.original_position), "HoldTime": str(hold)}
         if timeout:
@@ -347,9 +348,9 @@ class Call:
         if self.gosub:
             self.record_agent(leg.channel)
         now = pbx.clock.now()
-        qctx = QueueContext(q, q.members[leg.agent.interface], int(now - waiter.joined))
+        qctx = QueueContext(q, q.members[leg.agent.interface], whole_seconds(now - waiter.joined))
         extra = {**two_fields(qctx), "HoldTime": str(qctx.hold_time),
-                 "RingTime": str(int(now - leg.started))}
+                 "RingTime": str(whole_seconds(now - leg.started))}
         pbx.emit(pbx.ev.two("AgentConnect", cust, leg.channel, extra, "agent,all"))
         self.outcome = "answered"
         await Talk(self, cust, leg.channel, leg.agent, leg.script, qctx).run()

@@ -30,3 +30,9 @@ class SimClock:
         """Run ``cb(*args)`` after ``sim_seconds`` of simulated time."""
         loop = asyncio.get_running_loop()
         return loop.call_later(max(0.0, sim_seconds) / self.speed, cb, *args)
+
+
+def whole_seconds(duration: float) -> int:
+    """A duration in whole seconds as Asterisk reports it (truncated; a timer that
+    fires a hair early still counts its full second)."""
+    return int(duration + 1e-3)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from callcenter.sim.clock import whole_seconds
 from callcenter.sim.events import bridge_fields, snapshot
 from callcenter.sim.model import Agent, AgentScript, Bridge, Channel, Member, Queue
 
@@ -85,7 +86,7 @@ class Talk:
     def _agent_complete(self, reason: str) -> None:
         if self.qctx is None:
             return
-        talk = int(self.pbx.clock.now() - self.started)
+        talk = whole_seconds(self.pbx.clock.now() - self.started)
         extra = {**two_fields(self.qctx), "HoldTime": str(self.qctx.hold_time),
                  "TalkTime": str(talk), "Reason": reason}
         self.pbx.emit(self.pbx.ev.two("AgentComplete", self.customer, self.agent_ch, extra,
@@ -112,8 +113,8 @@ class Talk:
         pbx.bridge_leave(br, first)
         pbx.bridge_leave(br, other)
         now = pbx.clock.now()
-        pbx.set_var(self.customer, "ANSWEREDTIME", str(int(now - self.started)))
-        pbx.set_var(self.customer, "DIALEDTIME", str(int(now - self.customer.created)))
+        pbx.set_var(self.customer, "ANSWEREDTIME", str(whole_seconds(now - self.started)))
+        pbx.set_var(self.customer, "DIALEDTIME", str(whole_seconds(now - self.customer.created)))
         pbx.request_hangup(other, soft=True, cause=16)
         pbx.bridge_destroy(br)
         pbx.hangup(self.customer, self.call.hangup_cause or 16)
