@@ -18,7 +18,7 @@ import asyncpg
 import structlog
 
 from callcenter.calls.model import CallEnded, Fact
-from callcenter.pipeline import Consumer, FanOut, ServerPipeline, Tracker, ring_rule_for
+from callcenter.pipeline import Consumer, FanOut, ServerPipeline, Tracker
 from callcenter.settings import AmiServer, Settings
 from callcenter.store.consumer import StoreConsumer
 from callcenter.store.journal import SeqClock
@@ -32,9 +32,17 @@ ClientFactory = Callable[..., Any]
 def make_tracker(server: str, settings: Settings) -> Tracker:
     """A fresh CallTracker for ``server`` with the configured ring rules."""
     from callcenter.calls.tracker import CallTracker
+    from callcenter.ringrule.policy import rule_for_settings
 
-    tracker: Tracker = CallTracker(server, rule_for=ring_rule_for(settings))
+    tracker: Tracker = CallTracker(server, rule_for=rule_for_settings(settings))
     return tracker
+
+
+def default_consumers(settings: Settings) -> list[Consumer]:
+    """The product's consumers besides the store: three-ring enforcement."""
+    from callcenter.ringrule.enforcer import RingEnforcer
+
+    return [RingEnforcer.from_settings(settings)]
 
 
 class CallLogger:
@@ -141,6 +149,10 @@ class Daemon:
         for name, pipe in self.pipelines.items():
             await pipe.stop()
             await self.fanouts[name].close()
+        for consumer in self.consumers:
+            close = getattr(consumer, "close", None)
+            if close is not None:
+                await close()
         await self.writer.close()
         log.info("daemon_stopped", spool_pending=self.writer.pending)
 

@@ -18,8 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import structlog
 
-from callcenter.calls.model import Fact, RingRule
-from callcenter.settings import Settings
+from callcenter.calls.model import Fact
 from callcenter.store.journal import (
     EntryKind,
     JournalEntry,
@@ -46,17 +45,6 @@ class Tracker(Protocol):
     def feed(self, frame: dict[str, Any], received_at: float) -> list[Fact]: ...
     def feed_sent(self, action: dict[str, Any], sent_at: float) -> list[Fact]: ...
     def resync(self, active_linkedids: set[str], at: datetime) -> list[Fact]: ...
-
-
-def ring_rule_for(settings: Settings) -> Callable[[str | None], RingRule]:
-    """The tracker's ``rule_for``: the ring policy of a queue (None: direct calls)."""
-
-    def rule_for(queue: str | None) -> RingRule:
-        p = settings.ring_policy_for(queue)
-        return RingRule(cycle_s=p.cycle_s, rings_allowed=p.rings_allowed,
-                        queue_action=p.on_deadline, direct_action=p.direct_action)
-
-    return rule_for
 
 
 def apply_entry(tracker: Tracker, kind: EntryKind, payload: Any, at: float) -> list[Fact]:

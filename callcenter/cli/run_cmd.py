@@ -20,7 +20,7 @@ import asyncpg
 import structlog
 
 from callcenter.cli.common import add_dsn_argument, dsn_from_settings, settings_from_args
-from callcenter.daemon import Daemon
+from callcenter.daemon import Daemon, default_consumers
 from callcenter.logging_setup import configure_logging
 from callcenter.pipeline_replay import CaptureError
 from callcenter.settings import Settings
@@ -102,7 +102,7 @@ async def run(args: argparse.Namespace) -> int:
         raise CliError("no Asterisk servers configured: add [[servers]] to the TOML file "
                        "(see README, Configuration) or run `callcenter demo`")
     settings, pool = await open_cli_store(args)
-    daemon = Daemon(settings, pool)
+    daemon = Daemon(settings, pool, consumers=default_consumers(settings))
     stop = stop_event()
     await daemon.start()
     web = None if args.no_web else await start_web(settings, pool, daemon)
