@@ -87,3 +87,23 @@ async def test_calls_json_all(fresh_dsn: str, pool: object,
 async def test_rebuild_empty_journal(fresh_dsn: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert await cli("rebuild", "--dsn", fresh_dsn, "--since", "2026-11-22") == 0
     assert "rebuilt 0 call(s)" in capsys.readouterr().out
+
+
+async def test_demo_for_seconds_stops_cleanly_with_a_summary(fresh_dsn: str, tmp_path: Path
+                                                             ) -> None:
+    pytest.importorskip("callcenter.calls.tracker", reason="the tracker has not landed yet")
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("CALLCENTER_")}
+    env |= {"CALLCENTER_DSN": fresh_dsn, "CALLCENTER_WEB__PORT": "0"}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "callcenter", "demo", "--for", "4", "--speed", "30",
+        "--calls-per-hour", "600", cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), 90)
+    text = out.decode()
+    assert proc.returncode == 0, err.decode()[-2000:]
+    assert "PBX simulator on 127.0.0.1:" in text
+    summary = text.strip().splitlines()[-1]
+    assert summary.startswith("calls logged: ")
+    assert int(summary.split()[2]) > 0
+    assert "Traceback" not in err.decode()
+    assert all(json.loads(line) for line in err.decode().splitlines() if line.startswith("{"))
