@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -81,48 +81,46 @@ class StoreWriter:
     async def write_journal(self, entries: Sequence[JournalEntry]) -> None:
         """Append journal entries (durable on return: in PostgreSQL or in the spool)."""
         if entries:
-            await self._submit({"op": "journal", "items": [e.to_dict() for e in entries]})
+            await self._submit("journal", entries)
 
     async def write_calls(self, records: Sequence[CallRecord]) -> None:
         """Upsert call records."""
         if records:
-            await self._submit({"op": "calls", "items": [record_to_dict(r) for r in records]})
+            await self._submit("calls", records)
 
     async def write_states(self, facts: Sequence[AgentStateChanged]) -> None:
         """Record agent state facts."""
         if facts:
-            await self._submit({"op": "states", "items": [state_to_dict(f) for f in facts]})
+            await self._submit("states", facts)
 
-    async def _submit(self, op: dict[str, Any]) -> None:
+    async def _submit(self, kind: str, items: Sequence[Any]) -> None:
         async with self._lock:
             if not len(self.spool):
                 try:
-                    await self._apply(op)
+                    await self._apply(kind, items)
                     return
                 except UNREACHABLE as exc:
                     log.warning("database_unreachable", error=repr(exc), spool=str(self.spool.path))
                 except Exception:
-                    log.exception("store_write_rejected", op=op["op"])
-                    self.spool.reject(op)
+                    log.exception("store_write_rejected", op=kind)
+                    self.spool.reject(_encode(kind, items))
                     return
-            await asyncio.to_thread(self.spool.append, op)
+            await asyncio.to_thread(self.spool.append, _encode(kind, items))
             self.spooled_ops += 1
             self._wake.set()
 
-    async def _apply(self, op: dict[str, Any]) -> None:
-        items = op["items"]
+    async def _apply(self, kind: str, items: Sequence[Any]) -> None:
         async with asyncio.timeout(self.timeout_s):
             async with self.pool.acquire() as conn:
-                if op["op"] == "journal":
-                    await self.journal.append([JournalEntry.from_dict(i) for i in items], conn)
-                elif op["op"] == "calls":
-                    records = [record_from_dict(i) for i in items]
-                    await self.calls.upsert_calls(records, conn)
+                if kind == "journal":
+                    await self.journal.append(items, conn)
+                elif kind == "calls":
+                    await self.calls.upsert_calls(items, conn)
                     await self.agents.touch_queues(
-                        ((r.server, q, r.started_at) for r in records for q in r.queues or
+                        ((r.server, q, r.started_at) for r in items for q in r.queues or
                          ([r.queue] if r.queue else [])), conn)
                 else:
-                    await self.agents.apply_states([state_from_dict(i) for i in items], conn)
+                    await self.agents.apply_states(items, conn)
 
     async def _drain(self) -> bool:
         """Apply the spool in order; True when it is empty afterwards."""
@@ -132,7 +130,7 @@ class StoreWriter:
             for op in self.spool.pending():
                 if op is not None:
                     try:
-                        await self._apply(op)
+                        await self._apply(op["op"], _decode(op))
                     except UNREACHABLE:
                         raise
                     except Exception:
@@ -154,3 +152,20 @@ class StoreWriter:
             if len(self.spool):
                 async with self._lock:
                     await self._drain()
+
+
+_ENCODERS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
+    "journal": (JournalEntry.to_dict, JournalEntry.from_dict),
+    "calls": (record_to_dict, record_from_dict),
+    "states": (state_to_dict, state_from_dict),
+}
+
+
+def _encode(kind: str, items: Sequence[Any]) -> dict[str, Any]:
+    """The JSON-safe spool form of an operation."""
+    return {"op": kind, "items": [_ENCODERS[kind][0](i) for i in items]}
+
+
+def _decode(op: dict[str, Any]) -> list[Any]:
+    """The objects of a spooled operation."""
+    return [_ENCODERS[op["op"]][1](i) for i in op["items"]]
