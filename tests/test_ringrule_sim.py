@@ -138,9 +138,13 @@ async def test_autopause_queue_not_doubled() -> None:
     cfg = config(["PJSIP/agent1001"])
     cfg.queues[0].autopause = True
     async with make_rig(cfg) as rig:
+        member = rig.sim.pbx.queues["support"].members["PJSIP/agent1001"]
         await rig.sim.inbound_call("+8613800000004", "800", agents={"agent1001": NEVER},
-                                   patience=40.0)
-        await rig.until(lambda: rig.h.enforcer.alerts, 45)
+                                   patience=50.0)
+        await rig.until(lambda: member.paused, 20)  # app_queue paused after our first cut
+        rig.sim.agent_pause("agent1001", False)  # the agent comes back, misses again
+        await rig.until(lambda: rig.h.enforcer.alerts, 25)
+        assert len(rig.actions("Hangup")) == 2 and member.paused
         assert rig.actions("QueuePause") == []
         assert rig.h.enforcer.alerts[0].kind == "agent_autopaused"
 

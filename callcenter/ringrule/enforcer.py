@@ -44,8 +44,6 @@ log = structlog.get_logger(__name__)
 
 MAX_OFFSET_JUMP_S = 1.0
 """A receive-time sample this much above the learnt offset means the PBX clock moved."""
-EARLY_TOLERANCE_S = 0.0005
-"""Loop timers may wake this much (loop seconds) before their time."""
 
 
 class Clock(Protocol):
@@ -227,7 +225,7 @@ class RingEnforcer:
     def _fire(self) -> None:
         self._timer = self._timer_at = None
         now = self.clock.now()
-        for ring in self.book.due(now + EARLY_TOLERANCE_S * self.clock.speed):
+        for ring in self.book.due(now):
             self.fired += 1
             self.lateness_s.append(max(0.0, now - ring.deadline) / self.clock.speed)
             self._spawn(self._enforce(ring, now))

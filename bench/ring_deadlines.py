@@ -1,0 +1,196 @@
+"""Ring-rule enforcement lateness with 1,000 calls ringing at once on the simulator.
+
+The simulated PBX runs in a child process (as Asterisk would) with N agents
+who never answer, all members of one queue whose member timeout (60 s) is
+longer than the 15 s rule; N customers call at once, so N phones ring
+together. This process runs the AMI client → tracker → enforcer chain
+(``callcenter.ringrule.harness``), which must hang up each ring (Cause 19)
+at its deadline. Lateness = when the action reaches the simulator minus (the
+ring's first event Timestamp + 15 s), in wall milliseconds. Also printed:
+the frames per second this process handled while the deadlines fired.
+
+Run: ``python bench/ring_deadlines.py [--ringing 1000] [--speed 1.0] [--inprocess]``.
+Last line: ``{"ringing": N, "p50_late_ms": A, "p99_late_ms": B, "max_late_ms": C}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import multiprocessing as mp
+import statistics
+import time
+from multiprocessing.connection import Connection
+from typing import Any
+
+import structlog
+
+from callcenter.ringrule.enforcer import RingEnforcer
+from callcenter.ringrule.harness import start_harness
+from callcenter.settings import Settings
+from callcenter.sim import AgentScript, PBXSimulator, SimConfig
+from callcenter.sim.model import AgentConfig, QueueConfig
+
+RING_EVENTS = ("AgentCalled", "DialBegin")
+DEADLINE_S = Settings().ring.deadline_s
+
+
+def quiet() -> None:
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+
+
+def sim_config(n: int) -> SimConfig:
+    """N agents in one rrmemory queue ``support`` (member timeout 60 s), DID 800."""
+    agents = [AgentConfig(f"agent{1001 + i}", f"Agent {1001 + i}") for i in range(n)]
+    queue = QueueConfig("support", "rrmemory", 60.0, 2.0, [f"PJSIP/{a.endpoint}" for a in agents],
+                        max_wait=300.0)
+    return SimConfig(agents, [queue], {"800": "support"})
+
+
+class SharedClock:
+    """The simulator's clock, rebuilt from its epoch and monotonic origin (any process)."""
+
+    def __init__(self, speed: float, epoch0: float, mono0: float) -> None:
+        self.speed, self._epoch0, self._mono0 = speed, epoch0, mono0
+
+    def now(self) -> float:
+        return self._epoch0 + (time.monotonic() - self._mono0) * self.speed
+
+
+async def run_sim(n: int, speed: float, conn: Connection | None,
+                  ready: asyncio.Future[Any] | None = None) -> dict[str, Any]:
+    """Serve the PBX; ring N agents on "go"; return ring starts and Hangup arrivals."""
+    sim = PBXSimulator(speed=speed, config=sim_config(n), systemname="bench")
+    sim.pbx.default_script = AgentScript(answer_after=None)
+    ring_start: dict[str, float] = {}
+    arrivals: dict[str, float] = {}
+    done = asyncio.Event()
+
+    def on_pbx_event(frame: dict[str, Any]) -> None:
+        if frame.get("Event") in RING_EVENTS:
+            ring_start.setdefault(str(frame["DestChannel"]), float(str(frame["Timestamp"])))
+
+    sim.pbx.listeners.insert(0, on_pbx_event)
+    handle = sim.action_handler.handle
+
+    def timed_handle(action: Any) -> Any:
+        if action.get("Action") == "Hangup":
+            arrivals.setdefault(str(action.get("Channel")), sim.clock.now())
+            if len(arrivals) >= n:
+                done.set()
+        return handle(action)
+
+    sim.action_handler.handle = timed_handle  # type: ignore[method-assign]
+    await sim.start()
+    hello = {"port": sim.port, "epoch0": sim.clock._epoch0, "mono0": sim.clock._mono0}
+    loop = asyncio.get_running_loop()
+    if conn is not None:
+        conn.send(hello)
+        await loop.run_in_executor(None, conn.recv)  # "go"
+    elif ready is not None:
+        ready.set_result(hello)
+        await asyncio.sleep(0.2)
+    t0 = time.perf_counter()
+    for i in range(n):
+        await sim.inbound_call(f"+86138{i:08d}", "800")
+    while len(ring_start) < n:
+        await asyncio.sleep(0.01)
+    setup_s = time.perf_counter() - t0
+    await asyncio.wait_for(done.wait(), 60.0 + 2 * DEADLINE_S / speed)
+    await asyncio.sleep(0.3)
+    await sim.stop()
+    return {"ring_start": ring_start, "arrivals": arrivals, "setup_s": setup_s}
+
+
+def sim_process(n: int, speed: float, conn: Connection) -> None:
+    quiet()
+    conn.send(asyncio.run(run_sim(n, speed, conn)))
+
+
+def percentile(values: list[float], p: float) -> float:
+    """The p-th percentile (nearest rank) of ``values``."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
+
+
+async def run(n: int, speed: float, inprocess: bool) -> dict[str, Any]:
+    loop = asyncio.get_running_loop()
+    sim_task: asyncio.Future[Any]
+    if inprocess:
+        ready: asyncio.Future[Any] = loop.create_future()
+        sim_task = asyncio.ensure_future(run_sim(n, speed, None, ready))
+        hello = await ready
+    else:
+        parent, child = mp.get_context("spawn").Pipe()
+        proc = mp.get_context("spawn").Process(target=sim_process, args=(n, speed, child))
+        proc.start()
+        hello = await loop.run_in_executor(None, parent.recv)
+    settings = Settings()
+    clock = SharedClock(speed, hello["epoch0"], hello["mono0"])
+    enforcer = RingEnforcer.from_settings(settings, clock=clock)
+    h = await start_harness(settings, enforcer, hello["port"], server="bench", keep_facts=False)
+    await enforcer.drain()
+    if not inprocess:
+        parent.send("go")
+        sim_task = loop.run_in_executor(None, parent.recv)
+    while len(enforcer.book) < n:
+        await asyncio.sleep(0.005)
+    ringing_at_once = len(enforcer.book)
+    first = enforcer.book.next_deadline() or clock.now()
+    await asyncio.sleep(max(0.0, (first - clock.now()) / speed))
+    frames0, t0 = h.frames, time.perf_counter()
+    while enforcer.fired < n:
+        await asyncio.sleep(0.005)
+    await enforcer.drain()
+    await asyncio.sleep(0.2)  # the PBX's reactions to the last actions
+    fire_s = time.perf_counter() - t0
+    frames = h.frames - frames0
+    result = await sim_task
+    if not inprocess:
+        proc.join(10)
+    ring_start, arrivals = result["ring_start"], result["arrivals"]
+    late_ms = [(arrivals[ch] - (ring_start[ch] + DEADLINE_S)) / speed * 1000
+               for ch in arrivals if ch in ring_start]
+    fired = [x * 1000 for x in enforcer.lateness_s]
+    results = [o.violation.result for outs in enforcer.outcomes.values() for o in outs]
+    await h.close()
+    return {
+        "simulator": "same process" if inprocess else "child process",
+        "sim_setup_s": round(result["setup_s"], 3),
+        "ringing_at_once": ringing_at_once,
+        "actions_received": len(arrivals),
+        "results_ok": results.count("ok"),
+        "early": sum(x < 0 for x in late_ms),
+        "min_late_ms": round(min(late_ms), 3),
+        "mean_late_ms": round(statistics.fmean(late_ms), 2),
+        "timer_late_ms_p50_p99": [round(percentile(fired, p), 2) for p in (50, 99)],
+        "frames_while_firing": frames,
+        "frames_per_s_while_firing": round(frames / fire_s),
+        "summary": {
+            "ringing": len(late_ms),
+            "p50_late_ms": round(percentile(late_ms, 50), 2),
+            "p99_late_ms": round(percentile(late_ms, 99), 2),
+            "max_late_ms": round(max(late_ms), 2),
+        },
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--ringing", type=int, default=1000, help="calls ringing at once")
+    parser.add_argument("--speed", type=float, default=1.0, help="simulator speed factor")
+    parser.add_argument("--inprocess", action="store_true",
+                        help="run the simulator on this process's event loop")
+    args = parser.parse_args()
+    quiet()
+    out = asyncio.run(run(args.ringing, args.speed, args.inprocess))
+    summary = out.pop("summary")
+    for key, value in out.items():
+        print(f"{key:28s} {value}")
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
