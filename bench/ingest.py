@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import os
 import random
 import re
@@ -91,18 +92,31 @@ def stream(calls: int, concurrent: int, seed: int = 7) -> tuple[bytes, int]:
     return b"".join(chunks), frames
 
 
-async def serve(data: bytes) -> asyncio.Server:
-    """A TCP server sending a banner, accepting any login, then ``data``."""
-    async def on_client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.write(b"Asterisk Call Manager/11.0.0\r\n")
-        await reader.readuntil(b"\r\n\r\n")
-        writer.write(b"Response: Success\r\nMessage: Authentication accepted\r\n\r\n")
-        for i in range(0, len(data), 1 << 16):
-            writer.write(data[i:i + (1 << 16)])
-            await writer.drain()
-        writer.close()
+def source(calls: int, concurrent: int, ready: Any) -> None:
+    """Child process: build the stream, listen, report (port, frames) on ``ready``, serve once.
 
-    return await asyncio.start_server(on_client, "127.0.0.1", 0)
+    The client gets a banner, any login is accepted, then the stream as fast as it reads.
+    """
+    data, frames = stream(calls, concurrent)
+
+    async def main() -> None:
+        done = asyncio.Event()
+
+        async def on_client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            writer.write(b"Asterisk Call Manager/11.0.0\r\n")
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"Response: Success\r\nMessage: Authentication accepted\r\n\r\n")
+            for i in range(0, len(data), 1 << 16):
+                writer.write(data[i:i + (1 << 16)])
+                await writer.drain()
+            writer.close()
+            done.set()
+
+        server = await asyncio.start_server(on_client, "127.0.0.1", 0)
+        ready.put((server.sockets[0].getsockname()[1], frames, len(data)))
+        await done.wait()
+
+    asyncio.run(main())
 
 
 async def copy_rate(pool: asyncpg.Pool, rows: int = 200_000) -> float:
@@ -124,8 +138,11 @@ async def copy_rate(pool: asyncpg.Pool, rows: int = 200_000) -> float:
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    data, frames = stream(args.calls, args.concurrent)
-    print(f"stream: {frames} frames, {len(data) / 1e6:.1f} MB, {args.calls} calls, "
+    ready: Any = multiprocessing.Queue()
+    child = multiprocessing.Process(target=source, args=(args.calls, args.concurrent, ready))
+    child.start()
+    port, frames, size = await asyncio.to_thread(ready.get)
+    print(f"stream: {frames} frames, {size / 1e6:.1f} MB, {args.calls} calls, "
           f"{args.concurrent} concurrent", file=sys.stderr)
     admin_dsn = args.dsn or os.environ.get("CALLCENTER_DSN") or db.embedded_dsn(
         Path(tempfile.gettempdir()) / "callcenter-bench-pg")
@@ -153,8 +170,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                                   batch_size=args.batch, batch_delay_s=0.02,
                                   queue_size=args.queue, on_committed=committed)
             pipe.start()
-            server = await serve(data)
-            port = server.sockets[0].getsockname()[1]
             reader, w = await asyncio.open_connection("127.0.0.1", port)
             proto = AMIProtocol()
             w.write(b"Action: Login\r\nUsername: bench\r\nSecret: x\r\n\r\n")
@@ -171,7 +186,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await fanout.close()
             await writer.close()
             w.close()
-            server.close()
+            child.join()
         journaled = await pool.fetchval("SELECT count(*) FROM journal")
         calls = await pool.fetchval("SELECT count(*) FROM calls")
         print(f"ingested {got} events in {elapsed:.2f} s; journal rows {journaled}, "
