@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from test_ringrule_helpers import (
+    T0,
     FastClock,
     ScriptedClient,
     attempt,
@@ -15,12 +16,13 @@ from test_ringrule_helpers import (
     ended,
     paused,
     started,
+    until,
 )
 
 from callcenter.ringrule.enforcer import RingEnforcer
 from callcenter.settings import Settings
 
-SPEED = 200.0  # 15 s of ringing = 75 ms
+SPEED = 100.0  # 15 s of ringing = 150 ms
 
 
 async def make(settings: Settings | None = None, replies=None, speed: float = SPEED, **kw):
@@ -70,10 +72,10 @@ async def test_rna_and_caller_hangup_clear() -> None:
 
 
 async def test_direct_call_redirects_to_fallback_label() -> None:
-    enf, client, clock = await make()
+    enf, client, _clock = await make()
     a = attempt("agent1002", "PJSIP/agent1002-00000001", queue=None)
     await enf.on_facts([call_started(callee="1002"), started(a, direct=True)])
-    await clock.sleep_until(16)
+    await until(lambda: client.actions("Redirect"))
     await enf.drain()
     assert client.actions("Redirect") == [{
         "Action": "Redirect", "Channel": "PJSIP/trunk-00000000", "Context": "from-trunk",
@@ -85,10 +87,10 @@ async def test_direct_call_redirects_to_fallback_label() -> None:
 
 async def test_direct_call_hangup_variant_sends_cause_19() -> None:
     s = Settings.model_validate({"ring": {"direct_action": "hangup"}})
-    enf, client, clock = await make(s)
+    enf, client, _clock = await make(s)
     a = attempt("agent1002", "PJSIP/agent1002-00000001", queue=None)
     await enf.on_facts([started(a, direct=True)])
-    await clock.sleep_until(16)
+    await until(lambda: client.actions("Hangup"))
     await enf.drain()
     assert client.actions("Hangup") == [
         {"Action": "Hangup", "Channel": "PJSIP/agent1002-00000001", "Cause": "19"}]
@@ -101,7 +103,8 @@ async def test_record_only_and_outbound_take_no_action() -> None:
     await enf.on_facts([started(attempt(queue="vip"))])
     await enf.on_facts([call_started("L2", direction="outbound"),
                         started(attempt(chan="PJSIP/trunk-00000005", queue=None), "L2")])
-    await clock.sleep_until(16)
+    await until(lambda: ("pbx3", "L1") in enf.outcomes)
+    await clock.sleep_until(enf.clock.now() - T0.timestamp() + 1.0)
     await enf.drain()
     assert client.sent == []
     [out] = enf.outcomes[("pbx3", "L1")]
@@ -122,7 +125,8 @@ async def test_record_only_and_outbound_take_no_action() -> None:
 async def test_action_results_recorded_never_retried(reply, result: str, detail: str) -> None:
     enf, client, clock = await make(replies={"Hangup": reply})
     await enf.on_facts([started(attempt())])
-    await clock.sleep_until(17)
+    await until(lambda: client.actions("Hangup"))
+    await clock.sleep_until(enf.clock.now() - T0.timestamp() + 5.0)
     await enf.drain()
     assert len(client.actions("Hangup")) == 1
     v = enf.outcomes[("pbx3", "L1")][0].violation
@@ -143,10 +147,10 @@ async def miss_twice(enf, clock, agent="agent1001", queue="support", extra=()):
     for i, (lid, chan) in enumerate([("L1", "00000001"), ("L2", "00000004")]):
         a = attempt(agent, f"PJSIP/{agent}-{chan}", queue=queue, at=25.0 * i)
         await enf.on_facts([started(a, lid)])
-        await clock.sleep_until(25.0 * i + 15.2)
+        await until(lambda n=i + 1: len(enf.outcomes) == n)
         # the tracker then reports the cut ring as a ring-no-answer: counted once
         await enf.on_facts([ended(a, "no_answer", 15.003, lid), *extra])
-    await clock.sleep_until(52)
+    await until(lambda: enf.alerts)
     await enf.drain()
 
 
@@ -168,14 +172,14 @@ async def test_answer_between_misses_resets() -> None:
     enf, client, clock = await make()
     a = attempt()
     await enf.on_facts([started(a)])
-    await clock.sleep_until(15.2)
+    await until(lambda: client.actions("Hangup"))
     b = attempt(chan="PJSIP/agent1001-00000002", at=16)
     await enf.on_facts([started(b, "L2")])
-    await clock.sleep_until(20)
     await enf.on_facts([ended(b, "answered", 4, "L2")])
     c = attempt(chan="PJSIP/agent1001-00000003", at=30)
     await enf.on_facts([started(c, "L3")])
-    await clock.sleep_until(47)
+    await until(lambda: len(client.actions("Hangup")) == 2)
+    await clock.sleep_until(enf.clock.now() - T0.timestamp() + 2.0)  # pause_settle_s passes
     await enf.drain()
     assert len(client.actions("Hangup")) == 2 and client.actions("QueuePause") == []
     await enf.close()
@@ -248,10 +252,10 @@ async def test_deadline_counts_from_event_time_when_frames_observed() -> None:
     on_event({"Event": "Newstate", "Timestamp": "garbage"}, 0.0)
     await clock.sleep_until(2.0)  # the RingStarted fact reaches us 2 s after its event
     await enf.on_facts([started(attempt())])
-    await clock.sleep_until(16.0)
+    await until(lambda: client.actions("Hangup"))
     await enf.drain()
     assert len(handler_seen) == 2 and len(client.actions("Hangup")) == 1
-    assert enf.outcomes[("pbx3", "L1")][0].violation.ring_s < 15.5
+    assert enf.outcomes[("pbx3", "L1")][0].violation.ring_s < 16.5  # not 17 s
     await enf.close()
 
 
@@ -262,7 +266,7 @@ async def test_skewed_pbx_clock_uses_receive_offset() -> None:
     await enf.on_facts([started(a)])
     await clock.sleep_until(10.0)
     assert client.sent == []
-    await clock.sleep_until(15.5)
+    await until(lambda: client.actions("Hangup"))
     await enf.drain()
     assert len(client.actions("Hangup")) == 1
     await enf.close()
