@@ -9,6 +9,18 @@ from typing import Literal, TextIO
 import structlog
 
 
+class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a line is logged."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        pass
+
+
 def configure_logging(fmt: Literal["auto", "json", "console"] = "auto", *,
                       level: int = logging.INFO, stream: TextIO | None = None) -> None:
     """Route structlog and stdlib logging to ``stream`` (default stderr).
@@ -17,9 +29,8 @@ def configure_logging(fmt: Literal["auto", "json", "console"] = "auto", *,
     object per line otherwise. Every line has ``timestamp`` (UTC ISO 8601),
     ``level`` and ``event``.
     """
-    stream = stream or sys.stderr
     if fmt == "auto":
-        fmt = "console" if stream.isatty() else "json"
+        fmt = "console" if (stream or sys.stderr).isatty() else "json"
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer() if fmt == "json"
         else structlog.dev.ConsoleRenderer(colors=False)
@@ -38,7 +49,7 @@ def configure_logging(fmt: Literal["auto", "json", "console"] = "auto", *,
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=False,
     )
-    handler = logging.StreamHandler(stream)
+    handler = logging.StreamHandler(stream) if stream is not None else _CurrentStderr()
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
         foreign_pre_chain=shared,
@@ -46,3 +57,4 @@ def configure_logging(fmt: Literal["auto", "json", "console"] = "auto", *,
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    logging.getLogger("pgserver").setLevel(max(level, logging.WARNING))  # chatty at INFO
