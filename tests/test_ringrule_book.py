@@ -217,3 +217,19 @@ def test_parse_getconfig_and_queue_show() -> None:
     ]
     assert queues_from_show(output) == {"sales", "support"}
     assert queues_from_show(None) == set()
+
+
+def test_deferred_ring_handed_out_again_unless_it_ends() -> None:
+    book = DeadlineBook()
+    a, b = attempt(), attempt("agent1002", "PJSIP/agent1002-00000002")
+    book.start(started(a), RULE)
+    book.start(started(b, "L2"), RULE)
+    fired = book.due(START + 15.0)
+    assert len(fired) == 2
+    for ring in fired:
+        book.defer(ring, START + 16.0)
+    assert book.next_deadline() == START + 16.0 and book.due(START + 15.9) == []
+    book.end(SERVER, "L1", ended(a, "no_answer", 15.001).attempt)
+    [again] = book.due(START + 16.0)
+    assert again.attempt.agent == "agent1002" and again.due_at == START + 16.0
+    assert len(book) == 0

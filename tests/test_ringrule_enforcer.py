@@ -270,3 +270,27 @@ async def test_skewed_pbx_clock_uses_receive_offset() -> None:
     await enf.drain()
     assert len(client.actions("Hangup")) == 1
     await enf.close()
+
+
+async def test_queue_timeout_at_deadline_lets_asterisk_end_the_ring(tmp_path: Path) -> None:
+    """queues.conf timeout = the deadline: app_queue's RNA comes first; we act only if it doesn't."""
+    conf = tmp_path / "queues.conf"
+    conf.write_text("[support]\ntimeout=15\n", encoding="utf-8")
+    enf, client, clock = await make(queues_conf=conf)
+    a = attempt()
+    b = attempt("agent1002", "PJSIP/agent1002-00000002")
+    await enf.on_facts([started(a), started(b, "L2")])
+    deadline = enf.book.next_deadline()
+    await until(lambda: (enf.book.next_deadline() or 0) > deadline)  # deferred, not acted on
+    assert client.sent == []
+    await enf.on_facts([ended(a, "no_answer", 15.002)])  # Asterisk's own ring-no-answer
+    await until(lambda: client.actions("Hangup"))
+    await enf.drain()
+    assert client.actions("Hangup") == [hangup_of(b)]
+    assert ("pbx3", "L1") not in enf.outcomes
+    assert enf.outcomes[("pbx3", "L2")][0].violation.ring_s >= 16.0
+    await enf.close()
+
+
+def hangup_of(a) -> dict[str, str]:
+    return {"Action": "Hangup", "Channel": a.channel, "Cause": "19"}

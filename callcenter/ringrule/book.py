@@ -29,11 +29,18 @@ class Ring:
     rule: RingRule
     started: float
     """Clock seconds when the phone started ringing (event time + clock offset)."""
+    act_at: float | None = None
+    """Clock seconds to act, when later than the deadline (see :meth:`DeadlineBook.defer`)."""
 
     @property
     def deadline(self) -> float:
         """Clock seconds when the rule is broken."""
         return self.started + self.rule.deadline_s
+
+    @property
+    def due_at(self) -> float:
+        """Clock seconds when the book hands the ring out."""
+        return self.deadline if self.act_at is None else self.act_at
 
 
 def ring_key(server: str, linkedid: str, attempt: RingAttempt) -> tuple[str, str]:
@@ -74,6 +81,16 @@ class DeadlineBook:
         heapq.heappush(self._heap, (ring.deadline, next(self._seq), key))
         return ring
 
+    def defer(self, ring: Ring, until: float) -> None:
+        """Put a ring handed out by :meth:`due` back, to be handed out again at ``until``.
+
+        Used when the PBX is about to end the ring itself; an end clears it as usual.
+        """
+        ring.act_at = until
+        self._rings[ring.key] = ring
+        self._by_call.setdefault((ring.server, ring.linkedid), set()).add(ring.key)
+        heapq.heappush(self._heap, (until, next(self._seq), ring.key))
+
     def end(self, server: str, linkedid: str, attempt: RingAttempt) -> Ring | None:
         """Clear the deadline of a ring that ended (answer, RNA, cancel, hang-up)."""
         return self._discard(ring_key(server, linkedid, attempt))
@@ -90,7 +107,7 @@ class DeadlineBook:
         return self._heap[0][0] if self._heap else None
 
     def due(self, now: float) -> list[Ring]:
-        """Remove and return every ring whose deadline is ``<= now``, earliest first."""
+        """Remove and return every ring due (deadline, or deferred time) ``<= now``, in order."""
         fired: list[Ring] = []
         while self._heap and self._heap[0][0] <= now:
             entry = heapq.heappop(self._heap)
@@ -102,7 +119,7 @@ class DeadlineBook:
 
     def _live(self, entry: tuple[float, int, tuple[str, str]]) -> bool:
         ring = self._rings.get(entry[2])
-        return ring is not None and ring.deadline == entry[0]
+        return ring is not None and ring.due_at == entry[0]
 
     def _discard(self, key: tuple[str, str]) -> Ring | None:
         ring = self._rings.pop(key, None)

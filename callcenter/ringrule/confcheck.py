@@ -154,12 +154,12 @@ class _Client(Protocol):
 async def check_server(
     server: str, client: _Client, policy_for: PolicyFor, queues_conf: Path | None = None,
     timeout: float | None = None,
-) -> tuple[list[Mismatch], set[str]]:
+) -> tuple[list[Mismatch], dict[str, QueueConf]]:
     """Compare the PBX's queue timeouts (live ``GetConfig``, and ``queues_conf``) with the policy.
 
     Logs ``ring_policy_mismatch`` per disagreeing queue (only queues ``queue
-    show`` lists, when it answers). Returns the mismatches and the queues
-    with app_queue autopause on. Never raises.
+    show`` lists, when it answers). Returns the mismatches and what is known
+    of each queue (the live PBX's view over the file's). Never raises.
     """
     live: set[str] | None = None
     sources: list[tuple[str, dict[str, QueueConf]]] = []
@@ -180,9 +180,9 @@ async def check_server(
         except (OSError, UnicodeDecodeError) as exc:
             log.warning("ring_policy_conf_unreadable", path=str(queues_conf), error=str(exc))
     found: list[Mismatch] = []
-    autopause: set[str] = set()
-    for source, queues in sources:
-        autopause.update(q.name for q in queues.values() if q.autopause)
+    known: dict[str, QueueConf] = {}
+    for source, queues in reversed(sources):  # the live PBX's view wins
+        known.update(queues)
         found.extend(compare(queues, policy_for, source, live))
     for m in found:
         log.warning("ring_policy_mismatch", server=server, queue=m.queue, timeout_s=m.timeout_s,
@@ -190,4 +190,4 @@ async def check_server(
     if not sources:
         log.warning("ring_policy_unchecked", server=server,
                     reason="no GetConfig answer and no ring.queues_conf")
-    return found, autopause
+    return found, known

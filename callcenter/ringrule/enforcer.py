@@ -35,13 +35,15 @@ from callcenter.calls.model import (
 )
 from callcenter.ringrule import actions as act
 from callcenter.ringrule.book import DeadlineBook, MissBook, Ring
-from callcenter.ringrule.confcheck import Mismatch, check_server
+from callcenter.ringrule.confcheck import Mismatch, QueueConf, check_server
 from callcenter.ringrule.outcomes import EnforcementOutcome, SupervisorAlert
 from callcenter.ringrule.policy import PolicyFor, rule_from_policy
 from callcenter.settings import Settings
 
 log = structlog.get_logger(__name__)
 
+ASTERISK_GRACE_S = 1.0
+"""When the queue's own timeout ends rings at the deadline, act only this much later."""
 MAX_OFFSET_JUMP_S = 1.0
 """A receive-time sample this much above the learnt offset means the PBX clock moved."""
 
@@ -101,6 +103,8 @@ class RingEnforcer:
         self.alerts: deque[SupervisorAlert] = deque(maxlen=1000)
         self.outcomes: OrderedDict[tuple[str, str], list[EnforcementOutcome]] = OrderedDict()
         self.mismatches: dict[str, list[Mismatch]] = {}
+        self.queues: dict[tuple[str, str], QueueConf] = {}
+        """What the PBX's configuration says of each (server, queue)."""
         self.fired = 0
         self.lateness_s: deque[float] = deque(maxlen=100_000)
         """Loop seconds between each deadline and its firing (for benches)."""
@@ -226,10 +230,19 @@ class RingEnforcer:
         self._timer = self._timer_at = None
         now = self.clock.now()
         for ring in self.book.due(now):
+            if ring.act_at is None and self._pbx_ends_ring(ring):
+                self.book.defer(ring, ring.deadline + ASTERISK_GRACE_S)
+                continue
             self.fired += 1
-            self.lateness_s.append(max(0.0, now - ring.deadline) / self.clock.speed)
+            self.lateness_s.append(max(0.0, now - ring.due_at) / self.clock.speed)
             self._spawn(self._enforce(ring, now))
         self._arm()
+
+    def _pbx_ends_ring(self, ring: Ring) -> bool:
+        """True when app_queue's own member timeout ends this ring by the deadline."""
+        conf = self.queues.get((ring.server, ring.attempt.queue or ""))
+        return (not ring.direct and conf is not None
+                and conf.effective_timeout_s <= ring.rule.deadline_s + 1e-6)
 
     # -- actions -------------------------------------------------------------------
     def _spawn(self, coro: Any) -> None:
@@ -337,8 +350,11 @@ class RingEnforcer:
     # -- startup check ---------------------------------------------------------------
     async def check_policy(self, server: str, client: ActionClient) -> list[Mismatch]:
         """Compare ``server``'s queue timeouts with the policy (see :func:`check_server`)."""
-        found, autopause = await check_server(server, client, self.policy_for, self.queues_conf,
-                                              self.action_timeout_s)
-        self.misses.autopause_queues.update((server, q) for q in autopause)
+        found, known = await check_server(server, client, self.policy_for, self.queues_conf,
+                                          self.action_timeout_s)
+        for name, conf in known.items():
+            self.queues[(server, name)] = conf
+            if conf.autopause:
+                self.misses.autopause_queues.add((server, name))
         self.mismatches[server] = found
         return found
