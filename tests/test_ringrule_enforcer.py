@@ -276,7 +276,7 @@ async def test_queue_timeout_at_deadline_lets_asterisk_end_the_ring(tmp_path: Pa
     """queues.conf timeout = the deadline: app_queue's RNA comes first; we act only if it doesn't."""
     conf = tmp_path / "queues.conf"
     conf.write_text("[support]\ntimeout=15\n", encoding="utf-8")
-    enf, client, clock = await make(queues_conf=conf)
+    enf, client, _clock = await make(queues_conf=conf)
     a = attempt()
     b = attempt("agent1002", "PJSIP/agent1002-00000002")
     await enf.on_facts([started(a), started(b, "L2")])
