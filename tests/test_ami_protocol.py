@@ -506,3 +506,11 @@ def test_error_list_stays_bounded_on_a_noisy_link() -> None:
     for _ in range(300):
         proto.feed(b"Event: Bad\r\nX: \xff\r\n\r\n")
     assert proto.error_count == 300 and len(proto.errors) == 100
+
+
+def test_a_value_that_looks_like_a_banner_is_still_a_value() -> None:
+    # found by hypothesis: only a keyless line can be a banner
+    data = b"Output: yAsterisk Call Manager/2.1\r\n\r\nEvent: X\r\n\r\n"
+    expected = [{"Output": "yAsterisk Call Manager/2.1"}, {"Event": "X"}]
+    for cuts in ([], [38], list(range(len(data)))):
+        assert feed_chunks(AMIProtocol(), data, cuts) == expected

@@ -168,21 +168,19 @@ class AMIProtocol:
         """Parse the CRLF frames in ``buf[:end]``; False (nothing added) if :meth:`_slow` must."""
         if end + 2 > self.max_frame_bytes and not self._fits(buf[:end]):
             return False
+        if buf.find(b"Response: Follows", 0, end) >= 0:
+            return False  # its body may hold blank lines: the line path knows
         try:
             text = str(memoryview(buf)[:end], "utf-8")
         except UnicodeDecodeError:
             return False
+        lines = text.split("\r\n")  # every line of every frame; "" between frames
+        if len(lines) - 1 != buf.count(b"\n", 0, end):
+            return False  # a bare LF is hiding in there
         out: list[Frame] = []
-        keep = out.append
-        breaks = -2  # line breaks seen; must equal the LF count, else a bare LF is hiding
-        for chunk in text.split("\r\n\r\n"):
-            lines = chunk.split("\r\n")
-            breaks += len(lines) + 1
-            frame: Frame = {}
-            for key, sep, value in map(_partition, lines, _COLON_SPACE):
-                if not sep:  # a blank, keyless or "Key:value" line: the general rule
-                    frame = self._general(chunk)
-                    break
+        frame: Frame = {}
+        for key, sep, value in map(_partition, lines, _COLON_SPACE):
+            if sep:
                 if key in frame:
                     old = frame[key]
                     if type(old) is list:
@@ -191,12 +189,13 @@ class AMIProtocol:
                         frame[key] = [old, value]  # type: ignore[list-item]
                 else:
                     frame[key] = value
-            if frame:
-                if frame.get("Response") == "Follows":  # its body may hold blank lines
-                    return False
-                keep(frame)
-        if breaks != buf.count(b"\n", 0, end):
-            return False
+            elif key:  # a keyless or "Key:value" line: the line path
+                return False
+            elif frame:  # the blank line ending a frame
+                out.append(frame)
+                frame = {}
+        if frame:
+            out.append(frame)
         frames.extend(out)
         return True
 
@@ -260,18 +259,13 @@ class AMIProtocol:
         return self._general(text)
 
     def _general(self, text: str) -> Frame:
-        """:func:`parse_frame_text`, also taking a new session's banner ahead of a frame."""
-        frame = parse_frame_text(text)
-        if next(iter(frame), None) == "Output":
-            output = frame["Output"]
-            values = output if isinstance(output, list) else [output]
-            if _MID_BANNER.fullmatch(values[0]):
-                self.banner = values.pop(0)
-                if not values:
-                    del frame["Output"]
-                elif len(values) == 1:
-                    frame["Output"] = values[0]
-        return frame
+        """:func:`parse_frame_text`, taking a new session's banner line ahead of a frame."""
+        first, _, rest = text.lstrip("\r\n").partition("\n")
+        first = first.removesuffix("\r")
+        if _MID_BANNER.fullmatch(first):
+            self.banner = first
+            text = rest
+        return parse_frame_text(text)
 
 
 def _check(text: str, what: str) -> str:
