@@ -1,0 +1,1 @@
+"""QA monitoring sheet: forms, scoring, sampling, storage and reports (no web code)."""
