@@ -34,7 +34,7 @@ from callcenter.calls.model import (
     count_rings,
 )
 from callcenter.ringrule import actions as act
-from callcenter.ringrule.book import DeadlineBook, MissBook, Ring
+from callcenter.ringrule.book import DeadlineBook, MissBook, Ring, ring_key
 from callcenter.ringrule.confcheck import Mismatch, QueueConf, check_server
 from callcenter.ringrule.outcomes import EnforcementOutcome, SupervisorAlert
 from callcenter.ringrule.policy import PolicyFor, rule_from_policy
@@ -212,7 +212,7 @@ class RingEnforcer:
         if a.outcome == "answered":
             self.misses.answered(fact.server, a.interface)
         elif a.outcome == "no_answer":
-            key = (fact.server, a.channel or f"{fact.linkedid}|{a.interface}|{a.started_at}")
+            key = ring_key(fact.server, fact.linkedid, a)
             self._count_miss(fact.server, fact.linkedid, a.interface, a.agent, a.queue, key)
 
     def _arm(self) -> None:
