@@ -1,0 +1,75 @@
+"""Auto items: what the daemon measured on a call, as prefilled item scores.
+
+Each result is a score (``value``, 1 = yes), N/A (``na``), or only an
+applicability decision (``value`` None, ``na`` False: the inspector scores it),
+with a short English ``evidence`` text for the scoring page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from callcenter.calls.model import CallRecord
+from callcenter.qa.forms import Item
+
+
+@dataclass(frozen=True)
+class AutoResult:
+    """The daemon's prefill for one auto item."""
+
+    value: int | None
+    na: bool
+    evidence: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"value": self.value, "na": self.na, "evidence": self.evidence}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AutoResult:
+        return cls(data.get("value"), bool(data.get("na")), str(data.get("evidence", "")))
+
+
+def _answered_within_rule(call: CallRecord) -> AutoResult:
+    """Yes when the reviewed agent broke no ring rule on this call; N/A when never rung."""
+    mine = [a for a in call.ring_attempts if a.agent == call.agent]
+    if call.agent is None or not mine:
+        return AutoResult(None, True, "the agent's phone did not ring for this call")
+    broken = [v for v in call.violations if v.agent == call.agent]
+    late = [a for a in mine if a.outcome == "answered" and a.within_rule is False]
+    if broken or late:
+        worst = max([v.ring_s for v in broken] + [a.ring_s or 0.0 for a in late])
+        return AutoResult(0, False, f"{len(broken) + len(late)} ring(s) over the rule, "
+                          f"longest {worst:.1f} s")
+    answered = [a for a in mine if a.outcome == "answered"]
+    ring = max((a.ring_s or 0.0 for a in answered), default=0.0)
+    return AutoResult(1, False, f"answered within the rule ({ring:.1f} s of ringing)")
+
+
+def _hold_under_limit(call: CallRecord, limit_s: float) -> AutoResult:
+    """Yes when the call's hold time is at most ``limit_s``; N/A when never answered."""
+    if call.answered_at is None:
+        return AutoResult(None, True, "the call was not answered")
+    ok = call.hold_s <= limit_s
+    return AutoResult(1 if ok else 0, False,
+                      f"hold {call.hold_s:.0f} s (limit {limit_s:.0f} s)")
+
+
+def _transfer_handled(call: CallRecord) -> AutoResult:
+    """Applies (for the inspector to score) only when the call was transferred."""
+    if not call.transfers:
+        return AutoResult(None, True, "no transfer on this call")
+    targets = ", ".join(t.to_agent or "?" for t in call.transfers)
+    return AutoResult(None, False, f"{len(call.transfers)} transfer(s) to {targets}")
+
+
+def auto_result(item: Item, call: CallRecord) -> AutoResult | None:
+    """The prefill of ``item`` for ``call``; None for an item that is not auto."""
+    if item.auto == "answered_within_rule":
+        return _answered_within_rule(call)
+    if item.auto == "hold_under_limit":
+        assert item.hold_limit_s is not None
+        return _hold_under_limit(call, item.hold_limit_s)
+    if item.auto == "transfer_handled":
+        return _transfer_handled(call)
+    return None
