@@ -190,7 +190,7 @@ async def test_autopause_seen_is_not_doubled() -> None:
     await miss_twice(enf, clock, extra=[paused("agent1001", "enforce_ap", "Auto-Pause")])
     assert client.actions("QueuePause") == []
     [alert] = enf.alerts
-    assert alert.kind == "agent_autopaused" and alert.result == "not_taken"
+    assert alert.kind == "already_paused" and alert.result == "not_taken"
     await enf.close()
 
 
@@ -200,7 +200,7 @@ async def test_autopause_queue_from_config_is_not_doubled(tmp_path: Path) -> Non
     enf, client, clock = await make(queues_conf=conf)
     await miss_twice(enf, clock, queue="enforce_ap")
     assert client.actions("QueuePause") == []
-    assert enf.alerts[0].kind == "agent_autopaused"
+    assert enf.alerts[0].kind == "already_paused"
     await enf.close()
 
 

@@ -146,7 +146,7 @@ async def test_autopause_queue_not_doubled() -> None:
         await rig.until(lambda: rig.h.enforcer.alerts, 25)
         assert len(rig.actions("Hangup")) == 2 and member.paused
         assert rig.actions("QueuePause") == []
-        assert rig.h.enforcer.alerts[0].kind == "agent_autopaused"
+        assert rig.h.enforcer.alerts[0].kind == "already_paused"
 
 
 def _error(name: str, message: str) -> Any:

@@ -36,7 +36,7 @@ from callcenter.calls.model import (
 from callcenter.ringrule import actions as act
 from callcenter.ringrule.book import DeadlineBook, MissBook, Ring, ring_key
 from callcenter.ringrule.confcheck import Mismatch, QueueConf, check_server
-from callcenter.ringrule.outcomes import EnforcementOutcome, SupervisorAlert
+from callcenter.ringrule.outcomes import AlertKind, EnforcementOutcome, SupervisorAlert
 from callcenter.ringrule.policy import PolicyFor, rule_from_policy
 from callcenter.settings import Settings
 
@@ -285,8 +285,9 @@ class RingEnforcer:
         a = ring.attempt
         ring_s = round(now - ring.started, 3)
         name, action, why = self._plan(ring)
+        response: dict[str, Any] = {}
         if action is None:
-            result, detail, response = ("not_taken" if name == "none" else "failed"), why, {}
+            result, detail = ("not_taken" if name == "none" else "failed"), why
         else:
             result, detail, response = await self._send(ring.server, action)
         violation = Violation(
@@ -330,10 +331,10 @@ class RingEnforcer:
             result, detail, _ = await self._send(
                 server, act.pause_action(interface, policy.pause_reason)
             )
-            kind = "agent_paused" if result == "ok" else "pause_failed"
+            kind: AlertKind = "agent_paused" if result == "ok" else "pause_failed"
             action = "pause"
         else:
-            result, detail, kind, action = "not_taken", why, "agent_autopaused", "none"
+            result, detail, kind, action = "not_taken", why, "already_paused", "none"
         alert = SupervisorAlert(
             server=server, at=datetime.fromtimestamp(self.clock.now(), UTC), kind=kind,
             interface=interface, agent=agent, misses=misses, linkedid=linkedid, queue=queue,

@@ -7,16 +7,18 @@ from typing import Literal
 
 from callcenter.calls.model import Fact, Violation
 
-AlertKind = Literal["agent_paused", "agent_autopaused", "pause_failed"]
+AlertKind = Literal["agent_paused", "already_paused", "pause_failed"]
 
 
 @dataclass(frozen=True)
 class SupervisorAlert(Fact):
     """An agent missed ``misses`` rings in a row; what the daemon did about it.
 
-    ``action`` is ``pause`` (our QueuePause) or ``none`` (app_queue's
-    autopause had already paused the member); ``result`` is ok | failed |
-    too_late | not_taken.
+    ``kind``: ``agent_paused`` (our QueuePause worked), ``already_paused``
+    (app_queue's autopause, or another pause, was already in force: not
+    doubled; ``detail`` says which), ``pause_failed`` (QueuePause failed or
+    came too late). ``action`` is ``pause`` or ``none``; ``result`` is ok |
+    failed | too_late | not_taken.
     """
 
     kind: AlertKind
