@@ -249,8 +249,8 @@ async def test_seed_makes_runs_repeatable() -> None:
 
     async def one() -> list[tuple[str, ...]]:
         async with PBXSimulator(speed=3000, keep_events=True, seed=7,
-                                config=SimConfig.default(4)) as sim:
-            await run_random(sim, 200, duration=1800)
+                                config=SimConfig.default(6)) as sim:
+            await run_random(sim, 240, duration=3600)
             await sim.advance(1200)
         return sim.events
 

@@ -95,7 +95,7 @@ class Actions:
     def do_QueueStatus(self, action: Frame, aid: str) -> list[Frame]:
         qname, member = field(action, "Queue"), field(action, "Member")
         items: list[Frame] = []
-        now = self.pbx.clock.now()
+        now = self.pbx.clock.event_time()
         for q in self.pbx.queues.values():
             if qname and q.config.name != qname:
                 continue
@@ -123,7 +123,7 @@ class Actions:
 
     def do_QueueSummary(self, action: Frame, aid: str) -> list[Frame]:
         qname = field(action, "Queue")
-        now = self.pbx.clock.now()
+        now = self.pbx.clock.event_time()
         items = []
         for q in self.pbx.queues.values():
             if qname and q.config.name != qname:
@@ -161,7 +161,7 @@ class Actions:
 
     # -- channels ---------------------------------------------------------------
     def do_CoreShowChannels(self, action: Frame, aid: str) -> list[Frame]:
-        now = self.pbx.clock.now()
+        now = self.pbx.clock.event_time()
         items = []
         for ch in list(self.pbx.channels.values()):
             secs = int(now - ch.created)
@@ -174,7 +174,7 @@ class Actions:
         return [head, *items, _complete("CoreShowChannelsComplete", aid, len(items))]
 
     def do_Status(self, action: Frame, aid: str) -> list[Frame]:
-        now = self.pbx.clock.now()
+        now = self.pbx.clock.event_time()
         wanted = field(action, "Channel")
         items = []
         for ch in list(self.pbx.channels.values()):

@@ -50,7 +50,7 @@ class Call:
     def __init__(self, pbx: PBX, engine: QueueEngine, scripts: dict[str, AgentScript] | None = None,
                  patience: float | None = None) -> None:
         self.pbx, self.engine = pbx, engine
-        self.inbox: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue()
+        self.inbox: asyncio.Queue[tuple[float, tuple[Any, ...]]] = asyncio.Queue()
         self.scripts = {k.removeprefix("PJSIP/"): v for k, v in (scripts or {}).items()}
         self.patience = patience
         self.channel: Channel  # the customer's channel, set by the subclass
@@ -60,12 +60,19 @@ class Call:
 
     # -- messages ---------------------------------------------------------------
     def post(self, *msg: Any) -> None:
-        """Deliver a message to the call."""
-        self.inbox.put_nowait(msg)
+        """Deliver a message to the call, now."""
+        self.inbox.put_nowait((self.pbx.clock.event_time(), msg))
 
     def after(self, sim_s: float, *msg: Any) -> asyncio.TimerHandle:
-        """Deliver ``msg`` after ``sim_s`` simulated seconds."""
-        return self.pbx.clock.call_later(sim_s, self.post, *msg)
+        """Deliver ``msg`` after ``sim_s`` simulated seconds (it carries that instant)."""
+        due = self.pbx.clock.due(sim_s)
+        return self.pbx.clock.call_later(sim_s, self.inbox.put_nowait, (due, msg))
+
+    async def next(self) -> tuple[Any, ...]:
+        """The next message; the PBX's logical time moves to the instant it was due."""
+        item: tuple[float, tuple[Any, ...]] = await self.inbox.get()
+        self.pbx.clock.advance(item[0])
+        return item[1]
 
     def ignore(self, msg: tuple[Any, ...]) -> None:
         """Drop a stale message; a late queue offer gives its agents back."""
@@ -92,7 +99,7 @@ class Call:
                              "from-agents", "s", 0, cust.linkedid)
         ch.owner, ch.exten = self, cust.exten
         ch.set_connected(cust)
-        leg = Leg(agent, ch, queue, pbx.clock.now(), self.script_for(agent))
+        leg = Leg(agent, ch, queue, pbx.clock.event_time(), self.script_for(agent))
         if queue is not None:
             m = queue.members[agent.interface]
             pbx.emit(pbx.ev.two("AgentCalled", cust, ch, {"Queue": queue.config.name,
@@ -170,7 +177,7 @@ class Call:
         agent.status = 6
         leg = self.ring(agent, None, agent.config.endpoint, pbx.config.direct_dial_timeout)
         while True:
-            msg = await self.inbox.get()
+            msg = await self.next()
             kind, target = msg[0], msg[1] if len(msg) > 1 else None
             if kind == "answered" and target is leg and leg.active:
                 leg.stop()
@@ -234,7 +241,7 @@ class Call:
         qt = self.after(q.config.max_wait, "queue_timeout")
         engine.kick(q)
         while True:
-            msg = await self.inbox.get()
+            msg = await self.next()
             kind, target = msg[0], msg[1] if len(msg) > 1 else None
             if kind == "ring":
                 new = [self.dial(agent, q, agent.interface) for agent in msg[1]]
@@ -262,7 +269,7 @@ class Call:
             elif kind == "hangup" and any(leg.channel is target for leg in legs):
                 leg = next(leg for leg in legs if leg.channel is target)
                 self.dial_end(leg, "NOANSWER")
-                self.ring_no_answer(leg, int((pbx.clock.now() - leg.started) * 1000))
+                self.ring_no_answer(leg, int((pbx.clock.event_time() - leg.started) * 1000))
                 legs.remove(leg)
                 self.drop_leg(leg, msg[2] or 0)
                 if not legs:
@@ -292,13 +299,13 @@ class Call:
     def drain(self) -> None:
         """Hand back queue offers that arrived after the caller left the queue."""
         while not self.inbox.empty():
-            self.ignore(self.inbox.get_nowait())
+            self.ignore(self.inbox.get_nowait()[1])
 
     def leave_unanswered(self, q: Queue, waiter: Waiter, legs: list[Leg], msg: tuple[Any, ...]) -> None:
         """The caller abandons (hangup) or times out of the queue."""
         pbx, cust = self.pbx, self.channel
         timeout = msg[0] == "queue_timeout"
-        hold = whole_seconds(pbx.clock.now() - waiter.joined)
+        hold = whole_seconds(pbx.clock.event_time() - waiter.joined)
         abandon = {"Queue": q.config.name, "Position": str(self.engine.position(q, waiter)),
                    "OriginalPosition": str(waiter.original_position), "HoldTime": str(hold)}
         if timeout:
@@ -347,7 +354,7 @@ class Call:
         self.drain()
         if self.gosub:
             self.record_agent(leg.channel)
-        now = pbx.clock.now()
+        now = pbx.clock.event_time()
         qctx = QueueContext(q, q.members[leg.agent.interface], whole_seconds(now - waiter.joined))
         extra = {**two_fields(qctx), "HoldTime": str(qctx.hold_time),
                  "RingTime": str(whole_seconds(now - leg.started))}

@@ -1,4 +1,12 @@
-"""Simulated time: runs ``speed`` times faster than the wall clock."""
+"""Simulated time: runs ``speed`` times faster than the wall clock.
+
+Two readings: :meth:`SimClock.now` is continuous (derived from the monotonic
+clock); :meth:`SimClock.event_time` is the *logical* time the PBX stamps its
+events with. A timer advances the logical time to the simulated instant it was
+due, not to the (possibly later) moment a busy loop ran it, so durations in
+Timestamps and recordings stay exact under load; external input (an action, a
+scripted call) first brings the logical time up to :meth:`now` with :meth:`sync`.
+"""
 
 from __future__ import annotations
 
@@ -17,19 +25,60 @@ class SimClock:
         self.speed = speed
         self._epoch0 = time.time() if start is None else start
         self._mono0 = time.monotonic()
+        self._logical = self._epoch0
 
     def now(self) -> float:
-        """The current simulated time (epoch seconds, UTC)."""
+        """The current simulated time (epoch seconds, UTC), continuous."""
         return self._epoch0 + (time.monotonic() - self._mono0) * self.speed
 
-    async def sleep(self, sim_seconds: float) -> None:
-        """Sleep ``sim_seconds`` of simulated time."""
-        await asyncio.sleep(max(0.0, sim_seconds) / self.speed)
+    def event_time(self) -> float:
+        """The logical time of what the PBX is doing now (epoch seconds, UTC)."""
+        return self._logical
+
+    def advance(self, sim_time: float) -> None:
+        """Move the logical time forward to ``sim_time`` (never backwards)."""
+        self._logical = max(self._logical, sim_time)
+
+    def sync(self) -> None:
+        """Bring the logical time up to :meth:`now` (before reacting to outside input)."""
+        self.advance(self.now())
+
+    def _loop_time(self, sim_time: float) -> float:
+        return self._mono0 + (sim_time - self._epoch0) / self.speed
 
     def call_later(self, sim_seconds: float, cb: Callable[..., Any], *args: Any) -> asyncio.TimerHandle:
-        """Run ``cb(*args)`` after ``sim_seconds`` of simulated time."""
+        """Run ``cb(*args)`` ``sim_seconds`` after the logical time, at that logical time.
+
+        Overdue timers run in the order they were due.
+        """
+        target = self._logical + max(0.0, sim_seconds)
+
+        def fire() -> None:
+            self.advance(target)
+            cb(*args)
+
+        return asyncio.get_running_loop().call_at(self._loop_time(target), fire)
+
+    def due(self, sim_seconds: float) -> float:
+        """The logical time ``sim_seconds`` from now (for messages that carry their time)."""
+        return self._logical + max(0.0, sim_seconds)
+
+    async def sleep(self, sim_seconds: float) -> None:
+        """Sleep ``sim_seconds`` of logical time; the logical time is then the wake-up instant."""
+        target = self._logical + max(0.0, sim_seconds)
         loop = asyncio.get_running_loop()
-        return loop.call_later(max(0.0, sim_seconds) / self.speed, cb, *args)
+        fut: asyncio.Future[None] = loop.create_future()
+        handle = loop.call_at(self._loop_time(target), _wake, fut)
+        try:
+            await fut
+        finally:
+            handle.cancel()
+        self.advance(target)
+
+
+def _wake(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
 
 
 def whole_seconds(duration: float) -> int:

@@ -6,7 +6,6 @@ Times are simulated Unix epoch seconds (see :class:`callcenter.sim.clock.SimCloc
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -178,7 +177,6 @@ class Waiter:
     channel: Channel
     joined: float
     original_position: int
-    inbox: asyncio.Queue[tuple[Any, ...]]
     idle: bool = True  # not ringing anybody and not in retry
 
 

@@ -62,7 +62,7 @@ class PBX:
         self.config = config
         self.clock = clock
         self.systemname = systemname
-        self.ev = EventFactory(systemname, timestampevents, clock.now)
+        self.ev = EventFactory(systemname, timestampevents, clock.event_time)
         self.recordings_dir = recordings_dir
         self.rng = random.Random(seed)
         self.listeners: list[Callable[[Frame], None]] = []
@@ -76,7 +76,7 @@ class PBX:
         self.started = time.time()
         self._seq = 0
         self._local_seq = 0
-        login = int(clock.now())
+        login = int(clock.event_time())
         for a in config.agents:
             agent = Agent(a)
             self.agents[agent.interface] = agent
@@ -121,7 +121,7 @@ class PBX:
         """Create a channel (``PJSIP/<endpoint>-<seq>``) and emit Newchannel."""
         seq = self._seq
         self._seq += 1
-        uniqueid = f"{self.systemname}-{int(self.clock.now())}.{seq}"
+        uniqueid = f"{self.systemname}-{int(self.clock.event_time())}.{seq}"
         ch = Channel(
             name=name or f"PJSIP/{endpoint}-{seq:08x}",
             uniqueid=uniqueid,
@@ -131,7 +131,7 @@ class PBX:
             context=context,
             exten=exten,
             state=state,
-            created=self.clock.now(),
+            created=self.clock.event_time(),
         )
         self.channels[ch.name] = ch
         self.emit(self.ev.chan("Newchannel", ch))
@@ -214,7 +214,7 @@ class PBX:
 
         Returns the Asterisk path ``/var/spool/asterisk/monitor/<stamp>-<cid>-<uniqueid>.wav``.
         """
-        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(self.clock.now()))
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(self.clock.event_time()))
         path = f"{MONITOR_DIR}/{stamp}-{ch.cid_num}-{ch.uniqueid}.wav"
         self.newexten(ch, str(int(priority) - 1), "Set", f"MIXMON_FILE={path}")
         self.set_var(ch, "MIXMON_FILE", path)
@@ -225,7 +225,7 @@ class PBX:
         return path
 
     def _recording_tick(self, br: Bridge, left: Channel | None = None) -> None:
-        now = self.clock.now()
+        now = self.clock.event_time()
         for ch in [*br.channels, *([left] if left else [])]:
             rec = self.recordings.get(ch.name)
             if rec is None:
@@ -242,7 +242,7 @@ class PBX:
         if rec is None:
             return
         if rec.since is not None:
-            rec.bridged_s += self.clock.now() - rec.since
+            rec.bridged_s += self.clock.event_time() - rec.since
         if self.recordings_dir is not None:
             target = self.recordings_dir / Path(rec.path).name
             write_wav(target, rec.bridged_s)

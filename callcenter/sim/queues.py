@@ -17,7 +17,7 @@ class QueueEngine:
     def join(self, queue: Queue, call: Any) -> Waiter:
         """Put ``call`` (its channel and inbox) at the end of ``queue``; emit QueueCallerJoin."""
         ch = call.channel
-        waiter = Waiter(call, ch, self.pbx.clock.now(), len(queue.waiting) + 1, call.inbox)
+        waiter = Waiter(call, ch, self.pbx.clock.event_time(), len(queue.waiting) + 1)
         queue.waiting.append(waiter)
         extra = {"Queue": queue.config.name, "Position": str(len(queue.waiting)),
                  "Count": str(len(queue.waiting))}
@@ -66,7 +66,7 @@ class QueueEngine:
             for agent in chosen:
                 agent.status = 6  # reserved; the ring emits QueueMemberStatus
             waiter.idle = False
-            waiter.inbox.put_nowait(("ring", chosen))
+            waiter.call.post("ring", chosen)
 
     def kick_agent(self, agent: Agent) -> None:
         """Re-run the distribution of every queue ``agent`` belongs to."""
@@ -95,7 +95,7 @@ class QueueEngine:
         m.paused = paused
         m.paused_reason = reason if paused else ""
         if paused:
-            m.last_pause = int(self.pbx.clock.now())
+            m.last_pause = int(self.pbx.clock.event_time())
         status = self.status_of(m)
         self.pbx.emit(self.pbx.ev.member("QueueMemberPause", m, status, status == 2))
 
@@ -119,7 +119,7 @@ class QueueEngine:
         if iface in q.members:
             return "Unable to add interface: Already there"
         m = Member(queue, iface, name or iface, "dynamic", penalty,
-                   login_time=int(self.pbx.clock.now()), paused=paused,
+                   login_time=int(self.pbx.clock.event_time()), paused=paused,
                    paused_reason=reason if paused else "")
         q.members[iface] = m
         status = self.status_of(m)

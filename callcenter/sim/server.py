@@ -78,6 +78,7 @@ class _Session:
 
     async def on_action(self, action: Frame) -> bool:
         sim = self.sim
+        sim.clock.sync()
         sim.actions.append(dict(action))
         name = field(action, "Action").lower()
         aid = field(action, "ActionID")
@@ -244,6 +245,7 @@ class PBXSimulator:
 
     async def advance(self, sim_seconds: float) -> None:
         """Let ``sim_seconds`` of simulated time pass."""
+        self.clock.sync()
         await self.clock.sleep(sim_seconds)
 
     def set_agent(self, endpoint: str, script: AgentScript | None) -> None:
@@ -259,6 +261,7 @@ class PBXSimulator:
         ``patience``: the caller hangs up after that many simulated seconds unless
         an agent answered. Returns at once (the call runs in the background).
         """
+        self.clock.sync()
         call = InboundCall(self.pbx, self.engine, caller, did, caller_name,
                            scripts=agents, patience=patience)
         return CallHandle(call.linkedid, call.channel.name, self.pbx.spawn(call.run()))
@@ -266,6 +269,7 @@ class PBXSimulator:
     async def outbound_call(self, agent: str, number: str, *, outcome: str = "answer",
                             ring: float = 4.0, talk: float = 15.0) -> CallHandle:
         """``agent`` (e.g. "agent1001") dials 9 + ``number`` out through the trunk."""
+        self.clock.sync()
         a = self.pbx.agents[f"PJSIP/{agent.removeprefix('PJSIP/')}"]
         call = OutboundCall(self.pbx, self.engine, a, number,
                             OutboundScript(outcome, ring, talk))
@@ -273,14 +277,17 @@ class PBXSimulator:
 
     def agent_login(self, agent: str, queue: str) -> str | None:
         """Add the agent to ``queue`` (QueueMemberAdded); an error message or None."""
+        self.clock.sync()
         a = self.pbx.agents[f"PJSIP/{agent.removeprefix('PJSIP/')}"]
         return self.engine.add(queue, a.interface, a.config.name, 0, False, "")
 
     def agent_logout(self, agent: str, queue: str) -> str | None:
         """Remove a dynamic member (QueueMemberRemoved); an error message or None."""
+        self.clock.sync()
         return self.engine.remove(queue, f"PJSIP/{agent.removeprefix('PJSIP/')}")
 
     def agent_pause(self, agent: str, paused: bool = True, reason: str = "",
                     queue: str | None = None) -> bool:
         """Pause/unpause in ``queue`` or every queue (QueueMemberPause each)."""
+        self.clock.sync()
         return self.engine.pause(f"PJSIP/{agent.removeprefix('PJSIP/')}", paused, reason, queue)

@@ -48,7 +48,7 @@ class Talk:
         pbx.set_var(self.agent_ch, "BRIDGEPEER", self.customer.name)
         pbx.set_var(self.customer, "BRIDGEPEER", self.agent_ch.name)
         pbx.set_agent_status(self.agent, 2)
-        self.started = pbx.clock.now()
+        self.started = pbx.clock.event_time()
         s = self.script
         if s.hold is not None:
             call.after(s.hold[0], "hold", self)
@@ -59,7 +59,7 @@ class Talk:
         else:
             call.after(s.talk, "talk_over", s.hangup_by)
         while True:
-            msg = await call.inbox.get()
+            msg = await call.next()
             kind = msg[0]
             if kind == "hold" and msg[1] is self and s.hold is not None:
                 pbx.emit(pbx.ev.chan("Hold", self.agent_ch, {"MusicClass": "default"}))
@@ -86,13 +86,13 @@ class Talk:
     def _agent_complete(self, reason: str) -> None:
         if self.qctx is None:
             return
-        talk = whole_seconds(self.pbx.clock.now() - self.started)
+        talk = whole_seconds(self.pbx.clock.event_time() - self.started)
         extra = {**two_fields(self.qctx), "HoldTime": str(self.qctx.hold_time),
                  "TalkTime": str(talk), "Reason": reason}
         self.pbx.emit(self.pbx.ev.two("AgentComplete", self.customer, self.agent_ch, extra,
                                       "agent,all"))
         self.qctx.member.calls_taken += 1
-        self.qctx.member.last_call = int(self.pbx.clock.now())
+        self.qctx.member.last_call = int(self.pbx.clock.event_time())
         self.qctx.queue.completed += 1
 
     def _release_agent(self) -> None:
@@ -112,7 +112,7 @@ class Talk:
         pbx.set_var(self.customer, "BRIDGEPEER", "")
         pbx.bridge_leave(br, first)
         pbx.bridge_leave(br, other)
-        now = pbx.clock.now()
+        now = pbx.clock.event_time()
         pbx.set_var(self.customer, "ANSWEREDTIME", str(whole_seconds(now - self.started)))
         pbx.set_var(self.customer, "DIALEDTIME", str(whole_seconds(now - self.customer.created)))
         pbx.request_hangup(other, soft=True, cause=16)
@@ -199,14 +199,14 @@ class Talk:
         pbx.bridge_destroy(b3)
         pbx.hangup(two, 16)
         self.agent_ch, self.agent, self.script, self.qctx = t_ch, target, t_script, None
-        self.started = pbx.clock.now()
+        self.started = pbx.clock.event_time()
         call.after(t_script.talk, "talk_over", t_script.hangup_by)
         await self._resume()
 
     async def _resume(self) -> None:
         """Continue the conversation (after a transfer attempt) until it ends."""
         while True:
-            msg = await self.call.inbox.get()
+            msg = await self.call.next()
             if msg[0] == "talk_over":
                 return self.end(msg[1])
             if msg[0] == "hangup" and msg[1] in (self.agent_ch, self.customer):
