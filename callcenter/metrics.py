@@ -1,0 +1,392 @@
+"""The call-centre metrics: one written definition and one implementation each.
+
+The live wallboard and the reports both use these pure functions over
+:class:`~callcenter.calls.model.CallRecord` and agent state facts. Counts and
+second sums are gathered in additive dataclasses (:class:`CallFigures`,
+:class:`AgentFigures`) so that buckets, rollups and the SQL form of the reports
+(``callcenter.reports.sql``) combine them by addition; every ratio is a
+property computed from those sums, here and nowhere else.
+
+Conventions: a call belongs to the period (and hour/day bucket) in which it
+*started*, in the centre's time zone (``web.timezone``), even when it ends after
+midnight. Times are UTC datetimes, durations float seconds. ``now`` is the
+instant open calls are measured at (the wallboard's clock, or a report's end).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import Any, Literal, Self
+
+from callcenter.calls.model import AgentStateChanged, CallRecord
+
+Denominator = Literal["offered", "answered", "offered_minus_short"]
+
+DEFINITIONS: dict[str, dict[str, str]] = {
+    "offered": {
+        "en": "Inbound calls that started in the period (answered, abandoned, timed out, "
+              "still waiting or otherwise ended).",
+        "zh": "本期间开始的呼入电话总数（含已接、放弃、超时、仍在等待等）。"},
+    "answered": {
+        "en": "Offered calls answered by an agent.",
+        "zh": "由坐席接听的呼入电话数。"},
+    "abandoned": {
+        "en": "Offered calls the caller hung up before an answer, short abandons excluded.",
+        "zh": "来电者在接听前挂断的电话数（不含短时放弃）。"},
+    "short_abandoned": {
+        "en": "Abandoned calls whose wait was shorter than web.short_abandon_s seconds "
+              "(usually wrong numbers); counted apart from abandoned.",
+        "zh": "等待时间短于 web.short_abandon_s 秒即挂断的电话（多为误拨），单独统计。"},
+    "timeouts": {
+        "en": "Offered calls that left the queue because its maximum wait passed.",
+        "zh": "因超过队列最长等待时间而离开队列的电话数。"},
+    "waiting": {
+        "en": "Offered calls still open and not yet answered.",
+        "zh": "仍在进行且尚未接听的来电数。"},
+    "wait": {
+        "en": "Queue wait of a call: from joining the queue (or the call's start when it "
+              "never joined one) to the answer, or to the end when unanswered.",
+        "zh": "排队等待时间：从进入队列（未进队列时为来电开始）到接听；未接听时到挂断。"},
+    "service_level": {
+        "en": "Share of calls answered within web.service_level_s seconds of joining the "
+              "queue. Denominator (web.service_level_denominator): offered, answered, or "
+              "offered minus short abandons; calls still waiting are left out until they end.",
+        "zh": "在进入队列后 web.service_level_s 秒内接听的比例。分母由 "
+              "web.service_level_denominator 设定：呼入数、接听数或呼入数减短时放弃；"
+              "仍在等待的电话在结束前不计入。"},
+    "asa": {
+        "en": "Average speed of answer: mean queue wait of answered calls (seconds).",
+        "zh": "平均应答速度：已接听电话的平均排队等待时间（秒）。"},
+    "longest_wait": {
+        "en": "Longest queue wait of an offered call; a call still waiting counts up to now.",
+        "zh": "最长排队等待时间；仍在等待的电话计到当前时刻。"},
+    "aht": {
+        "en": "Average handling time: (talk time incl. hold + wrap-up) / answered calls that "
+              "ended. Wrap-up is the time agents spent in the wrap-up state (agent state "
+              "history); where no wrap-up state is reported it counts as 0 (talk + hold only).",
+        "zh": "平均处理时长：（通话时长含保持 + 话后处理）/ 已结束的接听电话数。话后处理取坐席"
+              "状态记录中的话后处理时间；未上报时按 0 计（仅通话与保持）。"},
+    "talk": {
+        "en": "Talk time: from the answer to the end of the call, hold included (seconds); "
+              "after a transfer each agent's part ends at the transfer.",
+        "zh": "通话时长：从接听到挂断（含保持，秒）；转接时每位坐席计到转出时刻。"},
+    "hold": {
+        "en": "Seconds the caller was on hold (part of talk time).",
+        "zh": "来电者被保持的秒数（包含在通话时长内）。"},
+    "three_ring_rate": {
+        "en": "Answered ring attempts answered within the three-ring rule / answered ring "
+              "attempts (attempts whose rule result is unknown are left out).",
+        "zh": "三声内接听率：在三声规则内接听的振铃次数 / 接听的振铃次数（规则结果未知的不计）。"},
+    "ring_no_answer": {
+        "en": "Ring attempts that rang out without an answer (the agent's missed rings).",
+        "zh": "振铃未接次数（坐席漏接）。"},
+    "violations": {
+        "en": "Ring attempts that broke the three-ring rule.",
+        "zh": "违反三声接听规则的振铃次数。"},
+    "transfer_rate": {
+        "en": "Answered calls with at least one transfer / answered calls.",
+        "zh": "转接率：发生过转接的接听电话 / 接听电话。"},
+    "outbound": {
+        "en": "Outbound calls that started in the period, by outcome (disposition; open "
+              "calls as 'open').",
+        "zh": "本期间发起的呼出电话，按结果分类（进行中为 open）。"},
+    "agent_calls": {
+        "en": "Calls an agent answered (each agent of a transferred call counts it once), "
+              "plus the outbound calls the agent placed.",
+        "zh": "坐席接听的电话数（转接电话中每位接听坐席各计一次），另计其呼出电话数。"},
+    "available_time": {
+        "en": "Seconds an agent was logged in and not paused (from the agent state history, "
+              "clipped to the period).",
+        "zh": "坐席已登录且未暂停的秒数（取自坐席状态记录，按期间截取）。"},
+    "pause_time": {
+        "en": "Seconds an agent was paused, by pause reason.",
+        "zh": "坐席暂停的秒数，按暂停原因分列。"},
+    "occupancy": {
+        "en": "(on-call + wrap-up time) / available time of the agent.",
+        "zh": "占用率：（通话 + 话后处理时间）/ 可用时间。"},
+    "missed_rings": {
+        "en": "Ring attempts to the agent that rang out unanswered.",
+        "zh": "坐席的振铃未接次数。"},
+    "qa_average": {
+        "en": "Mean total score of the agent's QA evaluations in the period (when QA "
+              "evaluations exist).",
+        "zh": "本期间坐席质检评分的平均总分（有质检记录时）。"},
+    "complaints": {
+        "en": "Answered calls of the agent with a complaint note (when call notes exist).",
+        "zh": "坐席接听电话中登记为投诉的电话数（有通话记录备注时）。"},
+    "notes_completeness": {
+        "en": "Answered calls of the agent that have notes / answered calls.",
+        "zh": "记录完整率：有通话备注的接听电话 / 接听电话。"},
+    "complaint_rate": {
+        "en": "Answered calls with a complaint note / answered calls.",
+        "zh": "投诉率：登记为投诉的接听电话 / 接听电话。"},
+}
+
+
+@dataclass(frozen=True)
+class MetricSettings:
+    """The thresholds the metrics depend on (section ``web`` of the settings)."""
+
+    service_level_s: float = 20.0
+    denominator: Denominator = "offered_minus_short"
+    short_abandon_s: float = 5.0
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> MetricSettings:
+        """Read ``web.service_level_s``, ``web.service_level_denominator``, ``web.short_abandon_s``."""
+        web = settings.web
+        return cls(web.service_level_s, web.service_level_denominator, web.short_abandon_s)
+
+
+def ratio(num: float, den: float) -> float | None:
+    """``num / den``, or None when the denominator is 0."""
+    return num / den if den else None
+
+
+@dataclass
+class _Additive:
+    """Counts and sums that combine by addition (``max`` for ``*_max`` fields)."""
+
+    def __add__(self, other: Self) -> Self:
+        out = type(self)()
+        for f in fields(self):
+            a, b = getattr(self, f.name), getattr(other, f.name)
+            if f.name.endswith("_max"):
+                value: Any = max(a, b)
+            elif isinstance(a, dict):
+                value = {k: a.get(k, 0) + b.get(k, 0) for k in a.keys() | b.keys()}
+            else:
+                value = a + b
+            setattr(out, f.name, value)
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        """The raw sums, by field name."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass
+class CallFigures(_Additive):
+    """Additive figures of a set of calls; the ratios are properties."""
+
+    offered: int = 0
+    answered: int = 0
+    abandoned: int = 0
+    short_abandoned: int = 0
+    timeouts: int = 0
+    waiting: int = 0
+    answered_in_sl: int = 0
+    answer_wait_s: float = 0.0
+    wait_s_max: float = 0.0
+    handled: int = 0
+    talk_s: float = 0.0
+    hold_s: float = 0.0
+    transferred: int = 0
+    ring_answered: int = 0
+    ring_answered_within: int = 0
+    ring_no_answer: int = 0
+    violations: int = 0
+    outbound: dict[str, int] = field(default_factory=dict)
+
+    def service_level(self, denominator: Denominator) -> float | None:
+        """Answered within the threshold / the chosen denominator (0..1, None if empty)."""
+        decided = self.offered - self.waiting
+        den = {"offered": decided, "answered": self.answered,
+               "offered_minus_short": decided - self.short_abandoned}[denominator]
+        return ratio(self.answered_in_sl, den)
+
+    @property
+    def asa_s(self) -> float | None:
+        """Average speed of answer (seconds)."""
+        return ratio(self.answer_wait_s, self.answered)
+
+    def aht_s(self, wrap_up_s: float = 0.0) -> float | None:
+        """Average handling time (seconds): (talk incl. hold + ``wrap_up_s``) / handled."""
+        return ratio(self.talk_s + wrap_up_s, self.handled)
+
+    @property
+    def three_ring_rate(self) -> float | None:
+        """Answered ring attempts within the rule / answered ring attempts (0..1)."""
+        return ratio(self.ring_answered_within, self.ring_answered)
+
+    @property
+    def transfer_rate(self) -> float | None:
+        """Answered calls with a transfer / answered calls (0..1)."""
+        return ratio(self.transferred, self.answered)
+
+
+def queue_wait_s(call: CallRecord, now: datetime) -> float:
+    """Seconds from joining the queue (else the start) to the answer, the end, or ``now``."""
+    start = call.queue_joined_at or call.started_at
+    end = call.answered_at or call.ended_at or now
+    return max(0.0, (end - start).total_seconds())
+
+
+def call_figures(calls: Iterable[CallRecord], ms: MetricSettings, now: datetime) -> CallFigures:
+    """The figures of ``calls`` (inbound and outbound; internal calls are ignored)."""
+    out = CallFigures()
+    for c in calls:
+        if c.direction == "outbound":
+            key = c.disposition or "open"
+            out.outbound[key] = out.outbound.get(key, 0) + 1
+            continue
+        if c.direction != "inbound":
+            continue
+        wait = queue_wait_s(c, now)
+        out.offered += 1
+        out.wait_s_max = max(out.wait_s_max, wait)
+        _rings(out, c)
+        if c.answered_at is not None:
+            out.answered += 1
+            out.answer_wait_s += wait
+            out.answered_in_sl += wait <= ms.service_level_s
+            out.transferred += bool(c.transfers)
+            if c.ended_at is not None:
+                out.handled += 1
+                out.talk_s += (c.ended_at - c.answered_at).total_seconds()
+                out.hold_s += c.hold_s
+        elif c.ended_at is None:
+            out.waiting += 1
+        elif c.disposition == "abandoned":
+            short = wait < ms.short_abandon_s
+            out.short_abandoned += short
+            out.abandoned += not short
+        elif c.disposition == "timeout":
+            out.timeouts += 1
+    return out
+
+
+def _rings(out: CallFigures | AgentFigures, call: CallRecord, agent: str | None = None) -> None:
+    for a in call.ring_attempts:
+        if agent is not None and a.agent != agent:
+            continue
+        if a.outcome == "answered" and a.within_rule is not None:
+            out.ring_answered += 1
+            out.ring_answered_within += a.within_rule
+        out.ring_no_answer += a.outcome == "no_answer"
+    out.violations += sum(agent is None or v.agent == agent for v in call.violations)
+
+
+@dataclass
+class AgentFigures(_Additive):
+    """Additive figures of one agent: calls and, from the state history, time."""
+
+    answered: int = 0
+    outbound: int = 0
+    talk_s: float = 0.0
+    outbound_talk_s: float = 0.0
+    ring_answered: int = 0
+    ring_answered_within: int = 0
+    ring_no_answer: int = 0
+    violations: int = 0
+    available_s: float = 0.0
+    on_call_s: float = 0.0
+    wrap_up_s: float = 0.0
+    paused_s: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def occupancy(self) -> float | None:
+        """(on-call + wrap-up) / available time (0..1)."""
+        return ratio(self.on_call_s + self.wrap_up_s, self.available_s)
+
+    @property
+    def three_ring_rate(self) -> float | None:
+        """The agent's answered ring attempts within the rule / answered ring attempts."""
+        return ratio(self.ring_answered_within, self.ring_answered)
+
+    @property
+    def aht_s(self) -> float | None:
+        """The agent's (talk + wrap-up) / answered calls (seconds)."""
+        return ratio(self.talk_s + self.wrap_up_s, self.answered)
+
+
+def agent_talk(call: CallRecord) -> dict[str, float]:
+    """Talk seconds of each agent who answered ``call`` (an ended call).
+
+    An agent's part runs from its ring attempt's answer to its first transfer
+    away after that (or the call's end).
+    """
+    out: dict[str, float] = {}
+    if call.ended_at is None:
+        return out
+    for a in call.ring_attempts:
+        if a.outcome != "answered" or a.ended_at is None:
+            continue
+        start = a.ended_at
+        ends = [t.at for t in call.transfers if t.from_agent == a.agent and t.at >= start]
+        end = min([*ends, call.ended_at])
+        out[a.agent] = out.get(a.agent, 0.0) + max(0.0, (end - start).total_seconds())
+    return out
+
+
+def agent_call_figures(calls: Iterable[CallRecord]) -> dict[str, AgentFigures]:
+    """Per agent: answered calls, outbound calls, talk time, rings, violations."""
+    out: dict[str, AgentFigures] = {}
+    for c in calls:
+        if c.direction == "outbound":
+            if c.agent:
+                fig = out.setdefault(c.agent, AgentFigures())
+                fig.outbound += 1
+                fig.outbound_talk_s += c.talk_s or 0.0
+            continue
+        agents = {a.agent for a in c.ring_attempts} | {v.agent for v in c.violations}
+        answering = {a.agent for a in c.ring_attempts if a.outcome == "answered"}
+        talk = agent_talk(c)
+        for agent in agents:
+            fig = out.setdefault(agent, AgentFigures())
+            fig.answered += agent in answering
+            fig.talk_s += talk.get(agent, 0.0)
+            _rings(fig, c, agent)
+    return out
+
+
+Activity = Literal["offline", "paused", "available", "ringing", "on_call", "wrap_up"]
+
+
+def activity(fact: AgentStateChanged) -> Activity:
+    """What an agent is doing from one state fact: offline, paused, or the state."""
+    if not fact.in_queue or fact.state in ("logged_out", "unavailable"):
+        return "offline"
+    if fact.paused:
+        return "paused"
+    return fact.state  # type: ignore[return-value]
+
+
+def agent_time_figures(history: Iterable[AgentStateChanged], start: datetime, end: datetime,
+                       before: Mapping[str, AgentStateChanged] | None = None
+                       ) -> dict[str, AgentFigures]:
+    """Per agent, seconds available / on call / wrap-up / paused by reason in [start, end).
+
+    ``history`` is the agent state facts in the period; ``before`` the last
+    fact of each agent before ``start`` (its state when the period opens). An
+    agent's state holds until its next fact (any queue) or ``end``; paused
+    time is keyed by the reason ('' when none was given).
+    """
+    series: dict[str, list[AgentStateChanged]] = {}
+    for f in sorted(history, key=lambda f: f.at):
+        series.setdefault(f.agent, []).append(f)
+    for agent, f in (before or {}).items():
+        series.setdefault(agent, []).insert(0, f)
+    out: dict[str, AgentFigures] = {}
+    for agent, facts in series.items():
+        fig = out.setdefault(agent, AgentFigures())
+        for f, nxt in zip(facts, [*facts[1:], None], strict=True):
+            lo = max(f.at, start)
+            hi = min(nxt.at if nxt else end, end)
+            secs = (hi - lo).total_seconds()
+            if secs > 0:
+                _add_time(fig, activity(f), f.reason or "", secs)
+    return out
+
+
+def _add_time(fig: AgentFigures, act: Activity, reason: str, secs: float) -> None:
+    if act == "paused":
+        fig.paused_s[reason] = fig.paused_s.get(reason, 0.0) + secs
+    elif act != "offline":
+        fig.available_s += secs
+        if act == "on_call":
+            fig.on_call_s += secs
+        elif act == "wrap_up":
+            fig.wrap_up_s += secs
