@@ -122,6 +122,18 @@ class QaSettings(_Section):
     random_per_agent_per_week: int = Field(default=2, ge=0)
     long_hold_s: float = Field(default=60.0, ge=0)
     long_talk_s: float = Field(default=900.0, ge=0)
+    form: str = "phone-reception"
+    """Id of the form new reviews are scored on (its highest version in ``forms_dir``)."""
+    sample_rules: list[Literal["ring_no_answer", "complaint", "long_hold", "long_talk"]] = [
+        "ring_no_answer", "complaint", "long_hold", "long_talk"]
+    """Calls always sampled, besides the random ones."""
+    seed: int = 0
+    """Seed of the random sample (with the week and the agent: repeatable)."""
+    inspectors: list[str] = []
+    """Usernames the work queue is assigned to."""
+    assign_by: Literal["round_robin", "team"] = "round_robin"
+    teams: dict[str, list[str]] = {}
+    """assign_by = "team": inspector → the agents whose calls they review."""
 
 
 class AgentPanelSettings(_Section):
