@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Literal, Self
 
-from callcenter.calls.model import AgentStateChanged, CallRecord
+from callcenter.calls.model import AgentStateChanged, CallRecord, seconds_between
 
 Denominator = Literal["offered", "answered", "offered_minus_short"]
 
@@ -329,7 +329,9 @@ def agent_call_figures(calls: Iterable[CallRecord]) -> dict[str, AgentFigures]:
             if c.agent:
                 fig = out.setdefault(c.agent, AgentFigures())
                 fig.outbound += 1
-                fig.outbound_talk_s += c.talk_s or 0.0
+                fig.outbound_talk_s += seconds_between(c.answered_at, c.ended_at) or 0.0
+            continue
+        if c.direction != "inbound":
             continue
         agents = {a.agent for a in c.ring_attempts} | {v.agent for v in c.violations}
         answering = {a.agent for a in c.ring_attempts if a.outcome == "answered"}
@@ -343,6 +345,10 @@ def agent_call_figures(calls: Iterable[CallRecord]) -> dict[str, AgentFigures]:
 
 
 Activity = Literal["offline", "paused", "available", "ringing", "on_call", "wrap_up"]
+
+
+def _order(f: AgentStateChanged) -> tuple[datetime, str, str, bool]:
+    return (f.at, f.queue or "", f.state, f.paused)
 
 
 def activity(fact: AgentStateChanged) -> Activity:
@@ -361,11 +367,12 @@ def agent_time_figures(history: Iterable[AgentStateChanged], start: datetime, en
 
     ``history`` is the agent state facts in the period; ``before`` the last
     fact of each agent before ``start`` (its state when the period opens). An
-    agent's state holds until its next fact (any queue) or ``end``; paused
-    time is keyed by the reason ('' when none was given).
+    agent's state holds until its next fact (any queue; facts of one instant
+    in the order of ``_order``) or ``end``; paused time is keyed by the reason
+    ('' when none was given).
     """
     series: dict[str, list[AgentStateChanged]] = {}
-    for f in sorted(history, key=lambda f: f.at):
+    for f in sorted(history, key=_order):
         series.setdefault(f.agent, []).append(f)
     for agent, f in (before or {}).items():
         series.setdefault(agent, []).insert(0, f)
@@ -377,11 +384,12 @@ def agent_time_figures(history: Iterable[AgentStateChanged], start: datetime, en
             hi = min(nxt.at if nxt else end, end)
             secs = (hi - lo).total_seconds()
             if secs > 0:
-                _add_time(fig, activity(f), f.reason or "", secs)
+                add_time(fig, activity(f), f.reason or "", secs)
     return out
 
 
-def _add_time(fig: AgentFigures, act: Activity, reason: str, secs: float) -> None:
+def add_time(fig: AgentFigures, act: str, reason: str, secs: float) -> None:
+    """Add ``secs`` seconds of activity ``act`` (see :func:`activity`) to ``fig``."""
     if act == "paused":
         fig.paused_s[reason] = fig.paused_s.get(reason, 0.0) + secs
     elif act != "offline":

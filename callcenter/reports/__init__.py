@@ -1,0 +1,1 @@
+"""Supervisor reports: periods, figures from the database, charts, exports, web pages."""
