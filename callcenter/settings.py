@@ -94,6 +94,8 @@ class RecordingSettings(_Section):
     stable_wait_s: float = Field(default=1.0, ge=0)
     max_wait_s: float = Field(default=30.0, ge=0)
     retries: int = Field(default=3, ge=0)
+    retry_delay_s: float = Field(default=10.0, ge=0)
+    """Pause between two checks of a missing or corrupt file."""
     short_ratio: float = Field(default=0.5, ge=0, le=1)
 
 

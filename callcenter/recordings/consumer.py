@@ -1,0 +1,220 @@
+"""The recordings consumer: when a call ends, file each of its recordings.
+
+For every file MixMonitor announced (``RecordingAnnounced``, and the base
+names in the final ``CallRecord.recordings``) it waits until the file is
+complete (size stable for ``stable_wait_s``, at most ``max_wait_s``), checks
+it (:mod:`callcenter.recordings.formats`), moves it into the store, computes
+its SHA-256 and size, and writes its row: ready | empty | missing | corrupt.
+Missing and corrupt files are checked ``retries`` more times, ``retry_delay_s``
+apart, then raise a :class:`RecordingAlert` (log, ``alerts``, ``on_alert``).
+Rows still 'pending' when the daemon stopped are taken up again at start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal
+
+import asyncpg
+import structlog
+
+from callcenter.calls.model import CallEnded, CallRecord, Fact, RecordingAnnounced
+from callcenter.recordings import files
+from callcenter.recordings.formats import Probe, probe
+from callcenter.settings import RecordingSettings, Settings
+from callcenter.store.recordings import Recording, RecordingRepository
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class RecordingAlert(Fact):
+    """A recording still missing or corrupt after every retry (supervisors should look)."""
+
+    linkedid: str
+    file_name: str
+    status: Literal["missing", "corrupt"]
+    attempts: int
+    detail: str
+
+
+PoolFactory = Callable[[], Coroutine[Any, Any, asyncpg.Pool]]
+
+
+class RecordingConsumer:
+    """Daemon consumer filing recordings; ``alerts`` keeps the latest 200 alerts."""
+
+    def __init__(self, settings: RecordingSettings, pool: asyncpg.Pool | None = None, *,
+                 pool_factory: PoolFactory | None = None,
+                 on_alert: Callable[[RecordingAlert], None] | None = None,
+                 close_grace_s: float = 5.0, concurrency: int = 4) -> None:
+        if pool is None and pool_factory is None:
+            raise ValueError("give a pool or a pool_factory")
+        self.settings = settings
+        self.on_alert = on_alert
+        self.alerts: deque[RecordingAlert] = deque(maxlen=200)
+        self.close_grace_s = close_grace_s
+        self._pool = pool
+        self._pool_factory = pool_factory
+        self._owns_pool = pool is None
+        self._cpu = asyncio.Semaphore(concurrency)
+        self._announced: dict[tuple[str, str], dict[str, str]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._resumed = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RecordingConsumer:
+        """A consumer that opens its own small pool on the configured database when needed."""
+        from callcenter import db
+        from callcenter.store.setup import open_store
+
+        async def factory() -> asyncpg.Pool:
+            dsn = db.resolve_dsn(settings.database.dsn, settings.database.data_dir)
+            return await open_store(dsn, max_size=2)
+
+        return cls(settings.recordings, pool_factory=factory)
+
+    async def on_facts(self, facts: Sequence[Fact]) -> None:
+        """Note announced files; start filing the recordings of every ended call."""
+        if not self._resumed:
+            self._resumed = True
+            await self._resume()
+        for f in facts:
+            if isinstance(f, RecordingAnnounced):
+                name = PurePosixPath(f.path).name
+                self._announced.setdefault((f.server, f.linkedid), {})[name] = f.path
+            elif isinstance(f, CallEnded):
+                announced = self._announced.pop((f.call.server, f.call.linkedid), {})
+                if f.call.recordings or announced:
+                    self._spawn(self._file_call(f.call, announced))
+
+    async def idle(self) -> None:
+        """Wait until every recording in progress is filed (or given up)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def close(self) -> None:
+        """Give work in progress ``close_grace_s`` seconds, cancel the rest (left pending)."""
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=self.close_grace_s)
+        for task in list(self._tasks):
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        if self._owns_pool and self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    # -- internals -------------------------------------------------------------
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("recording_task_failed", exc_info=task.exception())
+
+    async def _repo(self) -> RecordingRepository:
+        if self._pool is None:
+            assert self._pool_factory is not None
+            self._pool = await self._pool_factory()
+        return RecordingRepository(self._pool)
+
+    async def _resume(self) -> None:
+        """Take up the rows a previous run left pending (before any new call is filed)."""
+        try:
+            repo = await self._repo()
+            pending = await repo.pending()
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            log.exception("recording_resume_failed")
+            return
+        for rec in pending:
+            log.info("recording_resumed", server=rec.server, linkedid=rec.linkedid,
+                     file_name=rec.file_name)
+            self._spawn(self._file_one(repo, rec))
+
+    async def _file_call(self, call: CallRecord, announced: dict[str, str]) -> None:
+        repo = await self._repo()
+        names = list(dict.fromkeys([*(PurePosixPath(n).name for n in call.recordings),
+                                    *announced]))
+        existing = {r.file_name for r in await repo.for_call(call.server, call.linkedid)}
+        todo = []
+        for index, name in enumerate(names, 1):
+            if name in existing:  # filed already, or pending and taken up by _resume
+                continue
+            rec = Recording(
+                call.server, call.linkedid, name, call.started_at,
+                source_path=announced.get(name) or f"{self.settings.asterisk_dir}/{name}",
+                path=files.stored_name(call.server, call.linkedid, index, name,
+                                       call.started_at.astimezone(UTC)),
+                queue=call.queue, talk_s=call.talk_s)
+            await repo.upsert(rec, self.settings.short_ratio)
+            todo.append(rec)
+        await asyncio.gather(*(self._file_one(repo, rec) for rec in todo))
+
+    async def _file_one(self, repo: RecordingRepository, rec: Recording) -> None:
+        """Check ``rec``'s file until it is usable or the retries are spent; write the row."""
+        s = self.settings
+        local = files.map_path(rec.source_path, s.asterisk_dir, s.local_dir)
+        ctx = {"server": rec.server, "linkedid": rec.linkedid, "file_name": rec.file_name}
+        for attempt in range(1, s.retries + 2):
+            size = await files.wait_complete(local, s.stable_wait_s, s.max_wait_s)
+            if size is None:
+                result = Probe("corrupt", "", None, f"file never appeared: {local}")
+                status: Literal["missing", "corrupt"] = "missing"
+            else:
+                async with self._cpu:
+                    result = await asyncio.to_thread(_safe_probe, local)
+                status = "corrupt"
+            rec = replace(rec, attempts=attempt, detail=result.detail)
+            if result.verdict != "corrupt" or attempt > s.retries:
+                break
+            log.info("recording_retry", status=status, attempt=attempt, detail=result.detail,
+                     **ctx)
+            await repo.upsert(rec, s.short_ratio)
+            await asyncio.sleep(s.retry_delay_s)
+        if size is None:
+            rec = replace(rec, status="missing", path=None)
+        else:
+            rec = await self._store(rec, local, result)
+        await repo.upsert(rec, s.short_ratio)
+        log.info("recording_filed", status=rec.status, path=rec.path, duration_s=rec.duration_s,
+                 size_bytes=rec.size_bytes, **ctx)
+        if rec.status in ("missing", "corrupt"):
+            self._alert(rec, status)
+
+    async def _store(self, rec: Recording, local: Path, result: Probe) -> Recording:
+        assert rec.path is not None
+        async with self._cpu:
+            target = await asyncio.to_thread(files.move_into_store, local,
+                                             self.settings.store_dir, rec.path)
+            digest = await asyncio.to_thread(files.sha256_of, target)
+        return replace(rec, status=result.verdict, format=result.format or None,
+                       duration_s=result.duration_s, size_bytes=target.stat().st_size,
+                       sha256=digest)
+
+    def _alert(self, rec: Recording, status: Literal["missing", "corrupt"]) -> None:
+        alert = RecordingAlert(rec.server, datetime.now(UTC), rec.linkedid, rec.file_name,
+                               status, rec.attempts, rec.detail)
+        log.warning("recording_alert", server=rec.server, linkedid=rec.linkedid,
+                    file_name=rec.file_name, status=status, attempts=rec.attempts,
+                    detail=rec.detail)
+        self.alerts.append(alert)
+        if self.on_alert is not None:
+            self.on_alert(alert)
+
+
+def _safe_probe(path: Path) -> Probe:
+    """:func:`probe`, with an unreadable file reported as corrupt."""
+    try:
+        return probe(path)
+    except OSError as exc:
+        return Probe("corrupt", "", None, f"unreadable: {exc}")

@@ -1,0 +1,111 @@
+"""Recording files on disk: path mapping, waiting for completion, filing, safe lookup.
+
+Paths Asterisk announces are mapped from ``asterisk_dir`` to ``local_dir``
+(containers see the spool under different paths). Filed recordings live under
+``store_dir`` at ``YYYY/MM/DD/<server>_<linkedid>_<n><ext>`` (the call's UTC
+start date); only :func:`resolve_stored` turns a stored relative path back
+into a file, and it refuses anything that would leave ``store_dir``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import re
+import shutil
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._+-]")
+
+
+def map_path(announced: str, asterisk_dir: str, local_dir: str) -> Path:
+    """Where the daemon finds the file Asterisk announced as ``announced``.
+
+    A path under ``asterisk_dir`` is moved under ``local_dir``; a relative one
+    (MixMonitor's default directory) is taken inside ``local_dir``; any other
+    absolute path is used as is.
+    """
+    src = PurePosixPath(announced)
+    base = PurePosixPath(asterisk_dir)
+    if not src.is_absolute():
+        return Path(local_dir) / src
+    if src.is_relative_to(base):
+        return Path(local_dir) / src.relative_to(base)
+    return Path(announced)
+
+
+def stored_name(server: str, linkedid: str, index: int, file_name: str,
+                started_at: datetime) -> str:
+    """The relative store path of a call's ``index``-th recording (1-based), '/'-separated."""
+    ext = PurePosixPath(file_name).suffix.lower()
+    if _UNSAFE.search(ext):
+        ext = ""
+    stem = f"{_UNSAFE.sub('_', server)}_{_UNSAFE.sub('_', linkedid)}_{index}"
+    return f"{started_at:%Y/%m/%d}/{stem}{ext}"
+
+
+def resolve_stored(store_dir: str | Path, rel: str) -> Path | None:
+    """The file of stored relative path ``rel`` inside ``store_dir``, or None when
+    ``rel`` is absolute, climbs out (``..``, symlinks) or is empty."""
+    if not rel or "\x00" in rel:
+        return None
+    root = Path(store_dir).resolve()
+    candidate = PurePosixPath(rel)
+    if candidate.is_absolute() or ".." in candidate.parts:
+        return None
+    full = (root / candidate).resolve()
+    return full if full.is_relative_to(root) and full != root else None
+
+
+async def wait_complete(path: Path, stable_s: float, max_wait_s: float,
+                        poll_s: float | None = None) -> int | None:
+    """Wait until ``path`` exists and its size has not changed for ``stable_s`` seconds.
+
+    Gives up after ``max_wait_s`` seconds: returns the last size seen, or None
+    when the file never appeared.
+    """
+    poll = poll_s if poll_s is not None else max(0.01, min(0.25, stable_s / 4 or 0.05))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + max_wait_s
+    last: int | None = None
+    since = 0.0
+    while True:
+        now = loop.time()
+        try:
+            size: int | None = path.stat().st_size
+        except (FileNotFoundError, NotADirectoryError):
+            size = None
+        if size is not None and size == last and now - since >= stable_s:
+            return size
+        if size != last:
+            last, since = size, now
+        if now >= deadline:
+            return last
+        await asyncio.sleep(poll)
+
+
+def sha256_of(path: Path) -> str:
+    """The SHA-256 (hex) of the file's content."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def move_into_store(src: Path, store_dir: str | Path, rel: str) -> Path:
+    """Move ``src`` to ``store_dir/rel`` (across file systems too: copy, fsync, rename)."""
+    target = Path(store_dir) / rel
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.replace(src, target)
+    except OSError:
+        partial = target.with_name(target.name + ".part")
+        shutil.copyfile(src, partial)
+        with partial.open("rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(partial, target)
+        src.unlink()
+    return target

@@ -1,0 +1,126 @@
+"""Recording rows (table ``recordings``): one per file MixMonitor announced for a call."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Literal
+
+import asyncpg
+
+RecordingStatus = Literal["pending", "ready", "empty", "missing", "corrupt", "purged"]
+FINAL: frozenset[str] = frozenset({"ready", "empty", "missing", "corrupt", "purged"})
+ON_DISK: tuple[str, ...] = ("ready", "empty", "corrupt")
+"""Statuses whose file sits in the store (``path`` set)."""
+
+
+@dataclass
+class Recording:
+    """One recording of a call; ``path`` is relative to ``recordings.store_dir``."""
+
+    server: str
+    linkedid: str
+    file_name: str
+    call_started_at: datetime
+    status: RecordingStatus = "pending"
+    source_path: str = ""
+    path: str | None = None
+    format: str | None = None
+    duration_s: float | None = None
+    size_bytes: int | None = None
+    sha256: str | None = None
+    short: bool = False
+    legal_hold: bool = False
+    attempts: int = 0
+    detail: str = ""
+    queue: str | None = None
+    talk_s: float | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """(server, linkedid, file_name)."""
+        return self.server, self.linkedid, self.file_name
+
+
+_WRITTEN = ("server", "linkedid", "file_name", "call_started_at", "status", "source_path",
+            "path", "format", "duration_s", "size_bytes", "sha256", "attempts", "detail",
+            "queue", "talk_s")
+_UPSERT = (
+    f"INSERT INTO recordings ({', '.join(_WRITTEN)}) VALUES "
+    f"({', '.join(f'${i}' for i in range(1, len(_WRITTEN) + 1))}) "
+    "ON CONFLICT (server, linkedid, file_name) DO UPDATE SET "
+    + ", ".join(f"{c} = EXCLUDED.{c}" for c in _WRITTEN[3:]) + ", updated_at = now()")
+_MARK_SHORT = """UPDATE recordings r SET short = coalesce(r.status = 'ready' AND r.talk_s > 0
+    AND tot.d < $3 * r.talk_s, false)
+FROM (SELECT sum(duration_s) FILTER (WHERE status = 'ready') AS d FROM recordings
+      WHERE server = $1 AND linkedid = $2) tot
+WHERE r.server = $1 AND r.linkedid = $2"""
+_COLUMNS = [f.name for f in fields(Recording)]
+
+
+def _row(r: asyncpg.Record) -> Recording:
+    return Recording(**{c: r[c] for c in _COLUMNS})
+
+
+class RecordingRepository:
+    """Reads and writes recording rows; writes are idempotent per (server, linkedid, file)."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def upsert(self, rec: Recording, short_ratio: float) -> None:
+        """Write ``rec`` (legal hold and created_at are kept) and refresh the call's
+        ``short`` flags: its ready recordings together last less than
+        ``short_ratio`` × talk time."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(_UPSERT, *(getattr(rec, c) for c in _WRITTEN))
+            await conn.execute(_MARK_SHORT, rec.server, rec.linkedid, short_ratio)
+
+    async def for_call(self, server: str, linkedid: str) -> list[Recording]:
+        """The call's recordings, oldest first."""
+        return await self._select("WHERE server = $1 AND linkedid = $2"
+                                  " ORDER BY created_at, file_name", server, linkedid)
+
+    async def get(self, server: str, linkedid: str, file_name: str) -> Recording | None:
+        """One recording, or None."""
+        rows = await self._select("WHERE server = $1 AND linkedid = $2 AND file_name = $3",
+                                  server, linkedid, file_name)
+        return rows[0] if rows else None
+
+    async def pending(self) -> list[Recording]:
+        """Recordings not yet filed (a daemon stopped while waiting for them)."""
+        return await self._select("WHERE status = 'pending' ORDER BY call_started_at")
+
+    async def on_disk(self) -> list[Recording]:
+        """Recordings whose file is in the store, oldest call first."""
+        return await self._select("WHERE status = ANY($1::text[]) AND path IS NOT NULL"
+                                  " ORDER BY call_started_at, file_name", list(ON_DISK))
+
+    async def purge_candidates(self, started_before: datetime) -> list[Recording]:
+        """Stored recordings without legal hold of calls started before ``started_before``."""
+        return await self._select(
+            "WHERE status = ANY($1::text[]) AND path IS NOT NULL AND NOT legal_hold"
+            " AND call_started_at < $2 ORDER BY call_started_at, file_name",
+            list(ON_DISK), started_before)
+
+    async def set_hold(self, server: str, linkedid: str, on: bool) -> int:
+        """Set or clear the legal hold of every recording of the call; rows changed."""
+        result = await self.pool.execute(
+            "UPDATE recordings SET legal_hold = $3, updated_at = now()"
+            " WHERE server = $1 AND linkedid = $2", server, linkedid, on)
+        return int(result.split()[-1])
+
+    async def mark_purged(self, keys: Sequence[tuple[str, str, str]],
+                          conn: asyncpg.Connection | None = None) -> None:
+        """Set status 'purged' on the recordings ``keys`` (the file is gone)."""
+        await (conn or self.pool).executemany(
+            "UPDATE recordings SET status = 'purged', updated_at = now()"
+            " WHERE server = $1 AND linkedid = $2 AND file_name = $3 AND NOT legal_hold", keys)
+
+    async def _select(self, where: str, *args: object) -> list[Recording]:
+        rows = await self.pool.fetch(f"SELECT {', '.join(_COLUMNS)} FROM recordings {where}",
+                                     *args)
+        return [_row(r) for r in rows]
