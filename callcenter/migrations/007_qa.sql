@@ -74,8 +74,8 @@ BEGIN
         END IF;
         IF (NEW.scores IS DISTINCT FROM OLD.scores OR NEW.comment IS DISTINCT FROM OLD.comment
             OR NEW.total IS DISTINCT FROM OLD.total)
-           AND NOT (OLD.response = 'disputed' AND OLD.resolution IS NULL
-                    AND NEW.resolution = 'changed') THEN
+           AND NOT (OLD.response IS NOT DISTINCT FROM 'disputed' AND OLD.resolution IS NULL
+                    AND NEW.resolution IS NOT DISTINCT FROM 'changed') THEN
             RAISE EXCEPTION 'qa review % is submitted: only a dispute resolution changes it', OLD.id;
         END IF;
         IF (OLD.response IS NOT NULL AND NEW.response IS DISTINCT FROM OLD.response)
