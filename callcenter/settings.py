@@ -114,6 +114,10 @@ class WebSettings(_Section):
     )
     short_abandon_s: float = Field(default=5.0, ge=0)
     company_name: str = "callcenter"
+    login_max_failures: int = Field(default=5, ge=1)
+    """Failed sign-ins of one user from one address before sign-in is refused for a while."""
+    login_window_s: float = Field(default=900.0, gt=0)
+    """The window (seconds) in which failed sign-ins are counted."""
 
 
 class QaSettings(_Section):

@@ -1,0 +1,1 @@
+"""The web app (aiohttp + Jinja2): login, roles, the wallboard; features plug in via setup(app)."""

@@ -1,0 +1,120 @@
+"""``create_app``: the aiohttp application with sessions, CSRF, templates and every feature.
+
+Feature modules (``FEATURES``) plug in with ``setup(app)``; each one that is
+installed is set up, in order, after the app's own pages.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import aiohttp_jinja2
+import asyncpg
+import jinja2
+from aiohttp import web
+
+from callcenter.settings import Settings
+from callcenter.store.audit import AuditRepository
+from callcenter.store.users import UserRepository
+from callcenter.web import pages
+from callcenter.web.auth import csrf_middleware, csrf_token, optional_user, security_headers
+from callcenter.web.i18n import Catalogues, request_language
+from callcenter.web.keys import (
+    AUDIT,
+    CATALOGUES,
+    COMMANDS,
+    LIVE,
+    NAV,
+    POOL,
+    SETTINGS,
+    THROTTLE,
+    USERS,
+)
+from callcenter.web.masking import mask_number
+from callcenter.web.nav import nav_for
+from callcenter.web.throttle import LoginThrottle
+
+HERE = Path(__file__).parent
+FEATURES = (
+    "callcenter.web.wallboard",
+    "callcenter.web.users",
+    "callcenter.recordings.http",
+    "callcenter.reports.web",
+    "callcenter.qa.web",
+    "callcenter.agentpanel.web",
+)
+
+
+def installed(module: str) -> bool:
+    """True when ``module`` can be imported (its package exists)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def localtime_filter(tz: str) -> Any:
+    """The Jinja filter ``localtime``: a UTC datetime shown in the centre's time zone ``tz``."""
+    zone = ZoneInfo(tz)
+
+    def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+        if value is None:
+            return ""
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(zone).strftime(fmt)
+
+    return localtime
+
+
+def duration(seconds: float | None) -> str:
+    """Seconds as ``m:ss`` (``h:mm:ss`` from an hour); '' for None."""
+    if seconds is None:
+        return ""
+    s = max(0, round(seconds))
+    h, rest = divmod(s, 3600)
+    m, sec = divmod(rest, 60)
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+
+
+async def template_context(request: web.Request) -> dict[str, Any]:
+    """What every template sees: ``_``, ``user``, ``nav``, ``csrf_token``, ``lang``, ``mask``."""
+    app = request.app
+    principal = await optional_user(request)
+    lang = principal.language if principal else request_language(
+        request, None, app[SETTINGS].web.default_language)
+    _ = app[CATALOGUES].gettext(lang)
+    return {
+        "_": _, "gettext": _, "lang": lang, "user": principal,
+        "nav": nav_for(app, principal.role) if principal else [],
+        "csrf_token": await csrf_token(request), "request": request,
+        "company_name": app[SETTINGS].web.company_name,
+        "mask": (lambda n: mask_number(n, principal)) if principal else (lambda n: ""),
+    }
+
+
+def create_app(settings: Settings, pool: asyncpg.Pool, *, live: Any = None,
+               commands: Any = None, features: Sequence[str] = FEATURES) -> web.Application:
+    """The web application on ``pool``; ``live`` is the live-state consumer (or None)."""
+    app = web.Application(middlewares=[security_headers, csrf_middleware],
+                          client_max_size=64 * 1024 * 1024)
+    app[SETTINGS], app[POOL], app[LIVE], app[COMMANDS] = settings, pool, live, commands
+    app[AUDIT], app[USERS] = AuditRepository(pool), UserRepository(pool)
+    app[NAV], app[CATALOGUES] = [], Catalogues()
+    app[THROTTLE] = LoginThrottle(settings.web.login_max_failures, settings.web.login_window_s)
+    aiohttp_jinja2.setup(
+        app, loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
+        context_processors=[template_context],
+        filters={"localtime": localtime_filter(settings.web.timezone), "duration": duration})
+    app.router.add_static("/static", HERE / "static", name="static")
+    pages.setup(app)
+    for module in features:
+        if installed(module):
+            importlib.import_module(module).setup(app)
+    return app

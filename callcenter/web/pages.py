@@ -1,0 +1,132 @@
+"""The app's own pages: sign-in, sign-out, language choice, the home page."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from callcenter.web.auth import (
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    current_user,
+    load_session,
+    optional_user,
+    set_cookie,
+)
+from callcenter.web.i18n import LANG_COOKIE, request_language
+from callcenter.web.keys import AUDIT, CATALOGUES, SETTINGS, THROTTLE, USERS
+from callcenter.web.throttle import minutes
+
+MAX_FIELD = 200
+
+
+def safe_next(target: str | None) -> str:
+    """``target`` when it is a path on this site, else ``/`` (no open redirects)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else "/"
+
+
+def remote_of(request: web.Request) -> str:
+    """The client's address as the server sees it."""
+    return request.remote or ""
+
+
+async def login_page(request: web.Request) -> web.StreamResponse:
+    if await optional_user(request) is not None:
+        raise web.HTTPFound(safe_next(request.query.get("next")))
+    return _login_form(request, error=None, status=200)
+
+
+def _login_form(request: web.Request, error: str | None, status: int,
+                username: str = "") -> web.StreamResponse:
+    return aiohttp_jinja2.render_template(
+        "login.html", request, {"error": error, "username": username,
+                                "next": safe_next(request.query.get("next"))}, status=status)
+
+
+async def login(request: web.Request) -> web.StreamResponse:
+    """Check the password (throttled per user and address); start a session on success."""
+    form = await request.post()
+    username = str(form.get("username", "")).strip()[:MAX_FIELD]
+    password = str(form.get("password", ""))[:MAX_FIELD * 5]
+    remote = remote_of(request)
+    app = request.app
+    _ = app[CATALOGUES].gettext(
+        request_language(request, None, app[SETTINGS].web.default_language))
+    if not username or not password:
+        return _login_form(request, _("Enter your username and password."), 400, username)
+    wait = app[THROTTLE].retry_after(username, remote)
+    if wait > 0:
+        await app[AUDIT].record(username, "login_throttled", f"user:{username}", remote=remote)
+        return _login_form(request, _(
+            "Too many failed sign-ins for this user from your address. "
+            "Try again in %(minutes)d minutes.", minutes=minutes(wait)), 429, username)
+    users = app[USERS]
+    user = await users.verify(username, password)
+    if user is None:
+        app[THROTTLE].failed(username, remote)
+        known = await users.get(username)
+        reason = "unknown_user" if known is None else (
+            "disabled" if known.disabled else "wrong_password")
+        await app[AUDIT].record(username, "login_failed", f"user:{username}", remote=remote,
+                                details={"reason": reason})
+        return _login_form(request, _("Wrong username or password, or the account is disabled."),
+                           401, username)
+    app[THROTTLE].succeeded(username, remote)
+    hours = app[SETTINGS].web.session_hours
+    token, _csrf = await users.create_session(user.username, hours=hours, remote=remote)
+    await app[AUDIT].record(user.username, "login", f"user:{user.username}", remote=remote)
+    response = web.HTTPFound(safe_next(str(form.get("next", "/"))))
+    set_cookie(request, response, SESSION_COOKIE, token, hours * 3600)
+    response.del_cookie(LOGIN_CSRF_COOKIE, path="/")
+    raise response
+
+
+async def logout(request: web.Request) -> web.StreamResponse:
+    session = await load_session(request)
+    token = request.cookies.get(SESSION_COOKIE)
+    if session is not None and token:
+        await request.app[USERS].end_session(token)
+        await request.app[AUDIT].record(session.user.username, "logout",
+                                        f"user:{session.user.username}",
+                                        remote=remote_of(request))
+    response = web.HTTPFound("/login")
+    response.del_cookie(SESSION_COOKIE, path="/")
+    raise response
+
+
+async def set_language(request: web.Request) -> web.StreamResponse:
+    """Remember the chosen language (for the user, and in a cookie) and go back."""
+    form = await request.post()
+    lang = str(form.get("language", ""))
+    if lang not in ("zh", "en"):
+        raise web.HTTPBadRequest(text="400: language must be zh or en")
+    principal = await optional_user(request)
+    if principal is not None:
+        await request.app[USERS].set_language(principal.username, lang)
+    response = web.HTTPFound(safe_next(str(form.get("next", "/"))))
+    set_cookie(request, response, LANG_COOKIE, lang, 365 * 86400)
+    raise response
+
+
+async def home(request: web.Request) -> web.StreamResponse:
+    principal = await current_user(request)
+    return aiohttp_jinja2.render_template("home.html", request, {"principal": principal})
+
+
+async def healthz(request: web.Request) -> web.StreamResponse:
+    return web.json_response({"ok": True})
+
+
+def setup(app: web.Application) -> None:
+    """Add the sign-in, sign-out, language and home routes."""
+    app.router.add_get("/", home, name="home")
+    app.router.add_get("/login", login_page, name="login")
+    app.router.add_post("/login", login)
+    app.router.add_post("/logout", logout, name="logout")
+    app.router.add_post("/language", set_language, name="language")
+    app.router.add_get("/healthz", healthz)
