@@ -39,10 +39,11 @@ def make_tracker(server: str, settings: Settings) -> Tracker:
 
 
 def default_consumers(settings: Settings) -> list[Consumer]:
-    """The product's consumers besides the store: three-ring enforcement."""
+    """The product's consumers besides the store: three-ring enforcement, recordings."""
+    from callcenter.recordings.consumer import RecordingConsumer
     from callcenter.ringrule.enforcer import RingEnforcer
 
-    return [RingEnforcer.from_settings(settings)]
+    return [RingEnforcer.from_settings(settings), RecordingConsumer.from_settings(settings)]
 
 
 class CallLogger:
