@@ -150,6 +150,12 @@ class AgentPanelSettings(_Section):
     notes_due_after_s: float = Field(default=300.0, ge=0)
     complaint_response_hours: float = Field(default=48.0, gt=0)
     outbound_context: str = "from-internal"
+    outbound_prefix: str = "9"
+    """Digits dialled before an outside number (click-to-call sends prefix + number)."""
+    interface_template: str = "PJSIP/{agent}"
+    """An agent's queue member interface and Originate channel, from its endpoint."""
+    complaint_category: str = "complaint"
+    """The note category that opens a complaint."""
 
 
 class Settings(_Section):

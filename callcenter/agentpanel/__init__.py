@@ -1,0 +1,1 @@
+"""The agents' browser panel: presence, screen pop, customers, call notes, follow-ups."""

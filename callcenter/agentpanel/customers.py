@@ -1,0 +1,101 @@
+"""Customers from the panel: create, edit, find by caller number, and their call history."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict
+from typing import Any
+
+import asyncpg
+
+from callcenter.agentpanel.access import CUSTOMER_ROLES, Actor, NotFound, require
+from callcenter.agentpanel.forms import FormError, customer_form
+from callcenter.agentpanel.numbers import caller_id_forms, try_normalise
+from callcenter.store.audit import AuditRepository
+from callcenter.store.customers import Customer, CustomerRepository, PhoneTaken
+from callcenter.store.notes import NoteRepository
+
+
+class CustomerDesk:
+    """Customer records and history, with the role checks of :mod:`access`."""
+
+    def __init__(self, pool: asyncpg.Pool, audit: AuditRepository, outbound_prefix: str) -> None:
+        self.customers = CustomerRepository(pool)
+        self.notes = NoteRepository(pool)
+        self.audit = audit
+        self.outbound_prefix = outbound_prefix
+
+    async def create(self, actor: Actor, data: Mapping[str, Any]) -> Customer:
+        """A new customer from form ``data``; :class:`FormError` on bad input or a number
+        that belongs to another customer."""
+        require(actor, CUSTOMER_ROLES, "create customers")
+        form = customer_form(data)
+        try:
+            customer = await self.customers.create(**asdict(form), actor=actor.username)
+        except PhoneTaken as exc:
+            raise FormError({"phones": f"{exc.number} belongs to another customer."}) from None
+        await self.audit.record(actor.username, "customer_created", f"customer:{customer.id}")
+        return customer
+
+    async def update(self, actor: Actor, customer_id: int, data: Mapping[str, Any]) -> Customer:
+        """Replace the customer's fields from form ``data``."""
+        require(actor, CUSTOMER_ROLES, "edit customers")
+        form = customer_form(data)
+        try:
+            customer = await self.customers.update(customer_id, **asdict(form),
+                                                   actor=actor.username)
+        except PhoneTaken as exc:
+            raise FormError({"phones": f"{exc.number} belongs to another customer."}) from None
+        if customer is None:
+            raise NotFound(f"no customer {customer_id}")
+        await self.audit.record(actor.username, "customer_updated", f"customer:{customer_id}")
+        return customer
+
+    async def get(self, actor: Actor, customer_id: int) -> Customer:
+        """One customer; :class:`NotFound` when there is none."""
+        require(actor, CUSTOMER_ROLES, "read customers")
+        customer = await self.customers.get(customer_id)
+        if customer is None:
+            raise NotFound(f"no customer {customer_id}")
+        return customer
+
+    async def search(self, actor: Actor, text: str) -> list[Customer]:
+        """Customers matching ``text`` (name, company, digits of a number)."""
+        require(actor, CUSTOMER_ROLES, "search customers")
+        return await self.customers.search(text.strip()[:100])
+
+    async def by_number(self, actor: Actor, number: str | None) -> Customer | None:
+        """The customer a caller ID (any form) belongs to, or None."""
+        require(actor, CUSTOMER_ROLES, "read customers")
+        normalised = try_normalise(number)
+        return await self.customers.find_by_number(normalised) if normalised else None
+
+    async def history(self, actor: Actor, customer: Customer | None,
+                      number: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+        """Previous calls with the customer (any of its numbers, or ``number`` alone), newest
+        first, with notes; an agent sees the text of their own notes only."""
+        require(actor, CUSTOMER_ROLES, "read customer history")
+        numbers = list(customer.phones) if customer else []
+        extra = try_normalise(number)
+        if extra and extra not in numbers:
+            numbers.append(extra)
+        forms = sorted({f for n in numbers for f in caller_id_forms(n)})
+        dialled = forms + [self.outbound_prefix + f for f in forms]
+        calls = await self.notes.history(forms, dialled, customer.id if customer else None,
+                                         limit)
+        for call in calls:
+            call["notes"] = [_visible(actor, n) for n in call["notes"]]
+        return calls
+
+    async def screen_pop(self, actor: Actor, caller: str | None) -> dict[str, Any]:
+        """What the panel shows when the phone rings: the customer and their history."""
+        customer = await self.by_number(actor, caller)
+        return {"customer": customer, "history": await self.history(actor, customer, caller, 10)}
+
+
+def _visible(actor: Actor, note: Any) -> dict[str, Any]:
+    """A note as ``actor`` may see it: an agent does not read colleagues' note text."""
+    out = asdict(note)
+    if actor.role == "agent" and note.agent != actor.agent:
+        out["content"] = None
+    return out
