@@ -1,0 +1,2 @@
+"""Deployment on a real Asterisk: read the shipped ``dialplan/`` configuration and
+check that it makes Asterisk emit what the daemon needs (``callcenter check-config``)."""
