@@ -1,0 +1,269 @@
+"""`callcenter check-config`: the shipped dialplan/ is clean, and each inconsistency the
+command claims to catch is caught, with its file and line, on a mutated copy."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from callcenter.cli import main
+from callcenter.deploy.check import check_config
+from callcenter.deploy.conf import ConfInputError, parse_conf
+from callcenter.deploy.findings import Finding
+from callcenter.settings import Settings
+
+SHIPPED = Path(__file__).resolve().parents[1] / "dialplan"
+
+
+@pytest.fixture
+def conf_dir(tmp_path: Path) -> Path:
+    target = tmp_path / "asterisk"
+    shutil.copytree(SHIPPED, target)
+    return target
+
+
+def mutate(directory: Path, name: str, old: str, new: str) -> None:
+    """Replace ``old`` (which must occur) by ``new`` in ``directory/name``."""
+    path = directory / name
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {name}"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def line_of(directory: Path, name: str, text: str) -> int:
+    """The number of the first line of ``name`` containing ``text``."""
+    lines = (directory / name).read_text(encoding="utf-8").splitlines()
+    return next(i for i, line in enumerate(lines, start=1) if text in line)
+
+
+def settings(**data: Any) -> Settings:
+    return Settings.model_validate(data)
+
+
+def test_shipped_dialplan_is_consistent_with_default_settings() -> None:
+    assert check_config(SHIPPED, Settings()) == []
+
+
+def test_cli_passes_on_shipped_dialplan(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check-config", str(SHIPPED)]) == 0
+    assert "consistent" in capsys.readouterr().out
+
+
+# (file, old, new, settings, file:line marker of the finding, words of its message)
+CASES: dict[str, tuple[str, str, str, dict[str, Any], str, str]] = {
+    "timestampevents missing": (
+        "manager.conf", "timestampevents = yes", "", {}, "[general]", "timestampevents is not yes"),
+    "timestampevents no": (
+        "manager.conf", "timestampevents = yes", "timestampevents = no", {},
+        "timestampevents = no", "timestampevents is not yes"),
+    "AMI disabled": (
+        "manager.conf", "enabled = yes", "enabled = no", {}, "enabled = no", "the AMI is off"),
+    "bindaddr unset": (
+        "manager.conf", "bindaddr = 127.0.0.1", "", {}, "[general]", "bindaddr is not set"),
+    "bindaddr any": (
+        "manager.conf", "bindaddr = 127.0.0.1", "bindaddr = 0.0.0.0", {}, "bindaddr",
+        "not a private address"),
+    "bindaddr public": (
+        "manager.conf", "bindaddr = 127.0.0.1", "bindaddr = 8.8.8.8", {}, "bindaddr",
+        "not a private address"),
+    "bindaddr name": (
+        "manager.conf", "bindaddr = 127.0.0.1", "bindaddr = pbx.example.com", {}, "bindaddr",
+        "is not an IP address"),
+    "AMI over HTTP": (
+        "manager.conf", "webenabled = no", "webenabled = yes", {}, "webenabled",
+        "over HTTP"),
+    "port differs from [[servers]]": (
+        "manager.conf", "port = 5038", "port = 5039",
+        {"servers": [{"name": "pbx1", "port": 5038}]}, "port = 5039", "connects to port 5038"),
+    "daemon user missing": (
+        "manager.conf", "[callcenter]", "[someone]", {}, "[general]", "no AMI user [callcenter]"),
+    "read lacks dialplan": (
+        "manager.conf", "read = call,agent,dialplan", "read = call,agent", {}, "read = call",
+        "read lacks dialplan"),
+    "read unset": (
+        "manager.conf", "read = call,agent,dialplan", "", {}, "[callcenter]",
+        "read lacks call, agent, dialplan"),
+    "read more than needed": (
+        "manager.conf", "read = call,agent,dialplan", "read = call,agent,dialplan,dtmf", {},
+        "read = call", "read grants dtmf"),
+    "read all": (
+        "manager.conf", "read = call,agent,dialplan", "read = all", {}, "read = all",
+        "read grants agi, aoc"),
+    "write lacks originate": (
+        "manager.conf", "write = call,agent,originate,", "write = call,agent,", {}, "write =",
+        "does not allow Originate (originate)"),
+    "write lacks config and system": (
+        "manager.conf", "reporting,config,command", "reporting,command", {}, "write =",
+        "GetConfig (system or config)"),
+    "write lacks reporting": (
+        "manager.conf", "originate,reporting,config", "originate,config", {}, "write =",
+        "CoreShowChannels (system or reporting)"),
+    "write lacks agent": (
+        "manager.conf", "write = call,agent,", "write = call,", {}, "write =",
+        "QueuePause (agent), QueueAdd (agent), QueueRemove (agent)"),
+    "write lacks command": (
+        "manager.conf", "config,command", "config", {}, "write =", "Command (command)"),
+    "write lacks call": (
+        "manager.conf", "write = call,agent,", "write = agent,", {}, "write =",
+        "Hangup (system or call), Redirect (call)"),
+    "write system": (
+        "manager.conf", "write = call,", "write = system,call,", {}, "write =",
+        "write grants system beyond"),
+    "unknown class": (
+        "manager.conf", "read = call,agent,dialplan", "read = call,agent,dialplan,calls", {},
+        "read = call", "unknown class 'calls'"),
+    "no ACL": (
+        "manager.conf", "permit = 127.0.0.1/255.255.255.255", "", {}, "[callcenter]",
+        "has no permit="),
+    "queue timeout differs": (
+        "queues.conf", "timeout = 15", "timeout = 20", {}, "timeout = 20",
+        "queue support: member timeout 20 s is not the ring deadline 15 s"),
+    "queue timeout unset vs a 4-ring deadline": (
+        "queues.conf", "timeout = 15", "", {"ring": {"rings_allowed": 4}}, "[support]",
+        "member timeout 15 s (not set: app_queue's default) is not the ring deadline 20 s"),
+    "per-queue override": (
+        "queues.conf", "[sales](callcenter-queue)\n", "[sales](callcenter-queue)\ntimeout = 15\n",
+        {"queues": {"sales": {"rings_allowed": 4}}}, "timeout = 15\nstrategy = ringall",
+        "queue sales: member timeout 15 s is not the ring deadline 20 s"),
+    "ringinuse yes": (
+        "queues.conf", "ringinuse = no", "ringinuse = yes", {}, "ringinuse = yes",
+        "queue billing: ringinuse is not no"),
+    "ringinuse unset": (
+        "queues.conf", "ringinuse = no", "", {}, "[sales]", "queue sales: ringinuse is not no"),
+    "autopause and daemon pause": (
+        "queues.conf", "autopause = no", "autopause = all", {}, "autopause = all",
+        "autopause = all pauses an agent after one miss"),
+    "eventwhencalled": (
+        "queues.conf", "strategy = ringall", "strategy = ringall\neventwhencalled = yes", {},
+        "eventwhencalled = yes", "queue sales: eventwhencalled no longer exists"),
+    "queue records itself": (
+        "queues.conf", "strategy = ringall", "strategy = ringall\nmonitor-format = wav", {},
+        "monitor-format", "queue sales: monitor-format"),
+    "recording elsewhere": (
+        "extensions.conf", "same => n,Set(MIXMON_FILE=/var/spool/asterisk/monitor/",
+        "same => n,Set(MIXMON_FILE=/var/spool/recordings/", {}, "MixMonitor(${MIXMON_FILE},b)",
+        "[from-trunk] 800: MixMonitor writes into '/var/spool/recordings'"),
+    "recording dir setting differs": (
+        "extensions.conf", "QUEUE_WAIT = 60", "QUEUE_WAIT = 60", {"recordings": {
+            "asterisk_dir": "/srv/monitor"}}, "MixMonitor(${MIXMON_FILE},b)",
+        "not recordings.asterisk_dir '/srv/monitor'"),
+    "recording name without uniqueid": (
+        "extensions.conf", "${CALLERID(num)})}-${UNIQUEID}.wav)", "${CALLERID(num)})}.wav)", {},
+        "MixMonitor(${MIXMON_FILE},b)", "recording name"),
+    "recording name without time": (
+        "extensions.conf", "${STRFTIME(${EPOCH},UTC,%Y%m%d-%H%M%S)}", "${EPOCH}", {},
+        "MixMonitor(${MIXMON_FILE},b)", "is not <%Y%m%d-%H%M%S>-<caller number>"),
+    "MIXMON_FILE not announced": (
+        "extensions.conf", " same => n,Set(MIXMON_FILE=", " same => n,Set(OTHER=", {},
+        "MixMonitor(${MIXMON_FILE},b)", "MIXMON_FILE is not set before it"),
+    "toqueue label missing": (
+        "extensions.conf", "n(toqueue),Queue", "n,Queue", {}, "exten => _10XX,1",
+        "has no step labelled 'toqueue': the three-ring redirect (from-trunk,<dialled number>"),
+    "toqueue label not on Queue()": (
+        "extensions.conf", "n(toqueue),Queue(support,t,,,${QUEUE_WAIT})",
+        "n(toqueue),Playback(sorry)", {}, "n(toqueue)", "runs Playback, not Queue()"),
+    "NOANSWER branch missing": (
+        "extensions.conf", "?toqueue)", "?nowhere)", {}, "Dial(PJSIP/agent${EXTEN}",
+        "after Dial() no GotoIf/Goto to 'toqueue'"),
+    "direct ring not longer than deadline": (
+        "extensions.conf", "DIRECT_RING = 30", "DIRECT_RING = 15", {},
+        "Dial(PJSIP/agent${EXTEN},${DIRECT_RING},t)", "Dial timeout 15 s is not longer"),
+    "fallback context missing": (
+        "extensions.conf", "QUEUE_WAIT = 60", "QUEUE_WAIT = 60", {"ring": {
+            "fallback_context": "from-pstn"}}, "; extensions.conf", "[from-pstn]"),
+    "fallback priority 1": (
+        "extensions.conf", "QUEUE_WAIT = 60", "QUEUE_WAIT = 60", {"ring": {
+            "fallback_priority": "1"}}, "[from-trunk]", "ring.fallback_priority = 1"),
+    "outbound context missing": (
+        "extensions.conf", "[from-internal]", "[click-to-call]", {}, "; extensions.conf",
+        "[from-internal] (agent_panel.outbound_context) does not exist"),
+    "endpoint context missing": (
+        "pjsip.conf", "context = from-agents", "context = agents", {}, "context = agents",
+        "endpoint agent1001: context 'agents' does not exist"),
+    "queue member not an endpoint": (
+        "queues.conf", "member => PJSIP/agent1003,0,Carol Agent\n\n[sales]",
+        "member => PJSIP/agent1004,0,Dan Agent\n\n[sales]", {}, "agent1004",
+        "member PJSIP/agent1004 is not an endpoint"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_each_inconsistency_is_reported_with_file_and_line(conf_dir: Path, case: str) -> None:
+    name, old, new, overrides, marker, words = CASES[case]
+    mutate(conf_dir, name, old, new)
+    findings = check_config(conf_dir, settings(**overrides))
+    text = (conf_dir / name).read_text(encoding="utf-8")
+    line = text[: text.index(marker)].count("\n") + 1
+    at_line = [f for f in findings if (f.file, f.line) == (name, line)]
+    assert any(words in f.message for f in at_line), (case, [str(f) for f in findings])
+
+
+def test_findings_are_sorted_and_printed_as_file_line(
+        conf_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    mutate(conf_dir, "queues.conf", "timeout = 15", "timeout = 30")
+    mutate(conf_dir, "manager.conf", "timestampevents = yes", "timestampevents = no")
+    assert main(["check-config", str(conf_dir)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    stamp_line = line_of(conf_dir, "manager.conf", "timestampevents = no")
+    timeout_line = line_of(conf_dir, "queues.conf", "timeout = 30")
+    assert out[0].startswith(f"{conf_dir / 'manager.conf'}:{stamp_line}: timestampevents")
+    prefix = f"{conf_dir / 'queues.conf'}:{timeout_line}: queue billing: member timeout 30 s"
+    assert any(line.startswith(prefix) for line in out)
+    assert len(out) == 4  # timestampevents + three queues
+
+
+def test_servers_username_is_the_user_checked(conf_dir: Path) -> None:
+    found = check_config(conf_dir, settings(servers=[{"name": "pbx1", "username": "ops"}]))
+    assert [f.message for f in found] == ["no AMI user [ops]: the daemon logs in as 'ops'"]
+
+
+def test_autopause_is_fine_when_the_daemon_never_pauses(conf_dir: Path) -> None:
+    mutate(conf_dir, "queues.conf", "autopause = no", "autopause = yes")
+    assert check_config(conf_dir, settings(ring={"misses_before_pause": 0})) == []
+
+
+@pytest.mark.parametrize("problem", ["missing dir", "missing file", "not utf-8", "unreadable"])
+def test_bad_input_exits_2_with_one_line(conf_dir: Path, problem: str,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    target = conf_dir
+    if problem == "missing dir":
+        target = conf_dir / "nope"
+    elif problem == "missing file":
+        (conf_dir / "pjsip.conf").unlink()
+    elif problem == "not utf-8":
+        (conf_dir / "queues.conf").write_bytes(b"[support]\ntimeout = 15 \xff\n")
+    else:
+        (conf_dir / "extensions.conf").unlink()
+        (conf_dir / "extensions.conf").mkdir()
+    assert main(["check-config", str(target)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("callcenter check-config: ")
+    expected = {"missing dir": "not a directory", "missing file": "pjsip.conf: file not found",
+                "not utf-8": "queues.conf: not UTF-8", "unreadable": "cannot read"}[problem]
+    assert expected in err[0]
+    with pytest.raises(ConfInputError):
+        check_config(target, Settings())
+
+
+def test_parser_comments_templates_append_and_includes(tmp_path: Path) -> None:
+    (tmp_path / "secret.conf").write_text("secret = s3cret\n", encoding="utf-8")
+    (tmp_path / "x.conf").write_text(
+        "[base](!)\nread = call ; a comment\n;-- a block\nread = system\n--;\n"
+        "[user](base)\n#include \"secret.conf\"\n#include \"absent.conf\"\n"
+        "note = a\\;b\n[user](+)\nwrite = agent\n", encoding="utf-8")
+    conf = parse_conf(tmp_path / "x.conf")
+    user = conf.named("user")
+    assert len(user) == 1
+    assert conf.get(user[0], "read").value == "call"  # type: ignore[union-attr]
+    secret = conf.get(user[0], "secret")
+    assert secret is not None and (secret.value, secret.file, secret.line) == (
+        "s3cret", "secret.conf", 1)
+    assert conf.get(user[0], "note").value == "a;b"  # type: ignore[union-attr]
+    assert conf.get(user[0], "write").line == 11  # type: ignore[union-attr]
+
+
+def test_finding_text() -> None:
+    assert str(Finding("queues.conf", 7, "x")) == "queues.conf:7: x"
