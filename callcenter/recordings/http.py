@@ -1,0 +1,96 @@
+"""HTTP: stream a filed recording (Range requests), to the roles allowed to hear it.
+
+``GET /recordings/{server}/{linkedid}/{file_name}``: admin, supervisor and qa
+hear every recording; an agent only those of calls they took
+(``call.agent == principal.agent``). The file is the one the database row
+names, resolved inside ``recordings.store_dir``; nothing of the request
+reaches the file system. Every request of a signed-in user is audited
+(``recording_played`` / ``recording_denied`` / ``recording_unavailable``,
+object ``call:<server>/<linkedid>``, remote address, Range).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import structlog
+from aiohttp import web
+
+from callcenter.recordings.files import resolve_stored
+from callcenter.store.calls import CallRepository
+from callcenter.store.recordings import Recording, RecordingRepository
+from callcenter.web.auth import Principal, current_user
+from callcenter.web.keys import AUDIT, POOL, SETTINGS
+
+log = structlog.get_logger(__name__)
+
+LISTENERS = frozenset({"admin", "supervisor", "qa"})
+"""Roles that may hear every recording (agents: their own calls only)."""
+CONTENT_TYPES = {"wav": "audio/wav", "wav49": "audio/wav", "ogg": "audio/ogg",
+                 "mp3": "audio/mpeg", "gsm": "audio/x-gsm", "ulaw": "audio/basic"}
+_MAX_PART = 255
+
+
+def recording_url(rec: Recording) -> str:
+    """The URL of ``rec`` on this endpoint (each part percent-encoded)."""
+    parts = (rec.server, rec.linkedid, rec.file_name)
+    return "/recordings/" + "/".join(quote(p, safe="") for p in parts)
+
+
+def _printable(text: str) -> str:
+    """``text`` as the audit log can store it: NUL escaped, at most 255 characters."""
+    return text.replace("\x00", "\\x00")[:_MAX_PART]
+
+
+def setup(app: web.Application) -> None:
+    """Add the recording endpoint."""
+    app.router.add_get("/recordings/{server}/{linkedid}/{file_name}", serve_recording,
+                       name="recording")
+
+
+async def _may_hear(request: web.Request, who: Principal, server: str, linkedid: str) -> bool:
+    if who.role in LISTENERS:
+        return True
+    if who.role != "agent" or not who.agent:
+        return False
+    call = await CallRepository(request.app[POOL]).get_call(server, linkedid)
+    return call is not None and call.agent == who.agent
+
+
+async def serve_recording(request: web.Request) -> web.StreamResponse:
+    """The recording's bytes (200, or 206 for a Range); 403/404/410 otherwise, audited."""
+    who = await current_user(request)
+    server, linkedid, file_name = (request.match_info[k] for k in
+                                   ("server", "linkedid", "file_name"))
+    audit = request.app[AUDIT]
+    details = {"file_name": _printable(file_name),
+               "range": _printable(request.headers.get("Range", ""))}
+
+    async def record(action: str, **extra: str) -> None:
+        await audit.record(who.username, action,
+                           f"call:{_printable(server)}/{_printable(linkedid)}",
+                           remote=request.remote or "", details=details | extra)
+
+    if any(len(p) > _MAX_PART or "\x00" in p for p in (server, linkedid, file_name)):
+        await record("recording_unavailable", reason="bad request")
+        raise web.HTTPBadRequest(text="400: bad recording reference")
+    if not await _may_hear(request, who, server, linkedid):
+        await record("recording_denied", role=who.role)
+        raise web.HTTPForbidden(text="403: you may not hear this recording")
+    rec = await RecordingRepository(request.app[POOL]).get(server, linkedid, file_name)
+    if rec is None or rec.status != "ready" or rec.path is None:
+        status = rec.status if rec else "unknown"
+        await record("recording_unavailable", status=status)
+        if status == "purged":
+            raise web.HTTPGone(text="410: this recording was purged (retention period)")
+        raise web.HTTPNotFound(text=f"404: no playable recording ({status})")
+    path = resolve_stored(request.app[SETTINGS].recordings.store_dir, rec.path)
+    if path is None or not path.is_file():
+        log.error("recording_file_lost", server=server, linkedid=linkedid, path=rec.path)
+        await record("recording_unavailable", status="file lost")
+        raise web.HTTPNotFound(text="404: the recording's file is not in the store")
+    await record("recording_played")
+    return web.FileResponse(path, headers={
+        "Content-Type": CONTENT_TYPES.get(rec.format or "", "application/octet-stream"),
+        "Content-Disposition": f"inline; filename*=UTF-8''{quote(path.name)}",
+        "Cache-Control": "private, no-store"})
