@@ -1,0 +1,236 @@
+"""QA pages: the work queue, the scoring page (player + form), the agent's reviews.
+
+Routes (``setup``):
+
+- ``GET /qa`` — work queue (qa: own; supervisor/admin: everyone's) and open disputes;
+- ``GET /qa/assignments/{id}`` — open (or start) the review of an assignment;
+- ``GET|POST /qa/reviews/{id}`` — the scoring page; POST saves a draft or submits;
+- ``POST /qa/reviews/{id}/respond`` — the agent acknowledges or disputes;
+- ``POST /qa/reviews/{id}/resolve`` — a supervisor resolves a dispute;
+- ``GET /qa/mine`` — an agent's own reviews.
+
+Item fields of the form: ``score.<item>`` ('' | 'na' | 0..max), ``comment.<item>``,
+``reason.<item>`` (why an auto item was changed); ``comment`` overall.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp_jinja2
+from aiohttp import web
+from multidict import MultiDictProxy
+
+from callcenter.qa.forms import Form
+from callcenter.qa.reviews import Invalid, Review, ReviewError, ReviewService
+from callcenter.qa.scoring import ItemScore
+from callcenter.store.qa import QaRepository
+from callcenter.web.auth import Principal, current_user, require_role
+from callcenter.web.keys import POOL, SETTINGS
+from callcenter.web.nav import add_nav
+
+SERVICE = web.AppKey("qa_reviews", ReviewService)
+MAX_TEXT = 4000
+"""Longest comment, reason or answer accepted (characters)."""
+
+
+def parse_edits(form: Form, data: Mapping[str, Any]) -> dict[str, ItemScore]:
+    """Item scores from posted fields (only the items the post names); Invalid on bad input."""
+    edits: dict[str, ItemScore] = {}
+    problems: dict[str, str] = {}
+    for item in form.items:
+        key = f"score.{item.id}"
+        if key not in data:
+            continue
+        raw = str(data[key]).strip()
+        comment = str(data.get(f"comment.{item.id}", "")).strip()
+        reason = str(data.get(f"reason.{item.id}", "")).strip()
+        if len(comment) > MAX_TEXT or len(reason) > MAX_TEXT:
+            problems[item.id] = f"at most {MAX_TEXT} characters"
+            continue
+        if raw == "na":
+            edits[item.id] = ItemScore(None, True, comment, override_reason=reason)
+        elif raw == "":
+            edits[item.id] = ItemScore(None, False, comment, override_reason=reason)
+        elif raw.isdigit():
+            edits[item.id] = ItemScore(int(raw), False, comment, override_reason=reason)
+        else:
+            problems[item.id] = f"score must be a whole number from 0 to {item.max_score}"
+    if problems:
+        raise Invalid("some items are not scored correctly", problems)
+    return edits
+
+
+def _text(data: Mapping[str, Any], key: str) -> str:
+    value = str(data.get(key, "")).strip()
+    if len(value) > MAX_TEXT:
+        raise Invalid(f"{key}: at most {MAX_TEXT} characters", {key: "too long"})
+    return value
+
+
+def _id(request: web.Request) -> int:
+    try:
+        return int(request.match_info["id"])
+    except ValueError:
+        raise web.HTTPNotFound(text="404: no such review") from None
+
+
+def _http(exc: ReviewError) -> web.HTTPException:
+    cls = {403: web.HTTPForbidden, 404: web.HTTPNotFound, 409: web.HTTPConflict}.get(
+        exc.status, web.HTTPBadRequest)
+    return cls(text=f"{exc.status}: {exc}")
+
+
+async def _page(request: web.Request, who: Principal, review: Review, *,
+                error: Invalid | None = None, posted: Mapping[str, Any] | None = None
+                ) -> web.StreamResponse:
+    """The scoring page of ``review``: call facts, player, form (editable or not)."""
+    svc = request.app[SERVICE]
+    repo = QaRepository(request.app[POOL])
+    row = review.row
+    recordings = [{**r, "url": "/recordings/" + "/".join(
+        quote(p, safe="") for p in (row.server, row.linkedid, r["file_name"]))}
+        for r in await repo.ready_recordings(row.server, row.linkedid)]
+    editable = row.status == "draft" and who.username == row.inspector
+    resolving = review.dispute_open and who.role in ("supervisor", "admin")
+    context = {
+        "review": review, "row": row, "form": review.form, "scores": review.scores,
+        "call": await svc.call(review), "recordings": recordings,
+        "notes": await repo.notes(row.server, row.linkedid),
+        "editable": editable, "resolving": resolving,
+        "can_respond": (who.role == "agent" and row.response is None
+                        and review.respond_until is not None
+                        and svc.clock() <= review.respond_until),
+        "items": {i.id: i for i in review.form.items},
+        "error": error, "problems": error.problems if error else {},
+        "posted": posted or {},
+    }
+    return aiohttp_jinja2.render_template("qa/review.html", request, context,
+                                          status=400 if error else 200)
+
+
+@require_role("qa", "supervisor", "admin")
+async def queue_page(request: web.Request) -> web.StreamResponse:
+    who = await current_user(request)
+    svc = request.app[SERVICE]
+    done = request.query.get("done") == "1"
+    entries = await svc.work_queue(who, include_done=done)
+    disputes = await svc.open_disputes(who) if who.role in ("supervisor", "admin") else []
+    return aiohttp_jinja2.render_template("qa/queue.html", request, {
+        "entries": entries, "disputes": disputes, "done": done})
+
+
+@require_role("qa")
+async def open_assignment(request: web.Request) -> web.StreamResponse:
+    who = await current_user(request)
+    try:
+        review = await request.app[SERVICE].start(who, _id(request), remote=request.remote or "")
+    except ReviewError as exc:
+        raise _http(exc) from None
+    raise web.HTTPFound(f"/qa/reviews/{review.id}")
+
+
+@require_role("qa", "supervisor", "admin", "agent")
+async def review_page(request: web.Request) -> web.StreamResponse:
+    who = await current_user(request)
+    try:
+        review = await request.app[SERVICE].get(who, _id(request))
+    except ReviewError as exc:
+        raise _http(exc) from None
+    return await _page(request, who, review)
+
+
+Action = Callable[[ReviewService, Principal, Review, MultiDictProxy[Any], str], Awaitable[str]]
+
+
+async def _on_review(request: web.Request, action: Action) -> web.StreamResponse:
+    """Run ``action`` on the URL's review with the posted fields: success redirects where it
+    says, Invalid shows the page again with the problems (400), other refusals their status."""
+    who = await current_user(request)
+    svc = request.app[SERVICE]
+    data = await request.post()
+    try:
+        review = await svc.get(who, _id(request))
+        try:
+            target = await action(svc, who, review, data, request.remote or "")
+        except Invalid as exc:
+            return await _page(request, who, review, error=exc,
+                               posted={k: str(v) for k, v in data.items()})
+    except ReviewError as exc:
+        raise _http(exc) from None
+    raise web.HTTPFound(target)
+
+
+async def _save(svc: ReviewService, who: Principal, review: Review, data: MultiDictProxy[Any],
+                remote: str) -> str:
+    edits = parse_edits(review.form, data)
+    await svc.save(who, review.id, edits, _text(data, "comment"),
+                   submit=data.get("action") == "submit", remote=remote)
+    return f"/qa/reviews/{review.id}?saved=1"
+
+
+async def _respond(svc: ReviewService, who: Principal, review: Review,
+                   data: MultiDictProxy[Any], remote: str) -> str:
+    await svc.respond(who, review.id, str(data.get("response", "")),
+                      _text(data, "response_comment"), remote=remote)
+    return "/qa/mine"
+
+
+async def _resolve(svc: ReviewService, who: Principal, review: Review,
+                   data: MultiDictProxy[Any], remote: str) -> str:
+    decision = str(data.get("decision", ""))
+    edits = parse_edits(review.form, data) if decision == "changed" else {}
+    changed = {k: v for k, v in edits.items() if _differs(v, review.scores.get(k))}
+    await svc.resolve(who, review.id, decision, _text(data, "resolution_comment"), changed,
+                      remote=remote)
+    return f"/qa/reviews/{review.id}"
+
+
+@require_role("qa")
+async def save_review(request: web.Request) -> web.StreamResponse:
+    """Save the draft, or submit it (``action=submit``)."""
+    return await _on_review(request, _save)
+
+
+@require_role("agent")
+async def respond(request: web.Request) -> web.StreamResponse:
+    """The agent acknowledges or disputes (``response``, ``response_comment``)."""
+    return await _on_review(request, _respond)
+
+
+@require_role("supervisor", "admin")
+async def resolve(request: web.Request) -> web.StreamResponse:
+    """A supervisor resolves a dispute (``decision``, ``resolution_comment``, items)."""
+    return await _on_review(request, _resolve)
+
+
+def _differs(edit: ItemScore, stored: ItemScore | None) -> bool:
+    """True when a posted item differs from the stored one (the post carries no prefill)."""
+    if stored is None:
+        return edit.scored or bool(edit.comment)
+    return (edit.value, edit.na, edit.comment, edit.override_reason) != (
+        stored.value, stored.na, stored.comment, stored.override_reason)
+
+
+@require_role("agent")
+async def my_reviews(request: web.Request) -> web.StreamResponse:
+    who = await current_user(request)
+    reviews = await request.app[SERVICE].agent_reviews(who)
+    return aiohttp_jinja2.render_template("qa/mine.html", request, {"reviews": reviews})
+
+
+def setup(app: web.Application) -> None:
+    """Add the QA pages and their navigation entries."""
+    app[SERVICE] = ReviewService(app[POOL], app[SETTINGS])
+    r = app.router
+    r.add_get("/qa", queue_page, name="qa_queue")
+    r.add_get("/qa/mine", my_reviews, name="qa_mine")
+    r.add_get("/qa/assignments/{id}", open_assignment, name="qa_assignment")
+    r.add_get("/qa/reviews/{id}", review_page, name="qa_review")
+    r.add_post("/qa/reviews/{id}", save_review)
+    r.add_post("/qa/reviews/{id}/respond", respond)
+    r.add_post("/qa/reviews/{id}/resolve", resolve)
+    add_nav(app, "/qa", "QA work queue", ("qa", "supervisor", "admin"))
+    add_nav(app, "/qa/mine", "My QA reviews", ("agent",))

@@ -1,0 +1,147 @@
+"""QA pages over HTTP: work queue, scoring page, submit, agent's answer, resolution."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import asyncpg
+import pytest
+from test_qa_reviews import FULL, SHIPPED
+from test_qa_sampling import WEEK, add_call
+
+from callcenter.qa.sampling import assign_week, sample_week
+from callcenter.settings import Settings
+from callcenter.store.audit import AuditRepository
+from callcenter.store.qa import QaRepository
+from callcenter.web.testing import web_client
+
+AGENT = "agent1001"
+FEATURES = ("callcenter.qa.web",)
+
+
+@pytest.fixture
+def settings() -> Settings:
+    s = Settings()
+    s.web.secure_cookies = False
+    s.qa.random_per_agent_per_week = 5
+    s.qa.inspectors = ["test_qa"]
+    s.qa.forms_dir = str(SHIPPED.parent)
+    return s
+
+
+async def queued(pool: asyncpg.Pool, settings: Settings) -> int:
+    """One call of agent1001 sampled and assigned to test_qa; its assignment id."""
+    await add_call(pool, 1, AGENT, hold_s=10.0)
+    repo = QaRepository(pool)
+    await sample_week(repo, settings, WEEK)
+    await assign_week(repo, settings, WEEK)
+    [entry] = await repo.work_queue("test_qa")
+    return entry.assignment_id
+
+
+def fields(csrf: str, scores: dict[str, Any], **extra: str) -> dict[str, str]:
+    out = {"csrf_token": csrf, **extra}
+    out.update({f"score.{k}": str(v) for k, v in scores.items()})
+    return out
+
+
+async def scored(pool: asyncpg.Pool, settings: Settings) -> int:
+    """A submitted review (through the pages); its id."""
+    aid = await queued(pool, settings)
+    async with web_client(settings, pool, role="qa", features=FEATURES) as qa:
+        resp = await qa.get(f"/qa/assignments/{aid}", allow_redirects=False)
+        review_id = int(resp.headers["Location"].rsplit("/", 1)[1])
+        resp = await qa.post(f"/qa/reviews/{review_id}", allow_redirects=False,
+                             data=fields(qa.csrf, FULL, action="submit", comment="ok"))
+        assert resp.status == 302
+    return review_id
+
+
+async def test_score_a_call_from_the_queue(pool: asyncpg.Pool, settings: Settings) -> None:
+    aid = await queued(pool, settings)
+    async with web_client(settings, pool, role="qa", features=FEATURES) as qa:
+        page = await (await qa.get("/qa")).text()
+        assert f'href="/qa/assignments/{aid}"' in page and AGENT in page
+        resp = await qa.get(f"/qa/assignments/{aid}", allow_redirects=False)
+        assert resp.status == 302
+        url = resp.headers["Location"]
+        page = await (await qa.get(url)).text()
+        assert 'src="/recordings/pbx1/1.1/1.1.wav"' in page and "/static/qa.js" in page
+        assert "hold 10 s (limit 60 s)" in page  # the auto item's evidence
+        assert "138****0001" in page  # the caller's number masked for QA
+        assert 'name="score.polite_close"' in page
+
+        resp = await qa.post(url, data=fields("", FULL, action="submit"))
+        assert resp.status == 403  # no CSRF token
+        resp = await qa.post(url, data=fields(qa.csrf, {"polite_close": 1}, action="submit"))
+        assert resp.status == 400 and "not scored yet" in await resp.text()
+        resp = await qa.post(url, data=fields(qa.csrf, {"polite_close": "x"}, action="save"))
+        assert resp.status == 400 and "whole number" in await resp.text()
+        resp = await qa.post(url, data=fields(qa.csrf, {"hold_time": 0}, action="save"))
+        assert resp.status == 400 and "needs a reason" in await resp.text()
+
+        resp = await qa.post(url, allow_redirects=False,
+                             data=fields(qa.csrf, FULL, action="submit", comment="fine"))
+        assert resp.status == 302
+        page = await (await qa.get(url)).text()
+        assert re.search(r'id="total">89\.1<', page) and 'id="grade"' in page
+        assert 'name="score.polite_close"' not in page  # read-only now
+        resp = await qa.post(url, data=fields(qa.csrf, {"polite_close": 1}, action="save"))
+        assert resp.status == 409
+        assert "89.1" in await (await qa.get("/qa?done=1")).text()
+    actions = [e.action for e in await AuditRepository(pool).entries(actor="test_qa")]
+    assert actions == ["qa_review_submitted", "qa_review_started"]  # refused saves change nothing
+
+
+async def test_agent_answers_and_supervisor_resolves(pool: asyncpg.Pool,
+                                                     settings: Settings) -> None:
+    review_id = await scored(pool, settings)
+    async with web_client(settings, pool, role="agent", agent="agent1002", features=FEATURES) as other:
+        assert (await other.get(f"/qa/reviews/{review_id}")).status == 404
+        assert "No review of your calls yet" in await (await other.get("/qa/mine")).text()
+    async with web_client(settings, pool, role="agent", features=FEATURES) as agent:
+        assert (await agent.get("/qa")).status == 403
+        mine = await (await agent.get("/qa/mine")).text()
+        assert f'href="/qa/reviews/{review_id}"' in mine and "89.1" in mine
+        page = await (await agent.get(f"/qa/reviews/{review_id}")).text()
+        assert 'id="respond"' in page and "13800000001" in page  # agents see the number
+        url = f"/qa/reviews/{review_id}/respond"
+        resp = await agent.post(url, data={"csrf_token": agent.csrf, "response": "disputed"})
+        assert resp.status == 400
+        resp = await agent.post(url, allow_redirects=False, data={
+            "csrf_token": agent.csrf, "response": "disputed",
+            "response_comment": "I closed politely"})
+        assert resp.status == 302
+        resp = await agent.post(url, data={"csrf_token": agent.csrf, "response": "acknowledged"})
+        assert resp.status == 409
+    async with web_client(settings, pool, role="qa", features=FEATURES) as qa:
+        resp = await qa.post(f"/qa/reviews/{review_id}/resolve",
+                             data={"csrf_token": qa.csrf, "decision": "upheld",
+                                   "resolution_comment": "x"})
+        assert resp.status == 403
+    async with web_client(settings, pool, role="supervisor", features=FEATURES) as boss:
+        queue = await (await boss.get("/qa")).text()
+        assert "I closed politely" in queue
+        page = await (await boss.get(f"/qa/reviews/{review_id}")).text()
+        assert f'action="/qa/reviews/{review_id}/resolve"' in page
+        data = fields(boss.csrf, {**FULL, "polite_close": 1}, decision="changed",
+                      resolution_comment="heard it at 03:10")
+        resp = await boss.post(f"/qa/reviews/{review_id}/resolve", allow_redirects=False,
+                               data=data)
+        assert resp.status == 302
+        page = await (await boss.get(f"/qa/reviews/{review_id}")).text()
+        assert re.search(r'id="total">95\.3<', page) and "heard it at 03:10" in page
+    entries = await AuditRepository(pool).entries(object=f"qa_review:{review_id}")
+    assert entries[0].action == "qa_dispute_resolved" and entries[0].details["items"] == [
+        "polite_close"]
+
+
+async def test_unknown_ids_and_signed_out(pool: asyncpg.Pool, settings: Settings) -> None:
+    async with web_client(settings, pool, role="qa", features=FEATURES) as qa:
+        assert (await qa.get("/qa/reviews/999")).status == 404
+        assert (await qa.get("/qa/reviews/abc")).status == 404
+        assert (await qa.get("/qa/assignments/999")).status == 404
+    async with web_client(settings, pool, role=None, features=FEATURES) as anon:
+        resp = await anon.get("/qa", allow_redirects=False)
+        assert resp.status == 302 and resp.headers["Location"].startswith("/login")
