@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "callcenter.cli.sim_cmd",
     "callcenter.cli.checkconfig_cmd",
     "callcenter.cli.qa_cmd",
+    "callcenter.cli.recordings_cmd",
 ]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Literal
@@ -113,12 +112,15 @@ class RecordingRepository:
             " WHERE server = $1 AND linkedid = $2", server, linkedid, on)
         return int(result.split()[-1])
 
-    async def mark_purged(self, keys: Sequence[tuple[str, str, str]],
-                          conn: asyncpg.Connection | None = None) -> None:
-        """Set status 'purged' on the recordings ``keys`` (the file is gone)."""
-        await (conn or self.pool).executemany(
+    @staticmethod
+    async def claim_purge(conn: asyncpg.Connection, key: tuple[str, str, str]) -> bool:
+        """Mark one stored recording 'purged' in ``conn``'s transaction (its row stays
+        locked until commit); False when it is on legal hold or not stored any more."""
+        done = await conn.fetchval(
             "UPDATE recordings SET status = 'purged', updated_at = now()"
-            " WHERE server = $1 AND linkedid = $2 AND file_name = $3 AND NOT legal_hold", keys)
+            " WHERE server = $1 AND linkedid = $2 AND file_name = $3 AND NOT legal_hold"
+            " AND status = ANY($4::text[]) RETURNING true", *key, list(ON_DISK))
+        return bool(done)
 
     async def _select(self, where: str, *args: object) -> list[Recording]:
         rows = await self.pool.fetch(f"SELECT {', '.join(_COLUMNS)} FROM recordings {where}",
