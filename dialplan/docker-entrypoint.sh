@@ -5,7 +5,7 @@
 # drops root for the "asterisk" user (-U/-G).
 #
 #   AMI_SECRET       secret of the AMI user "callcenter" (manager.conf)
-#   AGENT_PASSWORDS  "1001=secret 1002=secret ...": one SIP password per agent
+#   AGENT_PASSWORDS  "1001=secret,1002=secret,...": one SIP password per agent
 #   TRUNK_HOST, TRUNK_USERNAME, TRUNK_PASSWORD   the SIP provider
 #   RECORDINGS_GID   group shared with the callcenter container (default 2000)
 set -eu
@@ -17,12 +17,13 @@ check_secret() {
     name=$1 value=$2
     [ "${#value}" -ge 12 ] || fail "$name must be at least 12 characters"
     case $value in
+        change-me*) fail "$name still has the placeholder of .env.example" ;;
         *[\;\"\'\\[:space:]]*) fail "$name must not contain ; quotes, backslashes or blanks" ;;
     esac
 }
 
 : "${AMI_SECRET:?AMI_SECRET is not set (copy .env.example to .env)}"
-: "${AGENT_PASSWORDS:?AGENT_PASSWORDS is not set, e.g. 1001=... 1002=...}"
+: "${AGENT_PASSWORDS:?AGENT_PASSWORDS is not set, e.g. 1001=...,1002=...}"
 : "${TRUNK_HOST:?TRUNK_HOST is not set}"
 : "${TRUNK_USERNAME:?TRUNK_USERNAME is not set}"
 : "${TRUNK_PASSWORD:?TRUNK_PASSWORD is not set}"
@@ -36,7 +37,7 @@ mkdir -p "$out"
 printf 'secret = %s\n' "$AMI_SECRET" > "$out/manager.conf"
 
 {
-    for pair in $AGENT_PASSWORDS; do
+    for pair in $(printf '%s' "$AGENT_PASSWORDS" | tr ',' ' '); do
         ext=${pair%%=*} password=${pair#*=}
         case $ext in
             ''|*[!0-9]*) fail "AGENT_PASSWORDS: '$ext' is not an extension number" ;;
