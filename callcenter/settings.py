@@ -139,7 +139,9 @@ class QaSettings(_Section):
     """Usernames the work queue is assigned to."""
     assign_by: Literal["round_robin", "team"] = "round_robin"
     teams: dict[str, list[str]] = {}
-    """assign_by = "team": inspector → the agents whose calls they review."""
+    """Team name → its agents (QA reports per team; assignment by team)."""
+    team_inspectors: dict[str, list[str]] = {}
+    """assign_by = "team": team name → the inspectors who review its calls."""
 
 
 class AgentPanelSettings(_Section):

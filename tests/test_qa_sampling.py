@@ -197,3 +197,21 @@ async def test_assign_week_and_calibration(pool: asyncpg.Pool) -> None:
     assert all(e.agent == "1001" and e.queue == "support" for e in ann + bob)
     again, added = await assign_week(repo, settings, WEEK, calibration=1)
     assert again == [] and added == 0
+
+
+async def test_assign_by_team_from_settings(pool: asyncpg.Pool) -> None:
+    repo = QaRepository(pool)
+    settings = Settings()
+    settings.qa.random_per_agent_per_week = 3
+    settings.qa.inspectors = ["ann", "cy"]
+    settings.qa.assign_by = "team"
+    settings.qa.teams = {"north": ["1002"], "south": ["1001"]}
+    settings.qa.team_inspectors = {"north": ["cy"]}
+    for n in range(3):
+        await add_call(pool, n, "1001")
+        await add_call(pool, 10 + n, "1002")
+    await sample_week(repo, settings, WEEK)
+    pairs, _ = await assign_week(repo, settings, WEEK)
+    assert {i for s, i in pairs if s.agent == "1002"} == {"cy"}
+    # south has no inspector of its own: its calls go to anyone, the least loaded first
+    assert sorted(i for s, i in pairs if s.agent == "1001") == ["ann", "ann", "cy"]

@@ -198,6 +198,15 @@ async def sample_week(repo: QaRepository, settings: Settings, week: str, *,
                      notes or "complaint" not in rules.rules)
 
 
+def inspector_agents(settings: Settings) -> dict[str, list[str]]:
+    """Inspector → the agents of the teams they review (``qa.teams``, ``qa.team_inspectors``)."""
+    out: dict[str, list[str]] = {}
+    for team, inspectors in settings.qa.team_inspectors.items():
+        for inspector in inspectors:
+            out.setdefault(inspector, []).extend(settings.qa.teams.get(team, []))
+    return out
+
+
 async def assign_week(repo: QaRepository, settings: Settings, week: str | None, *,
                       inspectors: Sequence[str] | None = None, by: str | None = None,
                       calibration: int = 0) -> tuple[list[tuple[Sample, str]], int]:
@@ -211,7 +220,7 @@ async def assign_week(repo: QaRepository, settings: Settings, week: str | None, 
     mode = by or settings.qa.assign_by
     todo = await repo.samples(week, unassigned=True)
     pairs = assign(todo, names, load=await repo.open_load(),
-                   teams=settings.qa.teams if mode == "team" else None)
+                   teams=inspector_agents(settings) if mode == "team" else None)
     await repo.add_assignments(pairs)
     added = 0
     if calibration > 0:
