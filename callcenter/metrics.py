@@ -398,3 +398,60 @@ def add_time(fig: AgentFigures, act: str, reason: str, secs: float) -> None:
             fig.on_call_s += secs
         elif act == "wrap_up":
             fig.wrap_up_s += secs
+
+
+@dataclass(frozen=True)
+class CallNote:
+    """An agent's note on a call (agent panel); ``complaint`` when it records a complaint."""
+
+    server: str
+    linkedid: str
+    agent: str
+    complaint: bool
+
+
+@dataclass
+class NoteFigures(_Additive):
+    """Answered calls, those with a note, those with a complaint note."""
+
+    answered: int = 0
+    noted: int = 0
+    complaints: int = 0
+
+    @property
+    def notes_completeness(self) -> float | None:
+        """Answered calls with notes / answered calls (0..1)."""
+        return ratio(self.noted, self.answered)
+
+    @property
+    def complaint_rate(self) -> float | None:
+        """Answered calls with a complaint note / answered calls (0..1)."""
+        return ratio(self.complaints, self.answered)
+
+
+CENTRE = ""
+"""The key of the whole centre in :func:`note_figures`."""
+
+
+def note_figures(calls: Iterable[CallRecord], notes: Iterable[CallNote]
+                 ) -> dict[str, NoteFigures]:
+    """NoteFigures of the centre (key ``CENTRE``) and of each agent who answered.
+
+    The centre counts answered inbound calls with any note / a complaint note;
+    an agent counts the calls it answered with its own note, and those with
+    a complaint note by anyone.
+    """
+    by_call: dict[tuple[str, str], list[CallNote]] = {}
+    for n in notes:
+        by_call.setdefault((n.server, n.linkedid), []).append(n)
+    out: dict[str, NoteFigures] = {CENTRE: NoteFigures()}
+    for c in calls:
+        if c.direction != "inbound" or c.answered_at is None:
+            continue
+        on_call = by_call.get((c.server, c.linkedid), [])
+        complaint = any(n.complaint for n in on_call)
+        out[CENTRE] += NoteFigures(1, bool(on_call), complaint)
+        for agent in {a.agent for a in c.ring_attempts if a.outcome == "answered"}:
+            mine = any(n.agent == agent for n in on_call)
+            out[agent] = out.get(agent, NoteFigures()) + NoteFigures(1, mine, complaint)
+    return out

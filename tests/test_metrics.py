@@ -8,12 +8,15 @@ import pytest
 
 from callcenter.calls.model import AgentStateChanged, CallRecord, RingAttempt, Transfer, Violation
 from callcenter.metrics import (
+    CENTRE,
     DEFINITIONS,
     AgentFigures,
+    CallNote,
     MetricSettings,
     agent_call_figures,
     agent_time_figures,
     call_figures,
+    note_figures,
 )
 from callcenter.settings import Settings
 
@@ -171,3 +174,20 @@ def test_empty_figures_have_no_ratios(denominator: str) -> None:
     f = call_figures([], MS, T0)
     assert f.service_level(denominator) is None  # type: ignore[arg-type]
     assert f.asa_s is None and f.aht_s() is None and f.three_ring_rate is None
+
+
+def test_note_figures_by_hand() -> None:
+    calls = sample()
+    notes = [CallNote("pbx", "c1", "a1", complaint=False),
+             CallNote("pbx", "c3", "a2", complaint=True),     # a2 took c3 after a1
+             CallNote("pbx", "c4", "a1", complaint=False),    # a1 missed c4: not its call
+             CallNote("pbx", "c7", "a1", complaint=True)]     # c7 was abandoned: ignored
+    figs = note_figures(calls, notes)
+    centre = figs[CENTRE]
+    # answered c1..c5; with notes c1, c3, c4; a complaint on c3
+    assert (centre.answered, centre.noted, centre.complaints) == (5, 3, 1)
+    assert centre.notes_completeness == 3 / 5 and centre.complaint_rate == 1 / 5
+    # a1 answered c1 c2 c3 c5 (own notes: c1), c3 has a complaint
+    assert (figs["a1"].answered, figs["a1"].noted, figs["a1"].complaints) == (4, 1, 1)
+    # a2 answered c3 and c4; own note on c3
+    assert (figs["a2"].answered, figs["a2"].noted, figs["a2"].complaints) == (2, 1, 1)
