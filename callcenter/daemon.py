@@ -39,11 +39,15 @@ def make_tracker(server: str, settings: Settings) -> Tracker:
 
 
 def default_consumers(settings: Settings) -> list[Consumer]:
-    """The product's consumers besides the store: three-ring enforcement, recordings."""
+    """The product's consumers besides the store: three-ring enforcement, recordings,
+    the live state (which also receives the enforcer's supervisor alerts)."""
+    from callcenter.live import LiveConsumer
     from callcenter.recordings.consumer import RecordingConsumer
     from callcenter.ringrule.enforcer import RingEnforcer
 
-    return [RingEnforcer.from_settings(settings), RecordingConsumer.from_settings(settings)]
+    live = LiveConsumer.from_settings(settings)
+    return [RingEnforcer.from_settings(settings, on_alert=live.on_alert),
+            RecordingConsumer.from_settings(settings), live]
 
 
 class CallLogger:

@@ -15,9 +15,10 @@ from aiohttp import web
 from callcenter.settings import Settings
 from callcenter.store.audit import AuditRepository
 from callcenter.store.users import UserRepository
+from callcenter.web.app import CORE_FEATURES
 from callcenter.web.auth import current_user, require_role
 from callcenter.web.nav import add_nav
-from callcenter.web.testing import web_client
+from callcenter.web.testing import FAST_HASHER, web_client
 
 PASSWORD = "correct horse"
 
@@ -43,8 +44,8 @@ def settings() -> Settings:
 
 async def test_sign_in_sets_a_safe_session_cookie_and_audits(settings: Settings,
                                                             pool: asyncpg.Pool) -> None:
-    await UserRepository(pool).add("alice", "supervisor", PASSWORD)
-    async with web_client(settings, pool, role=None) as client:
+    await UserRepository(pool, FAST_HASHER).add("alice", "supervisor", PASSWORD)
+    async with web_client(settings, pool, role=None, features=CORE_FEATURES) as client:
         assert (await client.get("/", allow_redirects=False)).headers["Location"] == "/login?next=/"
         resp = await sign_in(client, "alice", PASSWORD, next="/?x=1")
         assert resp.status == 302 and resp.headers["Location"] == "/?x=1"
@@ -63,26 +64,26 @@ async def test_sign_in_sets_a_safe_session_cookie_and_audits(settings: Settings,
 
 async def test_insecure_cookie_setting_for_plain_http(pool: asyncpg.Pool) -> None:
     settings = Settings.model_validate({"web": {"secure_cookies": False}})
-    await UserRepository(pool).add("alice", "qa", PASSWORD)
-    async with web_client(settings, pool, role=None) as client:
+    await UserRepository(pool, FAST_HASHER).add("alice", "qa", PASSWORD)
+    async with web_client(settings, pool, role=None, features=CORE_FEATURES) as client:
         resp = await sign_in(client, "alice", PASSWORD)
         assert not resp.cookies["cc_session"]["secure"]
 
 
 async def test_no_open_redirect_after_sign_in(settings: Settings, pool: asyncpg.Pool) -> None:
-    await UserRepository(pool).add("alice", "qa", PASSWORD)
-    async with web_client(settings, pool, role=None) as client:
+    await UserRepository(pool, FAST_HASHER).add("alice", "qa", PASSWORD)
+    async with web_client(settings, pool, role=None, features=CORE_FEATURES) as client:
         resp = await sign_in(client, "alice", PASSWORD, next="//evil.example/")
         assert resp.headers["Location"] == "/"
 
 
 async def test_wrong_password_unknown_and_disabled_users(settings: Settings,
                                                         pool: asyncpg.Pool) -> None:
-    users = UserRepository(pool)
+    users = UserRepository(pool, FAST_HASHER)
     await users.add("alice", "qa", PASSWORD)
     await users.add("bob", "qa", PASSWORD)
     await users.set_disabled("bob", True)
-    async with web_client(settings, pool, role=None) as client:
+    async with web_client(settings, pool, role=None, features=CORE_FEATURES) as client:
         for name, password in (("alice", "wrong password"), ("nobody", PASSWORD),
                                ("bob", PASSWORD)):
             resp = await sign_in(client, name, password)
@@ -99,9 +100,9 @@ async def test_wrong_password_unknown_and_disabled_users(settings: Settings,
 
 async def test_throttling_per_user_and_address(pool: asyncpg.Pool) -> None:
     settings = Settings.model_validate({"web": {"login_max_failures": 3}})
-    await UserRepository(pool).add("alice", "qa", PASSWORD)
-    await UserRepository(pool).add("carol", "qa", PASSWORD)
-    async with web_client(settings, pool, role=None) as client:
+    await UserRepository(pool, FAST_HASHER).add("alice", "qa", PASSWORD)
+    await UserRepository(pool, FAST_HASHER).add("carol", "qa", PASSWORD)
+    async with web_client(settings, pool, role=None, features=CORE_FEATURES) as client:
         for _ in range(3):
             assert (await sign_in(client, "alice", "nope-nope")).status == 401
         blocked = await sign_in(client, "alice", PASSWORD)
@@ -114,13 +115,13 @@ async def test_throttling_per_user_and_address(pool: asyncpg.Pool) -> None:
 
 async def test_csrf_is_required_on_state_changes(settings: Settings,
                                                  pool: asyncpg.Pool) -> None:
-    await UserRepository(pool).add("alice", "qa", PASSWORD)
-    async with web_client(settings, pool, role=None) as client:
+    await UserRepository(pool, FAST_HASHER).add("alice", "qa", PASSWORD)
+    async with web_client(settings, pool, role=None, features=CORE_FEATURES) as client:
         # sign-in without the login form's token is refused
         resp = await client.post("/login", data={"username": "alice", "password": PASSWORD},
                                  allow_redirects=False)
         assert resp.status == 403 and "CSRF" in await resp.text()
-    async with web_client(settings, pool, role="qa") as client:
+    async with web_client(settings, pool, role="qa", features=CORE_FEATURES) as client:
         assert (await client.post("/logout", allow_redirects=False)).status == 403
         bad = await client.post("/logout", data={"csrf_token": "forged"},
                                 allow_redirects=False)
@@ -159,21 +160,24 @@ def _fake_feature(name: str) -> str:
     return name
 
 
-@pytest.mark.parametrize(("role", "page", "api"), [
-    (None, 302, 401), ("agent", 403, 403), ("qa", 403, 403), ("supervisor", 200, 200),
-    ("admin", 200, 403)])
-async def test_feature_modules_plug_in_with_role_rules(
-        settings: Settings, pool: asyncpg.Pool, role: str | None, page: int, api: int) -> None:
+ROLE_RULES = [(None, 302, 401), ("agent", 403, 403), ("qa", 403, 403), ("supervisor", 200, 200),
+              ("admin", 200, 403)]
+
+
+async def test_feature_modules_plug_in_with_role_rules(settings: Settings,
+                                                      pool: asyncpg.Pool) -> None:
     feature = _fake_feature("tests_fake_feature")
     try:
-        async with web_client(settings, pool, role=role,
-                              features=("callcenter.not_there.web", feature)) as client:
-            assert (await client.get("/feature", allow_redirects=False)).status == page
-            assert (await client.get("/api/v1/feature", allow_redirects=False)).status == api
-            home = await (await client.get("/")).text()
-            assert ('href="/feature"' in home) == (page == 200)
-            if role:
-                resp = await client.post("/feature", headers={"X-CSRF-Token": client.csrf})
-                assert resp.status == 200
+        for role, page, api in ROLE_RULES:
+            async with web_client(settings, pool, role=role,
+                                  features=("callcenter.not_there.web", feature)) as client:
+                assert (await client.get("/feature", allow_redirects=False)).status == page, role
+                assert (await client.get("/api/v1/feature", allow_redirects=False)
+                        ).status == api, role
+                home = await (await client.get("/")).text()
+                assert ('href="/feature"' in home) == (page == 200)
+                if role:
+                    resp = await client.post("/feature", headers={"X-CSRF-Token": client.csrf})
+                    assert resp.status == 200
     finally:
         del sys.modules[feature]

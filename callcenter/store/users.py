@@ -84,8 +84,9 @@ class Session:
 class UserRepository:
     """Users and sessions in PostgreSQL; passwords only ever stored as argon2id hashes."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, hasher: PasswordHasher = _hasher) -> None:
         self.pool = pool
+        self.hasher = hasher
 
     async def add(self, username: str, role: str, password: str, *, agent: str | None = None,
                   language: str | None = None) -> User:
@@ -96,7 +97,7 @@ class UserRepository:
             row = await self.pool.fetchrow(
                 "INSERT INTO users (username, role, agent, password_hash, language)"
                 " VALUES ($1, $2, $3, $4, $5) RETURNING *",
-                username, role, agent, _hasher.hash(password), language)
+                username, role, agent, self.hasher.hash(password), language)
         except asyncpg.UniqueViolationError as exc:
             what = "agent endpoint" if "agent" in (exc.constraint_name or "") else "username"
             value = agent if what == "agent endpoint" else username
@@ -129,21 +130,21 @@ class UserRepository:
         row = await self.pool.fetchrow("SELECT * FROM users WHERE username = $1", username)
         stored = row["password_hash"] if row else _DUMMY_HASH
         try:
-            _hasher.verify(stored, password)
+            self.hasher.verify(stored, password)
         except (VerificationError, InvalidHashError):
             return None
         if row is None or row["disabled"]:
             return None
-        if _hasher.check_needs_rehash(stored):
+        if self.hasher.check_needs_rehash(stored):
             await self.pool.execute("UPDATE users SET password_hash = $2 WHERE username = $1",
-                                    username, _hasher.hash(password))
+                                    username, self.hasher.hash(password))
         return _user(row)
 
     async def set_password(self, username: str, password: str) -> None:
         """Replace the password and end the user's sessions."""
         check_password(password)
         await self._update(username, "password_hash = $2, password_changed_at = now()",
-                           _hasher.hash(password))
+                           self.hasher.hash(password))
         await self.end_sessions(username)
 
     async def set_disabled(self, username: str, disabled: bool) -> None:

@@ -41,9 +41,10 @@ from callcenter.web.nav import nav_for
 from callcenter.web.throttle import LoginThrottle
 
 HERE = Path(__file__).parent
+CORE_FEATURES = ("callcenter.web.wallboard", "callcenter.web.users")
+"""The web package's own feature modules."""
 FEATURES = (
-    "callcenter.web.wallboard",
-    "callcenter.web.users",
+    *CORE_FEATURES,
     "callcenter.recordings.http",
     "callcenter.reports.web",
     "callcenter.qa.web",
@@ -60,12 +61,15 @@ def installed(module: str) -> bool:
 
 
 def localtime_filter(tz: str) -> Any:
-    """The Jinja filter ``localtime``: a UTC datetime shown in the centre's time zone ``tz``."""
+    """The Jinja filter ``localtime``: a datetime (or ISO 8601 string; naive means UTC)
+    shown in the centre's time zone ``tz``."""
     zone = ZoneInfo(tz)
 
-    def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
-        if value is None:
+    def localtime(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+        if not value:
             return ""
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         return value.astimezone(zone).strftime(fmt)

@@ -10,11 +10,15 @@ from typing import Any
 import asyncpg
 from aiohttp import CookieJar
 from aiohttp.test_utils import TestClient, TestServer
+from argon2 import PasswordHasher
 
 from callcenter.settings import Settings
 from callcenter.store.users import UserRepository
 from callcenter.web.app import create_app
 from callcenter.web.auth import SESSION_COOKIE
+
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+"""A cheap argon2 for test users (tests sign in many times on a shared 2-core machine)."""
 
 
 def username_for(role: str, agent: str | None) -> str:
@@ -25,7 +29,7 @@ def username_for(role: str, agent: str | None) -> str:
 async def ensure_user(pool: asyncpg.Pool, role: str, agent: str | None = None,
                       password: str | None = None) -> tuple[str, str]:
     """Create (or reuse) the test user of ``role``; returns (username, password)."""
-    users = UserRepository(pool)
+    users = UserRepository(pool, FAST_HASHER)
     name = username_for(role, agent)
     password = password or secrets.token_urlsafe(12)
     if await users.get(name) is None:

@@ -1,0 +1,290 @@
+"""The wallboard's in-memory state: per queue and per agent, today, from the tracker's facts.
+
+Pure (no I/O; the clock is injected). ``apply(facts)`` folds facts in,
+``seed(calls)`` adds today's stored calls after a restart, ``snapshot()``
+gives the figures at this instant. "Today" is the centre's local day
+(``web.timezone``); a call counts on the day it started. Ended calls are
+counted once (by server and linkedid), however often they are seen.
+Figures come from :mod:`callcenter.metrics`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from callcenter.calls.model import (
+    AgentStateChanged,
+    CallAnswered,
+    CallEnded,
+    CallRecord,
+    CallStarted,
+    Fact,
+    QueueCallerJoined,
+    QueueCallerLeft,
+)
+from callcenter.metrics import (
+    AgentFigures,
+    CallFigures,
+    MetricSettings,
+    agent_call_figures,
+    call_figures,
+)
+from callcenter.ringrule.outcomes import SupervisorAlert
+
+CallKey = tuple[str, str]
+"""(server, linkedid)."""
+MemberKey = tuple[str, str, str]
+"""(server, interface, queue)."""
+Clock = Callable[[], datetime]
+MEMBER_STATES = ("available", "ringing", "on_call", "wrap_up", "paused", "unavailable")
+ALERTS_KEPT = 50
+
+
+def utcnow() -> datetime:
+    """The current time, UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class AgentNow:
+    """What one agent is doing: the latest member fact and since when that has been so."""
+
+    fact: AgentStateChanged
+    since: datetime
+
+    @property
+    def display(self) -> tuple[str, bool, str | None]:
+        return self.fact.state, self.fact.paused, self.fact.reason
+
+
+def _member_state(f: AgentStateChanged) -> str:
+    """available | ringing | on_call | wrap_up | paused | unavailable | logged_out."""
+    if not f.in_queue or f.state == "logged_out":
+        return "logged_out"
+    if f.paused and f.state in ("available", "paused", "wrap_up"):
+        return "paused"
+    return f.state
+
+
+class LiveState:
+    """Queue and agent figures of today, kept up to date from facts."""
+
+    def __init__(self, ms: MetricSettings, timezone: str = "UTC", clock: Clock = utcnow) -> None:
+        self.ms = ms
+        self.zone = ZoneInfo(timezone)
+        self.clock = clock
+        self.day: date = self._local_day(clock())
+        self.open_calls: dict[CallKey, CallRecord] = {}
+        self.waiting: dict[CallKey, tuple[str, datetime]] = {}
+        self.members: dict[MemberKey, AgentStateChanged] = {}
+        self.agents: dict[str, AgentNow] = {}
+        self.current_call: dict[str, tuple[CallKey, datetime]] = {}
+        self.alerts: deque[SupervisorAlert] = deque(maxlen=ALERTS_KEPT)
+        self.known_queues: set[str] = set()
+        """Queues seen since start: they stay on the board after midnight."""
+        self._reset_day()
+        self.version = 0
+
+    def _reset_day(self) -> None:
+        self.ended: dict[str | None, CallFigures] = {}
+        self.agent_figures: dict[str, AgentFigures] = {}
+        self.counted: set[CallKey] = set()
+
+    def _local_day(self, at: datetime) -> date:
+        return at.astimezone(self.zone).date()
+
+    def _roll_day(self) -> None:
+        today = self._local_day(self.clock())
+        if today != self.day:
+            self.queue_names()
+            self.day = today
+            self._reset_day()
+            self.version += 1
+
+    # ------------------------------------------------------------ input
+
+    def apply(self, facts: Iterable[Fact]) -> bool:
+        """Fold ``facts`` in; True when anything the board shows changed."""
+        self._roll_day()
+        changed = False
+        for f in facts:
+            changed |= self._apply(f)
+        if changed:
+            self.version += 1
+        return changed
+
+    def _apply(self, f: Fact) -> bool:
+        if isinstance(f, CallStarted):
+            self.open_calls[(f.server, f.call.linkedid)] = f.call
+        elif isinstance(f, QueueCallerJoined):
+            self.waiting[(f.server, f.linkedid)] = (f.queue, f.at)
+        elif isinstance(f, QueueCallerLeft):
+            self.waiting.pop((f.server, f.linkedid), None)
+        elif isinstance(f, CallAnswered):
+            key = (f.server, f.call.linkedid)
+            self.open_calls[key] = f.call
+            self.waiting.pop(key, None)
+            agent = f.attempt.agent if f.attempt else f.call.agent
+            if agent:
+                self.current_call[agent] = (key, f.at)
+        elif isinstance(f, CallEnded):
+            self._end_call(f.server, f.call)
+        elif isinstance(f, AgentStateChanged):
+            self._member(f)
+        elif isinstance(f, SupervisorAlert):
+            self.alerts.appendleft(f)
+        else:
+            return False
+        return True
+
+    def _end_call(self, server: str, call: CallRecord) -> None:
+        key = (server, call.linkedid)
+        self.open_calls.pop(key, None)
+        self.waiting.pop(key, None)
+        for agent, (k, _) in list(self.current_call.items()):
+            if k == key:
+                del self.current_call[agent]
+        self._count(call)
+
+    def _count(self, call: CallRecord) -> None:
+        key = (call.server, call.linkedid)
+        if key in self.counted or self._local_day(call.started_at) != self.day:
+            return
+        self.counted.add(key)
+        now = call.ended_at or self.clock()
+        self.ended[call.queue] = self.ended.get(call.queue, CallFigures()) + call_figures(
+            [call], self.ms, now)
+        for agent, fig in agent_call_figures([call]).items():
+            self.agent_figures[agent] = self.agent_figures.get(agent, AgentFigures()) + fig
+
+    def _member(self, f: AgentStateChanged) -> None:
+        self.members[(f.server, f.interface, f.queue or "")] = f
+        was = self.agents.get(f.agent)
+        now = AgentNow(f, f.at)
+        if was is not None and was.display == now.display:
+            now.since = was.since
+        self.agents[f.agent] = now
+
+    def seed(self, calls: Iterable[CallRecord]) -> None:
+        """Count today's ended calls read from the database (those not counted yet)."""
+        self._roll_day()
+        for call in calls:
+            if call.ended_at is not None:
+                self._count(call)
+        self.version += 1
+
+    # ------------------------------------------------------------ output
+
+    def queue_names(self) -> list[str]:
+        """Every queue seen since start: members, callers, calls."""
+        self.known_queues |= {q for (_, _, q) in self.members if q}
+        self.known_queues |= {q for q, _ in self.waiting.values()}
+        self.known_queues |= {q for q in self.ended if q}
+        self.known_queues |= {c.queue for c in self.open_calls.values() if c.queue}
+        return sorted(self.known_queues)
+
+    def snapshot(self, mask: Callable[[str | None], str]) -> dict[str, Any]:
+        """The board now: queues, centre total, agents, alerts (numbers through ``mask``).
+
+        Times are ISO 8601 UTC strings, durations seconds, rates 0..1 or None.
+        """
+        self._roll_day()
+        now = self.clock()
+        open_by_queue: dict[str | None, list[CallRecord]] = {}
+        for c in self.open_calls.values():
+            open_by_queue.setdefault(c.queue, []).append(c)
+        queues = [self._queue(q, open_by_queue.get(q, []), now) for q in self.queue_names()]
+        total = sum((self.ended.get(q, CallFigures()) for q in self.ended), CallFigures())
+        total += call_figures(self.open_calls.values(), self.ms, now)
+        waits = [at for _, at in self.waiting.values()]
+        return {
+            "now": now.isoformat(), "day": self.day.isoformat(), "version": self.version,
+            "settings": {"service_level_s": self.ms.service_level_s,
+                         "denominator": self.ms.denominator,
+                         "short_abandon_s": self.ms.short_abandon_s},
+            "queues": queues,
+            "total": {**self._figures(total), "waiting": len(waits),
+                      "longest_wait_s": _longest(waits, now)},
+            "agents": [self._agent(a, now, mask) for a in sorted(self._agent_names())],
+            "alerts": [_alert(a) for a in self.alerts],
+        }
+
+    def _figures(self, fig: CallFigures) -> dict[str, Any]:
+        return {
+            "offered": fig.offered, "answered": fig.answered, "abandoned": fig.abandoned,
+            "short_abandoned": fig.short_abandoned, "timeouts": fig.timeouts,
+            "service_level": fig.service_level(self.ms.denominator),
+            "three_ring_rate": fig.three_ring_rate, "asa_s": fig.asa_s, "aht_s": fig.aht_s(),
+            "ring_no_answer": fig.ring_no_answer, "violations": fig.violations,
+        }
+
+    def _queue(self, name: str, open_calls: list[CallRecord], now: datetime) -> dict[str, Any]:
+        fig = self.ended.get(name, CallFigures()) + call_figures(open_calls, self.ms, now)
+        waits = [at for q, at in self.waiting.values() if q == name]
+        states: Counter[str] = Counter()
+        reasons: Counter[str] = Counter()
+        for (_, _, q), f in self.members.items():
+            if q != name:
+                continue
+            state = _member_state(f)
+            states[state] += 1
+            if state == "paused":
+                reasons[f.reason or ""] += 1
+        logged_in = sum(n for s, n in states.items() if s != "logged_out")
+        return {
+            "name": name, **self._figures(fig), "waiting": len(waits),
+            "longest_wait_s": _longest(waits, now),
+            "oldest_waiting_since": min(waits).isoformat() if waits else None,
+            "agents": {"logged_in": logged_in, **{s: states[s] for s in MEMBER_STATES}},
+            "paused_reasons": dict(sorted(reasons.items())),
+        }
+
+    def _agent_names(self) -> set[str]:
+        return set(self.agents) | set(self.agent_figures) | set(self.current_call)
+
+    def _agent(self, agent: str, now: datetime, mask: Callable[[str | None], str]
+               ) -> dict[str, Any]:
+        state = self.agents.get(agent)
+        fig = self.agent_figures.get(agent, AgentFigures())
+        memberships = [f for (_, _, q), f in self.members.items() if f.agent == agent and q]
+        logged = [f for f in memberships if _member_state(f) != "logged_out"]
+        shown = _member_state(state.fact) if state else "logged_out"
+        if state is not None and shown == "logged_out" and logged:
+            shown = _member_state(logged[-1])
+        return {
+            "agent": agent, "name": state.fact.name if state else None, "state": shown,
+            "reason": state.fact.reason if state and state.fact.paused else None,
+            "since": state.since.isoformat() if state else None,
+            "queues": sorted(f.queue for f in logged if f.queue),
+            "unreachable": bool(logged) and all(f.state == "unavailable" for f in logged),
+            "call": self._call_of(agent, mask),
+            "calls": fig.answered + fig.outbound, "talk_s": fig.talk_s + fig.outbound_talk_s,
+            "missed_rings": fig.ring_no_answer, "violations": fig.violations,
+            "three_ring_rate": fig.three_ring_rate,
+            "alerts": sum(a.agent == agent for a in self.alerts),
+        }
+
+    def _call_of(self, agent: str, mask: Callable[[str | None], str]) -> dict[str, Any] | None:
+        current = self.current_call.get(agent)
+        if current is None or current[0] not in self.open_calls:
+            return None
+        key, since = current
+        c = self.open_calls[key]
+        number = c.callee if c.direction == "outbound" else c.caller
+        return {"linkedid": c.linkedid, "server": c.server, "number": mask(number),
+                "direction": c.direction, "queue": c.queue, "since": since.isoformat()}
+
+
+def _longest(waits: list[datetime], now: datetime) -> float:
+    return max(((now - at).total_seconds() for at in waits), default=0.0)
+
+
+def _alert(a: SupervisorAlert) -> dict[str, Any]:
+    return {"at": a.at.isoformat(), "kind": a.kind, "agent": a.agent, "queue": a.queue,
+            "misses": a.misses, "result": a.result, "detail": a.detail,
+            "linkedid": a.linkedid}

@@ -1,0 +1,134 @@
+"""The supervisors' live wallboard: a page, its Server-Sent Events stream, and /api/v1/live.
+
+The board is rendered on the server (translated, numbers masked, times in the
+centre's zone) and pushed as an HTML fragment in SSE ``board`` events; the
+page's small script swaps it in and ticks the durations every second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from callcenter.live import LiveConsumer, LiveState
+from callcenter.store.calls import CallRepository
+from callcenter.web.auth import Principal, current_user, require_role
+from callcenter.web.keys import CATALOGUES, LIVE, POOL
+from callcenter.web.masking import FULL_NUMBER_ROLES, mask_number
+from callcenter.web.nav import add_nav
+
+ROLES = ("supervisor", "admin")
+KEEPALIVE_S = 15.0
+
+
+def percent(value: float | None) -> str:
+    """A 0..1 rate as a whole percentage; an en dash when there is no figure."""
+    return "–" if value is None else f"{value * 100:.0f}%"
+
+
+def _live(request: web.Request) -> LiveConsumer | None:
+    live = request.app[LIVE]
+    return live if isinstance(live, LiveConsumer) else None
+
+
+def masker(principal: Principal) -> Callable[[str | None], str]:
+    """``mask_number`` bound to ``principal``."""
+    return lambda number: mask_number(number, principal)
+
+
+def board_renderer(app: web.Application, principal: Principal) -> Callable[[LiveState], str]:
+    """Renders the board fragment in ``principal``'s language and number visibility."""
+    env = aiohttp_jinja2.get_env(app)
+    template = env.get_template("wallboard_board.html")
+    _ = app[CATALOGUES].gettext(principal.language)
+    mask = masker(principal)
+
+    def render(state: LiveState) -> str:
+        return template.render(board=state.snapshot(mask), _=_, percent=percent)
+
+    return render
+
+
+@require_role(*ROLES)
+async def wallboard(request: web.Request) -> web.StreamResponse:
+    principal = await current_user(request)
+    live = _live(request)
+    board = board_renderer(request.app, principal)(live.state) if live else None
+    return aiohttp_jinja2.render_template("wallboard.html", request, {
+        "board": board, "tv": request.query.get("tv") == "1"})
+
+
+@require_role(*ROLES)
+async def events(request: web.Request) -> web.StreamResponse:
+    """The SSE stream: a ``board`` event per change (at most one per broadcast interval)."""
+    live = _live(request)
+    if live is None:
+        raise web.HTTPServiceUnavailable(text="503: no live state in this process")
+    principal = await current_user(request)
+    kind = (principal.language, principal.role in FULL_NUMBER_ROLES)
+    render = board_renderer(request.app, principal)
+    response = web.StreamResponse(headers={
+        "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache",
+        "X-Accel-Buffering": "no"})
+    await response.prepare(request)
+    sub = live.subscribe(kind, render)
+    try:
+        await response.write(b"retry: 3000\n\n")
+        while True:
+            try:
+                html = await asyncio.wait_for(sub.queue.get(), KEEPALIVE_S)
+            except TimeoutError:
+                html = render(live.state)  # durations and the day roll on
+            if html is None:
+                break
+            await response.write(sse("board", html))
+    except (ConnectionResetError, asyncio.CancelledError):
+        pass
+    finally:
+        live.unsubscribe(sub)
+    with contextlib.suppress(ConnectionResetError):
+        await response.write_eof()
+    return response
+
+
+def sse(event: str, data: str) -> bytes:
+    """One Server-Sent Event with a possibly multi-line ``data``."""
+    lines = "".join(f"data: {line}\n" for line in data.splitlines() or [""])
+    return f"event: {event}\n{lines}\n".encode()
+
+
+@require_role(*ROLES)
+async def live_json(request: web.Request) -> web.StreamResponse:
+    """The live board as JSON (numbers masked as for the web page)."""
+    live = _live(request)
+    if live is None:
+        raise web.HTTPServiceUnavailable(text='{"error": "no live state in this process"}',
+                                         content_type="application/json")
+    principal = await current_user(request)
+    return web.json_response(live.state.snapshot(masker(principal)))
+
+
+async def _seed(app: web.Application) -> None:
+    live = app[LIVE]
+    if isinstance(live, LiveConsumer):
+        await live.seed(CallRepository(app[POOL]))
+
+
+async def _close_streams(app: web.Application) -> None:
+    live = app[LIVE]
+    if isinstance(live, LiveConsumer):
+        live.close_subscribers()
+
+
+def setup(app: web.Application) -> None:
+    """The wallboard page, its event stream, the JSON view; seeds the live state at start."""
+    app.router.add_get("/wallboard", wallboard, name="wallboard")
+    app.router.add_get("/wallboard/events", events)
+    app.router.add_get("/api/v1/live", live_json)
+    add_nav(app, "/wallboard", "Wallboard", ROLES)
+    app.on_startup.append(_seed)
+    app.on_shutdown.append(_close_streams)
