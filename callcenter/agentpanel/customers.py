@@ -15,6 +15,8 @@ from callcenter.store.audit import AuditRepository
 from callcenter.store.customers import Customer, CustomerRepository, PhoneTaken
 from callcenter.store.notes import NoteRepository
 
+TAKEN = "A number belongs to another customer."
+
 
 class CustomerDesk:
     """Customer records and history, with the role checks of :mod:`access`."""
@@ -33,7 +35,7 @@ class CustomerDesk:
         try:
             customer = await self.customers.create(**asdict(form), actor=actor.username)
         except PhoneTaken as exc:
-            raise FormError({"phones": f"{exc.number} belongs to another customer."}) from None
+            raise FormError({"phones": TAKEN}) from exc
         await self.audit.record(actor.username, "customer_created", f"customer:{customer.id}")
         return customer
 
@@ -45,7 +47,7 @@ class CustomerDesk:
             customer = await self.customers.update(customer_id, **asdict(form),
                                                    actor=actor.username)
         except PhoneTaken as exc:
-            raise FormError({"phones": f"{exc.number} belongs to another customer."}) from None
+            raise FormError({"phones": TAKEN}) from exc
         if customer is None:
             raise NotFound(f"no customer {customer_id}")
         await self.audit.record(actor.username, "customer_updated", f"customer:{customer_id}")

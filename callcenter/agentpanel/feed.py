@@ -11,7 +11,8 @@ subscriber (one per open panel) the agent's events as small dicts:
   reason, in_queue), whoever changed it.
 
 Subscribers never slow the daemon down: each has a bounded queue and a
-subscriber that falls behind loses its oldest events.
+subscriber that falls behind loses its oldest events. ``None`` in a queue
+means the stream is over (shutdown).
 """
 
 from __future__ import annotations
@@ -42,12 +43,12 @@ class AgentFeed:
         self.maxsize = maxsize
         self.ringing: dict[str, Event] = {}
         self._callers: dict[tuple[str, str], tuple[str | None, str | None]] = {}
-        self._subscribers: dict[str, set[asyncio.Queue[Event]]] = {}
+        self._subscribers: dict[str, set[asyncio.Queue[Event | None]]] = {}
 
     @contextmanager
-    def subscribe(self, agent: str) -> Iterator[asyncio.Queue[Event]]:
+    def subscribe(self, agent: str) -> Iterator[asyncio.Queue[Event | None]]:
         """A queue of ``agent``'s events from now on (what rings now comes first)."""
-        queue: asyncio.Queue[Event] = asyncio.Queue(self.maxsize)
+        queue: asyncio.Queue[Event | None] = asyncio.Queue(self.maxsize)
         if agent in self.ringing:
             queue.put_nowait(self.ringing[agent])
         self._subscribers.setdefault(agent, set()).add(queue)
@@ -58,6 +59,14 @@ class AgentFeed:
             subs.discard(queue)
             if not subs:
                 self._subscribers.pop(agent, None)
+
+    def close_subscribers(self) -> None:
+        """Tell every listening panel to stop: each queue gets ``None``."""
+        for subs in self._subscribers.values():
+            for queue in subs:
+                if queue.full():
+                    queue.get_nowait()
+                queue.put_nowait(None)
 
     def subscribers(self, agent: str) -> int:
         """How many panels of ``agent`` are listening."""

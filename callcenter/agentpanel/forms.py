@@ -66,7 +66,7 @@ def _text(data: Mapping[str, Any], key: str, limit: int, errors: dict[str, str],
     if required and not text:
         errors[key] = "This field is required."
     elif len(text) > limit:
-        errors[key] = f"At most {limit} characters."
+        errors[key] = "Too long."
     return text
 
 
@@ -102,12 +102,12 @@ def customer_form(data: Mapping[str, Any]) -> CustomerForm:
     phones: list[str] = []
     raw = phone_list(data.get("phones"))
     if len(raw) > PHONES_MAX:
-        errors["phones"] = f"At most {PHONES_MAX} numbers."
+        errors["phones"] = "Too many phone numbers."
     for item in raw:
         try:
             phones.append(normalise_number(item))
         except InvalidNumber:
-            errors["phones"] = f"Not a phone number: {item}"
+            errors["phones"] = "Not a phone number."
             break
     if errors:
         raise FormError(errors)

@@ -138,7 +138,7 @@ class NoteDesk:
         if not response:
             errors["response"] = "This field is required."
         elif len(response) > 4000:
-            errors["response"] = "At most 4000 characters."
+            errors["response"] = "Too long."
         if errors:
             raise FormError(errors)
         complaint = await self.notes.answer_complaint(complaint_id, response, actor.username,

@@ -122,7 +122,9 @@ def _complaint(row: asyncpg.Record) -> Complaint:
 def _follow_up(row: asyncpg.Record) -> FollowUp:
     return FollowUp(row["id"], row["agent"], row["number"], row["due_on"], row["purpose"],
                     row["status"], row["customer_id"], row["customer_name"], row["note_id"],
-                    row["created_at"], row["done_at"], list(row["calls"]))
+                    row["created_at"], row["done_at"],
+                    [{**c, "requested_at": datetime.fromisoformat(c["requested_at"])}
+                     for c in row["calls"]])
 
 
 class NoteRepository:

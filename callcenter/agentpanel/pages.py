@@ -1,0 +1,234 @@
+"""The agent panel's server-rendered pages: a call and its note, customers, follow-ups,
+complaints. Forms post back to the same address; bad input re-renders the form with
+the errors (400), success redirects (303)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from callcenter.agentpanel.access import Forbidden, NotFound, call_agents
+from callcenter.agentpanel.forms import FormError, phone_list, positive_id
+from callcenter.agentpanel.presence import NoPbx
+from callcenter.agentpanel.services import panel
+from callcenter.web.auth import Principal, current_user, require_role
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+CUSTOMER_ROLES = ("agent", "supervisor", "admin")
+
+
+def page(handler: Handler) -> Handler:
+    """HTTP errors for the services' refusals: 403, 404, 503."""
+
+    async def run(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except Forbidden as exc:
+            raise web.HTTPForbidden(text=f"403: {exc}") from None
+        except NotFound as exc:
+            raise web.HTTPNotFound(text=f"404: {exc}") from None
+        except NoPbx as exc:
+            raise web.HTTPServiceUnavailable(text=f"503: {exc}") from None
+
+    return run
+
+
+def render(request: web.Request, template: str, context: dict[str, Any],
+           status: int = 200) -> web.StreamResponse:
+    return aiohttp_jinja2.render_template(f"agent/{template}", request, context, status=status)
+
+
+# -- a call and its note ------------------------------------------------------------------
+@require_role("agent", "supervisor", "admin", "qa")
+@page
+async def call_page(request: web.Request) -> web.StreamResponse:
+    """The call, its notes, and (for its agent) the note form."""
+    principal = await current_user(request)
+    return await _call_page(request, principal, {}, None, 200)
+
+
+async def _call_page(request: web.Request, principal: Principal, posted: dict[str, Any],
+                     errors: dict[str, str] | None, status: int) -> web.StreamResponse:
+    server, linkedid = request.match_info["server"], request.match_info["linkedid"]
+    desk = panel(request).notes
+    call = await desk.call(principal, server, linkedid)
+    notes = await desk.notes_of_call(principal, server, linkedid)
+    mine = next((n for n in notes if n.agent == principal.agent), None)
+    can_write = principal.role == "agent" and principal.agent in call_agents(call)
+    return render(request, "call.html", {
+        "call": call, "notes": notes, "mine": mine, "can_write": can_write,
+        "posted": posted, "errors": errors or {},
+        "categories": desk.settings.note_categories}, status)
+
+
+@require_role("agent")
+@page
+async def save_note(request: web.Request) -> web.StreamResponse:
+    principal = await current_user(request)
+    posted = dict(await request.post())
+    server, linkedid = request.match_info["server"], request.match_info["linkedid"]
+    try:
+        await panel(request).notes.save(principal, server, linkedid, posted)
+    except FormError as exc:
+        return await _call_page(request, principal, posted, exc.errors, 400)
+    raise web.HTTPSeeOther(request.path)
+
+
+# -- customers ----------------------------------------------------------------------------
+@require_role(*CUSTOMER_ROLES)
+@page
+async def customers_page(request: web.Request) -> web.StreamResponse:
+    """Search customers by name, company or number."""
+    principal = await current_user(request)
+    query = request.query.get("q", "")
+    found = await panel(request).customers.search(principal, query) if query else []
+    return render(request, "customers.html", {"q": query, "customers": found})
+
+
+@require_role(*CUSTOMER_ROLES)
+@page
+async def customer_page(request: web.Request) -> web.StreamResponse:
+    """One customer (or a blank form for ``new``) with their call history."""
+    principal = await current_user(request)
+    return await _customer_page(request, principal, None, 200)
+
+
+async def _customer_page(request: web.Request, principal: Principal,
+                         errors: dict[str, str] | None, status: int,
+                         posted: dict[str, Any] | None = None) -> web.StreamResponse:
+    desk = panel(request).customers
+    key = request.match_info.get("id", "new")
+    customer = None if key == "new" else await desk.get(principal, _id(key))
+    history = await desk.history(principal, customer) if customer else []
+    if posted is None:
+        posted = {"name": customer.name, "company": customer.company, "notes": customer.notes,
+                  "phones": ", ".join(customer.phones)} if customer else {
+            "phones": request.query.get("number", "")}
+    return render(request, "customer.html", {
+        "customer": customer, "history": history, "posted": posted, "errors": errors or {},
+        "editable_numbers": principal.role == "agent"}, status)
+
+
+@require_role(*CUSTOMER_ROLES)
+@page
+async def save_customer(request: web.Request) -> web.StreamResponse:
+    """Create (``/agent/customers/new``) or edit a customer."""
+    principal = await current_user(request)
+    posted = dict(await request.post())
+    desk = panel(request).customers
+    key = request.match_info.get("id", "new")
+    if key != "new" and principal.role != "agent":
+        # numbers are masked for managers: keep the stored ones
+        current = await desk.get(principal, _id(key))
+        posted["phones"] = current.phones
+    try:
+        if key == "new":
+            customer = await desk.create(principal, posted)
+        else:
+            customer = await desk.update(principal, _id(key), posted)
+    except FormError as exc:
+        posted["phones"] = ", ".join(phone_list(posted.get("phones")))
+        return await _customer_page(request, principal, exc.errors, 400, posted)
+    raise web.HTTPSeeOther(f"/agent/customers/{customer.id}")
+
+
+def _id(value: str) -> int:
+    try:
+        return positive_id(value)
+    except FormError:
+        raise NotFound(f"no such id: {value[:20]}") from None
+
+
+# -- follow-ups ---------------------------------------------------------------------------
+@require_role("agent")
+@page
+async def follow_ups_page(request: web.Request) -> web.StreamResponse:
+    """The agent's follow-ups with click-to-call, and a form to plan one."""
+    principal = await current_user(request)
+    return await _follow_ups_page(request, principal, {}, None, 200)
+
+
+async def _follow_ups_page(request: web.Request, principal: Principal,
+                           posted: dict[str, Any], errors: dict[str, str] | None,
+                           status: int) -> web.StreamResponse:
+    items = await panel(request).follow_ups.list(principal, open_only=False)
+    return render(request, "follow_ups.html", {
+        "follow_ups": items, "posted": posted, "errors": errors or {}}, status)
+
+
+@require_role("agent")
+@page
+async def add_follow_up(request: web.Request) -> web.StreamResponse:
+    principal = await current_user(request)
+    posted = dict(await request.post())
+    try:
+        await panel(request).follow_ups.add(principal, posted)
+    except FormError as exc:
+        return await _follow_ups_page(request, principal, posted, exc.errors, 400)
+    raise web.HTTPSeeOther("/agent/follow-ups")
+
+
+@require_role("agent")
+@page
+async def follow_up_status(request: web.Request) -> web.StreamResponse:
+    principal = await current_user(request)
+    posted = await request.post()
+    try:
+        await panel(request).follow_ups.set_status(principal, _id(request.match_info["id"]),
+                                                    str(posted.get("status", "")))
+    except FormError as exc:
+        return await _follow_ups_page(request, principal, {}, exc.errors, 400)
+    raise web.HTTPSeeOther("/agent/follow-ups")
+
+
+# -- complaints ---------------------------------------------------------------------------
+@require_role("agent", "supervisor", "admin")
+@page
+async def complaints_page(request: web.Request) -> web.StreamResponse:
+    """Complaints with their deadlines, the open and overdue ones first."""
+    principal = await current_user(request)
+    return await _complaints_page(request, principal, None, None, 200)
+
+
+async def _complaints_page(request: web.Request, principal: Principal,
+                           failed: int | None, errors: dict[str, str] | None,
+                           status: int) -> web.StreamResponse:
+    shown = request.query.get("status") or None
+    items = await panel(request).notes.complaints(
+        principal, shown if shown in ("open", "answered", "closed") else None)
+    return render(request, "complaints.html", {
+        "complaints": items, "now": datetime.now(UTC), "shown": shown, "failed": failed,
+        "errors": errors or {}, "can_answer": principal.role in ("supervisor", "admin")},
+        status)
+
+
+@require_role("supervisor", "admin")
+@page
+async def answer_complaint(request: web.Request) -> web.StreamResponse:
+    principal = await current_user(request)
+    complaint_id = _id(request.match_info["id"])
+    try:
+        await panel(request).notes.answer_complaint(principal, complaint_id,
+                                                     dict(await request.post()))
+    except FormError as exc:
+        return await _complaints_page(request, principal, complaint_id, exc.errors, 400)
+    raise web.HTTPSeeOther("/agent/complaints")
+
+
+def setup(app: web.Application) -> None:
+    """The page routes."""
+    r = app.router
+    r.add_get("/agent/calls/{server}/{linkedid}", call_page)
+    r.add_post("/agent/calls/{server}/{linkedid}", save_note)
+    r.add_get("/agent/customers", customers_page)
+    r.add_get("/agent/customers/{id}", customer_page)
+    r.add_post("/agent/customers/{id}", save_customer)
+    r.add_get("/agent/follow-ups", follow_ups_page)
+    r.add_post("/agent/follow-ups", add_follow_up)
+    r.add_post("/agent/follow-ups/{id}/status", follow_up_status)
+    r.add_get("/agent/complaints", complaints_page)
+    r.add_post("/agent/complaints/{id}", answer_complaint)

@@ -1,0 +1,231 @@
+"""The agent panel in the web app: the panel page, the agent's event stream, a JSON API.
+
+``setup(app)`` builds the services on the app's pool, audit log and command
+port, adds the routes (pages in :mod:`callcenter.agentpanel.pages`) and the nav
+entries. The live feed is the daemon's :class:`AgentFeed` consumer, handed to
+the app with :func:`attach_feed`; without it the panel works but does not pop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from callcenter.agentpanel import pages
+from callcenter.agentpanel.access import Forbidden, NotFound
+from callcenter.agentpanel.feed import AgentFeed
+from callcenter.agentpanel.forms import FormError, positive_id
+from callcenter.agentpanel.presence import NoPbx
+from callcenter.agentpanel.services import PANEL, build_panel, panel
+from callcenter.agentpanel.views import (
+    Mask,
+    call_view,
+    follow_up_view,
+    screen_pop_view,
+    to_json,
+)
+from callcenter.web.auth import Principal, current_user, require_role
+from callcenter.web.keys import CATALOGUES, SETTINGS
+from callcenter.web.masking import mask_number
+from callcenter.web.nav import add_nav
+
+KEEPALIVE_S = 15.0
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def masker(principal: Principal) -> Mask:
+    """``mask_number`` for ``principal``."""
+    return lambda number: mask_number(number, principal)
+
+
+def json_response(data: Any, status: int = 200) -> web.Response:
+    """A JSON response (dates ISO 8601, dataclasses as objects)."""
+    return web.json_response(data, status=status, dumps=to_json)
+
+
+def api(handler: Handler) -> Handler:
+    """JSON errors for the panel's API: 400 with translated field errors, 403, 404, 503."""
+
+    async def run(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except FormError as exc:
+            principal = await current_user(request)
+            _ = request.app[CATALOGUES].gettext(principal.language)
+            return json_response({"errors": {k: _(v) for k, v in exc.errors.items()}}, 400)
+        except Forbidden as exc:
+            return json_response({"error": str(exc)}, 403)
+        except NotFound as exc:
+            return json_response({"error": str(exc)}, 404)
+        except NoPbx as exc:
+            return json_response({"error": str(exc)}, 503)
+
+    return run
+
+
+async def body(request: web.Request) -> dict[str, Any]:
+    """The request's JSON object or form fields."""
+    if request.content_type == "application/json":
+        try:
+            data = await request.json()
+        except ValueError:
+            raise FormError({"body": "Not valid JSON."}) from None
+        if not isinstance(data, dict):
+            raise FormError({"body": "Not valid JSON."})
+        return data
+    return dict(await request.post())
+
+
+# -- the panel page and its event stream --------------------------------------------------
+@require_role("agent")
+async def panel_page(request: web.Request) -> web.StreamResponse:
+    principal = await current_user(request)
+    return aiohttp_jinja2.render_template("agent/panel.html", request, {
+        "settings": request.app[SETTINGS].agent_panel, "agent": principal.agent,
+        "live": panel(request).feed is not None})
+
+
+def sse(event: str, data: str) -> bytes:
+    """One Server-Sent Event whose data is one line (JSON)."""
+    return f"event: {event}\ndata: {data}\n\n".encode()
+
+
+@require_role("agent")
+async def events(request: web.Request) -> web.StreamResponse:
+    """The agent's own events (see :mod:`feed`); a ``ring`` carries the screen pop."""
+    feed = panel(request).feed
+    if feed is None:
+        raise web.HTTPServiceUnavailable(text="503: no live feed in this process")
+    principal = await current_user(request)
+    response = web.StreamResponse(headers={
+        "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache",
+        "X-Accel-Buffering": "no"})
+    await response.prepare(request)
+    assert principal.agent is not None
+    with feed.subscribe(principal.agent) as queue, contextlib.suppress(ConnectionResetError):
+        await response.write(b"retry: 3000\n\n")
+        while True:
+            try:
+                event = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
+            except TimeoutError:
+                await response.write(b": keepalive\n\n")
+                continue
+            if event is None:
+                break
+            if event["type"] == "ring":
+                pop = await panel(request).customers.screen_pop(principal, event["caller"])
+                event = screen_pop_view(event, pop, masker(principal))
+            await response.write(sse(event["type"], to_json(event)))
+    return response
+
+
+# -- JSON API -----------------------------------------------------------------------------
+@require_role("agent")
+@api
+async def state(request: web.Request) -> web.StreamResponse:
+    """The agent's queue memberships as Asterisk reports them."""
+    principal = await current_user(request)
+    return json_response(await panel(request).presence.state(principal))
+
+
+@require_role("agent")
+@api
+async def presence_action(request: web.Request) -> web.StreamResponse:
+    """join / leave a queue, pause (with a reason) / unpause; Asterisk's answer back."""
+    principal = await current_user(request)
+    data = await body(request)
+    presence = panel(request).presence
+    action = request.match_info["action"]
+    queue = str(data.get("queue") or "")
+    if action == "join":
+        result = await presence.join(principal, queue, principal.username)
+    elif action == "leave":
+        result = await presence.leave(principal, queue)
+    else:
+        result = await presence.pause(principal, action == "pause", str(data.get("reason") or ""))
+    return json_response({"ok": result.ok, "message": result.message},
+                         200 if result.ok else 502)
+
+
+@require_role("agent")
+@api
+async def day(request: web.Request) -> web.StreamResponse:
+    """Today's figures and calls of the agent; their calls still without notes."""
+    principal = await current_user(request)
+    mask = masker(principal)
+    figures = await panel(request).day.summary(principal)
+    figures["call_list"] = [call_view(c, mask) for c in figures["call_list"]]
+    due = await panel(request).notes.due(principal)
+    return json_response({**figures, "notes_due": [call_view(c, mask) for c in due]})
+
+
+@require_role("agent", "supervisor", "admin")
+@api
+async def screen_pop(request: web.Request) -> web.StreamResponse:
+    """The customer and history of a number (what a ring pops)."""
+    principal = await current_user(request)
+    number = request.query.get("number", "")
+    pop = await panel(request).customers.screen_pop(principal, number)
+    return json_response(screen_pop_view({"caller": number}, pop, masker(principal)))
+
+
+@require_role("agent", "supervisor", "admin")
+@api
+async def follow_ups(request: web.Request) -> web.StreamResponse:
+    """The agent's open follow-ups (``?all=1``: also closed ones)."""
+    principal = await current_user(request)
+    items = await panel(request).follow_ups.list(principal, request.query.get("all") != "1",
+                                                 request.query.get("agent"))
+    return json_response([follow_up_view(f, masker(principal)) for f in items])
+
+
+@require_role("agent")
+@api
+async def click_to_call(request: web.Request) -> web.StreamResponse:
+    """Originate from the agent's phone to the follow-up's number."""
+    principal = await current_user(request)
+    follow_up_id = positive_id(request.match_info["id"])
+    result = await panel(request).follow_ups.call(principal, follow_up_id)
+    return json_response({"ok": result.ok, "message": result.message},
+                         200 if result.ok else 502)
+
+
+# -- wiring -------------------------------------------------------------------------------
+def attach_feed(app: web.Application, consumers: Iterable[Any]) -> None:
+    """Give the app the daemon's :class:`AgentFeed`, if one is among ``consumers`` (also
+    once the app runs)."""
+    feed = next((c for c in consumers if isinstance(c, AgentFeed)), None)
+    if feed is not None and PANEL in app:
+        app[PANEL].feed = feed
+
+
+async def _close_streams(app: web.Application) -> None:
+    feed = app[PANEL].feed
+    if feed is not None:
+        feed.close_subscribers()
+
+
+def setup(app: web.Application) -> None:
+    """The agent panel's services, routes and nav entries."""
+    app[PANEL] = build_panel(app)
+    r = app.router
+    r.add_get("/agent", panel_page, name="agent_panel")
+    r.add_get("/agent/events", events)
+    r.add_get("/api/agent/state", state)
+    r.add_post("/api/agent/presence/{action:join|leave|pause|unpause}", presence_action)
+    r.add_get("/api/agent/day", day)
+    r.add_get("/api/agent/screen-pop", screen_pop)
+    r.add_get("/api/agent/follow-ups", follow_ups)
+    r.add_post("/api/agent/follow-ups/{id}/call", click_to_call)
+    pages.setup(app)
+    add_nav(app, "/agent", "Agent panel", ["agent"])
+    add_nav(app, "/agent/customers", "Customers", ["agent", "supervisor", "admin"])
+    add_nav(app, "/agent/follow-ups", "Follow-ups", ["agent"])
+    add_nav(app, "/agent/complaints", "Complaints", ["agent", "supervisor", "admin"])
+    app.on_shutdown.append(_close_streams)
+
