@@ -3,17 +3,31 @@ command claims to catch is caught, with its file and line, on a mutated copy."""
 
 from __future__ import annotations
 
+import asyncio
+import re
 import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from callcenter.ami.protocol import Frame
 from callcenter.cli import main
 from callcenter.deploy.check import check_config
 from callcenter.deploy.conf import ConfInputError, parse_conf
+from callcenter.deploy.dialplan import (
+    Dialplan,
+    Step,
+    build_dialplan,
+    exten_matches,
+    split_args,
+)
 from callcenter.deploy.findings import Finding
+from callcenter.deploy.pbx_checks import queue_sections
 from callcenter.settings import Settings
+from callcenter.sim import AgentScript, PBXSimulator, SimConfig
+from callcenter.sim.testing import SimClient
+from callcenter.store.journal import is_journaled
 
 SHIPPED = Path(__file__).resolve().parents[1] / "dialplan"
 
@@ -267,3 +281,96 @@ def test_parser_comments_templates_append_and_includes(tmp_path: Path) -> None:
 
 def test_finding_text() -> None:
     assert str(Finding("queues.conf", 7, "x")) == "queues.conf:7: x"
+
+
+# --- the simulator runs the shipped dialplan ---------------------------------------------
+
+def shipped_dialplan() -> Dialplan:
+    return build_dialplan(parse_conf(SHIPPED / "extensions.conf"))
+
+
+def steps_for(dp: Dialplan, event: Frame) -> list[Step]:
+    """The shipped dialplan's steps of the extension a Newexten event ran in."""
+    ctx = dp.contexts.get(str(event["Context"]))
+    for exten, steps in (ctx.extensions().items() if ctx else []):
+        if exten_matches(exten, str(event["Extension"])):
+            return steps
+    return []
+
+
+async def run_sim_calls(recordings: Path) -> list[Frame]:
+    """The events of one call of each kind the simulator knows, on the default config."""
+    no = AgentScript(answer_after=None)
+    async with PBXSimulator(speed=200, keep_events=True, recordings_dir=recordings) as sim:
+        sim.agent_login("agent1002", "billing")
+        calls = [
+            await sim.inbound_call("+3226550101", "800", agents={"agent1001": AgentScript(2, 3)}),
+            await sim.inbound_call("+3226550102", "801", agents={"agent1002": AgentScript(2, 3)}),
+            await sim.inbound_call("+3226550103", "802", agents={"agent1003": AgentScript(2, 3)}),
+        ]
+        for call in calls:
+            await asyncio.wait_for(call.wait(), 10)
+        for did, scripts in (("803", {"agent1002": AgentScript(2, 3)}),
+                             ("1003", {"agent1003": no, "agent1001": AgentScript(2, 3)})):
+            await asyncio.wait_for((await sim.inbound_call("+3226550104", did,
+                                                            agents=scripts)).wait(), 10)
+        await asyncio.wait_for((await sim.outbound_call("agent1002", "900326660701",
+                                                        ring=2, talk=3)).wait(), 10)
+        client = await SimClient.connect(sim.port)
+        await client.login()
+        await client.action({"Action": "Originate", "Channel": "PJSIP/agent1003",
+                             "Context": "from-internal", "Exten": "900326660702",
+                             "Priority": "1"})
+        await client.close()
+        await sim.advance(60)
+    return sim.events
+
+
+async def test_simulator_event_stream_runs_the_shipped_dialplan(tmp_path: Path) -> None:
+    """Every journaled Newexten of the simulator (what the tracker sees) is an application
+    of dialplan/ in the same context and extension; MixMonitor, Dial and Queue at the same
+    priority and Queue with the same queue; every recording name is the shipped one."""
+    dp = shipped_dialplan()
+    events = await run_sim_calls(tmp_path)
+    ran = [e for e in events if e.get("Event") == "Newexten" and is_journaled(e)
+           and e.get("AppData") != "(Outgoing Line)"]
+    assert {e["Context"] for e in ran} >= {
+        "from-trunk", "from-agents", "from-internal", "sub-record-agent"}
+    for event in ran:
+        where = (event["Context"], event["Extension"], event["Priority"], event["Application"])
+        same_app = [s for s in steps_for(dp, event) if s.app == event["Application"]]
+        assert same_app, where
+        if event["Application"] in {"MixMonitor", "Dial", "Queue"}:
+            step = next((s for s in same_app if s.priority == int(event["Priority"])), None)
+            assert step is not None, where
+            shipped_arg = split_args(dp.expand(step.data))[0]
+            ran_arg = split_args(str(event["AppData"]))[0]
+            assert ran_arg.startswith(shipped_arg.split("${")[0]), (where, shipped_arg, ran_arg)
+    names = [e for e in events if e.get("Event") == "VarSet"
+             and e.get("Variable") == "MIXMONITOR_FILENAME"]
+    assert len(names) >= 7
+    asterisk_dir = Settings().recordings.asterisk_dir
+    for event in names:
+        pattern = (re.escape(asterisk_dir) + r"/\d{8}-\d{6}-[0-9A-Za-z+]*-"
+                   + re.escape(str(event["Uniqueid"])) + r"\.wav")
+        assert re.fullmatch(pattern, str(event["Value"])), event["Value"]
+
+
+def test_simulator_queues_agents_and_dids_are_the_shipped_ones() -> None:
+    sim = SimConfig.default()
+    queues = parse_conf(SHIPPED / "queues.conf")
+    shipped = {s.name: s for s in queue_sections(queues)}
+    assert set(shipped) == {q.name for q in sim.queues}
+    for q in sim.queues:
+        members = [s.value.split(",")[0] for s in queues.chain(shipped[q.name])
+                   if s.key == "member"]
+        assert members == ([] if q.dynamic else q.members), q.name
+        strategy = queues.get(shipped[q.name], "strategy")
+        assert strategy is not None and strategy.value == q.strategy
+    pjsip = parse_conf(SHIPPED / "pjsip.conf")
+    assert {a.endpoint for a in sim.agents} <= {s.name for s in pjsip.sections}
+    dp = shipped_dialplan()
+    extensions = dp.contexts["from-trunk"].extensions()
+    for did, queue in sim.dids.items():
+        queue_steps = [s for s in extensions[did] if s.app == "Queue"]
+        assert [dp.expand(s.data).split(",")[0] for s in queue_steps] == [queue], did

@@ -16,6 +16,7 @@ from callcenter.deploy.conf import ConfFile
 _PRIORITY = re.compile(r"^(\d+|n|hint)(?:\((\w+)\))?$")
 _GLOBAL_REF = re.compile(r"\$\{(\w+)\}")
 NON_CONTEXTS = frozenset({"general", "globals"})
+_PATTERN_CHARS = {"X": "[0-9]", "Z": "[1-9]", "N": "[2-9]", ".": ".+", "!": ".*"}
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,23 @@ class Dialplan:
     def all_steps(self) -> list[Step]:
         """Every step of every context."""
         return [s for c in self.contexts.values() for s in c.steps]
+
+
+def exten_matches(pattern: str, exten: str) -> bool:
+    """True when ``exten`` matches the extension ``pattern`` (``_`` patterns: X Z N [..] . !)."""
+    if not pattern.startswith("_"):
+        return pattern == exten
+    parts, i, body = [], 0, pattern[1:]
+    while i < len(body):
+        ch = body[i]
+        if ch == "[" and "]" in body[i:]:
+            end = body.index("]", i)
+            parts.append("[" + body[i + 1:end] + "]")
+            i = end + 1
+            continue
+        parts.append(_PATTERN_CHARS.get(ch.upper(), re.escape(ch)))
+        i += 1
+    return re.fullmatch("".join(parts), exten) is not None
 
 
 def split_app(text: str) -> tuple[str, str]:
