@@ -238,3 +238,16 @@ async def test_call_without_recording_writes_nothing(pool: asyncpg.Pool,
     consumer = RecordingConsumer(rec_settings(tmp_path), pool)
     await run_consumer(consumer, ended_call())
     assert await pool.fetchval("SELECT count(*) FROM recordings") == 0
+
+
+async def test_unwritable_store_leaves_row_pending_and_alerts(pool: asyncpg.Pool,
+                                                              tmp_path: Path) -> None:
+    s = rec_settings(tmp_path)
+    Path(s.store_dir).write_text("a file where the store directory should be")
+    write_wav(Path(s.local_dir) / "a.wav", 1.0)
+    consumer = RecordingConsumer(s, pool)
+    await run_consumer(consumer, ended_call("a.wav"))
+    [rec] = await RecordingRepository(pool).for_call("pbx1", "pbx1-1795349725.0")
+    assert rec.status == "pending" and "cannot file into the store" in rec.detail
+    assert [a.status for a in consumer.alerts] == ["store_failed"]
+    assert (Path(s.local_dir) / "a.wav").exists()  # nothing lost

@@ -33,13 +33,17 @@ from callcenter.store.recordings import Recording, RecordingRepository
 log = structlog.get_logger(__name__)
 
 
+AlertStatus = Literal["missing", "corrupt", "store_failed"]
+
+
 @dataclass(frozen=True)
 class RecordingAlert(Fact):
-    """A recording still missing or corrupt after every retry (supervisors should look)."""
+    """A recording still missing or corrupt after every retry, or a store that refuses
+    files (``store_failed``: the row stays pending): supervisors should look."""
 
     linkedid: str
     file_name: str
-    status: Literal["missing", "corrupt"]
+    status: AlertStatus
     attempts: int
     detail: str
 
@@ -169,7 +173,7 @@ class RecordingConsumer:
             size = await files.wait_complete(local, s.stable_wait_s, s.max_wait_s)
             if size is None:
                 result = Probe("corrupt", "", None, f"file never appeared: {local}")
-                status: Literal["missing", "corrupt"] = "missing"
+                status: AlertStatus = "missing"
             else:
                 async with self._cpu:
                     result = await asyncio.to_thread(_safe_probe, local)
@@ -184,7 +188,13 @@ class RecordingConsumer:
         if size is None:
             rec = replace(rec, status="missing", path=None)
         else:
-            rec = await self._store(rec, local, result)
+            try:
+                rec = await self._store(rec, local, result)
+            except OSError as exc:  # the store, not the file: stays pending until restart
+                rec = replace(rec, detail=f"cannot file into the store: {exc}")
+                await repo.upsert(rec, s.short_ratio)
+                self._alert(rec, "store_failed")
+                return
         await repo.upsert(rec, s.short_ratio)
         log.info("recording_filed", status=rec.status, path=rec.path, duration_s=rec.duration_s,
                  size_bytes=rec.size_bytes, **ctx)
@@ -201,7 +211,7 @@ class RecordingConsumer:
                        duration_s=result.duration_s, size_bytes=target.stat().st_size,
                        sha256=digest)
 
-    def _alert(self, rec: Recording, status: Literal["missing", "corrupt"]) -> None:
+    def _alert(self, rec: Recording, status: AlertStatus) -> None:
         alert = RecordingAlert(rec.server, datetime.now(UTC), rec.linkedid, rec.file_name,
                                status, rec.attempts, rec.detail)
         log.warning("recording_alert", server=rec.server, linkedid=rec.linkedid,
