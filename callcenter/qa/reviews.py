@@ -148,7 +148,8 @@ class ReviewService:
             self._forms[row.form_hash] = form
         return form
 
-    def _review(self, row: ReviewRow) -> Review:
+    def review_of(self, row: ReviewRow) -> Review:
+        """A stored row as a :class:`Review` (no permission check: for reports)."""
         form = self._form_of(row)
         scores = scores_from_json(row.scores)
         until = (row.submitted_at + timedelta(days=self.settings.qa.dispute_window_days)
@@ -169,7 +170,7 @@ class ReviewService:
         row = await self.repo.review(review_id)
         if row is None or not self._may_see(actor, row):
             raise NotFound(f"no review {review_id}")
-        return self._review(row)
+        return self.review_of(row)
 
     def _may_see(self, actor: Actor, row: ReviewRow) -> bool:
         if actor.role in SUPERVISORS:
@@ -184,12 +185,12 @@ class ReviewService:
         if actor.role != "agent" or not actor.agent:
             raise Forbidden("only agents have their own reviews")
         rows = await self.repo.reviews(agent=actor.agent, status="submitted")
-        return [self._review(r) for r in rows]
+        return [self.review_of(r) for r in rows]
 
     async def open_disputes(self, actor: Actor) -> list[Review]:
         """Disputes waiting for a supervisor."""
         self._require(actor, SUPERVISORS, "only a supervisor sees disputes")
-        return [self._review(r) for r in await self.repo.reviews(disputed_open=True)]
+        return [self.review_of(r) for r in await self.repo.reviews(disputed_open=True)]
 
     async def call(self, review: Review) -> CallRecord | None:
         """The reviewed call's record (None when it is no longer in the store)."""
@@ -206,7 +207,7 @@ class ReviewService:
             raise NotFound(f"no assignment {assignment_id} in your work queue")
         existing = await self.repo.review_of_assignment(assignment_id)
         if existing is not None:
-            return self._review(existing)
+            return self.review_of(existing)
         call = await self.calls.get_call(entry.server, entry.linkedid)
         if call is None:
             raise NotFound(f"call {entry.server}/{entry.linkedid} is not in the store")
@@ -222,7 +223,7 @@ class ReviewService:
                 total=result.total, raw_total=result.raw_total, grade=result.grade)
             await self._audit(conn, actor, "qa_review_started", row, remote,
                               {"form": f"{form.id} v{form.version}"})
-        return self._review(row)
+        return self.review_of(row)
 
     async def save(self, actor: Actor, review_id: int, edits: Mapping[str, ItemScore],
                    comment: str | None = None, *, submit: bool = False,
@@ -252,7 +253,7 @@ class ReviewService:
                               "qa_review_saved", new, remote,
                               {"total": result.total, "grade": result.grade,
                                "items": sorted(edits)})
-        return self._review(new)
+        return self.review_of(new)
 
     @staticmethod
     def _score(form: Form, base: Mapping[str, ItemScore], edits: Mapping[str, ItemScore],
@@ -292,7 +293,7 @@ class ReviewService:
                                                 responded_at=now)
             await self._audit(conn, actor, f"qa_review_{response}", new, remote,
                               {"comment": comment.strip()})
-        return self._review(new)
+        return self.review_of(new)
 
     async def resolve(self, actor: Actor, review_id: int, decision: str, comment: str,
                       edits: Mapping[str, ItemScore] | None = None, *,
@@ -326,7 +327,7 @@ class ReviewService:
                                scores_before=row.scores)
             new = await self.repo.update_review(conn, review_id, **values)
             await self._audit(conn, actor, "qa_dispute_resolved", new, remote, details)
-        return self._review(new)
+        return self.review_of(new)
 
     # ------------------------------------------------------------ helpers
 

@@ -249,6 +249,13 @@ class QaRepository:
             agent, status, disputed_open, limit)
         return [_review(r) for r in rows]
 
+    async def submitted_between(self, start: datetime, end: datetime) -> list[ReviewRow]:
+        """Reviews submitted in [start, end) (UTC), oldest first."""
+        rows = await self.pool.fetch(
+            "SELECT * FROM qa_reviews WHERE status = 'submitted' AND submitted_at >= $1"
+            " AND submitted_at < $2 ORDER BY submitted_at, id", start, end)
+        return [_review(r) for r in rows]
+
     # ------------------------------------------------------------ call facts
 
     async def ready_recordings(self, server: str, linkedid: str) -> list[dict[str, Any]]:
