@@ -4,6 +4,7 @@ command claims to catch is caught, with its file and line, on a mutated copy."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import shutil
 from pathlib import Path
@@ -374,3 +375,28 @@ def test_simulator_queues_agents_and_dids_are_the_shipped_ones() -> None:
     for did, queue in sim.dids.items():
         queue_steps = [s for s in extensions[did] if s.app == "Queue"]
         assert [dp.expand(s.data).split(",")[0] for s in queue_steps] == [queue], did
+
+
+def test_real_pbx_captures_ran_the_shipped_dialplan() -> None:
+    """The dialplan/ is modelled on the PBX of tests/traces/real2: every step those real calls
+    ran (context, extension, priority, application, queue) is a step of dialplan/."""
+    dp = shipped_dialplan()
+    seen = 0
+    for trace in sorted((Path(__file__).parent / "traces" / "real2").glob("*.jsonl")):
+        for line in trace.read_text(encoding="utf-8").splitlines():
+            if '"Newexten"' not in line:
+                continue
+            frame = json.loads(line).get("frame") or {}
+            if frame.get("Event") != "Newexten" or frame.get("AppData") == "(Outgoing Line)":
+                continue
+            if frame["Application"] == "Return" and frame["Context"] != "sub-record-agent":
+                continue  # the queue gosub returning to the agent channel's own location
+            where = (trace.name, frame["Context"], frame["Extension"], frame["Priority"],
+                     frame["Application"])
+            step = next((s for s in steps_for(dp, frame)
+                         if s.priority == int(frame["Priority"])), None)
+            assert step is not None and step.app == frame["Application"], where
+            if step.app == "Queue":
+                assert split_args(dp.expand(step.data))[0] == frame["AppData"].split(",")[0]
+            seen += 1
+    assert seen > 50
