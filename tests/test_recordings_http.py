@@ -166,3 +166,24 @@ async def test_unknown_recording_is_404(pool: asyncpg.Pool,
     async with client_for(settings, pool, role="qa") as client:
         resp = await client.get("/recordings/pbx1/nope/a.wav")
         assert resp.status == 404
+
+
+async def test_json_list_of_a_call_and_problems(pool: asyncpg.Pool,
+                                                setup: tuple[Settings, bytes]) -> None:
+    settings, _ = setup
+    await RecordingRepository(pool).upsert(Recording(
+        "pbx1", LINKEDID, "b.wav", START, status="missing", detail="file never appeared"), 0.5)
+    async with client_for(settings, pool, role="agent", agent="agent1001") as own:
+        resp = await own.get(f"/api/recordings/pbx1/{LINKEDID}")
+        assert resp.status == 200
+        got = {r["file_name"]: (r["status"], r["url"]) for r in await resp.json()}
+        assert got == {"a.wav": ("ready", url()), "b.wav": ("missing", None)}
+        assert (await own.get("/api/recordings/problems")).status == 403
+    async with client_for(settings, pool, role="agent", agent="agent1002") as other:
+        assert (await other.get(f"/api/recordings/pbx1/{LINKEDID}")).status == 403
+    async with client_for(settings, pool, role="supervisor") as sup:
+        resp = await sup.get("/api/recordings/problems?limit=5")
+        assert [(r["file_name"], r["detail"]) for r in await resp.json()] == [
+            ("b.wav", "file never appeared")]
+        assert (await sup.get("/api/recordings/problems?limit=0")).status == 400
+        assert (await sup.get("/api/recordings/problems?limit=x")).status == 400

@@ -7,10 +7,13 @@ names, resolved inside ``recordings.store_dir``; nothing of the request
 reaches the file system. Every request of a signed-in user is audited
 (``recording_played`` / ``recording_denied`` / ``recording_unavailable``,
 object ``call:<server>/<linkedid>``, remote address, Range).
+JSON: ``GET /api/recordings/{server}/{linkedid}`` (a call's recordings, same
+rights) and ``GET /api/recordings/problems`` (admin, supervisor).
 """
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 import structlog
@@ -19,7 +22,7 @@ from aiohttp import web
 from callcenter.recordings.files import resolve_stored
 from callcenter.store.calls import CallRepository
 from callcenter.store.recordings import Recording, RecordingRepository
-from callcenter.web.auth import Principal, current_user
+from callcenter.web.auth import Principal, current_user, require_role
 from callcenter.web.keys import AUDIT, POOL, SETTINGS
 
 log = structlog.get_logger(__name__)
@@ -43,9 +46,42 @@ def _printable(text: str) -> str:
 
 
 def setup(app: web.Application) -> None:
-    """Add the recording endpoint."""
+    """Add the recording endpoint and its JSON companions."""
     app.router.add_get("/recordings/{server}/{linkedid}/{file_name}", serve_recording,
                        name="recording")
+    app.router.add_get("/api/recordings/problems", list_problems)
+    app.router.add_get("/api/recordings/{server}/{linkedid}", list_call_recordings)
+
+
+def summary(rec: Recording) -> dict[str, Any]:
+    """The JSON form of ``rec``; ``url`` only when it can be played."""
+    return {"server": rec.server, "linkedid": rec.linkedid, "file_name": rec.file_name,
+            "status": rec.status, "format": rec.format, "duration_s": rec.duration_s,
+            "size_bytes": rec.size_bytes, "short": rec.short, "legal_hold": rec.legal_hold,
+            "detail": rec.detail, "url": recording_url(rec) if rec.status == "ready" else None}
+
+
+async def list_call_recordings(request: web.Request) -> web.StreamResponse:
+    """``GET /api/recordings/{server}/{linkedid}``: the call's recordings (same rights as
+    playing them)."""
+    who = await current_user(request)
+    server, linkedid = request.match_info["server"], request.match_info["linkedid"]
+    if not await _may_hear(request, who, server, linkedid):
+        raise web.HTTPForbidden(text='{"error": "forbidden"}', content_type="application/json")
+    recs = await RecordingRepository(request.app[POOL]).for_call(server, linkedid)
+    return web.json_response([summary(r) for r in recs])
+
+
+@require_role("admin", "supervisor")
+async def list_problems(request: web.Request) -> web.StreamResponse:
+    """``GET /api/recordings/problems[?limit=N]``: missing, corrupt and short recordings,
+    newest first (the persistent side of the consumer's alerts)."""
+    raw = request.query.get("limit", "100")
+    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+        raise web.HTTPBadRequest(text='{"error": "limit: give a number from 1 to 1000"}',
+                                 content_type="application/json")
+    recs = await RecordingRepository(request.app[POOL]).problems(int(raw))
+    return web.json_response([summary(r) for r in recs])
 
 
 async def _may_hear(request: web.Request, who: Principal, server: str, linkedid: str) -> bool:

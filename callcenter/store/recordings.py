@@ -89,6 +89,12 @@ class RecordingRepository:
                                   server, linkedid, file_name)
         return rows[0] if rows else None
 
+    async def problems(self, limit: int = 100) -> list[Recording]:
+        """The latest recordings needing a look: missing, corrupt, or far shorter than
+        the call's talk time; newest first."""
+        return await self._select("WHERE status IN ('missing', 'corrupt') OR short"
+                                  " ORDER BY updated_at DESC LIMIT $1", limit)
+
     async def pending(self) -> list[Recording]:
         """Recordings not yet filed (a daemon stopped while waiting for them)."""
         return await self._select("WHERE status = 'pending' ORDER BY call_started_at")
