@@ -68,3 +68,19 @@ def test_forms_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("CALLCENTER_QA__FORMS_DIR", str(tmp_path))
     assert main(["qa", "forms"]) == 2
     assert f"{tmp_path / 'bad.toml'}:2: form: 'version'" in capsys.readouterr().err
+
+
+async def test_report_and_export(fresh_dsn: str, tmp_path: Path,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    xlsx, out_csv = tmp_path / "sheet.xlsx", tmp_path / "sheet.csv"
+    assert await cli("qa", "report", "--period", WEEK, "--xlsx", str(xlsx), "--csv",
+                     str(out_csv), "--lang", "en", "--dsn", fresh_dsn) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].startswith("name  reviews  average") and "all  0" in out
+    assert xlsx.read_bytes()[:2] == b"PK"
+    assert "Answered within three rings" in out_csv.read_text(encoding="utf-8-sig")
+    assert await cli("qa", "report", "--period", "soon", "--dsn", fresh_dsn) == 2
+    assert "bad period 'soon'" in capsys.readouterr().err
+    assert await cli("qa", "report", "--period", WEEK, "--csv", str(tmp_path / "no" / "x.csv"),
+                     "--dsn", fresh_dsn) == 2
+    assert "cannot write" in capsys.readouterr().err

@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from callcenter.cli.common import add_dsn_argument, settings_from_args
 from callcenter.cli.run_cmd import CliError, guarded, open_cli_store
 from callcenter.qa.forms import FormError, load_forms
-from callcenter.qa.reviews import forms_directory
+from callcenter.qa.report import build_sheet, figure_rows, parse_period, to_csv, to_xlsx
+from callcenter.qa.reviews import ReviewError, ReviewService, forms_directory
 from callcenter.qa.sampling import SamplingError, assign_week, sample_week, week_of
 from callcenter.store.audit import AuditRepository
 from callcenter.store.qa import MissingTable, QaRepository
@@ -40,6 +42,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--inspector", help="one inspector (default: everyone)")
     add_dsn_argument(p)
     p.set_defaults(handler=queue)
+
+    p = cmds.add_parser("report", help="the monitoring sheet of a period (per agent, export)")
+    p.add_argument("--period", required=True,
+                   help="2026-W48, 2026-11, 2026-11-23 or 2026-11-01..2026-11-15 (local days)")
+    p.add_argument("--csv", metavar="FILE", help="write the reviews as CSV")
+    p.add_argument("--xlsx", metavar="FILE", help="write the workbook (reviews, agents, teams, "
+                   "calibration)")
+    p.add_argument("--lang", choices=("zh", "en"), help="item names (default: web language)")
+    add_dsn_argument(p)
+    p.set_defaults(handler=report)
 
     p = cmds.add_parser("forms", help="validate the forms in qa.forms_dir")
     p.set_defaults(handler=forms)
@@ -119,6 +131,32 @@ async def queue(args: argparse.Namespace) -> int:
         print(f"#{e.assignment_id}  {e.inspector}  {e.server}/{e.linkedid}  {e.agent}  {when}"
               f"  {e.status or 'new'}{'  calibration' if e.calibration else ''}")
     print(f"{len(entries)} open assignments")
+    return 0
+
+
+@guarded
+async def report(args: argparse.Namespace) -> int:
+    settings, pool = await open_cli_store(args)
+    tz, lang = settings.web.timezone, args.lang or settings.web.default_language
+    try:
+        period = parse_period(args.period, tz)
+        svc = ReviewService(pool, settings)
+        sheet = await build_sheet(svc, period)
+        for path, data in ((args.csv, to_csv), (args.xlsx, to_xlsx)):
+            if path:
+                try:
+                    Path(path).write_bytes(data(sheet, lang, tz))
+                except OSError as exc:
+                    raise CliError(f"cannot write {path}: {exc.strerror}") from None
+                await svc.audit.record("cli", "qa_report_exported", f"qa_period:{period.label}",
+                                       details={"file": str(path)})
+    except (SamplingError, ReviewError, FormError) as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        await pool.close()
+    rows = figure_rows([*sheet.agents, sheet.overall], [], lang)
+    for row in rows:
+        print("  ".join("" if v is None else str(v) for v in row))
     return 0
 
 
