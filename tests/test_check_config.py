@@ -195,6 +195,10 @@ CASES: dict[str, tuple[str, str, str, dict[str, Any], str, str]] = {
     "outbound context missing": (
         "extensions.conf", "[from-internal]", "[click-to-call]", {}, "; extensions.conf",
         "[from-internal] (agent_panel.outbound_context) does not exist"),
+    "outbound prefix not dialable": (
+        "extensions.conf", "QUEUE_WAIT = 60", "QUEUE_WAIT = 60", {"agent_panel": {
+            "outbound_prefix": "0"}}, "[from-internal]",
+        "no extension for agent_panel.outbound_prefix + number (e.g. 013800138000)"),
     "endpoint context missing": (
         "pjsip.conf", "context = from-agents", "context = agents", {}, "context = agents",
         "endpoint agent1001: context 'agents' does not exist"),

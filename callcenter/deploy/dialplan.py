@@ -96,7 +96,9 @@ def split_app(text: str) -> tuple[str, str]:
 
 def split_args(data: str) -> list[str]:
     """Application arguments split at commas outside parentheses, brackets and braces."""
-    args, depth, cur = [], 0, []
+    args: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for ch in data:
         if ch in "([{":
             depth += 1

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterator
 
 from callcenter.deploy.conf import ConfFile, Section
-from callcenter.deploy.dialplan import Dialplan, Step, split_args
+from callcenter.deploy.dialplan import Context, Dialplan, Step, exten_matches, split_args
 from callcenter.deploy.findings import Deployment, Finding, is_true
 from callcenter.ringrule.confcheck import compare, parse_queues_conf
 from callcenter.settings import Settings
@@ -19,6 +19,8 @@ OBSOLETE_QUEUE_OPTIONS = ("eventwhencalled", "eventmemberstatus")
 STAMP_FORMAT = "%Y%m%d-%H%M%S"
 NAME_SUFFIX = "-${UNIQUEID}.wav"
 _LABEL_TOKENS = re.compile(r"[,:]")
+SAMPLE_NUMBER = "13800138000"
+"""An outside number to try the outbound context's patterns with."""
 
 
 def queue_sections(conf: ConfFile) -> list[Section]:
@@ -78,10 +80,33 @@ def check_dialplan(dep: Deployment, settings: Settings) -> Iterator[Finding]:
     dp, name = dep.dialplan, dep.extensions.name
     yield from _recordings(dp, settings.recordings.asterisk_dir)
     yield from _fallback(dp, name, settings)
-    outbound = settings.agent_panel.outbound_context
-    if outbound not in dp.contexts:
-        yield Finding(name, 1, f"context [{outbound}] (agent_panel.outbound_context) does not "
-                      "exist: click-to-call would fail")
+    yield from _outbound(dp, name, settings)
+
+
+def _outbound(dp: Dialplan, name: str, settings: Settings) -> Iterator[Finding]:
+    panel = settings.agent_panel
+    ctx = dp.contexts.get(panel.outbound_context)
+    if ctx is None:
+        yield Finding(name, 1, f"context [{panel.outbound_context}] "
+                      "(agent_panel.outbound_context) does not exist: click-to-call would fail")
+        return
+    dialled = f"{panel.outbound_prefix}{SAMPLE_NUMBER}"
+    if not any(exten_matches(exten, dialled) for c in _reachable(dp, ctx)
+               for exten in c.extensions()):
+        yield Finding(ctx.file, ctx.line, f"[{ctx.name}] has no extension for "
+                      f"agent_panel.outbound_prefix + number (e.g. {dialled}): click-to-call "
+                      "would fail")
+
+
+def _reachable(dp: Dialplan, ctx: Context) -> list[Context]:
+    """``ctx`` and the contexts it includes, recursively."""
+    out, todo = [ctx], list(ctx.includes)
+    while todo:
+        found = dp.contexts.get(todo.pop())
+        if found is not None and found not in out:
+            out.append(found)
+            todo.extend(found.includes)
+    return out
 
 
 def _recordings(dp: Dialplan, asterisk_dir: str) -> Iterator[Finding]:
