@@ -77,3 +77,38 @@ async def test_simulated_calls_get_ready_recordings(pool: asyncpg.Pool, tmp_path
     call, [r] = by_caller["+3222000003"]
     assert call.disposition == "abandoned" and (r.status, r.size_bytes) == ("empty", 44)
     assert not list(spool.iterdir())  # everything was moved into the store
+
+
+REAL2 = Path(__file__).parent / "traces" / "real2"
+
+
+async def test_real_captures_link_each_recording_to_its_call(pool: asyncpg.Pool,
+                                                             tmp_path: Path) -> None:
+    """Every real2 capture through the tracker: the files the truth lists (made with the
+    truth's sizes) are filed against their call as ready, or empty for 44-byte ones."""
+    import json
+
+    from callcenter.daemon import make_tracker
+    from callcenter.pipeline_replay import ingest_items, read_capture
+    from callcenter.sim.wav import write_wav
+
+    spool = tmp_path / "monitor"
+    rec = RecordingSettings(store_dir=str(tmp_path / "store"), local_dir=str(spool),
+                            stable_wait_s=0, max_wait_s=0.2, retries=0)
+    consumer = RecordingConsumer(rec, pool)
+    expected: dict[str, int] = {}
+    for capture in sorted(REAL2.glob("*.jsonl")):
+        truth = json.loads(capture.with_name(capture.stem + ".expected.json").read_text())
+        for call in truth["expected"]["calls"]:
+            for name, size in call["recording_bytes"].items():
+                assert write_wav(spool / name, (size - 44) / 16000) == size
+                expected[name] = size
+        await ingest_items(list(read_capture(capture)), "pbx2",
+                           make_tracker("pbx2", Settings()), None, [consumer])
+    await consumer.idle()
+    rows = await pool.fetch("SELECT file_name, status, size_bytes, duration_s FROM recordings")
+    assert len(rows) == len(expected)  # one row per file: none linked to two calls
+    assert {r["file_name"]: r["size_bytes"] for r in rows} == expected
+    for r in rows:
+        assert r["status"] == ("empty" if r["size_bytes"] == 44 else "ready")
+        assert r["duration_s"] == pytest.approx((r["size_bytes"] - 44) / 16000)
