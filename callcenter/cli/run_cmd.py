@@ -19,6 +19,7 @@ from typing import Any
 import asyncpg
 import structlog
 
+from callcenter.agentpanel.feed import AgentFeed
 from callcenter.cli.common import add_dsn_argument, dsn_from_settings, settings_from_args
 from callcenter.daemon import Daemon, default_consumers
 from callcenter.logging_setup import configure_logging
@@ -65,11 +66,15 @@ async def start_web(settings: Settings, pool: asyncpg.Pool, daemon: Daemon | Non
         return None
     from aiohttp import web
 
+    from callcenter.agentpanel.web import attach_feed
+    from callcenter.commands import CommandPort
     from callcenter.web.app import create_app
 
     live = next((c for c in (daemon.consumers if daemon else []) if type(c).__module__
                  .startswith("callcenter.live")), None)
-    app = create_app(settings, pool, live=live)
+    app = create_app(settings, pool, live=live,
+                     commands=CommandPort(daemon.clients) if daemon else None)
+    attach_feed(app, daemon.consumers if daemon else [])
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, settings.web.host, settings.web.port)
@@ -102,7 +107,7 @@ async def run(args: argparse.Namespace) -> int:
         raise CliError("no Asterisk servers configured: add [[servers]] to the TOML file "
                        "(see README, Configuration) or run `callcenter demo`")
     settings, pool = await open_cli_store(args)
-    daemon = Daemon(settings, pool, consumers=default_consumers(settings))
+    daemon = Daemon(settings, pool, consumers=[*default_consumers(settings), AgentFeed()])
     stop = stop_event()
     await daemon.start()
     web = None if args.no_web else await start_web(settings, pool, daemon)
