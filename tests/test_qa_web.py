@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import re
 from typing import Any
 
 import asyncpg
 import pytest
+from openpyxl import load_workbook
 from test_qa_reviews import FULL, SHIPPED
 from test_qa_sampling import WEEK, add_call
 
@@ -145,3 +147,23 @@ async def test_unknown_ids_and_signed_out(pool: asyncpg.Pool, settings: Settings
     async with web_client(settings, pool, role=None, features=FEATURES) as anon:
         resp = await anon.get("/qa", allow_redirects=False)
         assert resp.status == 302 and resp.headers["Location"].startswith("/login")
+
+
+async def test_report_page_and_export(pool: asyncpg.Pool, settings: Settings) -> None:
+    review_id = await scored(pool, settings)
+    async with web_client(settings, pool, role="supervisor", features=FEATURES) as boss:
+        page = await (await boss.get("/qa/report")).text()  # this week: the review just made
+        assert f'href="/qa/reviews/{review_id}"' in page and "89.1" in page
+        resp = await boss.get("/qa/report.xlsx")
+        assert resp.status == 200 and "attachment" in resp.headers["Content-Disposition"]
+        ws = load_workbook(io.BytesIO(await resp.read()))["Reviews"]
+        assert ws["D2"].value == AGENT and ws["E2"].value == "test_qa" and ws["G2"].value == 89.06
+        resp = await boss.get("/qa/report.csv?period=2020-01")
+        assert (await resp.read()).decode("utf-8-sig").count("\n") == 1  # header only
+        resp = await boss.get("/qa/report?period=someday")
+        assert resp.status == 400 and "bad period" in await resp.text()
+    async with web_client(settings, pool, role="agent", features=FEATURES) as agent:
+        assert (await agent.get("/qa/report")).status == 403
+        assert (await agent.get("/qa/report.xlsx")).status == 403
+    exports = await AuditRepository(pool).entries(action="qa_report_exported")
+    assert [e.details["format"] for e in exports] == ["csv", "xlsx"]

@@ -7,7 +7,9 @@ Routes (``setup``):
 - ``GET|POST /qa/reviews/{id}`` — the scoring page; POST saves a draft or submits;
 - ``POST /qa/reviews/{id}/respond`` — the agent acknowledges or disputes;
 - ``POST /qa/reviews/{id}/resolve`` — a supervisor resolves a dispute;
-- ``GET /qa/mine`` — an agent's own reviews.
+- ``GET /qa/mine`` — an agent's own reviews;
+- ``GET /qa/report?period=2026-W48`` — the monitoring sheet of a period, and
+  ``/qa/report.csv`` / ``/qa/report.xlsx`` its export (audited).
 
 Item fields of the form: ``score.<item>`` ('' | 'na' | 0..max), ``comment.<item>``,
 ``reason.<item>`` (why an auto item was changed); ``comment`` overall.
@@ -15,7 +17,9 @@ Item fields of the form: ``score.<item>`` ('' | 'na' | 0..max), ``comment.<item>
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -24,7 +28,17 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from callcenter.qa.forms import Form
+from callcenter.qa.report import (
+    Sheet,
+    build_sheet,
+    calibration_rows,
+    figure_rows,
+    parse_period,
+    to_csv,
+    to_xlsx,
+)
 from callcenter.qa.reviews import Invalid, Review, ReviewError, ReviewService
+from callcenter.qa.sampling import SamplingError, week_of
 from callcenter.qa.scoring import ItemScore
 from callcenter.store.qa import QaRepository
 from callcenter.web.auth import Principal, current_user, require_role
@@ -32,6 +46,8 @@ from callcenter.web.keys import POOL, SETTINGS
 from callcenter.web.nav import add_nav
 
 SERVICE = web.AppKey("qa_reviews", ReviewService)
+EXPORT_TYPES = {"csv": "text/csv",
+                "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 MAX_TEXT = 4000
 """Longest comment, reason or answer accepted (characters)."""
 
@@ -214,6 +230,45 @@ def _differs(edit: ItemScore, stored: ItemScore | None) -> bool:
         stored.value, stored.na, stored.comment, stored.override_reason)
 
 
+async def _sheet(request: web.Request) -> tuple[Sheet, str]:
+    """The sheet of ``?period=`` (default: this week) and the page language."""
+    settings = request.app[SETTINGS]
+    tz = settings.web.timezone
+    text = request.query.get("period") or week_of(datetime.now(UTC), tz)
+    try:
+        sheet = await build_sheet(request.app[SERVICE], parse_period(text, tz))
+    except (SamplingError, ReviewError) as exc:
+        raise web.HTTPBadRequest(text=f"400: {exc}") from None
+    who = await current_user(request)
+    return sheet, who.language
+
+
+@require_role("qa", "supervisor", "admin")
+async def report_page(request: web.Request) -> web.StreamResponse:
+    sheet, lang = await _sheet(request)
+    return aiohttp_jinja2.render_template("qa/report.html", request, {
+        "sheet": sheet, "figures": figure_rows([*sheet.agents, sheet.overall], sheet.items,
+                                               lang),
+        "teams": figure_rows(sheet.teams, sheet.items, lang),
+        "calibration": calibration_rows(sheet.calibration, sheet.items, lang)})
+
+
+@require_role("qa", "supervisor", "admin")
+async def report_export(request: web.Request) -> web.StreamResponse:
+    """The sheet as ``.csv`` (reviews) or ``.xlsx`` (workbook); every export is audited."""
+    sheet, lang = await _sheet(request)
+    fmt = request.match_info["fmt"]
+    tz = request.app[SETTINGS].web.timezone
+    body = to_csv(sheet, lang, tz) if fmt == "csv" else to_xlsx(sheet, lang, tz)
+    who = await current_user(request)
+    await request.app[SERVICE].audit.record(who.username, "qa_report_exported",
+                                            f"qa_period:{sheet.period.label}",
+                                            remote=request.remote or "", details={"format": fmt})
+    name = f"qa-{re.sub(r'[^0-9A-Za-z.-]', '_', sheet.period.label)}.{fmt}"
+    return web.Response(body=body, content_type=EXPORT_TYPES[fmt], headers={
+        "Content-Disposition": f'attachment; filename="{name}"'})
+
+
 @require_role("agent")
 async def my_reviews(request: web.Request) -> web.StreamResponse:
     who = await current_user(request)
@@ -232,5 +287,8 @@ def setup(app: web.Application) -> None:
     r.add_post("/qa/reviews/{id}", save_review)
     r.add_post("/qa/reviews/{id}/respond", respond)
     r.add_post("/qa/reviews/{id}/resolve", resolve)
+    r.add_get("/qa/report", report_page, name="qa_report")
+    r.add_get(r"/qa/report.{fmt:csv|xlsx}", report_export)
     add_nav(app, "/qa", "QA work queue", ("qa", "supervisor", "admin"))
+    add_nav(app, "/qa/report", "QA report", ("qa", "supervisor", "admin"))
     add_nav(app, "/qa/mine", "My QA reviews", ("agent",))
