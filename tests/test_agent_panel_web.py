@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -13,6 +15,7 @@ from callcenter.agentpanel.notes import NoteDesk
 from callcenter.settings import Settings
 from callcenter.store.audit import AuditRepository
 from callcenter.store.calls import CallRepository
+from callcenter.web.i18n import Catalogues
 from callcenter.web.testing import web_client
 from tests.test_agent_panel_services import ALICE, BOB, call
 
@@ -210,3 +213,12 @@ async def test_api_errors_are_json(pool: asyncpg.Pool, settings: Settings,
     async with web_client(settings, pool, role=None) as client:
         resp = await client.get("/api/agent/state")
         assert resp.status == 401
+
+
+def test_every_panel_string_has_a_chinese_translation(settings: Settings) -> None:
+    zh = Catalogues().gettext("zh")
+    templates = Path(__file__).parents[1] / "callcenter/web/templates/agent"
+    msgids = {m for f in templates.glob("*.html")
+              for m in re.findall(r"""_\(["']([^"']+)["']\)""", f.read_text(encoding="utf-8"))}
+    msgids |= set(settings.agent_panel.note_categories) | set(settings.agent_panel.pause_reasons)
+    assert msgids and not [m for m in sorted(msgids) if zh(m) == m]
