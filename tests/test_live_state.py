@@ -154,3 +154,28 @@ def test_unknown_facts_do_not_bump_the_version() -> None:
     version = live.version
     assert not live.apply([])
     assert live.version == version
+
+
+def test_current_call_follows_transfers_and_outbound_agents() -> None:
+    from callcenter.calls.model import RingEnded, Transfer
+
+    live = new_state(Clock(at(100)))
+    call = answered_call("4.1", 0, 10, 0)
+    call.ended_at = call.disposition = None
+    first = call.ring_attempts[0]
+    second = RingAttempt("agent1002", "PJSIP/agent1002", at(40), ended_at=at(45),
+                         outcome="answered")
+    live.apply([CallStarted("pbx1", at(0), call), CallAnswered("pbx1", at(10), call, first)])
+    call.transfers.append(Transfer("blind", "agent1001", "agent1002", at(40)))
+    live.apply([RingEnded("pbx1", at(45), "4.1", second)])
+    outbound = CallRecord("pbx1", "4.2", at(50), direction="outbound", caller="1003",
+                          callee="13912345678", agent="agent1003", answered_at=at(60))
+    dialled = RingAttempt("13912345678", "PJSIP/trunk", at(50), ended_at=at(60),
+                          outcome="answered")
+    live.apply([CallStarted("pbx1", at(50), outbound),
+                CallAnswered("pbx1", at(60), outbound, dialled)])
+    agents = {a["agent"]: a for a in live.snapshot(lambda n: f"<{n}>")["agents"]}
+    assert agents["agent1001"]["call"] is None
+    assert agents["agent1002"]["call"]["since"] == at(45).isoformat()
+    assert agents["agent1003"]["call"]["number"] == "<13912345678>"
+    assert "13912345678" not in agents

@@ -61,6 +61,7 @@ async def run(args: argparse.Namespace) -> int:
     settings, pool = await open_cli_store(args)
     monitor = base / "monitor"
     settings.recordings.local_dir = str(monitor)
+    settings.web.secure_cookies = False  # the demo serves plain http on loopback
     sim = PBXSimulator(seed=args.seed, speed=args.speed, recordings_dir=monitor,
                        systemname="sim", secret="demo")
     await sim.start()

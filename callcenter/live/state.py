@@ -26,6 +26,7 @@ from callcenter.calls.model import (
     Fact,
     QueueCallerJoined,
     QueueCallerLeft,
+    RingEnded,
 )
 from callcenter.metrics import (
     AgentFigures,
@@ -129,9 +130,12 @@ class LiveState:
             key = (f.server, f.call.linkedid)
             self.open_calls[key] = f.call
             self.waiting.pop(key, None)
-            agent = f.attempt.agent if f.attempt else f.call.agent
+            outbound = f.call.direction == "outbound"
+            agent = f.attempt.agent if f.attempt and not outbound else f.call.agent
             if agent:
                 self.current_call[agent] = (key, f.at)
+        elif isinstance(f, RingEnded):
+            self._ring_answered(f)
         elif isinstance(f, CallEnded):
             self._end_call(f.server, f.call)
         elif isinstance(f, AgentStateChanged):
@@ -141,6 +145,14 @@ class LiveState:
         else:
             return False
         return True
+
+    def _ring_answered(self, f: RingEnded) -> None:
+        """A later answer (e.g. the target of a transfer) gives that agent the call."""
+        key = (f.server, f.linkedid)
+        call = self.open_calls.get(key)
+        if (f.attempt.outcome == "answered" and call is not None
+                and call.direction != "outbound"):
+            self.current_call[f.attempt.agent] = (key, f.at)
 
     def _end_call(self, server: str, call: CallRecord) -> None:
         key = (server, call.linkedid)
@@ -275,6 +287,8 @@ class LiveState:
             return None
         key, since = current
         c = self.open_calls[key]
+        if any(t.from_agent == agent and t.at >= since for t in c.transfers):
+            return None  # transferred away: no longer this agent's call
         number = c.callee if c.direction == "outbound" else c.caller
         return {"linkedid": c.linkedid, "server": c.server, "number": mask(number),
                 "direction": c.direction, "queue": c.queue, "since": since.isoformat()}
