@@ -116,6 +116,8 @@ class CallRecord:
     agent: str | None = None
     queue_joined_at: datetime | None = None
     answered_at: datetime | None = None
+    talk_ended_at: datetime | None = None
+    """When the agent who answered left the conversation (hang-up or transfer)."""
     ended_at: datetime | None = None
     hold_s: float = 0.0
     hangup_by: HangupBy | None = None
@@ -142,8 +144,12 @@ class CallRecord:
 
     @property
     def talk_s(self) -> float | None:
-        """Seconds from the first answer to the end of the call, hold included."""
-        return seconds_between(self.answered_at, self.ended_at)
+        """Seconds the answering agent talked (hold included): answer → leaving the call.
+
+        After a transfer the customer talks on with someone else; that is not
+        this agent's talk time (the transfer target has its own ring attempt).
+        """
+        return seconds_between(self.answered_at, self.talk_ended_at or self.ended_at)
 
 
 # ---------------------------------------------------------------- facts

@@ -8,14 +8,10 @@ found``), ``failed`` (any other Error, a timeout, no connection).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 
-from callcenter.ami.protocol import Frame
+from callcenter.calls.responses import classify_response
 
 NO_ANSWER_CAUSE = "19"
-_TOO_LATE = re.compile(
-    r"^(No such channel|Channel does not exist\b|Interface not found)", re.IGNORECASE
-)
 _EXTEN = re.compile(r"(\d+)$")
 
 
@@ -48,18 +44,5 @@ def direct_exten(callee: str | None, agent: str) -> str | None:
     return m.group(1) if m else None
 
 
-def _text(value: object) -> str:
-    if isinstance(value, list):
-        return " ".join(str(v) for v in value)
-    return "" if value is None else str(value)
-
-
-def classify_response(response: Mapping[str, object] | Frame) -> tuple[str, str]:
-    """``(result, detail)`` of an action's response frame: ok | too_late | failed."""
-    status = _text(response.get("Response")).strip()
-    message = _text(response.get("Message")).strip()
-    if status.lower() == "success":
-        return "ok", message
-    if status.lower() == "error" and _TOO_LATE.match(message):
-        return "too_late", message
-    return "failed", f"{status or 'no Response'}: {message}" if message else status or "no Response"
+__all__ = ["classify_response", "direct_exten", "hangup_action", "pause_action",
+           "redirect_action"]

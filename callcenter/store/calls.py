@@ -12,9 +12,9 @@ from callcenter.calls.model import CallRecord, RingAttempt, Transfer, Violation
 
 _UPSERT = """INSERT INTO calls (server, linkedid, direction, caller, caller_name, callee, queue,
     queues, agent, started_at, queue_joined_at, answered_at, ended_at, wait_s, talk_s, hold_s,
-    hangup_by, hangup_cause, disposition, incomplete_reason, recordings)
+    hangup_by, hangup_cause, disposition, incomplete_reason, recordings, talk_ended_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-    $20, $21)
+    $20, $21, $22)
 ON CONFLICT (server, linkedid) DO UPDATE SET direction = EXCLUDED.direction,
     caller = EXCLUDED.caller, caller_name = EXCLUDED.caller_name, callee = EXCLUDED.callee,
     queue = EXCLUDED.queue, queues = EXCLUDED.queues, agent = EXCLUDED.agent,
@@ -22,7 +22,8 @@ ON CONFLICT (server, linkedid) DO UPDATE SET direction = EXCLUDED.direction,
     answered_at = EXCLUDED.answered_at, ended_at = EXCLUDED.ended_at, wait_s = EXCLUDED.wait_s,
     talk_s = EXCLUDED.talk_s, hold_s = EXCLUDED.hold_s, hangup_by = EXCLUDED.hangup_by,
     hangup_cause = EXCLUDED.hangup_cause, disposition = EXCLUDED.disposition,
-    incomplete_reason = EXCLUDED.incomplete_reason, recordings = EXCLUDED.recordings"""
+    incomplete_reason = EXCLUDED.incomplete_reason, recordings = EXCLUDED.recordings,
+    talk_ended_at = EXCLUDED.talk_ended_at"""
 
 _KEYS = "(server, linkedid) IN (SELECT * FROM unnest($1::text[], $2::text[]))"
 _CHILD_TABLES = ("ring_attempts", "transfers", "violations")
@@ -37,7 +38,7 @@ def _call_row(c: CallRecord) -> tuple[Any, ...]:
     return (c.server, c.linkedid, c.direction, c.caller, c.caller_name, c.callee, c.queue,
             list(c.queues), c.agent, c.started_at, c.queue_joined_at, c.answered_at, c.ended_at,
             c.wait_s, c.talk_s, c.hold_s, c.hangup_by, c.hangup_cause, c.disposition,
-            c.incomplete_reason, list(c.recordings))
+            c.incomplete_reason, list(c.recordings), c.talk_ended_at)
 
 
 def _children(calls: Sequence[CallRecord]) -> tuple[list[tuple[Any, ...]], ...]:
@@ -60,7 +61,8 @@ def _record(row: asyncpg.Record) -> CallRecord:
         direction=row["direction"], caller=row["caller"], caller_name=row["caller_name"],
         callee=row["callee"], queue=row["queue"], agent=row["agent"],
         queue_joined_at=row["queue_joined_at"], answered_at=row["answered_at"],
-        ended_at=row["ended_at"], hold_s=row["hold_s"], hangup_by=row["hangup_by"],
+        talk_ended_at=row["talk_ended_at"], ended_at=row["ended_at"], hold_s=row["hold_s"],
+        hangup_by=row["hangup_by"],
         hangup_cause=row["hangup_cause"], disposition=row["disposition"],
         incomplete_reason=row["incomplete_reason"], recordings=list(row["recordings"]),
         queues=list(row["queues"]))

@@ -36,7 +36,7 @@ def _load(cls: type[Any], data: dict[str, Any]) -> Any:
             continue
         value = data[f.name]
         if isinstance(value, str) and f.name in ("at", "started_at", "ended_at", "answered_at",
-                                                  "queue_joined_at"):
+                                                  "talk_ended_at", "queue_joined_at"):
             value = datetime.fromisoformat(value)
         elif f.name in _CHILDREN:
             value = [_load(_CHILDREN[f.name], v) for v in value]

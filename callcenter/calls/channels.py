@@ -1,0 +1,88 @@
+"""Reading AMI fields: event time, channel names, endpoints, trunks.
+
+Pure helpers for the tracker. A channel name is ``<tech>/<endpoint>-<seq>``
+(``PJSIP/agent1001-0000000a``) or a Local channel
+(``Local/1003@internal-00000000;2``); an interface is ``<tech>/<endpoint>``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+UNKNOWN = frozenset({"", "<unknown>", "unknown", "anonymous"})
+_SEQ = re.compile(r"-[0-9a-f]{8}(;\d)?$")
+_APP_PATHS = re.compile(r"\b[rt]\(([^)]+)\)")
+
+
+def text(frame: Mapping[str, Any], key: str) -> str:
+    """``frame[key]`` as one string ('' when absent; the last value of a repeated key)."""
+    value = frame.get(key)
+    if isinstance(value, list):
+        value = value[-1] if value else ""
+    return value if isinstance(value, str) else ""
+
+
+def known(value: str) -> str | None:
+    """``value`` unless it is empty or Asterisk's ``<unknown>``."""
+    return None if value.strip() in UNKNOWN else value
+
+
+def event_time(frame: Mapping[str, Any], received_at: float) -> datetime:
+    """The event's ``Timestamp`` (timestampevents=yes) as UTC, else ``received_at``."""
+    stamp = frame.get("Timestamp")
+    if isinstance(stamp, str):
+        try:
+            return datetime.fromtimestamp(float(stamp), UTC)
+        except (ValueError, OverflowError, OSError):
+            pass
+    return datetime.fromtimestamp(received_at, UTC)
+
+
+def interface_of(channel: str) -> str:
+    """``PJSIP/agent1001-0000000a`` → ``PJSIP/agent1001`` (Local channels keep their name)."""
+    return _SEQ.sub("", channel)
+
+
+def endpoint_of(interface_or_channel: str) -> str:
+    """``PJSIP/agent1001[-0000000a]`` → ``agent1001``."""
+    iface = interface_of(interface_or_channel)
+    return iface.split("/", 1)[1] if "/" in iface else iface
+
+
+def is_local(channel: str) -> bool:
+    """True for a Local channel (dialplan plumbing, never a person)."""
+    return channel.startswith("Local/")
+
+
+def is_trunk(channel: str, context: str) -> bool:
+    """True when ``channel`` faces the outside world (a SIP trunk), not an agent's phone.
+
+    A trunk's endpoint name contains ``trunk`` or its calls start in an inbound
+    context (``from-trunk``, ``from-pstn``, ``from-external``), as in the
+    dialplan/ we ship.
+    """
+    endpoint = endpoint_of(channel).lower()
+    return ("trunk" in endpoint or context.startswith(("from-trunk", "from-pstn", "from-external"))
+            ) and not is_local(channel)
+
+
+def dialled_number(dial_string: str) -> str:
+    """The number of a ``Dial()`` string towards a trunk: ``PJSIP/0032…@trunk`` → ``0032…``."""
+    target = dial_string.split("&", 1)[0].split(",", 1)[0]
+    target = target.split("/", 1)[1] if "/" in target else target
+    return target.split("@", 1)[0]
+
+
+def recording_paths(app_data: str) -> list[str]:
+    """The files a ``MixMonitor(file,options)`` call writes: the mix, then ``r()``/``t()`` legs."""
+    head, _, options = app_data.partition(",")
+    paths = [head.strip()] if head.strip() else []
+    return paths + [p.strip() for p in _APP_PATHS.findall(options) if p.strip()]
+
+
+def base_name(path: str) -> str:
+    """The file name of ``path`` (the part after the last ``/``)."""
+    return path.rsplit("/", 1)[-1]

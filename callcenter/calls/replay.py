@@ -1,0 +1,68 @@
+"""Call records as JSON, and a capture replayed through a tracker without storage.
+
+``record_to_json`` is the shape of ``callcenter calls --json``: times as ISO
+8601 UTC strings, durations in seconds (rounded to the millisecond),
+transfers as ``{type, from, to}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from callcenter.calls.model import CallEnded, CallRecord, RingAttempt, Violation
+from callcenter.calls.tracker import CallTracker
+
+
+def _iso(t: datetime | None) -> str | None:
+    return None if t is None else t.isoformat()
+
+
+def _secs(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def attempt_to_json(a: RingAttempt) -> dict[str, Any]:
+    """One ring attempt: who rang, when, how long, how many rings, how it ended."""
+    return {"agent": a.agent, "interface": a.interface, "queue": a.queue,
+            "started_at": _iso(a.started_at), "ring_s": _secs(a.ring_s), "rings": a.rings,
+            "outcome": a.outcome, "within_rule": a.within_rule}
+
+
+def violation_to_json(v: Violation) -> dict[str, Any]:
+    """One breach of the three-ring rule and the action taken (or not)."""
+    return {"agent": v.agent, "interface": v.interface, "queue": v.queue,
+            "ring_s": _secs(v.ring_s), "rings": v.rings, "deadline_s": v.deadline_s,
+            "at": _iso(v.at), "action": v.action, "result": v.result, "detail": v.detail}
+
+
+def record_to_json(c: CallRecord) -> dict[str, Any]:
+    """The JSON object of one call (``callcenter calls --json``)."""
+    return {
+        "server": c.server, "linkedid": c.linkedid, "direction": c.direction,
+        "caller": c.caller, "caller_name": c.caller_name, "callee": c.callee,
+        "queue": c.queue, "queues": list(c.queues), "agent": c.agent,
+        "started_at": _iso(c.started_at), "answered_at": _iso(c.answered_at),
+        "ended_at": _iso(c.ended_at), "wait_s": _secs(c.wait_s), "talk_s": _secs(c.talk_s),
+        "hold_s": _secs(c.hold_s), "hangup_by": c.hangup_by, "hangup_cause": c.hangup_cause,
+        "disposition": c.disposition, "incomplete_reason": c.incomplete_reason,
+        "recordings": list(c.recordings),
+        "transfers": [{"type": t.type, "from": t.from_agent, "to": t.to_agent}
+                      for t in c.transfers],
+        "ring_attempts": [attempt_to_json(a) for a in c.ring_attempts],
+        "violations": [violation_to_json(v) for v in c.violations],
+    }
+
+
+def track(entries: Iterable[tuple[str, dict[str, Any], float]], tracker: CallTracker
+          ) -> list[CallRecord]:
+    """Feed capture entries (``"frame"``/``"sent"``, body, time) to ``tracker``.
+
+    Returns the calls that ended, in the order they ended, then those still open.
+    """
+    ended: list[CallRecord] = []
+    for kind, body, t in entries:
+        facts = tracker.feed_sent(body, t) if kind == "sent" else tracker.feed(body, t)
+        ended += [f.call for f in facts if isinstance(f, CallEnded)]
+    return ended + list(tracker.open_calls.values())

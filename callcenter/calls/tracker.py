@@ -1,0 +1,461 @@
+"""The call tracker: a pure state machine from AMI events to call records and facts.
+
+No I/O and no clock of its own: every event carries its time (the AMI
+``Timestamp`` field, else the receive time given by the caller), so the same
+code gives the same records live, on a replayed capture and on ``callcenter
+rebuild``. One handler per event name (:attr:`CallTracker.handlers`); events
+nobody handles are ignored. Every fact names its server; a call is a linkedid.
+
+What real Asterisk 22 does, and the tracker relies on, is listed in
+``tests/traces/README.md``; the rules that judge a finished call are in
+:mod:`callcenter.calls.callstate`.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from callcenter.calls.agents import MEMBER_EVENTS, AgentBook
+from callcenter.calls.callstate import (
+    DIAL_OUTCOMES,
+    QUEUE_EXITS,
+    CallState,
+    Enforcement,
+    disposition,
+    hangup_by,
+    judge_attempt,
+    transfer_target,
+)
+from callcenter.calls.channels import (
+    base_name,
+    dialled_number,
+    endpoint_of,
+    event_time,
+    interface_of,
+    is_local,
+    is_trunk,
+    known,
+    recording_paths,
+    text,
+)
+from callcenter.calls.model import (
+    AgentStateChanged,
+    CallAnswered,
+    CallEnded,
+    CallRecord,
+    CallStarted,
+    Fact,
+    QueueCallerJoined,
+    QueueCallerLeft,
+    RecordingAnnounced,
+    RingAttempt,
+    RingEnded,
+    RingOutcome,
+    RingRule,
+    RingStarted,
+    Transfer,
+)
+from callcenter.calls.responses import classify_response
+
+Frame = Mapping[str, Any]
+Handler = Callable[[Frame, datetime, CallState], None]
+RuleFor = Callable[[str | None], RingRule]
+LeaveReason = Literal["answered", "abandoned", "timeout", "left"]
+ENDED_MEMORY = 10_000
+"""Linkedids of ended calls remembered, so that late events do not reopen them."""
+
+
+def _default_rule(queue: str | None) -> RingRule:
+    return RingRule()
+
+
+class CallTracker:
+    """Tracks the calls and queue members of one Asterisk server.
+
+    ``feed(frame, received_at)`` / ``feed_sent(action, sent_at)`` /
+    ``resync(active_linkedids, at)`` return the facts each entry taught.
+    ``rule_for(queue)`` gives the three-ring rule of a queue (None: direct calls).
+    """
+
+    def __init__(self, server: str, *, rule_for: RuleFor = _default_rule) -> None:
+        self.server = server
+        self.rule_for = rule_for
+        self.calls: dict[str, CallState] = {}
+        self.members = AgentBook(server)
+        self._by_channel: dict[str, str] = {}
+        self._ended: OrderedDict[str, None] = OrderedDict()
+        self._sent: dict[str, tuple[Frame, datetime, list[Enforcement]]] = {}
+        """Actions we sent, by ActionID, until their response: (action, sent at, enforcements)."""
+        self._out: list[Fact] = []
+        self.handlers: dict[str, Handler] = {
+            "Newchannel": self._on_channel, "Newstate": self._on_channel,
+            "Newexten": self._on_newexten, "VarSet": self._on_varset,
+            "Rename": self._on_rename, "HangupRequest": self._on_hangup_request,
+            "Hangup": self._on_hangup, "QueueCallerJoin": self._on_queue_join,
+            "QueueCallerAbandon": self._on_queue_abandon,
+            "QueueCallerLeave": self._on_queue_leave, "AgentCalled": self._on_agent_called,
+            "DialBegin": self._on_dial_begin, "DialEnd": self._on_dial_end,
+            "AgentRingNoAnswer": self._on_ring_no_answer, "AgentConnect": self._on_agent_connect,
+            "AgentComplete": self._on_agent_complete,
+            "BridgeEnter": self._on_channel, "Hold": self._on_hold, "Unhold": self._on_unhold,
+            "BlindTransfer": self._on_blind_transfer,
+            "AttendedTransfer": self._on_attended_transfer,
+        }
+
+    # -- public surface ----------------------------------------------------------
+    @property
+    def open_calls(self) -> dict[str, CallRecord]:
+        """The calls in progress, by linkedid."""
+        return {lid: cs.record for lid, cs in self.calls.items()}
+
+    @property
+    def agents(self) -> dict[tuple[str, str], AgentStateChanged]:
+        """The latest state of every queue member, by (interface, queue)."""
+        return self.members.members
+
+    def feed(self, frame: Frame, received_at: float) -> list[Fact]:
+        """Apply one AMI frame (event or response); the facts it taught."""
+        self._out = []
+        name = frame.get("Event")
+        if not isinstance(name, str):
+            self._on_response(frame)
+            return self._take()
+        at = event_time(frame, received_at)
+        if name in MEMBER_EVENTS:
+            self._out += self.members.on_event(frame, at)
+            return self._take()
+        handler = self.handlers.get(name)
+        if handler is not None:
+            cs = self._call_for(frame, at)
+            if cs is not None:
+                handler(frame, at, cs)
+        return self._take()
+
+    def feed_sent(self, action: Frame, sent_at: float) -> list[Fact]:
+        """Note an action we sent (enforcement, MixMonitor) until its response arrives."""
+        name = text(action, "Action").lower()
+        action_id = text(action, "ActionID")
+        if not action_id or name not in ("hangup", "redirect", "mixmonitor"):
+            return []
+        cs = self.calls.get(self._by_channel.get(text(action, "Channel"), ""))
+        notes: list[Enforcement] = []
+        if cs is not None and name != "mixmonitor":
+            for ch in self._enforced_channels(cs, name, text(action, "Channel")):
+                notes.append(cs.enforced.setdefault(ch, Enforcement(name)))
+        self._sent[action_id] = (dict(action), event_time({}, sent_at), notes)
+        if len(self._sent) > 1000:
+            self._sent.pop(next(iter(self._sent)))
+        return []
+
+    def resync(self, active_linkedids: set[str], at: datetime) -> list[Fact]:
+        """After a reconnect: close every open call Asterisk no longer has, as incomplete."""
+        self._out = []
+        for lid in [lid for lid in self.calls if lid not in active_linkedids]:
+            cs = self.calls[lid]
+            r = cs.record
+            r.disposition, r.incomplete_reason = "incomplete", (
+                "its end was not seen: the call was gone when the AMI link came back")
+            self._finish(cs, cs.last_at or at, judge=False)
+        return self._take()
+
+    # -- plumbing --------------------------------------------------------------------
+    def _take(self) -> list[Fact]:
+        out, self._out = self._out, []
+        return out
+
+    def _call_for(self, frame: Frame, at: datetime) -> CallState | None:
+        channel = text(frame, "Channel") or text(frame, "TransfererChannel") or text(
+            frame, "OrigTransfererChannel")
+        lid = text(frame, "Linkedid") or self._by_channel.get(channel, "")
+        if not lid or lid in self._ended:
+            return None
+        cs = self.calls.get(lid)
+        if cs is None:
+            cs = self._start_call(lid, at)
+        cs.last_at = at
+        if channel and text(frame, "Linkedid") == lid and frame.get("Event") != "Hangup":
+            self._add_channel(cs, channel, frame)
+        return cs
+
+    def _start_call(self, lid: str, at: datetime) -> CallState:
+        cs = CallState(CallRecord(server=self.server, linkedid=lid, started_at=at,
+                                  direction="internal"))
+        self.calls[lid] = cs
+        self._out.append(CallStarted(self.server, at, cs.record))
+        return cs
+
+    def _add_channel(self, cs: CallState, channel: str, frame: Frame) -> None:
+        if channel not in cs.channels:
+            cs.channels.add(channel)
+            self._by_channel[channel] = cs.linkedid
+        if cs.originator is None and text(frame, "Uniqueid") == cs.linkedid:
+            cs.originator = channel
+            r = cs.record
+            r.caller = known(text(frame, "CallerIDNum"))
+            r.caller_name = known(text(frame, "CallerIDName"))
+            r.callee = known(text(frame, "Exten"))
+            if is_trunk(channel, text(frame, "Context")):
+                r.direction, cs.customer = "inbound", channel
+
+    # -- channels ----------------------------------------------------------------------
+    def _on_channel(self, frame: Frame, at: datetime, cs: CallState) -> None:
+        """Newchannel / Newstate / BridgeEnter: membership is all they teach."""
+
+    def _on_rename(self, frame: Frame, at: datetime, cs: CallState) -> None:
+        old, new = text(frame, "Channel"), text(frame, "Newname")
+        if new and old in cs.channels:
+            cs.channels.discard(old)
+            cs.channels.add(new)
+            self._by_channel[new] = self._by_channel.pop(old, cs.linkedid)
+
+    def _on_hangup_request(self, frame: Frame, at: datetime, cs: CallState) -> None:
+        channel = text(frame, "Channel")
+        cs.hung_up.add(channel)
+        if channel == cs.customer and (channel == cs.originator or channel == cs.answer_channel):
+            cs.hangup_by = "caller"  # a dialled customer who never answered hung up nothing
+        elif channel in cs.talking or (channel == cs.originator
+                                       and cs.record.direction != "inbound"):
+            cs.hangup_by = "agent"
+
+    def _on_hangup(self, frame: Frame, at: datetime, cs: CallState) -> None:
+        channel = text(frame, "Channel")
+        cause = text(frame, "Cause")
+        attempt = cs.attempts.get(channel)
+        if attempt is not None and attempt.outcome is None:
+            by_cause: dict[str, RingOutcome] = {"17": "busy", "19": "no_answer"}
+            outcome = by_cause.get(cause, "caller_hangup" if cs.customer_gone() else "cancelled")
+            self._end_attempt(cs, channel, attempt, outcome, at)
+        cs.end_hold(channel, at)
+        r = cs.record
+        if channel == cs.answer_channel and r.talk_ended_at is None:
+            r.talk_ended_at = at
+        if channel == cs.customer and cause.isdigit():
+            r.hangup_cause = int(cause)
+        cs.talking.discard(channel)
+        cs.channels.discard(channel)
+        self._by_channel.pop(channel, None)
+        if not cs.channels:
+            self._finish(cs, at, judge=True)
+
+    def _finish(self, cs: CallState, at: datetime, *, judge: bool) -> None:
+        r = cs.record
+        for channel, attempt in cs.open_attempts():
+            if judge:
+                self._end_attempt(cs, channel, attempt,
+                                  "caller_hangup" if cs.customer_gone() else "cancelled", at)
+        for channel in list(cs.holds):
+            cs.end_hold(channel, at)
+        for channel in cs.channels:
+            self._by_channel.pop(channel, None)
+        if cs.open_transfer is not None and cs.open_transfer.to_agent is None:
+            t = cs.open_transfer
+            t.to_agent = transfer_target(cs, t.at, t.from_agent)
+        r.ended_at = at
+        if r.answered_at is not None and r.talk_ended_at is None:
+            r.talk_ended_at = at
+        if judge:
+            r.disposition, r.hangup_by = disposition(cs), hangup_by(cs)
+        self.calls.pop(cs.linkedid, None)
+        self._ended[cs.linkedid] = None
+        if len(self._ended) > ENDED_MEMORY:
+            self._ended.popitem(last=False)
+        self._out.append(CallEnded(self.server, at, r))
+
+    # -- dialplan ----------------------------------------------------------------------
+    def _on_newexten(self, frame: Frame, at: datetime, cs: CallState) -> None:
+        if text(frame, "Application") == "MixMonitor":
+            for path in recording_paths(text(frame, "AppData")):
+                self._announce(cs, path, text(frame, "Channel"), at)
+
+    def _on_varset(self, frame: Frame, at: datetime, cs: CallState) -> None:
+        variable, value = text(frame, "Variable"), text(frame, "Value")
+        if variable == "MIXMONITOR_FILENAME" and value:
+            self._announce(cs, value, text(frame, "Channel"), at)
+        elif variable == "QUEUESTATUS" and value in QUEUE_EXITS:
+            cs.queue_exit = QUEUE_EXITS[value]
+
+    def _announce(self, cs: CallState, path: str, channel: str, at: datetime) -> None:
+        name = base_name(path)
+        if name and name not in cs.record.recordings:
+            cs.record.recordings.append(name)
+            self._out.append(RecordingAnnounced(self.server, at, cs.linkedid, path, channel))
+
+    # -- queues --------------------------------------------------------------------------
+    def _on_queue_join(self, frame: Frame, at: datetime, cs: CallState) -> None:
+        queue, r = text(frame, "Queue"), cs.record
+        if not queue:
+            return
+        r.queue = r.queue or queue
+        if queue not in r.queues:
+            r.queues.append(queue)
+        r.queue_joined_at = r.queue_joined_at or at
+        cs.left_queue = False
+        position = text(frame, "Position")
+        self._out.append(QueueCallerJoined(self.server, at, cs.linkedid, queue,
+                                           int(position) if position.isdigit() else 0))
+
+    def _on_queue_abandon(self, frame: Frame, at: datetime, cs: CallState) -> None:
+        cs.queue_exit = "abandoned" if cs.customer_gone() else "timeout"
+
+    def _on_queue_leave(self, frame: Frame, at: datetime, cs: CallState) -> None:
+        if cs.left_queue:
+            return
+        cs.left_queue = True
+        reason: LeaveReason = "left"
+        if cs.answer_channel:
+            reason = "answered"
+        elif cs.queue_exit == "abandoned" or cs.queue_exit == "timeout":
+            reason = cs.queue_exit
+        self._out.append(QueueCallerLeft(self.server, at, cs.linkedid, text(frame, "Queue"),
+                                         reason))
+
+    # -- rings ----------------------------------------------------------------------------
+    def _on_agent_called(self, frame: Frame, at: datetime, cs: CallState) -> None:
+        dest, interface = text(frame, "DestChannel"), text(frame, "Interface")
+        if dest and interface:
+            self._ring(cs, dest, frame, at, RingAttempt(
+                agent=endpoint_of(interface), interface=interface, started_at=at,
+                queue=text(frame, "Queue") or None, channel=dest,
+                uniqueid=text(frame, "DestUniqueid") or None), direct=False)
+
+    def _on_dial_begin(self, frame: Frame, at: datetime, cs: CallState) -> None:
+        dest, caller = text(frame, "DestChannel"), text(frame, "Channel")
+        if not dest or is_local(dest) or dest in cs.attempts and cs.attempts[dest].outcome is None:
+            return
+        r = cs.record
+        if is_trunk(dest, text(frame, "DestContext")):
+            if r.direction != "inbound":
+                r.direction, cs.customer = "outbound", dest
+                r.agent = endpoint_of(cs.originator or caller)
+                cs.talking.add(cs.originator or caller)
+            number = dialled_number(text(frame, "DialString")) or endpoint_of(dest)
+            attempt = RingAttempt(agent=number, interface=interface_of(dest), started_at=at,
+                                  channel=dest, uniqueid=text(frame, "DestUniqueid") or None)
+        else:
+            attempt = RingAttempt(agent=endpoint_of(dest), interface=interface_of(dest),
+                                  started_at=at, channel=dest,
+                                  uniqueid=text(frame, "DestUniqueid") or None)
+        self._ring(cs, dest, frame, at, attempt, direct=caller == cs.customer)
+
+    def _ring(self, cs: CallState, dest: str, frame: Frame, at: datetime, attempt: RingAttempt,
+              *, direct: bool) -> None:
+        cs.attempts[dest] = attempt
+        if direct:
+            cs.direct.add(dest)
+        cs.record.ring_attempts.append(attempt)
+        self._out.append(RingStarted(self.server, at, cs.linkedid, attempt,
+                                     text(frame, "Channel") or None, direct))
+
+    def _on_dial_end(self, frame: Frame, at: datetime, cs: CallState) -> None:
+        dest, status = text(frame, "DestChannel"), text(frame, "DialStatus")
+        attempt = cs.attempts.get(dest)
+        if attempt is None or attempt.outcome is not None:
+            return
+        cs.last_dial_status = status
+        if status == "ANSWER":
+            self._answer(cs, dest, attempt, at)
+            return
+        outcome = DIAL_OUTCOMES.get(status, "cancelled")
+        if outcome == "cancelled" and text(frame, "Channel") in cs.hung_up:
+            outcome = "caller_hangup"
+        self._end_attempt(cs, dest, attempt, outcome, at)
+
+    def _on_ring_no_answer(self, frame: Frame, at: datetime, cs: CallState) -> None:
+        dest = text(frame, "DestChannel")
+        attempt = cs.attempts.get(dest)
+        if attempt is not None and attempt.outcome is None:
+            self._end_attempt(cs, dest, attempt, "no_answer", at)
+
+    def _on_agent_connect(self, frame: Frame, at: datetime, cs: CallState) -> None:
+        dest = text(frame, "DestChannel")
+        attempt = cs.attempts.get(dest)
+        if attempt is not None and attempt.outcome is None:
+            self._answer(cs, dest, attempt, at)
+
+    def _on_agent_complete(self, frame: Frame, at: datetime, cs: CallState) -> None:
+        """A queue call's conversation ended; it also tells of an answer we did not see.
+
+        (The daemon joined mid-call, e.g. after an AMI outage: AgentComplete's
+        ``TalkTime`` dates the answer.)
+        """
+        dest, talk = text(frame, "DestChannel"), text(frame, "TalkTime")
+        r = cs.record
+        if cs.answer_channel is not None or not dest or not talk.isdigit():
+            return
+        cs.answer_channel, r.answered_at = dest, at - timedelta(seconds=int(talk))
+        r.agent = endpoint_of(text(frame, "Interface") or dest)
+        r.queue = r.queue or text(frame, "Queue") or None
+        cs.talking.add(dest)
+        self._out.append(CallAnswered(self.server, r.answered_at, r, None))
+
+    def _answer(self, cs: CallState, dest: str, attempt: RingAttempt, at: datetime) -> None:
+        self._end_attempt(cs, dest, attempt, "answered", at)
+        r = cs.record
+        if dest != cs.customer:
+            cs.talking.add(dest)
+        if cs.answer_channel is None:
+            cs.answer_channel, r.answered_at = dest, at
+            if r.direction != "outbound":
+                r.agent = attempt.agent
+            self._out.append(CallAnswered(self.server, at, r, attempt))
+
+    def _end_attempt(self, cs: CallState, channel: str, attempt: RingAttempt,
+                     outcome: RingOutcome, at: datetime) -> None:
+        attempt.ended_at, attempt.outcome = at, outcome
+        direct = channel in cs.direct
+        violation = judge_attempt(
+            attempt, self.rule_for(None if direct else attempt.queue), direct=direct,
+            applies=channel != cs.customer, enforced=cs.enforced.get(channel))
+        if violation is not None:
+            cs.record.violations.append(violation)
+        self._out.append(RingEnded(self.server, at, cs.linkedid, attempt))
+
+    # -- hold and transfers ---------------------------------------------------------------
+    def _on_hold(self, frame: Frame, at: datetime, cs: CallState) -> None:
+        cs.holds.setdefault(text(frame, "Channel"), at)
+
+    def _on_unhold(self, frame: Frame, at: datetime, cs: CallState) -> None:
+        cs.end_hold(text(frame, "Channel"), at)
+
+    def _on_blind_transfer(self, frame: Frame, at: datetime, cs: CallState) -> None:
+        if text(frame, "Result") == "Success":
+            self._transfer(cs, "blind", text(frame, "TransfererChannel"), at)
+
+    def _on_attended_transfer(self, frame: Frame, at: datetime, cs: CallState) -> None:
+        if text(frame, "Result") == "Success":
+            transfer = self._transfer(cs, "attended", text(frame, "OrigTransfererChannel"), at)
+            transfer.to_agent = transfer_target(cs, cs.record.started_at, transfer.from_agent)
+
+    def _transfer(self, cs: CallState, kind: str, transferer: str, at: datetime) -> Transfer:
+        transfer = Transfer(type="blind" if kind == "blind" else "attended",
+                            from_agent=endpoint_of(transferer), to_agent=None, at=at)
+        cs.record.transfers.append(transfer)
+        cs.open_transfer = transfer
+        return transfer
+
+    # -- our own actions ------------------------------------------------------------------
+    def _enforced_channels(self, cs: CallState, name: str, channel: str) -> list[str]:
+        """The rung channels an enforcement action is about."""
+        if name == "hangup":
+            return [channel] if channel in cs.attempts else []
+        return [ch for ch, _ in cs.open_attempts()]
+
+    def _on_response(self, frame: Frame) -> None:
+        sent = self._sent.pop(text(frame, "ActionID"), None)
+        if sent is None:
+            return
+        action, sent_at, notes = sent
+        result, detail = classify_response(frame)
+        for note in notes:
+            note.result, note.detail = result, detail
+            if note.violation is not None:
+                note.violation.result, note.violation.detail = result, detail
+        channel = text(action, "Channel")
+        cs = self.calls.get(self._by_channel.get(channel, ""))
+        if text(action, "Action").lower() == "mixmonitor" and cs is not None and result == "ok":
+            paths = [text(action, "File"), *recording_paths("," + text(action, "Options"))]
+            for path in filter(None, paths):
+                self._announce(cs, path, channel, sent_at)
