@@ -255,7 +255,7 @@ class AMIClient:
         read_task = self._spawn(self._read(reader))
         self._logging_in = True
         try:
-            await self._login()
+            await self._login_or_lost(read_task)
         finally:
             self._logging_in = False
         self.connected = True
@@ -271,6 +271,17 @@ class AMIClient:
             if (exc := task.exception()) is not None:
                 raise exc
         raise AMIError(f"connection to {self.name} lost")
+
+    async def _login_or_lost(self, read_task: asyncio.Task[Any]) -> None:
+        """Log in, failing at once (not after the action timeout) if the server hangs up."""
+        login = self._spawn(self._login())
+        await asyncio.wait({read_task, login}, return_when=asyncio.FIRST_COMPLETED)
+        if not login.done():
+            login.cancel()
+            if (exc := read_task.exception()) is not None:
+                raise exc
+            raise AMIError(f"connection to {self.name} closed during login")
+        login.result()
 
     async def _login(self) -> None:
         action: dict[str, FieldValue] = {"Action": "Login", "Username": self.username}
