@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -16,6 +17,7 @@ from callcenter.qa.sampling import assign_week, sample_week
 from callcenter.settings import Settings
 from callcenter.store.audit import AuditRepository
 from callcenter.store.qa import QaRepository
+from callcenter.web.i18n import Catalogues
 from callcenter.web.testing import web_client
 
 AGENT = "agent1001"
@@ -26,6 +28,7 @@ FEATURES = ("callcenter.qa.web",)
 def settings() -> Settings:
     s = Settings()
     s.web.secure_cookies = False
+    s.web.default_language = "en"
     s.qa.random_per_agent_per_week = 5
     s.qa.inspectors = ["test_qa"]
     s.qa.forms_dir = str(SHIPPED.parent)
@@ -65,6 +68,9 @@ async def test_score_a_call_from_the_queue(pool: asyncpg.Pool, settings: Setting
     async with web_client(settings, pool, role="qa", features=FEATURES) as qa:
         page = await (await qa.get("/qa")).text()
         assert f'href="/qa/assignments/{aid}"' in page and AGENT in page
+        assert "random" in page  # why the call was sampled
+        zh = await (await qa.get("/qa", headers={"Accept-Language": "zh-CN"})).text()
+        assert "质检任务" in zh and "随机" in zh
         resp = await qa.get(f"/qa/assignments/{aid}", allow_redirects=False)
         assert resp.status == 302
         url = resp.headers["Location"]
@@ -167,3 +173,12 @@ async def test_report_page_and_export(pool: asyncpg.Pool, settings: Settings) ->
         assert (await agent.get("/qa/report.xlsx")).status == 403
     exports = await AuditRepository(pool).entries(action="qa_report_exported")
     assert [e.details["format"] for e in exports] == ["csv", "xlsx"]
+
+
+def test_every_qa_string_has_a_chinese_translation() -> None:
+    root = Path(__file__).resolve().parents[1] / "callcenter" / "web"
+    msgids = {m.group(1) or m.group(2) for f in (root / "templates" / "qa").glob("*.html")
+              for m in re.finditer(r"""_\(\s*(?:"([^"]+)"|'([^']+)')""", f.read_text())}
+    zh = Catalogues().translations("zh")
+    missing = sorted(m for m in msgids if zh.gettext(m) == m)
+    assert len(msgids) > 80 and missing == []
