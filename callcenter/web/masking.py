@@ -16,13 +16,14 @@ EXTENSION_MAX_LEN = 6
 def mask(number: str) -> str:
     """``number`` with all but its first 3 and last 4 characters replaced by ``*``.
 
-    Short internal extensions (up to 6 characters) are kept; numbers of 7-10
-    characters keep fewer leading characters so that at least 3 are hidden.
+    Short internal extensions (up to 6 characters) are kept; shorter numbers
+    keep fewer leading characters so that at least 4 are hidden (3 for a
+    7-character number).
     """
     n = len(number)
     if n <= EXTENSION_MAX_LEN:
         return number
-    head = max(0, min(3, n - 7))
+    head = max(0, min(3, n - 8))
     return number[:head] + "*" * (n - head - 4) + number[-4:]
 
 
