@@ -1,0 +1,127 @@
+"""In a real browser: a supervisor signs in, watches the wallboard change when the simulator
+puts a caller in a queue, and the board's figures agree with the database.
+
+Screenshots go to ``test-artifacts/`` (or ``$CALLCENTER_ARTIFACTS``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from aiohttp import web
+
+from callcenter.daemon import Daemon
+from callcenter.live import LiveConsumer
+from callcenter.settings import AmiServer, Settings
+from callcenter.sim import AgentScript, PBXSimulator
+from callcenter.web.app import CORE_FEATURES, create_app
+from callcenter.web.testing import ensure_user
+
+pytestmark = pytest.mark.browser
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
+ARTIFACTS = Path(os.environ.get("CALLCENTER_ARTIFACTS")
+                 or Path(__file__).resolve().parents[1] / "test-artifacts")
+SPEED = 10.0
+
+
+@pytest.fixture
+def chromium() -> str:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium is not installed (apt-get install chromium fonts-noto-cjk)")
+    pytest.importorskip("playwright.async_api")
+    return CHROMIUM
+
+
+async def until(cond: Callable[[], Any], timeout: float = 15.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = cond()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+async def served(pool: asyncpg.Pool, tmp_path: Path) -> AsyncIterator[tuple[str, Any, Any]]:
+    """(base URL, simulator, live consumer): the simulator, the daemon and the web app."""
+    sim = PBXSimulator(speed=SPEED, systemname="sim")
+    await sim.start()
+    settings = Settings()
+    settings.web.secure_cookies = False
+    settings.database.spool_dir = str(tmp_path / "spool")
+    settings.servers = [AmiServer(name="sim", host=sim.host, port=sim.port, secret="secret",
+                                  reconnect_min_s=0.1, reconnect_max_s=1.0)]
+    live = LiveConsumer.from_settings(settings)
+    daemon = Daemon(settings, pool, consumers=[live], log_calls=False)
+    await daemon.start()
+    runner = web.AppRunner(create_app(settings, pool, live=live, features=CORE_FEATURES))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield f"http://127.0.0.1:{port}", sim, live
+    finally:
+        await runner.cleanup()
+        await daemon.stop()
+        await sim.stop()
+        await live.close()
+
+
+async def test_supervisor_sees_a_caller_arrive_and_figures_match_the_database(
+        served: tuple[str, Any, Any], pool: asyncpg.Pool, chromium: str) -> None:
+    from playwright.async_api import async_playwright, expect
+
+    base, sim, live = served
+    name, password = await ensure_user(pool, "supervisor", None, "browser-test-pw")
+    await until(lambda: "support" in live.state.queue_names())
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=chromium)
+        try:
+            page = await browser.new_page(locale="zh-CN", viewport={"width": 1600, "height": 900})
+            await page.goto(f"{base}/wallboard")
+            await page.fill("input[name=username]", name)
+            await page.fill("input[name=password]", password)
+            await page.press("input[name=password]", "Enter")
+            await page.wait_for_url(f"{base}/wallboard")
+            support = page.locator('#board tr[data-queue="support"]')
+            await expect(support.locator("td.waiting")).to_have_text("0")
+            await expect(page.locator("h1")).to_have_text("实时监控看板")
+
+            scripts = {f"agent100{i}": AgentScript(answer_after=None) for i in (1, 2, 3)}
+            scripts["agent1002"] = AgentScript(answer_after=12, talk=5)
+            call = await sim.inbound_call("+8613800000001", "800", agents=scripts)
+            await expect(support.locator("td.waiting")).to_have_text("1", timeout=10_000)
+            await page.screenshot(path=str(ARTIFACTS / "wallboard-caller-waiting.png"),
+                                  full_page=True)
+            assert await call == "answered"
+            await expect(support.locator("td.waiting")).to_have_text("0", timeout=10_000)
+            stored = await until(lambda: pool.fetchrow(
+                "SELECT count(*) AS offered, count(answered_at) AS answered FROM calls"
+                " WHERE queue = 'support' AND direction = 'inbound' AND ended_at IS NOT NULL"
+                " HAVING count(*) > 0"))
+            await expect(support.locator("td.offered")).to_have_text(str(stored["offered"]),
+                                                                     timeout=10_000)
+            await expect(support.locator("td.answered")).to_have_text(str(stored["answered"]))
+            row = page.locator('#board tr[data-agent="agent1002"]')
+            await expect(row.locator("td.num").nth(1)).to_have_text("1")
+            await page.screenshot(path=str(ARTIFACTS / "wallboard-after-call.png"),
+                                  full_page=True)
+            await page.goto(f"{base}/wallboard?tv=1")
+            await expect(page.locator(".topbar")).to_be_hidden()
+            await page.screenshot(path=str(ARTIFACTS / "wallboard-tv.png"), full_page=True)
+        finally:
+            await browser.close()
