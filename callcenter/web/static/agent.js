@@ -63,11 +63,11 @@
   if (!root) { return; }
   var queues = document.getElementById("queues");
 
-  function renderState(state) {
-    var members = {};
-    state.members.forEach(function (m) { members[m.queue] = m; });
-    var names = state.queues.slice();
-    state.members.forEach(function (m) { if (names.indexOf(m.queue) < 0) { names.push(m.queue); } });
+  // the agent's queue memberships, as Asterisk last reported them: {queue: member}
+  var members = {}, knownQueues = [];
+  function renderState() {
+    var names = knownQueues.slice();
+    Object.keys(members).forEach(function (q) { if (names.indexOf(q) < 0) { names.push(q); } });
     queues.textContent = "";
     names.sort().forEach(function (q) {
       var m = members[q];
@@ -84,7 +84,23 @@
       queues.appendChild(tr);
     });
   }
-  function loadState() { return get("/api/agent/state").then(renderState); }
+  function loadState() {
+    return get("/api/agent/state").then(function (state) {
+      members = {};
+      state.members.forEach(function (m) { members[m.queue] = m; });
+      knownQueues = state.queues;
+      renderState();
+    });
+  }
+  function applyState(ev) {  // a state event: the same facts the store keeps, sooner
+    if (ev.queue) {
+      members[ev.queue] = {queue: ev.queue, in_queue: ev.in_queue, state: ev.state,
+                           paused: ev.paused, reason: ev.reason};
+    } else {
+      Object.keys(members).forEach(function (q) { members[q].state = ev.state; });
+    }
+    renderState();
+  }
 
   function renderDay(day) {
     document.getElementById("day-calls").textContent = day.calls;
@@ -156,6 +172,6 @@
   source.onopen = function () { status.textContent = status.getAttribute("data-online"); };
   source.onerror = function () { status.textContent = status.getAttribute("data-offline"); };
   source.addEventListener("ring", function (e) { showPop(JSON.parse(e.data)); });
-  source.addEventListener("state", function () { loadState(); });
+  source.addEventListener("state", function (e) { applyState(JSON.parse(e.data)); });
   source.addEventListener("ended", function () { loadDay(); });
 })();
