@@ -23,7 +23,6 @@ from callcenter.calls.callstate import (
     DIAL_OUTCOMES,
     QUEUE_EXITS,
     CallState,
-    Enforcement,
     disposition,
     hangup_by,
     judge_attempt,
@@ -48,6 +47,7 @@ from callcenter.calls.model import (
     CallRecord,
     CallStarted,
     Fact,
+    HangupBy,
     QueueCallerJoined,
     QueueCallerLeft,
     RecordingAnnounced,
@@ -58,7 +58,7 @@ from callcenter.calls.model import (
     RingStarted,
     Transfer,
 )
-from callcenter.calls.responses import classify_response
+from callcenter.calls.sent import SentActions
 
 Frame = Mapping[str, Any]
 Handler = Callable[[Frame, datetime, CallState], None]
@@ -87,8 +87,7 @@ class CallTracker:
         self.members = AgentBook(server)
         self._by_channel: dict[str, str] = {}
         self._ended: OrderedDict[str, None] = OrderedDict()
-        self._sent: dict[str, tuple[Frame, datetime, list[Enforcement]]] = {}
-        """Actions we sent, by ActionID, until their response: (action, sent at, enforcements)."""
+        self.sent = SentActions()
         self._out: list[Fact] = []
         self.handlers: dict[str, Handler] = {
             "Newchannel": self._on_channel, "Newstate": self._on_channel,
@@ -136,18 +135,8 @@ class CallTracker:
 
     def feed_sent(self, action: Frame, sent_at: float) -> list[Fact]:
         """Note an action we sent (enforcement, MixMonitor) until its response arrives."""
-        name = text(action, "Action").lower()
-        action_id = text(action, "ActionID")
-        if not action_id or name not in ("hangup", "redirect", "mixmonitor"):
-            return []
-        cs = self.calls.get(self._by_channel.get(text(action, "Channel"), ""))
-        notes: list[Enforcement] = []
-        if cs is not None and name != "mixmonitor":
-            for ch in self._enforced_channels(cs, name, text(action, "Channel")):
-                notes.append(cs.enforced.setdefault(ch, Enforcement(name)))
-        self._sent[action_id] = (dict(action), event_time({}, sent_at), notes)
-        if len(self._sent) > 1000:
-            self._sent.pop(next(iter(self._sent)))
+        self.sent.note(action, sent_at,
+                       self.calls.get(self._by_channel.get(text(action, "Channel"), "")))
         return []
 
     def resync(self, active_linkedids: set[str], at: datetime) -> list[Fact]:
@@ -389,6 +378,8 @@ class CallTracker:
         r.agent = endpoint_of(text(frame, "Interface") or dest)
         r.queue = r.queue or text(frame, "Queue") or None
         cs.talking.add(dest)
+        ended_by: dict[str, HangupBy] = {"agent": "agent", "caller": "caller"}
+        cs.hangup_by = ended_by.get(text(frame, "Reason"), cs.hangup_by)
         self._out.append(CallAnswered(self.server, r.answered_at, r, None))
 
     def _answer(self, cs: CallState, dest: str, attempt: RingAttempt, at: datetime) -> None:
@@ -437,22 +428,11 @@ class CallTracker:
         return transfer
 
     # -- our own actions ------------------------------------------------------------------
-    def _enforced_channels(self, cs: CallState, name: str, channel: str) -> list[str]:
-        """The rung channels an enforcement action is about."""
-        if name == "hangup":
-            return [channel] if channel in cs.attempts else []
-        return [ch for ch, _ in cs.open_attempts()]
-
     def _on_response(self, frame: Frame) -> None:
-        sent = self._sent.pop(text(frame, "ActionID"), None)
-        if sent is None:
+        answered = self.sent.answer(frame)
+        if answered is None:
             return
-        action, sent_at, notes = sent
-        result, detail = classify_response(frame)
-        for note in notes:
-            note.result, note.detail = result, detail
-            if note.violation is not None:
-                note.violation.result, note.violation.detail = result, detail
+        action, sent_at, result = answered
         channel = text(action, "Channel")
         cs = self.calls.get(self._by_channel.get(channel, ""))
         if text(action, "Action").lower() == "mixmonitor" and cs is not None and result == "ok":
