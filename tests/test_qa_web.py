@@ -18,7 +18,7 @@ from callcenter.settings import Settings
 from callcenter.store.audit import AuditRepository
 from callcenter.store.qa import QaRepository
 from callcenter.web.i18n import Catalogues
-from callcenter.web.testing import web_client
+from callcenter.web.testing import ensure_user, web_client
 
 AGENT = "agent1001"
 FEATURES = ("callcenter.qa.web",)
@@ -182,3 +182,23 @@ def test_every_qa_string_has_a_chinese_translation() -> None:
     zh = Catalogues().translations("zh")
     missing = sorted(m for m in msgids if zh.gettext(m) == m)
     assert len(msgids) > 80 and missing == []
+
+
+async def test_supervisor_samples_and_assigns_to_qa_users(pool: asyncpg.Pool,
+                                                           settings: Settings) -> None:
+    settings.qa.inspectors = []  # → every enabled web user of role qa
+    await ensure_user(pool, "qa")
+    for n in range(3):
+        await add_call(pool, n, AGENT)
+    async with web_client(settings, pool, role="supervisor", features=FEATURES) as boss:
+        assert 'id="sample"' in await (await boss.get("/qa")).text()
+        resp = await boss.post("/qa/sample", allow_redirects=False,
+                               data={"csrf_token": boss.csrf, "week": WEEK})
+        assert resp.status == 302 and resp.headers["Location"] == "/qa?sampled=3&assigned=3"
+        resp = await boss.post("/qa/sample", data={"csrf_token": boss.csrf, "week": "W48"})
+        assert resp.status == 400 and "bad week" in await resp.text()
+    async with web_client(settings, pool, role="qa", features=FEATURES) as qa:
+        assert 'id="sample"' not in await (await qa.get("/qa")).text()
+        assert (await qa.post("/qa/sample", data={"csrf_token": qa.csrf, "week": WEEK})
+                ).status == 403
+    assert len(await QaRepository(pool).work_queue("test_qa")) == 3

@@ -154,7 +154,8 @@ def assign(samples: Sequence[Sample], inspectors: Sequence[str], *,
     agent's team; an agent in no team goes to any inspector.
     """
     if not inspectors:
-        raise SamplingError("no inspectors to assign to (qa.inspectors or --inspectors)")
+        raise SamplingError("no inspectors to assign to: set qa.inspectors, give --inspectors "
+                            "or add a web user of role qa")
     if len(set(inspectors)) != len(inspectors):
         raise SamplingError("an inspector is listed twice")
     counts = {i: (load or {}).get(i, 0) for i in inspectors}
@@ -211,12 +212,14 @@ async def assign_week(repo: QaRepository, settings: Settings, week: str | None, 
                       inspectors: Sequence[str] | None = None, by: str | None = None,
                       calibration: int = 0) -> tuple[list[tuple[Sample, str]], int]:
     """Assign the unassigned samples of ``week`` (all weeks when None); returns the pairs
-    and the number of calibration assignments added.
+    and the number of calibration assignments added. Inspectors: ``inspectors``, else
+    ``qa.inspectors``, else every enabled web user of role qa.
 
     ``calibration`` > 0 also gives that many of the week's samples (the oldest calls)
     to every inspector, so that their scores can be compared.
     """
-    names = list(inspectors if inspectors is not None else settings.qa.inspectors)
+    names = list(inspectors if inspectors is not None
+                 else settings.qa.inspectors or await repo.qa_users())
     mode = by or settings.qa.assign_by
     todo = await repo.samples(week, unassigned=True)
     pairs = assign(todo, names, load=await repo.open_load(),

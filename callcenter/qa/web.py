@@ -3,6 +3,7 @@
 Routes (``setup``):
 
 - ``GET /qa`` — work queue (qa: own; supervisor/admin: everyone's) and open disputes;
+- ``POST /qa/sample`` — a supervisor samples a week and assigns the new work;
 - ``GET /qa/assignments/{id}`` — open (or start) the review of an assignment;
 - ``GET|POST /qa/reviews/{id}`` — the scoring page; POST saves a draft or submits;
 - ``POST /qa/reviews/{id}/respond`` — the agent acknowledges or disputes;
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -38,9 +39,9 @@ from callcenter.qa.report import (
     to_xlsx,
 )
 from callcenter.qa.reviews import Invalid, Review, ReviewError, ReviewService
-from callcenter.qa.sampling import SamplingError, week_of
+from callcenter.qa.sampling import SamplingError, assign_week, sample_week, week_of
 from callcenter.qa.scoring import ItemScore
-from callcenter.store.qa import QaRepository
+from callcenter.store.qa import MissingTable, QaRepository
 from callcenter.web.auth import Principal, current_user, require_role
 from callcenter.web.keys import POOL, SETTINGS
 from callcenter.web.nav import add_nav
@@ -133,9 +134,27 @@ async def queue_page(request: web.Request) -> web.StreamResponse:
     svc = request.app[SERVICE]
     done = request.query.get("done") == "1"
     entries = await svc.work_queue(who, include_done=done)
+    last_week = week_of(datetime.now(UTC) - timedelta(days=7), svc.settings.web.timezone)
     disputes = await svc.open_disputes(who) if who.role in ("supervisor", "admin") else []
     return aiohttp_jinja2.render_template("qa/queue.html", request, {
-        "entries": entries, "disputes": disputes, "done": done})
+        "entries": entries, "disputes": disputes, "done": done, "last_week": last_week})
+
+
+@require_role("supervisor", "admin")
+async def sample_and_assign(request: web.Request) -> web.StreamResponse:
+    """Sample a week (``week``, the centre's ISO week) and assign the new work; audited."""
+    who = await current_user(request)
+    svc = request.app[SERVICE]
+    week = str((await request.post()).get("week", "")).strip()
+    try:
+        run = await sample_week(svc.repo, svc.settings, week)
+        pairs, _ = await assign_week(svc.repo, svc.settings, week)
+    except (SamplingError, MissingTable) as exc:
+        raise web.HTTPBadRequest(text=f"400: {exc}") from None
+    await svc.audit.record(who.username, "qa_sampled", f"qa_week:{week}",
+                           remote=request.remote or "",
+                           details={"new": run.stored, "assigned": len(pairs)})
+    raise web.HTTPFound(f"/qa?sampled={run.stored}&assigned={len(pairs)}")
 
 
 @require_role("qa")
@@ -282,6 +301,7 @@ def setup(app: web.Application) -> None:
     r = app.router
     r.add_get("/qa", queue_page, name="qa_queue")
     r.add_get("/qa/mine", my_reviews, name="qa_mine")
+    r.add_post("/qa/sample", sample_and_assign)
     r.add_get("/qa/assignments/{id}", open_assignment, name="qa_assignment")
     r.add_get("/qa/reviews/{id}", review_page, name="qa_review")
     r.add_post("/qa/reviews/{id}", save_review)

@@ -176,6 +176,14 @@ class QaRepository:
             " GROUP BY a.inspector")
         return {r["inspector"]: r["n"] for r in rows}
 
+    async def qa_users(self) -> list[str]:
+        """Enabled web users of role qa (table ``users``), [] without the table."""
+        if not await self.table_exists("users"):
+            return []
+        rows = await self.pool.fetch(
+            "SELECT username FROM users WHERE role = 'qa' AND NOT disabled ORDER BY username")
+        return [r["username"] for r in rows]
+
     async def add_assignments(self, pairs: Sequence[tuple[Sample, str]], *,
                               calibration: bool = False) -> int:
         """Assign samples to inspectors (a pair already there is kept); returns new ones."""
