@@ -118,7 +118,7 @@ async def _customer_page(request: web.Request, principal: Principal,
 async def save_customer(request: web.Request) -> web.StreamResponse:
     """Create (``/agent/customers/new``) or edit a customer."""
     principal = await current_user(request)
-    posted = dict(await request.post())
+    posted: dict[str, Any] = dict(await request.post())
     desk = panel(request).customers
     key = request.match_info.get("id", "new")
     if key != "new" and principal.role != "agent":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from aiohttp import web
 
@@ -12,6 +13,7 @@ from callcenter.agentpanel.feed import AgentFeed
 from callcenter.agentpanel.followups import FollowUpDesk
 from callcenter.agentpanel.notes import NoteDesk
 from callcenter.agentpanel.presence import Presence
+from callcenter.commands import CommandPort
 from callcenter.web.keys import AUDIT, COMMANDS, POOL, SETTINGS
 
 
@@ -33,7 +35,8 @@ PANEL = web.AppKey("agent_panel", Panel)
 def build_panel(app: web.Application) -> Panel:
     """The services on the app's settings, pool, audit log and command port."""
     settings, pool, audit = app[SETTINGS], app[POOL], app[AUDIT]
-    presence = Presence(settings.agent_panel, pool, app[COMMANDS], audit)
+    commands = cast("CommandPort | None", app[COMMANDS])
+    presence = Presence(settings.agent_panel, pool, commands, audit)
     return Panel(presence, CustomerDesk(pool, audit, settings.agent_panel.outbound_prefix),
                  NoteDesk(settings, pool, audit), FollowUpDesk(settings, pool, audit, presence),
                  AgentDay(pool, settings.web.timezone))
