@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "callcenter.cli.calls_cmd",
     "callcenter.cli.rebuild_cmd",
     "callcenter.cli.sim_cmd",
+    "callcenter.cli.report_cmd",
     "callcenter.cli.user_cmd",
     "callcenter.cli.checkconfig_cmd",
     "callcenter.cli.qa_cmd",

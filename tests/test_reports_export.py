@@ -1,0 +1,97 @@
+"""Exports (CSV, XLSX) and the ``callcenter report`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from pathlib import Path
+
+import asyncpg
+import pytest
+from openpyxl import load_workbook
+from test_reports_build import NOW, calls
+
+from callcenter.cli import main
+from callcenter.reports.build import ReportFilter, build_report
+from callcenter.reports.export import tables, to_csv, to_xlsx
+from callcenter.reports.periods import parse_period
+from callcenter.settings import Settings
+from callcenter.store.calls import CallRepository
+
+
+async def cli(*argv: str) -> int:
+    return await asyncio.to_thread(main, list(argv))
+
+
+async def report(pool: asyncpg.Pool):  # type: ignore[no-untyped-def]
+    await CallRepository(pool).upsert_calls(calls())
+    period = parse_period("range", "2026-11-03", "2026-11-04", "Asia/Shanghai")
+    return await build_report(pool, Settings(), period, ReportFilter(), now=NOW)
+
+
+def sections(text: str) -> dict[str, list[list[str]]]:
+    out: dict[str, list[list[str]]] = {}
+    current: list[list[str]] = []
+    for row in csv.reader(io.StringIO(text)):
+        if row and row[0].startswith("# "):
+            current = out.setdefault(row[0][2:], [])
+        elif row:
+            current.append(row)
+    return out
+
+
+async def test_csv_and_xlsx_hold_the_same_tables(pool: asyncpg.Pool) -> None:
+    r = await report(pool)
+    text = to_csv(r)
+    parts = sections(text)
+    assert list(parts) == ["summary", "by day", "by hour", "agents"]
+    summary = dict(parts["summary"][1:])
+    assert summary["offered"] == "5" and summary["service level %"] == "25.0"
+    assert summary["AHT s"] == "212.5" and summary["outbound no_answer"] == "1"
+    by_day = parts["by day"]
+    assert [row[0] for row in by_day[1:]] == ["2026-11-03", "2026-11-04"]
+    assert by_day[1][1:3] == ["3", "2"]                     # Nov 3: offered 3, answered 2
+    agents = {row[0]: row for row in parts["agents"][1:]}
+    assert agents["a2"][1] == "2" and agents["a2"][3] == "360.0"
+    wb = load_workbook(io.BytesIO(to_xlsx(r)))
+    assert wb.sheetnames == ["summary", "by day", "by hour", "agents"]
+    for table in tables(r):
+        sheet = [list(row) for row in wb[table.name].iter_rows(values_only=True)]
+        assert sheet[0] == [c.label for c in table.columns]
+        assert sheet[1:] == table.rows
+
+
+async def test_report_command_writes_the_files(fresh_dsn: str, pool: asyncpg.Pool,
+                                               tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    await CallRepository(pool).upsert_calls(calls())
+    out = tmp_path / "nov.xlsx"
+    assert await cli("report", "--dsn", fresh_dsn, "--period", "month", "--from", "2026-11-01",
+                     "--out", str(out)) == 0
+    assert "wrote" in capsys.readouterr().out
+    wb = load_workbook(out)
+    rows = dict(list(wb["summary"].iter_rows(values_only=True))[1:])
+    assert rows["period"] == "2026-11" and rows["offered"] == 5
+    csv_out = tmp_path / "support.csv"
+    assert await cli("report", "--dsn", fresh_dsn, "--from", "2026-11-03", "--period", "day",
+                     "--queue", "support", "--format", "csv", "--out", str(csv_out)) == 0
+    text = csv_out.read_text(encoding="utf-8-sig")
+    summary = dict(sections(text)["summary"][1:])
+    assert summary["filter"] == "queue support"
+    assert (summary["offered"], summary["queue timeouts"]) == ("2", "1")      # A and E
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--period", "year"], "--period: 'year' is not one of day, week, month, range"),
+    (["--from", "2026-02-30"], "--from: not a date (YYYY-MM-DD): '2026-02-30'"),
+    (["--format", "pdf", "--out", "x.pdf"], "--format: 'pdf' is not one of csv, xlsx"),
+    (["--format", "xlsx"], "--format xlsx needs --out FILE"),
+    (["--out", "/nonexistent/dir/r.csv"], "--out: directory of /nonexistent/dir/r.csv"),
+    (["--period", "range", "--from", "2026-11-02"], "--period range needs --from and --to"),
+])
+def test_bad_options_one_line_exit_2(argv: list[str], message: str,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("callcenter: " + message) and "\n" not in err
