@@ -1,0 +1,118 @@
+"""The supervisors' report pages: /reports, its exports, and /api/v1/reports.
+
+Query parameters (page, exports and API alike): ``period`` day | week | month
+| range (default month), ``from`` a day of it (default today, in the centre's
+time zone), ``to`` (range only), ``queue``, ``agent`` (repeatable: a team).
+Bad parameters give the page with the message (400), or a JSON error (400).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from callcenter.metrics import DEFINITIONS
+from callcenter.reports.build import Report, ReportFilter, build_report
+from callcenter.reports.charts import report_charts
+from callcenter.reports.export import tables, to_csv, to_xlsx
+from callcenter.reports.periods import KINDS, Period, PeriodError, parse_period
+from callcenter.web.auth import current_user, require_role
+from callcenter.web.keys import AUDIT, CATALOGUES, POOL, SETTINGS
+from callcenter.web.nav import add_nav
+
+ROLES = ("supervisor", "admin")
+EXPORT_TYPES = {"csv": "text/csv; charset=utf-8",
+                "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+CHART_WORDS = ("Calls and service level by day", "Calls and service level by hour of day",
+               "Agents: calls and three-ring rate", "answered", "abandoned", "queue timeouts",
+               "other", "service level", "outbound", "three-ring rate")
+
+
+def request_period(request: web.Request) -> tuple[Period, ReportFilter]:
+    """The period and filter of the query string; raises PeriodError on bad input."""
+    q = request.query
+    tz = request.app[SETTINGS].web.timezone
+    kind = q.get("period") or "month"
+    start = q.get("from") or datetime.now(ZoneInfo(tz)).date().isoformat()
+    period = parse_period(kind, start, q.get("to") or None, tz)
+    agents = tuple(a for a in q.getall("agent", []) if a)
+    return period, ReportFilter(q.get("queue") or None, agents)
+
+
+async def _choices(request: web.Request) -> dict[str, list[str]]:
+    pool = request.app[POOL]
+    queues = await pool.fetch("SELECT DISTINCT name FROM queues ORDER BY 1")
+    agents = await pool.fetch("SELECT DISTINCT agent FROM agents ORDER BY 1")
+    return {"queues": [r[0] for r in queues], "agents": [r[0] for r in agents]}
+
+
+async def _report(request: web.Request) -> Report:
+    period, flt = request_period(request)
+    return await build_report(request.app[POOL], request.app[SETTINGS], period, flt)
+
+
+@require_role(*ROLES)
+async def report_page(request: web.Request) -> web.StreamResponse:
+    who = await current_user(request)
+    _ = request.app[CATALOGUES].gettext(who.language)
+    context: dict[str, Any] = {"kinds": KINDS, "query": request.query,
+                               "definitions": {k: v[who.language] for k, v in
+                                               DEFINITIONS.items()},
+                               **await _choices(request)}
+    try:
+        report = await _report(request)
+    except PeriodError as exc:
+        context["error"] = str(exc)
+        return aiohttp_jinja2.render_template("reports/report.html", request, context,
+                                              status=400)
+    context.update(report=report, tables=tables(report), export_query=request.query_string,
+                   charts=report_charts(report, {w: _(w) for w in CHART_WORDS}))
+    return aiohttp_jinja2.render_template("reports/report.html", request, context)
+
+
+@require_role(*ROLES)
+async def report_export(request: web.Request) -> web.StreamResponse:
+    """The report as CSV or XLSX (the same tables as the page); every export is audited."""
+    try:
+        report = await _report(request)
+    except PeriodError as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from None
+    fmt = request.match_info["fmt"]
+    body = to_csv(report).encode("utf-8-sig") if fmt == "csv" else to_xlsx(report)
+    who = await current_user(request)
+    await request.app[AUDIT].record(who.username, "report_exported",
+                                    f"report:{report.period.label}", remote=request.remote or "",
+                                    details={"format": fmt, "filter": report.filter.label})
+    name = f"report-{re.sub(r'[^0-9A-Za-z.-]', '_', report.period.label)}.{fmt}"
+    return web.Response(body=body, headers={
+        "Content-Type": EXPORT_TYPES[fmt],
+        "Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@require_role(*ROLES)
+async def report_json(request: web.Request) -> web.StreamResponse:
+    """The report's tables as JSON: {"period", "filter", "tables": {name: {columns, rows}}}."""
+    try:
+        report = await _report(request)
+    except PeriodError as exc:
+        return web.json_response({"error": str(exc)}, status=400)
+    return web.json_response({
+        "period": {"label": report.period.label, "first": report.period.first.isoformat(),
+                   "last": report.period.last.isoformat(), "timezone": report.period.tz},
+        "filter": {"queue": report.filter.queue, "agents": list(report.filter.agents)},
+        "tables": {t.name: {"columns": [c.label for c in t.columns], "rows": t.rows}
+                   for t in tables(report)}})
+
+
+def setup(app: web.Application) -> None:
+    """Add the report page, its exports and its API, and the navigation entry."""
+    r = app.router
+    r.add_get("/reports", report_page, name="reports")
+    r.add_get(r"/reports/export.{fmt:csv|xlsx}", report_export)
+    r.add_get("/api/v1/reports", report_json)
+    add_nav(app, "/reports", "Reports", ROLES)
