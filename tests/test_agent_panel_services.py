@@ -240,6 +240,8 @@ async def test_follow_ups_plan_list_close_and_click_to_call(
                                    "purpose": "satisfaction"}, now=NOW)
     assert [f.id for f in await desk.list(ALICE)] == [extra.id, planned[0].id]
     assert await desk.list(BOB) == []
+    assert await desk.due(ALICE, now=NOW) == []
+    assert [f.id for f in await desk.due(ALICE, now=NOW + timedelta(days=1))] == [extra.id]
     assert [f.id for f in await desk.list(SUPER, agent="agent1001")] == [extra.id,
                                                                           planned[0].id]
     with pytest.raises(FormError) as err:

@@ -60,6 +60,11 @@ class FollowUpDesk:
             return await self.notes.follow_ups(agent, open_only=open_only)
         return await self.notes.follow_ups(agent_of(actor), open_only=open_only)
 
+    async def due(self, actor: Actor, now: datetime | None = None) -> list[FollowUp]:
+        """The agent's open follow-ups due today (centre's time zone) or earlier."""
+        today = local_date(now or datetime.now(UTC), self.tz)
+        return [f for f in await self.notes.follow_ups(agent_of(actor)) if f.due_on <= today]
+
     async def add(self, actor: Actor, data: Mapping[str, Any],
                   now: datetime | None = None) -> FollowUp:
         """Plan a follow-up; the customer is the owner of the number, when known."""

@@ -155,13 +155,16 @@ async def presence_action(request: web.Request) -> web.StreamResponse:
 @require_role("agent")
 @api
 async def day(request: web.Request) -> web.StreamResponse:
-    """Today's figures and calls of the agent; their calls still without notes."""
+    """Today's figures and calls of the agent, their calls still without notes and the
+    follow-ups due."""
     principal = await current_user(request)
     mask = masker(principal)
     figures = await panel(request).day.summary(principal)
     figures["call_list"] = [call_view(c, mask) for c in figures["call_list"]]
     due = await panel(request).notes.due(principal)
-    return json_response({**figures, "notes_due": [call_view(c, mask) for c in due]})
+    follow_ups_due = await panel(request).follow_ups.due(principal)
+    return json_response({**figures, "notes_due": [call_view(c, mask) for c in due],
+                          "follow_ups_due": [follow_up_view(f, mask) for f in follow_ups_due]})
 
 
 @require_role("agent", "supervisor", "admin")

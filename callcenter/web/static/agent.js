@@ -50,14 +50,15 @@
   }
   function when(iso) { return iso ? new Date(iso).toLocaleString() : ""; }
 
-  // click-to-call buttons (follow-ups page)
-  Array.prototype.forEach.call(document.querySelectorAll(".call-button"), function (b) {
+  function callButton(b) {  // click-to-call: Originate from the agent's phone
     b.addEventListener("click", function () {
       b.disabled = true;
       post("/api/agent/follow-ups/" + b.getAttribute("data-follow-up") + "/call")
         .then(function () { b.disabled = false; });
     });
-  });
+    return b;
+  }
+  Array.prototype.forEach.call(document.querySelectorAll(".call-button"), callButton);
 
   var root = document.getElementById("agent-panel");
   if (!root) { return; }
@@ -130,6 +131,16 @@
       due.appendChild(li);
     });
     if (!day.notes_due.length) { due.appendChild(el("li", due.getAttribute("data-empty"))); }
+    var calls = document.getElementById("follow-ups-due");
+    calls.textContent = "";
+    day.follow_ups_due.forEach(function (f) {
+      var li = el("li", f.due_on + " · " + f.number + (f.customer_name ? " · " + f.customer_name : "") +
+                        (f.purpose ? " · " + f.purpose : "") + " ");
+      li.appendChild(callButton(el("button", calls.getAttribute("data-call"),
+                                   {"type": "button", "data-follow-up": f.id})));
+      calls.appendChild(li);
+    });
+    if (!day.follow_ups_due.length) { calls.appendChild(el("li", calls.getAttribute("data-empty"))); }
   }
   function loadDay() { return get("/api/agent/day").then(renderDay); }
 
