@@ -2,10 +2,11 @@
 
 ``LiveConsumer.on_facts`` folds facts into :class:`LiveState`; supervisor
 alerts come through ``on_alert`` (the RingEnforcer's hook). Every change wakes
-one broadcaster task, which waits ``min_interval_s`` (so a burst of events
-gives one update), renders the snapshot once per kind of viewer and hands it to
-every subscriber (a queue of one: a slow browser gets the latest board, never a
-backlog).
+one broadcaster task, which publishes at once unless it published less than
+``min_interval_s`` ago (then it waits: a burst of events gives one update, and
+at most one update per interval goes out), renders the snapshot once per kind
+of viewer and hands it to every subscriber (a queue of one: a slow browser gets
+the latest board, never a backlog).
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ class Subscriber:
 class LiveConsumer:
     """Daemon consumer holding the live state and pushing changes to subscribers."""
 
-    def __init__(self, state: LiveState, *, min_interval_s: float = 0.05) -> None:
+    def __init__(self, state: LiveState, *, min_interval_s: float = 0.1) -> None:
         self.state = state
         self.min_interval_s = min_interval_s
         self.subscribers: set[Subscriber] = set()
@@ -105,10 +106,15 @@ class LiveConsumer:
         self.subscribers.discard(sub)
 
     async def _broadcast(self) -> None:
+        loop = asyncio.get_running_loop()
+        last = -self.min_interval_s
         while True:
             await self._dirty.wait()
-            await asyncio.sleep(self.min_interval_s)
+            wait = last + self.min_interval_s - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
             self._dirty.clear()
+            last = loop.time()
             self.publish()
 
     def publish(self) -> None:

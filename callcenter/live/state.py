@@ -210,19 +210,27 @@ class LiveState:
         open_by_queue: dict[str | None, list[CallRecord]] = {}
         for c in self.open_calls.values():
             open_by_queue.setdefault(c.queue, []).append(c)
-        queues = [self._queue(q, open_by_queue.get(q, []), now) for q in self.queue_names()]
-        total = sum((self.ended.get(q, CallFigures()) for q in self.ended), CallFigures())
-        total += call_figures(self.open_calls.values(), self.ms, now)
+        figures = {q: self.ended.get(q, CallFigures()) + call_figures(calls, self.ms, now)
+                   for q, calls in open_by_queue.items()}
+        for q, fig in self.ended.items():
+            figures.setdefault(q, fig)
+        by_agent: dict[str, list[AgentStateChanged]] = {}
+        for (_, _, q), f in self.members.items():
+            if q:
+                by_agent.setdefault(f.agent, []).append(f)
+        alerts = Counter(a.agent for a in self.alerts)
         waits = [at for _, at in self.waiting.values()]
         return {
             "now": now.isoformat(), "day": self.day.isoformat(), "version": self.version,
             "settings": {"service_level_s": self.ms.service_level_s,
                          "denominator": self.ms.denominator,
                          "short_abandon_s": self.ms.short_abandon_s},
-            "queues": queues,
-            "total": {**self._figures(total), "waiting": len(waits),
-                      "longest_wait_s": _longest(waits, now)},
-            "agents": [self._agent(a, now, mask) for a in sorted(self._agent_names())],
+            "queues": [self._queue(q, figures.get(q, CallFigures()), now)
+                       for q in self.queue_names()],
+            "total": {**self._figures(sum(figures.values(), CallFigures())),
+                      "waiting": len(waits), "longest_wait_s": _longest(waits, now)},
+            "agents": [self._agent(a, by_agent.get(a, []), alerts[a], mask)
+                       for a in sorted(self._agent_names())],
             "alerts": [_alert(a) for a in self.alerts],
         }
 
@@ -235,8 +243,7 @@ class LiveState:
             "ring_no_answer": fig.ring_no_answer, "violations": fig.violations,
         }
 
-    def _queue(self, name: str, open_calls: list[CallRecord], now: datetime) -> dict[str, Any]:
-        fig = self.ended.get(name, CallFigures()) + call_figures(open_calls, self.ms, now)
+    def _queue(self, name: str, fig: CallFigures, now: datetime) -> dict[str, Any]:
         waits = [at for q, at in self.waiting.values() if q == name]
         states: Counter[str] = Counter()
         reasons: Counter[str] = Counter()
@@ -259,11 +266,10 @@ class LiveState:
     def _agent_names(self) -> set[str]:
         return set(self.agents) | set(self.agent_figures) | set(self.current_call)
 
-    def _agent(self, agent: str, now: datetime, mask: Callable[[str | None], str]
-               ) -> dict[str, Any]:
+    def _agent(self, agent: str, memberships: list[AgentStateChanged], alerts: int,
+               mask: Callable[[str | None], str]) -> dict[str, Any]:
         state = self.agents.get(agent)
         fig = self.agent_figures.get(agent, AgentFigures())
-        memberships = [f for (_, _, q), f in self.members.items() if f.agent == agent and q]
         logged = [f for f in memberships if _member_state(f) != "logged_out"]
         shown = _member_state(state.fact) if state else "logged_out"
         if state is not None and shown == "logged_out" and logged:
@@ -278,7 +284,7 @@ class LiveState:
             "calls": fig.answered + fig.outbound, "talk_s": fig.talk_s + fig.outbound_talk_s,
             "missed_rings": fig.ring_no_answer, "violations": fig.violations,
             "three_ring_rate": fig.three_ring_rate,
-            "alerts": sum(a.agent == agent for a in self.alerts),
+            "alerts": alerts,
         }
 
     def _call_of(self, agent: str, mask: Callable[[str | None], str]) -> dict[str, Any] | None:

@@ -41,14 +41,16 @@ def masker(principal: Principal) -> Callable[[str | None], str]:
 
 
 def board_renderer(app: web.Application, principal: Principal) -> Callable[[LiveState], str]:
-    """Renders the board fragment in ``principal``'s language and number visibility."""
+    """Renders the board fragment in ``principal``'s language and number visibility,
+    as one line (one SSE data line; HTML collapses the white space anyway)."""
     env = aiohttp_jinja2.get_env(app)
     template = env.get_template("wallboard_board.html")
     _ = app[CATALOGUES].gettext(principal.language)
     mask = masker(principal)
 
     def render(state: LiveState) -> str:
-        return template.render(board=state.snapshot(mask), _=_, percent=percent)
+        html = template.render(board=state.snapshot(mask), _=_, percent=percent)
+        return " ".join(line.strip() for line in html.splitlines() if line.strip())
 
     return render
 
