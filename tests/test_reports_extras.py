@@ -1,0 +1,75 @@
+"""Notes, complaints and QA scores in reports: SQL = Python form; absent tables are skipped."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import asyncpg
+from test_metrics import T0, at, sample
+
+from callcenter.metrics import CENTRE, CallNote, note_figures
+from callcenter.reports import extras
+from callcenter.reports.build import ReportFilter, build_report
+from callcenter.reports.periods import parse_period
+from callcenter.settings import Settings
+from callcenter.store.calls import CallRepository
+
+NOTES = [CallNote("pbx", "c1", "a1", complaint=False),
+         CallNote("pbx", "c3", "a2", complaint=True),
+         CallNote("pbx", "c4", "a1", complaint=False),
+         CallNote("pbx", "c7", "a1", complaint=True)]
+PERIOD = parse_period("day", "2026-11-03", None, "Asia/Shanghai")
+
+
+async def add_notes(pool: asyncpg.Pool) -> None:
+    for n in NOTES:
+        # c3's complaint is a registered one; c7's only has the category
+        category = "complaint" if n.linkedid == "c7" else "consultation"
+        note_id = await pool.fetchval(
+            "INSERT INTO call_notes (server, linkedid, agent, category) VALUES ($1, $2, $3, $4)"
+            " RETURNING id", n.server, n.linkedid, n.agent, category)
+        if n.linkedid == "c3":
+            await pool.execute("INSERT INTO complaints (note_id, due_at) VALUES ($1, $2)",
+                               note_id, at(86400))
+
+
+async def test_notes_agree_with_the_python_form(pool: asyncpg.Pool) -> None:
+    await CallRepository(pool).upsert_calls(sample())
+    await add_notes(pool)
+    report = await build_report(pool, Settings(), PERIOD, ReportFilter(), now=at(160))
+    expected = note_figures(sample(), NOTES)
+    assert report.notes is not None
+    assert report.notes.as_dict() == expected[CENTRE].as_dict()
+    for row in report.agents:
+        assert row.notes is not None
+        assert row.notes.as_dict() == expected[row.agent].as_dict(), row.agent
+    assert report.notes.complaint_rate == 1 / 5 and report.notes.notes_completeness == 3 / 5
+
+
+async def test_qa_average_of_submitted_reviews(pool: asyncpg.Pool) -> None:
+    await CallRepository(pool).upsert_calls(sample())
+    async with pool.acquire() as conn:
+        for lid, total in (("c1", 90.0), ("c2", 70.0), ("c3", None)):
+            await conn.execute("INSERT INTO qa_samples (server, linkedid, week, agent, reasons,"
+                               " seed) VALUES ('pbx', $1, '2026-W45', 'a1', '{random}', 1)", lid)
+            aid = await conn.fetchval("INSERT INTO qa_assignments (server, linkedid, inspector)"
+                                      " VALUES ('pbx', $1, 'qa1') RETURNING id", lid)
+            await conn.execute(
+                "INSERT INTO qa_reviews (assignment_id, server, linkedid, inspector, agent,"
+                " form_id, form_version, form_hash, form_definition, total, status,"
+                " submitted_at) VALUES ($1, 'pbx', $2, 'qa1', 'a1', 'f', 1, 'h', '{}', $3,"
+                " 'submitted', $4)", aid, lid, total, T0 + timedelta(hours=1))
+    report = await build_report(pool, Settings(), PERIOD, ReportFilter(), now=at(160))
+    a1 = next(r for r in report.agents if r.agent == "a1")
+    assert (a1.qa_reviews, a1.qa_average) == (2, 80.0)       # the review without a total is out
+
+
+async def test_missing_tables_are_skipped(pool: asyncpg.Pool) -> None:
+    await CallRepository(pool).upsert_calls(sample())
+    await pool.execute("DROP TABLE complaints, qa_reviews CASCADE")
+    async with pool.acquire() as conn:
+        assert await extras.note_counts(conn, start=PERIOD.start, end=PERIOD.end) is None
+        assert await extras.qa_averages(conn, start=PERIOD.start, end=PERIOD.end) is None
+    report = await build_report(pool, Settings(), PERIOD, ReportFilter(), now=at(160))
+    assert report.notes is None and not report.qa_available
+    assert all(r.notes is None for r in report.agents) and report.total.offered == 10
