@@ -84,3 +84,5 @@ async def test_sessions_end_with_password_change_and_expire(pool: asyncpg.Pool) 
     old, _ = await users.create_session("alice", hours=1 / 3600 / 1000)
     await asyncio.sleep(0.01)
     assert await users.session(old) is None
+    await users.create_session("alice", hours=1)
+    assert await pool.fetchval("SELECT count(*) FROM web_sessions") == 1  # expired: deleted

@@ -169,12 +169,17 @@ class UserRepository:
 
     async def create_session(self, username: str, *, hours: float, remote: str = ""
                              ) -> tuple[str, str]:
-        """A new session of ``hours``; returns (cookie token, CSRF token)."""
+        """A new session of ``hours``; returns (cookie token, CSRF token).
+
+        Expired sessions of every user are deleted on the way.
+        """
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-        await self.pool.execute(
-            "INSERT INTO web_sessions (token_hash, username, csrf_token, remote, expires_at)"
-            " VALUES ($1, $2, $3, $4, now() + $5::interval)",
-            _token_hash(token), username, csrf, remote, timedelta(hours=hours))
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("DELETE FROM web_sessions WHERE expires_at <= now()")
+            await conn.execute(
+                "INSERT INTO web_sessions (token_hash, username, csrf_token, remote, expires_at)"
+                " VALUES ($1, $2, $3, $4, now() + $5::interval)",
+                _token_hash(token), username, csrf, remote, timedelta(hours=hours))
         return token, csrf
 
     async def session(self, token: str) -> Session | None:

@@ -22,10 +22,11 @@ from aiohttp import web
 from callcenter.settings import Settings
 from callcenter.store.audit import AuditRepository
 from callcenter.store.users import UserRepository
-from callcenter.web import pages
+from callcenter.web import api, pages
 from callcenter.web.auth import csrf_middleware, csrf_token, optional_user, security_headers
 from callcenter.web.i18n import Catalogues, request_language
 from callcenter.web.keys import (
+    API_DOC,
     AUDIT,
     CATALOGUES,
     COMMANDS,
@@ -110,7 +111,7 @@ def create_app(settings: Settings, pool: asyncpg.Pool, *, live: Any = None,
                           client_max_size=64 * 1024 * 1024)
     app[SETTINGS], app[POOL], app[LIVE], app[COMMANDS] = settings, pool, live, commands
     app[AUDIT], app[USERS] = AuditRepository(pool), UserRepository(pool)
-    app[NAV], app[CATALOGUES] = [], Catalogues()
+    app[NAV], app[CATALOGUES], app[API_DOC] = [], Catalogues(), {}
     app[THROTTLE] = LoginThrottle(settings.web.login_max_failures, settings.web.login_window_s)
     aiohttp_jinja2.setup(
         app, loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
@@ -118,6 +119,7 @@ def create_app(settings: Settings, pool: asyncpg.Pool, *, live: Any = None,
         filters={"localtime": localtime_filter(settings.web.timezone), "duration": duration})
     app.router.add_static("/static", HERE / "static", name="static")
     pages.setup(app)
+    api.setup(app)
     for module in features:
         if installed(module):
             importlib.import_module(module).setup(app)

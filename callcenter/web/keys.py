@@ -21,6 +21,8 @@ COMMANDS = web.AppKey("commands", Any)
 """The command port to Asterisk (pause agent, redirect, originate), or None."""
 AUDIT = web.AppKey("audit", AuditRepository)
 USERS = web.AppKey("users", UserRepository)
+API_DOC = web.AppKey("api_doc", dict)
+"""The OpenAPI ``paths`` of /api/v1, filled by ``callcenter.web.api.add_api``."""
 NAV = web.AppKey("nav", list)
 """The navigation entries (callcenter.web.nav.NavEntry), in order."""
 CATALOGUES = web.AppKey("catalogues", Catalogues)

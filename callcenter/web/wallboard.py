@@ -16,6 +16,7 @@ from aiohttp import web
 
 from callcenter.live import LiveConsumer, LiveState
 from callcenter.store.calls import CallRepository
+from callcenter.web.api import add_api
 from callcenter.web.auth import Principal, current_user, require_role
 from callcenter.web.keys import CATALOGUES, LIVE, POOL
 from callcenter.web.masking import FULL_NUMBER_ROLES, mask_number
@@ -23,6 +24,27 @@ from callcenter.web.nav import add_nav
 
 ROLES = ("supervisor", "admin")
 KEEPALIVE_S = 15.0
+_RATE = {"type": "number", "nullable": True, "minimum": 0, "maximum": 1}
+_SECONDS = {"type": "number", "nullable": True}
+_FIGURES = {k: {"type": "integer"} for k in (
+    "offered", "answered", "abandoned", "short_abandoned", "timeouts", "waiting",
+    "ring_no_answer", "violations")} | {
+    "service_level": _RATE, "three_ring_rate": _RATE, "asa_s": _SECONDS, "aht_s": _SECONDS,
+    "longest_wait_s": _SECONDS}
+LIVE_SCHEMA = {"type": "object", "required": ["now", "day", "queues", "total", "agents"],
+               "properties": {
+    "now": {"type": "string", "format": "date-time"}, "day": {"type": "string"},
+    "version": {"type": "integer"}, "settings": {"type": "object"},
+    "queues": {"type": "array", "items": {"type": "object", "properties": {
+        "name": {"type": "string"}, **_FIGURES, "agents": {"type": "object"},
+        "paused_reasons": {"type": "object"}}}},
+    "total": {"type": "object", "properties": _FIGURES},
+    "agents": {"type": "array", "items": {"type": "object", "properties": {
+        "agent": {"type": "string"}, "state": {"type": "string"},
+        "since": {"type": "string", "nullable": True}, "unreachable": {"type": "boolean"},
+        "call": {"type": "object", "nullable": True}, "calls": {"type": "integer"},
+        "talk_s": {"type": "number"}, "missed_rings": {"type": "integer"}}}},
+    "alerts": {"type": "array", "items": {"type": "object"}}}}
 
 
 def percent(value: float | None) -> str:
@@ -132,5 +154,8 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/wallboard/events", events)
     app.router.add_get("/api/v1/live", live_json)
     add_nav(app, "/wallboard", "Wallboard", ROLES)
+    add_api(app, "GET", "/api/v1/live", summary="The live wallboard: per queue, per agent, "
+            "alerts (today, in web.timezone; numbers masked by role)", roles=ROLES,
+            response=LIVE_SCHEMA)
     app.on_startup.append(_seed)
     app.on_shutdown.append(_close_streams)
