@@ -61,9 +61,9 @@ def bar_chart(title: str, labels: Sequence[str], series: Sequence[Series],
     every = max(1, n // 16)
     for i, label in enumerate(labels):
         x = LEFT + slot * i + (slot - bar_w) / 2
-        base = TOP + plot_h
+        base = float(TOP + plot_h)
         for k, s in enumerate(series):
-            value = s.values[i] or 0
+            value = s.values[i] or 0.0
             h = plot_h * value / top
             if h > 0:
                 base -= h

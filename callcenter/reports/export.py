@@ -164,7 +164,7 @@ def to_xlsx(report: Report) -> bytes:
     from openpyxl.styles import Font
 
     wb = Workbook()
-    wb.remove(wb.active)  # type: ignore[arg-type]
+    wb.remove(wb.active)
     for table in tables(report):
         ws = wb.create_sheet(table.name)
         ws.append([c.label for c in table.columns])

@@ -102,7 +102,7 @@ def parse_period(kind: str, from_text: str | None, to_text: str | None, tz: str,
         if (last - first).days >= MAX_DAYS:
             raise PeriodError(f"a range covers at most {MAX_DAYS} days")
         return Period("range", first, last, tz)
-    day = _parse_day(from_text, "--from") if from_text else default_from(kind, today)  # type: ignore[arg-type]
+    day = _parse_day(from_text, "--from") if from_text else default_from(kind, today)
     if kind == "week":
         first = day - timedelta(days=day.weekday())
         return Period("week", first, first + timedelta(days=6), tz)
