@@ -209,8 +209,10 @@ async def test_history_shows_previous_calls_with_notes_within_the_role(
                                           "result": "fixed"}, now=NOW)
     await notes.save(BOB, "pbx1", "b", {"category": "sales", "content": "bob's text",
                                         "result": "quote sent"}, now=NOW)
-    pop = await customers.screen_pop(ALICE, "008613800000001")
+    pop = await customers.screen_pop(ALICE, "008613800000001", ringing=("pbx1", "out"))
     assert pop["customer"].id == wang.id
+    assert [c["linkedid"] for c in pop["history"]] == ["b", "a"]
+    pop = await customers.screen_pop(ALICE, "008613800000001")
     assert [c["linkedid"] for c in pop["history"]] == ["out", "b", "a"]
     seen = {c["linkedid"]: c["notes"] for c in pop["history"]}
     assert [(n["category"], n["result"], n["content"]) for n in seen["b"]] == [

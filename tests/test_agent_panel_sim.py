@@ -222,6 +222,7 @@ async def test_screen_pop_within_a_second_then_notes_on_the_call(rig: Rig) -> No
         assert arrived - rang["at"] < 1.0, f"screen pop after {arrived - rang['at']:.3f} s"
         assert (pop["caller"], pop["queue"]) == ("+8613800000001", "support")
         assert pop["customer"]["name"] == "Wang Wei"
+        assert pop["history"] == []  # the ringing call itself is not history
         await stream.first("ended", lambda e: e["linkedid"] == call.linkedid)
     finally:
         await stream.close()

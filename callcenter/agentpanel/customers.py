@@ -89,10 +89,14 @@ class CustomerDesk:
             call["notes"] = [_visible(actor, n) for n in call["notes"]]
         return calls
 
-    async def screen_pop(self, actor: Actor, caller: str | None) -> dict[str, Any]:
-        """What the panel shows when the phone rings: the customer and their history."""
+    async def screen_pop(self, actor: Actor, caller: str | None,
+                         ringing: tuple[str, str] | None = None) -> dict[str, Any]:
+        """What the panel shows when the phone rings: the customer and their previous calls
+        (``ringing``, the (server, linkedid) of the call ringing now, left out)."""
         customer = await self.by_number(actor, caller)
-        return {"customer": customer, "history": await self.history(actor, customer, caller, 10)}
+        history = await self.history(actor, customer, caller, 11)
+        previous = [c for c in history if (c["server"], c["linkedid"]) != ringing]
+        return {"customer": customer, "history": previous[:10]}
 
 
 def _visible(actor: Actor, note: Any) -> dict[str, Any]:

@@ -87,6 +87,7 @@ async def panel_page(request: web.Request) -> web.StreamResponse:
     principal = await current_user(request)
     return aiohttp_jinja2.render_template("agent/panel.html", request, {
         "settings": request.app[SETTINGS].agent_panel, "agent": principal.agent,
+        "timezone": request.app[SETTINGS].web.timezone,
         "live": panel(request).feed is not None})
 
 
@@ -118,7 +119,8 @@ async def events(request: web.Request) -> web.StreamResponse:
             if event is None:
                 break
             if event["type"] == "ring":
-                pop = await panel(request).customers.screen_pop(principal, event["caller"])
+                pop = await panel(request).customers.screen_pop(
+                    principal, event["caller"], (event["server"], event["linkedid"]))
                 event = screen_pop_view(event, pop, masker(principal))
             await response.write(sse(event["type"], to_json(event)))
     return response

@@ -48,7 +48,12 @@
     var m = Math.floor(s / 60), sec = s % 60;
     return m + ":" + (sec < 10 ? "0" : "") + sec;
   }
-  function when(iso) { return iso ? new Date(iso).toLocaleString() : ""; }
+  var root = document.getElementById("agent-panel");
+  function when(iso) {  // in the centre's time zone
+    if (!iso) { return ""; }
+    var opts = root ? {timeZone: root.getAttribute("data-timezone")} : {};
+    return new Date(iso).toLocaleString(root ? root.getAttribute("data-lang") : undefined, opts);
+  }
 
   function callButton(b) {  // click-to-call: Originate from the agent's phone
     b.addEventListener("click", function () {
@@ -60,7 +65,6 @@
   }
   Array.prototype.forEach.call(document.querySelectorAll(".call-button"), callButton);
 
-  var root = document.getElementById("agent-panel");
   if (!root) { return; }
   var queues = document.getElementById("queues");
 
