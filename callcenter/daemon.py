@@ -20,6 +20,7 @@ import structlog
 from callcenter.calls.model import CallEnded, Fact
 from callcenter.pipeline import Consumer, FanOut, ServerPipeline, Tracker
 from callcenter.settings import AmiServer, Settings
+from callcenter.store.calls import CallRepository
 from callcenter.store.consumer import StoreConsumer
 from callcenter.store.journal import SeqClock
 from callcenter.store.writer import UNREACHABLE, StoreWriter
@@ -95,6 +96,10 @@ class Daemon:
         except UNREACHABLE:
             last = 0
         tracker = make_tracker(name, self.settings)
+        try:  # calls a previous run left open: the first resync closes the lost ones
+            tracker.adopt(await CallRepository(self.pool).open_calls(name))
+        except UNREACHABLE:
+            log.warning("open_calls_unavailable", server=name)
         db = self.settings.database
         fanout = FanOut(self.consumers)
         pipe = ServerPipeline(name, tracker, self.writer, fanout, batch_size=db.batch_size,

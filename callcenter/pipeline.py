@@ -18,7 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import structlog
 
-from callcenter.calls.model import Fact
+from callcenter.calls.model import CallRecord, Fact
 from callcenter.store.journal import (
     EntryKind,
     JournalEntry,
@@ -45,6 +45,7 @@ class Tracker(Protocol):
     def feed(self, frame: dict[str, Any], received_at: float) -> list[Fact]: ...
     def feed_sent(self, action: dict[str, Any], sent_at: float) -> list[Fact]: ...
     def resync(self, active_linkedids: set[str], at: datetime) -> list[Fact]: ...
+    def adopt(self, records: list[CallRecord]) -> None: ...
 
 
 def apply_entry(tracker: Tracker, kind: EntryKind, payload: Any, at: float) -> list[Fact]:

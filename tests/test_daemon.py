@@ -233,3 +233,32 @@ async def test_garbage_on_the_wire_is_skipped(pool: asyncpg.Pool, tmp_path: Path
         srv.close()
     calls = [c for c in await stored(pool, "pbx2") if c["direction"] == "inbound"]
     assert [(c["disposition"], c["agent"]) for c in calls] == [("answered", "agent1001")]
+
+
+async def test_restart_closes_calls_the_previous_run_left_open(pool: asyncpg.Pool,
+                                                              tmp_path: Path) -> None:
+    """A call open when the daemon stopped, ended while it was down: incomplete, as rebuilt."""
+    sim = PBXSimulator(seed=3, speed=20)
+    await sim.start()
+    settings = settings_for(sim.port, tmp_path)
+    try:
+        first = Daemon(settings, pool, log_calls=False)
+        await first.start()
+        await until(lambda: _connected(first))
+        call = await sim.inbound_call("+3222000011", "800",
+                                      agents={"agent1001": AgentScript(answer_after=2, talk=30)})
+        await until(lambda: _answered(pool))
+        await first.stop()
+        await call.wait()  # ends while nobody listens
+        second = Daemon(settings, pool, log_calls=False)
+        await second.start()
+        await until(lambda: ended(pool, 1))
+        await second.stop()
+    finally:
+        await sim.stop()
+    [live] = await stored(pool, "sim")
+    assert (live["caller"], live["disposition"], live["agent"]) == (
+        "+3222000011", "incomplete", "agent1001")
+    assert live["ended_at"] >= live["answered_at"]
+    await rebuild(pool, lambda s: make_tracker(s, Settings()))
+    assert await stored(pool, "sim") == [live]

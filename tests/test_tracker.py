@@ -188,3 +188,20 @@ def test_any_sequence_of_odd_frames_never_raises(frames: list[tuple[str, dict[st
         tracker.feed(fields, 1795349725.0)
     tracker.resync(set(), _utc(1795349800.0))
     assert tracker.open_calls == {}
+
+
+async def test_direct_call_to_a_busy_agent_is_busy() -> None:
+    """The dialplan's DIALSTATUS=BUSY (no DialEnd when the phone is in use) names the outcome."""
+    async with PBXSimulator(speed=100, keep_events=True, systemname="sim",
+                            config=config(["PJSIP/agent1001"])) as sim:
+        busy_with = await sim.inbound_call("+8613800000008", "800", agents={
+            "agent1001": AgentScript(answer_after=1.0, talk=10.0)})
+        await sim.advance(3.0)
+        direct = await sim.inbound_call("+8613800000009", "1001")
+        await asyncio.wait_for(direct.wait(), 10)
+        await asyncio.wait_for(busy_with.wait(), 10)
+    calls = {c.caller: c for c in track((("frame", f, 0.0) for f in sim.events),
+                                        CallTracker("sim"))}
+    assert (calls["+8613800000009"].disposition, calls["+8613800000009"].hangup_by) == (
+        "busy", "system")
+    assert calls["+8613800000008"].disposition == "answered"

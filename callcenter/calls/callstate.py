@@ -157,3 +157,12 @@ def transfer_target(cs: CallState, after: datetime, exclude: str) -> str | None:
     pick = answered[-1] if answered else (later[0] if later else None)
     return pick.agent if pick else None
 
+
+
+def latest_time(record: CallRecord) -> datetime:
+    """The latest moment a record knows of (where a call whose end was lost is closed)."""
+    times = [record.started_at, record.queue_joined_at, record.answered_at,
+             record.talk_ended_at, *(t.at for t in record.transfers)]
+    for a in record.ring_attempts:
+        times += [a.started_at, a.ended_at]
+    return max(t for t in times if t is not None)

@@ -26,6 +26,7 @@ from callcenter.calls.callstate import (
     disposition,
     hangup_by,
     judge_attempt,
+    latest_time,
     transfer_target,
 )
 from callcenter.calls.channels import (
@@ -140,15 +141,28 @@ class CallTracker:
         return []
 
     def resync(self, active_linkedids: set[str], at: datetime) -> list[Fact]:
-        """After a reconnect: close every open call Asterisk no longer has, as incomplete."""
+        """After a (re)connect: close every open call Asterisk no longer has, as incomplete.
+
+        Such a call ends at the latest moment its record knows of.
+        """
         self._out = []
         for lid in [lid for lid in self.calls if lid not in active_linkedids]:
             cs = self.calls[lid]
             r = cs.record
             r.disposition, r.incomplete_reason = "incomplete", (
                 "its end was not seen: the call was gone when the AMI link came back")
-            self._finish(cs, cs.last_at or at, judge=False)
+            self._finish(cs, latest_time(r), judge=False)
         return self._take()
+
+    def adopt(self, records: list[CallRecord]) -> None:
+        """Take over calls a previous run left open (from the store), before any event.
+
+        The first :meth:`resync` then closes those Asterisk no longer has; the
+        journal replayed by ``rebuild`` reaches the same records.
+        """
+        for record in records:
+            if record.ended_at is None and record.linkedid not in self.calls:
+                self.calls[record.linkedid] = CallState(record)
 
     # -- plumbing --------------------------------------------------------------------
     def _take(self) -> list[Fact]:
@@ -263,6 +277,8 @@ class CallTracker:
         variable, value = text(frame, "Variable"), text(frame, "Value")
         if variable == "MIXMONITOR_FILENAME" and value:
             self._announce(cs, value, text(frame, "Channel"), at)
+        elif variable == "DIALSTATUS" and value:
+            cs.last_dial_status = value
         elif variable == "QUEUESTATUS" and value in QUEUE_EXITS:
             cs.queue_exit = QUEUE_EXITS[value]
 

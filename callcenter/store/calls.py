@@ -126,6 +126,11 @@ class CallRepository:
             " AND ($2::text IS NULL OR server = $2)"
             f" ORDER BY started_at {order}, server, linkedid LIMIT $3", since, server, limit)
 
+    async def open_calls(self, server: str) -> list[CallRecord]:
+        """The calls of ``server`` that have not ended (with their children)."""
+        return await self._load("WHERE server = $1 AND ended_at IS NULL ORDER BY started_at",
+                                server)
+
     async def count_by_disposition(self) -> dict[str, int]:
         """Number of calls per disposition ('open' for calls not ended)."""
         rows = await self.pool.fetch(
