@@ -27,8 +27,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="stop after this many seconds and print a summary")
     p.add_argument("--speed", type=float, default=10.0,
                    help="simulated seconds per real second (default 10)")
-    p.add_argument("--calls-per-hour", type=float, default=240.0,
-                   help="random arrivals per simulated hour (default 240)")
+    p.add_argument("--calls-per-hour", type=float, default=60.0,
+                   help="random arrivals per simulated hour (default 60: a busy but staffed "
+                        "centre for the simulator's 3 agents)")
     p.add_argument("--seed", type=int, default=1, help="random seed of the simulator")
     add_dsn_argument(p)
     p.set_defaults(handler=run)
