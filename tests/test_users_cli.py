@@ -86,3 +86,33 @@ async def test_sessions_end_with_password_change_and_expire(pool: asyncpg.Pool) 
     assert await users.session(old) is None
     await users.create_session("alice", hours=1)
     assert await pool.fetchval("SELECT count(*) FROM web_sessions") == 1  # expired: deleted
+
+
+async def test_api_token_works_as_a_bearer_without_csrf(fresh_dsn: str, pool: asyncpg.Pool,
+                                                        monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]
+                                                        ) -> None:
+    from callcenter.live import LiveConsumer
+    from callcenter.settings import Settings
+    from callcenter.web.app import CORE_FEATURES
+    from callcenter.web.testing import web_client
+
+    await UserRepository(pool, FAST_HASHER).add("boss", "supervisor", "password1")
+    assert await cli(monkeypatch, fresh_dsn, "token", "boss", "--hours", "0") == 2
+    assert "--hours" in capsys.readouterr().err
+    assert await cli(monkeypatch, fresh_dsn, "token", "boss", "--hours", "2") == 0
+    token = capsys.readouterr().out.strip()
+    live = LiveConsumer.from_settings(Settings())
+    async with web_client(Settings(), pool, role=None, live=live,
+                          features=CORE_FEATURES) as client:
+        bearer = {"Authorization": f"Bearer {token}"}
+        assert (await client.get("/api/v1/live", headers=bearer)).status == 200
+        assert (await client.get("/api/v1/live",
+                                 headers={"Authorization": "Bearer forged"})).status == 401
+        changed = await client.post("/language", data={"language": "en"}, headers=bearer,
+                                    allow_redirects=False)
+        assert changed.status == 302
+    assert (await UserRepository(pool).get("boss")).language == "en"  # type: ignore[union-attr]
+    assert [e.action for e in await AuditRepository(pool).entries(object="user:boss")] == [
+        "api_token_issued"]
+    await live.close()

@@ -1,4 +1,4 @@
-"""``callcenter user add|passwd|disable|enable|list``: web users, audited as actor ``cli``."""
+"""``callcenter user add|passwd|disable|enable|token|list``: web users, audited as ``cli``."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from callcenter.store.users import (
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("user", help="manage web users (add, passwd, disable, enable, list)")
+    p = sub.add_parser("user", help="manage web users (add, passwd, disable, enable, token, list)")
     actions = p.add_subparsers(dest="user_action", metavar="ACTION", required=True)
     add = actions.add_parser("add", help="create a user (password from a prompt or stdin)")
     add.add_argument("username")
@@ -36,6 +36,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     for name, text in (("disable", "disable a user (ends its sessions)"),
                        ("enable", "enable a disabled user")):
         actions.add_parser(name, help=text).add_argument("username")
+    token = actions.add_parser("token", help="issue an API token (a session) for a user")
+    token.add_argument("username")
+    token.add_argument("--hours", type=float, default=24.0, help="lifetime (default 24)")
     actions.add_parser("list", help="list users")
     for cmd in actions.choices.values():
         add_dsn_argument(cmd)
@@ -70,6 +73,9 @@ async def run(args: argparse.Namespace) -> int:
             print(table(await users.list()))
             return 0
         name = args.username
+        if action == "token":
+            print(await issue_token(users, audit, name, args.hours))
+            return 0
         if action == "add":
             user = await users.add(name, args.role, password, agent=args.agent,
                                    language=args.language)
@@ -89,6 +95,19 @@ async def run(args: argparse.Namespace) -> int:
     finally:
         await pool.close()
     return 0
+
+
+async def issue_token(users: UserRepository, audit: AuditRepository, name: str,
+                      hours: float) -> str:
+    """A bearer token for ``name`` valid ``hours`` (an enabled user only), audited."""
+    if not 0 < hours <= 24 * 366:
+        raise CliError("--hours: give a positive number of hours, at most a year")
+    user = await users.require(name)
+    if user.disabled:
+        raise CliError(f"user {name!r} is disabled")
+    token, _csrf = await users.create_session(name, hours=hours, remote="api-token")
+    await audit.record("cli", "api_token_issued", f"user:{name}", details={"hours": hours})
+    return token
 
 
 def table(users: list[User]) -> str:

@@ -49,8 +49,10 @@ def document(app: web.Application) -> dict[str, Any]:
         "info": {"title": "callcenter API", "version": "1"},
         "paths": dict(sorted(app[API_DOC].items())),
         "components": {"securitySchemes": {
-            "session": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE}}},
-        "security": [{"session": []}],
+            "session": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE},
+            "token": {"type": "http", "scheme": "bearer",
+                      "description": "issued by `callcenter user token NAME`"}}},
+        "security": [{"session": []}, {"token": []}],
     }
 
 

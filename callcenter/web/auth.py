@@ -4,7 +4,9 @@ A session cookie (HttpOnly, SameSite=Lax, Secure unless ``web.secure_cookies``
 is false) holds a random token; the session (user, CSRF token, expiry) lives in
 the database. Every POST/PUT/PATCH/DELETE must carry the session's CSRF token
 (form field ``csrf_token`` or header ``X-CSRF-Token``); before sign-in, the
-login form's token is a double-submit cookie.
+login form's token is a double-submit cookie. API clients may instead send
+``Authorization: Bearer <token>`` (a session issued by ``callcenter user
+token``); such requests carry no cookie and need no CSRF token.
 """
 
 from __future__ import annotations
@@ -44,10 +46,19 @@ class Principal:
     language: str
 
 
+def bearer_token(request: web.Request) -> str | None:
+    """The token of an ``Authorization: Bearer`` header (API clients), or None."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
 async def load_session(request: web.Request) -> Session | None:
-    """The request's valid session (looked up once per request), or None."""
+    """The request's valid session (looked up once per request), or None.
+
+    From the session cookie, or else from a bearer token (``callcenter user token``).
+    """
     if SESSION not in request:
-        token = request.cookies.get(SESSION_COOKIE)
+        token = request.cookies.get(SESSION_COOKIE) or bearer_token(request)
         request[SESSION] = await request.app[USERS].session(token) if token else None
     session = request[SESSION]
     assert session is None or isinstance(session, Session)
@@ -115,7 +126,9 @@ async def csrf_token(request: web.Request) -> str:
 @web.middleware
 async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """403 for a state-changing request without the right CSRF token."""
-    if request.method in UNSAFE_METHODS:
+    if request.method in UNSAFE_METHODS and (
+            SESSION_COOKIE in request.cookies or bearer_token(request) is None):
+        # a bearer token is not sent by browsers on their own: no forgery to guard against
         session = await load_session(request)
         expected = session.csrf_token if session else request.cookies.get(LOGIN_CSRF_COOKIE)
         sent = request.headers.get(CSRF_HEADER)
