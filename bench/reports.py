@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -121,6 +122,9 @@ FROM generate_series(1001, 1000 + {AGENTS}) a,
                      interval '1 day') d,
      (VALUES (0, true, 'lunch'), (1, false, NULL)) p(off, paused, reason)
 ON CONFLICT DO NOTHING;
+INSERT INTO agents (server, interface, agent, state, paused, updated_at)
+SELECT 'pbx1', 'PJSIP/agent' || a, 'agent' || a, 'available', false, now()
+FROM generate_series(1001, 1000 + {AGENTS}) a;
 """
 
 PLAIN = """
@@ -139,10 +143,17 @@ def server_dsn(dsn: str, name: str) -> str:
 
 
 async def generate(conn: asyncpg.Connection, calls: int) -> None:
-    """Fill the calls tables of a migrated database with ``calls`` generated calls."""
+    """Fill the calls tables of a migrated database with ``calls`` generated calls.
+
+    Loaded like a restore when the user may (triggers off: the rollup of a
+    fresh database is empty, nothing to mark dirty).
+    """
+    with contextlib.suppress(asyncpg.InsufficientPrivilegeError):
+        await conn.execute("SET session_replication_role = replica")
     await conn.execute("SELECT setseed(0.42)")
     await conn.execute(GENERATE.format(calls=int(calls)))
     await conn.execute(FILL)
+    await conn.execute("RESET session_replication_role")
     await conn.execute("ANALYZE")
 
 
