@@ -235,16 +235,16 @@ async def test_follow_ups_plan_list_close_and_click_to_call(
     port = FakePort()
     desk = FollowUpDesk(settings, pool, audit, Presence(settings.agent_panel, pool,
                                                         port, audit))  # type: ignore[arg-type]
-    planned = await desk.list(ALICE)
+    planned = await desk.listing(ALICE)
     assert [(f.number, f.due_on, f.purpose) for f in planned] == [
         ("13800000001", date(2026, 12, 3), "call back after repair")]
     extra = await desk.add(ALICE, {"number": "+86 139 0000 0002", "due_on": "2026-12-02",
                                    "purpose": "satisfaction"}, now=NOW)
-    assert [f.id for f in await desk.list(ALICE)] == [extra.id, planned[0].id]
-    assert await desk.list(BOB) == []
+    assert [f.id for f in await desk.listing(ALICE)] == [extra.id, planned[0].id]
+    assert await desk.listing(BOB) == []
     assert await desk.due(ALICE, now=NOW) == []
     assert [f.id for f in await desk.due(ALICE, now=NOW + timedelta(days=1))] == [extra.id]
-    assert [f.id for f in await desk.list(SUPER, agent="agent1001")] == [extra.id,
+    assert [f.id for f in await desk.listing(SUPER, agent="agent1001")] == [extra.id,
                                                                           planned[0].id]
     with pytest.raises(FormError) as err:
         await desk.add(ALICE, {"number": "x", "due_on": "yesterday"}, now=NOW)
@@ -266,10 +266,10 @@ async def test_follow_ups_plan_list_close_and_click_to_call(
              started=started),
         call("o2", "agent1001", "1001", direction="outbound", callee="913900000002",
              started=started)])
-    linked = (await desk.list(ALICE))[0]
+    linked = (await desk.listing(ALICE))[0]
     assert [(c["ok"], c["linkedid"]) for c in linked.calls or []] == [(True, "o2")]
     done = await desk.set_status(ALICE, extra.id, "done")
-    assert done.status == "done" and [f.id for f in await desk.list(ALICE)] == [planned[0].id]
+    assert done.status == "done" and [f.id for f in await desk.listing(ALICE)] == [planned[0].id]
     with pytest.raises(Forbidden):
         await desk.call(ALICE, extra.id)
     with pytest.raises(FormError):

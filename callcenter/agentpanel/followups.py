@@ -53,7 +53,7 @@ class FollowUpDesk:
         self.audit = audit
         self.presence = presence
 
-    async def list(self, actor: Actor, open_only: bool = True,
+    async def listing(self, actor: Actor, open_only: bool = True,
                    agent: str | None = None) -> list[FollowUp]:
         """An agent's own follow-ups; a manager's view of ``agent``'s."""
         if actor.role in MANAGERS and agent:

@@ -155,7 +155,7 @@ async def follow_ups_page(request: web.Request) -> web.StreamResponse:
 async def _follow_ups_page(request: web.Request, principal: Principal,
                            posted: dict[str, Any], errors: dict[str, str] | None,
                            status: int) -> web.StreamResponse:
-    items = await panel(request).follow_ups.list(principal, open_only=False)
+    items = await panel(request).follow_ups.listing(principal, open_only=False)
     return render(request, "follow_ups.html", {
         "follow_ups": items, "posted": posted, "errors": errors or {}}, status)
 

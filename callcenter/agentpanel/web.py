@@ -184,8 +184,8 @@ async def screen_pop(request: web.Request) -> web.StreamResponse:
 async def follow_ups(request: web.Request) -> web.StreamResponse:
     """The agent's open follow-ups (``?all=1``: also closed ones)."""
     principal = await current_user(request)
-    items = await panel(request).follow_ups.list(principal, request.query.get("all") != "1",
-                                                 request.query.get("agent"))
+    items = await panel(request).follow_ups.listing(
+        principal, request.query.get("all") != "1", request.query.get("agent"))
     return json_response([follow_up_view(f, masker(principal)) for f in items])
 
 
