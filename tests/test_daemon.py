@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -25,50 +24,9 @@ from callcenter.sim.replay import ReplayServer
 from callcenter.store.calls import CallRepository
 from callcenter.store.consumer import StoreConsumer
 from callcenter.store.writer import StoreWriter
+from tests.proxy import CutProxy
 
 TRACES = Path(__file__).parent / "traces"
-
-
-class TcpProxy:
-    """Forwards 127.0.0.1:port → target; :meth:`cut` drops and refuses until :meth:`restore`."""
-
-    def __init__(self, port_to: int) -> None:
-        self.port_to, self.port, self.down = port_to, 0, False
-        self._writers: set[asyncio.StreamWriter] = set()
-        self._server: asyncio.Server | None = None
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._on_client, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    async def stop(self) -> None:
-        self.cut()
-        if self._server is not None:
-            self._server.close()
-
-    def cut(self) -> None:
-        self.down = True
-        for w in list(self._writers):
-            w.transport.abort()
-        self._writers.clear()
-
-    def restore(self) -> None:
-        self.down = False
-
-    async def _on_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self.down:
-            writer.transport.abort()
-            return
-        up_r, up_w = await asyncio.open_connection("127.0.0.1", self.port_to)
-        self._writers |= {writer, up_w}
-
-        async def pipe(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
-            with contextlib.suppress(ConnectionError, OSError):
-                while data := await r.read(65536):
-                    w.write(data)
-            w.transport.abort()
-
-        await asyncio.gather(pipe(reader, up_w), pipe(up_r, writer))
 
 
 def settings_for(port: int, spool: Path, name: str = "sim", reconnect_s: float = 0.05
@@ -174,7 +132,7 @@ async def test_connection_lost_mid_call_closed_incomplete_after_resync(
         pool: asyncpg.Pool, tmp_path: Path) -> None:
     sim = PBXSimulator(seed=2, speed=20)
     await sim.start()
-    proxy = TcpProxy(sim.port)
+    proxy = CutProxy.to_port(sim.port)
     await proxy.start()
     daemon = Daemon(settings_for(proxy.port, tmp_path), pool, log_calls=False)
     await daemon.start()
