@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 
 import asyncpg
@@ -80,3 +81,22 @@ async def test_bad_parameters_say_what_is_wrong(loaded: asyncpg.Pool) -> None:
         assert "is not one of day, week, month, range" in (await resp.json())["error"]
         resp = await client.get("/reports/export.csv?period=range&from=2026-11-05&to=2026-11-01")
         assert resp.status == 400
+
+
+async def test_the_app_keeps_recent_days_rolled_up(loaded: asyncpg.Pool,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    import callcenter.reports.web as reports_web
+
+    monkeypatch.setattr(reports_web, "KEEP_EVERY_S", 0.05)
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    async with web_client(Settings(), loaded, role=None):
+        for _ in range(200):
+            days = await loaded.fetchval("SELECT count(*) FROM report_days")
+            if days:
+                break
+            await asyncio.sleep(0.05)
+    assert days == reports_web.KEEP_DAYS
+    assert await loaded.fetchval("SELECT max(day) FROM report_days") == today - timedelta(days=1)

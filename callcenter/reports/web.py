@@ -8,15 +8,21 @@ Bad parameters give the page with the message (400), or a JSON error (400).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
-from datetime import datetime
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
+import asyncpg
+import structlog
 from aiohttp import web
 
-from callcenter.metrics import DEFINITIONS
+from callcenter.metrics import DEFINITIONS, MetricSettings
+from callcenter.reports import rollup
 from callcenter.reports.build import Report, ReportFilter, build_report
 from callcenter.reports.charts import report_charts
 from callcenter.reports.export import tables, to_csv, to_xlsx
@@ -25,7 +31,11 @@ from callcenter.web.auth import current_user, require_role
 from callcenter.web.keys import AUDIT, CATALOGUES, POOL, SETTINGS
 from callcenter.web.nav import add_nav
 
+log = structlog.get_logger(__name__)
+
 ROLES = ("supervisor", "admin")
+KEEP_DAYS = 62
+KEEP_EVERY_S = 600.0
 EXPORT_TYPES = {"csv": "text/csv; charset=utf-8",
                 "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 CHART_WORDS = ("Calls and service level by day", "Calls and service level by hour of day",
@@ -109,10 +119,38 @@ async def report_json(request: web.Request) -> web.StreamResponse:
                    for t in tables(report)}})
 
 
+async def keep_rollup(app: web.Application) -> AsyncIterator[None]:
+    """While the app runs: keep the rollup of the last ``KEEP_DAYS`` days current.
+
+    So that the first report of a recent month does not build it; older
+    periods are rolled up when first asked for.
+    """
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(KEEP_EVERY_S)
+            settings = app[SETTINGS]
+            tz = settings.web.timezone
+            today = datetime.now(ZoneInfo(tz)).date()
+            try:
+                async with app[POOL].acquire() as conn:
+                    await rollup.refresh(conn, MetricSettings.from_settings(settings), tz,
+                                         today - timedelta(days=KEEP_DAYS),
+                                         today - timedelta(days=1))
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("report_rollup_refresh_failed", error=str(exc))
+
+    task = asyncio.create_task(loop())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 def setup(app: web.Application) -> None:
-    """Add the report page, its exports and its API, and the navigation entry."""
+    """Add the report page, its exports and its API, the navigation entry, the rollup keeper."""
     r = app.router
     r.add_get("/reports", report_page, name="reports")
     r.add_get(r"/reports/export.{fmt:csv|xlsx}", report_export)
     r.add_get("/api/v1/reports", report_json)
     add_nav(app, "/reports", "Reports", ROLES)
+    app.cleanup_ctx.append(keep_rollup)
