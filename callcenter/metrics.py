@@ -65,13 +65,14 @@ DEFINITIONS: dict[str, dict[str, str]] = {
     "aht": {
         "en": "Average handling time: (talk time incl. hold + wrap-up) / answered calls that "
               "ended. Wrap-up is the time agents spent in the wrap-up state (agent state "
-              "history); where no wrap-up state is reported it counts as 0 (talk + hold only).",
+              "history); where no wrap-up state is reported it counts as 0 (talk + hold only), "
+              "and so it does with a queue filter (agent states are not per queue).",
         "zh": "平均处理时长：（通话时长含保持 + 话后处理）/ 已结束的接听电话数。话后处理取坐席"
-              "状态记录中的话后处理时间；未上报时按 0 计（仅通话与保持）。"},
+              "状态记录中的话后处理时间；未上报时或按队列筛选时按 0 计（仅通话与保持）。"},
     "talk": {
-        "en": "Talk time: from the answer to the end of the call, hold included (seconds); "
-              "after a transfer each agent's part ends at the transfer.",
-        "zh": "通话时长：从接听到挂断（含保持，秒）；转接时每位坐席计到转出时刻。"},
+        "en": "Talk time, hold included (seconds). Of a call: from the first answer to its "
+              "end. Of an agent: from its own answer to its first transfer away, or the end.",
+        "zh": "通话时长（含保持，秒）。按电话：首次接听到挂断；按坐席：自己接听到其首次转出或挂断。"},
     "hold": {
         "en": "Seconds the caller was on hold (part of talk time).",
         "zh": "来电者被保持的秒数（包含在通话时长内）。"},
@@ -97,9 +98,11 @@ DEFINITIONS: dict[str, dict[str, str]] = {
               "plus the outbound calls the agent placed.",
         "zh": "坐席接听的电话数（转接电话中每位接听坐席各计一次），另计其呼出电话数。"},
     "available_time": {
-        "en": "Seconds an agent was logged in and not paused (from the agent state history, "
-              "clipped to the period).",
-        "zh": "坐席已登录且未暂停的秒数（取自坐席状态记录，按期间截取）。"},
+        "en": "Seconds an agent was logged in and not paused: available, ringing, on call or "
+              "in wrap-up (agent state history, each state until the agent's next one, clipped "
+              "to the period and to now).",
+        "zh": "坐席已登录且未暂停的秒数：空闲、振铃、通话或话后处理（取自坐席状态记录，"
+              "每个状态持续到下一状态，按期间及当前时刻截取）。"},
     "pause_time": {
         "en": "Seconds an agent was paused, by pause reason.",
         "zh": "坐席暂停的秒数，按暂停原因分列。"},
@@ -110,15 +113,17 @@ DEFINITIONS: dict[str, dict[str, str]] = {
         "en": "Ring attempts to the agent that rang out unanswered.",
         "zh": "坐席的振铃未接次数。"},
     "qa_average": {
-        "en": "Mean total score of the agent's QA evaluations in the period (when QA "
-              "evaluations exist).",
-        "zh": "本期间坐席质检评分的平均总分（有质检记录时）。"},
+        "en": "Mean total score of the agent's QA reviews submitted in the period (reviews "
+              "with a total; shown when the QA tables exist).",
+        "zh": "本期间提交的坐席质检评分的平均总分（有总分者；有质检数据表时显示）。"},
     "complaints": {
-        "en": "Answered calls of the agent with a complaint note (when call notes exist).",
-        "zh": "坐席接听电话中登记为投诉的电话数（有通话记录备注时）。"},
+        "en": "Calls the agent answered that have a complaint note (category 'complaint' or "
+              "a registered complaint; shown when the agent panel's tables exist).",
+        "zh": "坐席接听且有投诉备注（类别为投诉或已登记投诉）的电话数（有坐席面板数据表时显示）。"},
     "notes_completeness": {
-        "en": "Answered calls of the agent that have notes / answered calls.",
-        "zh": "记录完整率：有通话备注的接听电话 / 接听电话。"},
+        "en": "Calls with notes / answered calls; for an agent, the calls it answered that "
+              "have its own note.",
+        "zh": "记录完整率：有通话备注的接听电话 / 接听电话；按坐席计其本人所写备注。"},
     "complaint_rate": {
         "en": "Answered calls with a complaint note / answered calls.",
         "zh": "投诉率：登记为投诉的接听电话 / 接听电话。"},
