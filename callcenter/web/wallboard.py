@@ -101,21 +101,19 @@ async def events(request: web.Request) -> web.StreamResponse:
     await response.prepare(request)
     sub = live.subscribe(kind, render)
     try:
-        await response.write(b"retry: 3000\n\n")
-        while True:
-            try:
-                html = await asyncio.wait_for(sub.queue.get(), KEEPALIVE_S)
-            except TimeoutError:
-                html = render(live.state)  # durations and the day roll on
-            if html is None:
-                break
-            await response.write(sse("board", html))
-    except (ConnectionResetError, asyncio.CancelledError):
-        pass
+        with contextlib.suppress(ConnectionResetError):  # the browser went away
+            await response.write(b"retry: 3000\n\n")
+            while True:
+                try:
+                    html = await asyncio.wait_for(sub.queue.get(), KEEPALIVE_S)
+                except TimeoutError:
+                    html = render(live.state)  # durations and the day roll on
+                if html is None:
+                    break
+                await response.write(sse("board", html))
+            await response.write_eof()
     finally:
         live.unsubscribe(sub)
-    with contextlib.suppress(ConnectionResetError):
-        await response.write_eof()
     return response
 
 
