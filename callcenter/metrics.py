@@ -173,7 +173,22 @@ class _Additive:
 
 
 @dataclass
-class CallFigures(_Additive):
+class _RingFigures(_Additive):
+    """Ring attempts: answered (with a known rule result), within the rule, rung out."""
+
+    ring_answered: int = 0
+    ring_answered_within: int = 0
+    ring_no_answer: int = 0
+    violations: int = 0
+
+    @property
+    def three_ring_rate(self) -> float | None:
+        """Answered ring attempts within the rule / answered ring attempts (0..1)."""
+        return ratio(self.ring_answered_within, self.ring_answered)
+
+
+@dataclass
+class CallFigures(_RingFigures):
     """Additive figures of a set of calls; the ratios are properties."""
 
     offered: int = 0
@@ -189,10 +204,6 @@ class CallFigures(_Additive):
     talk_s: float = 0.0
     hold_s: float = 0.0
     transferred: int = 0
-    ring_answered: int = 0
-    ring_answered_within: int = 0
-    ring_no_answer: int = 0
-    violations: int = 0
     outbound: dict[str, int] = field(default_factory=dict)
 
     def service_level(self, denominator: Denominator) -> float | None:
@@ -210,11 +221,6 @@ class CallFigures(_Additive):
     def aht_s(self, wrap_up_s: float = 0.0) -> float | None:
         """Average handling time (seconds): (talk incl. hold + ``wrap_up_s``) / handled."""
         return ratio(self.talk_s + wrap_up_s, self.handled)
-
-    @property
-    def three_ring_rate(self) -> float | None:
-        """Answered ring attempts within the rule / answered ring attempts (0..1)."""
-        return ratio(self.ring_answered_within, self.ring_answered)
 
     @property
     def transfer_rate(self) -> float | None:
@@ -263,7 +269,7 @@ def call_figures(calls: Iterable[CallRecord], ms: MetricSettings, now: datetime)
     return out
 
 
-def _rings(out: CallFigures | AgentFigures, call: CallRecord, agent: str | None = None) -> None:
+def _rings(out: _RingFigures, call: CallRecord, agent: str | None = None) -> None:
     for a in call.ring_attempts:
         if agent is not None and a.agent != agent:
             continue
@@ -275,17 +281,13 @@ def _rings(out: CallFigures | AgentFigures, call: CallRecord, agent: str | None 
 
 
 @dataclass
-class AgentFigures(_Additive):
+class AgentFigures(_RingFigures):
     """Additive figures of one agent: calls and, from the state history, time."""
 
     answered: int = 0
     outbound: int = 0
     talk_s: float = 0.0
     outbound_talk_s: float = 0.0
-    ring_answered: int = 0
-    ring_answered_within: int = 0
-    ring_no_answer: int = 0
-    violations: int = 0
     available_s: float = 0.0
     on_call_s: float = 0.0
     wrap_up_s: float = 0.0
@@ -295,11 +297,6 @@ class AgentFigures(_Additive):
     def occupancy(self) -> float | None:
         """(on-call + wrap-up) / available time (0..1)."""
         return ratio(self.on_call_s + self.wrap_up_s, self.available_s)
-
-    @property
-    def three_ring_rate(self) -> float | None:
-        """The agent's answered ring attempts within the rule / answered ring attempts."""
-        return ratio(self.ring_answered_within, self.ring_answered)
 
     @property
     def aht_s(self) -> float | None:
