@@ -43,7 +43,7 @@ async def test_add_passwd_disable_enable_list(fresh_dsn: str, pool: asyncpg.Pool
 
 
 @pytest.mark.parametrize(("argv", "stdin", "message"), [
-    (("add", "bob", "--role", "agent", "--password-stdin"), "long enough\n", "needs --agent"),
+    (("add", "bob", "--role", "agent", "--password-stdin"), "long enough\n", "needs its agent endpoint"),
     (("add", "bob", "--role", "qa", "--agent", "agent1001", "--password-stdin"),
      "long enough\n", "only agent users"),
     (("add", "bob b", "--role", "qa", "--password-stdin"), "long enough\n", "invalid username"),
@@ -64,7 +64,7 @@ async def test_bad_input_is_a_clear_error(fresh_dsn: str, monkeypatch: pytest.Mo
 async def test_duplicates_are_refused(pool: asyncpg.Pool) -> None:
     users = UserRepository(pool, FAST_HASHER)
     await users.add("alice", "agent", "password1", agent="agent1001")
-    with pytest.raises(UserError, match="username 'alice' already has a user"):
+    with pytest.raises(UserError, match="username 'alice' is taken"):
         await users.add("alice", "qa", "password1")
     with pytest.raises(UserError, match="agent endpoint 'agent1001' already has a user"):
         await users.add("bob", "agent", "password1", agent="agent1001")

@@ -60,8 +60,13 @@ async def test_admin_manages_users_and_it_is_audited(settings: Settings,
             "agent": "agent1002", "password": "good password", "language": "zh"})
         assert added.status == 200 and "User wang added." in await added.text()
         bad = await admin.post("/users", data={"csrf_token": admin.csrf, "username": "x y",
-                                               "role": "qa", "password": "good password"})
-        assert bad.status == 400 and "invalid username" in await bad.text()
+                                               "role": "qa", "password": "good password"},
+                               headers={"Accept-Language": "en"})
+        assert bad.status == 400 and "invalid username &#39;x y&#39;" in await bad.text()
+        taken = await admin.post("/users", data={
+            "csrf_token": admin.csrf, "username": "wang", "role": "qa",
+            "password": "good password"}, headers={"Accept-Language": "zh"})
+        assert taken.status == 400 and "用户名 &#39;wang&#39; 已被占用" in await taken.text()
         off = await admin.post(f"/users/{qa.username}/disable",
                                data={"csrf_token": admin.csrf})
         assert off.status == 200
@@ -72,7 +77,7 @@ async def test_admin_manages_users_and_it_is_audited(settings: Settings,
         assert self_off.status == 400
         pw = await admin.post("/users/wang/password",
                               data={"csrf_token": admin.csrf, "password": "short"})
-        assert pw.status == 400 and "at least 8" in await pw.text()
+        assert pw.status == 400 and "密码至少需要 8 个字符" in await pw.text()
         audit_page = await (await admin.get("/audit", params={"actor": admin.username})).text()
         assert "user_added" in audit_page and "user_disabled" in audit_page
     entries = await AuditRepository(pool).entries(actor="test_admin")

@@ -25,7 +25,14 @@ _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
 
 
 class UserError(ValueError):
-    """Bad user input (unknown user, duplicate name, weak password...); the message says which."""
+    """Bad user input (unknown user, duplicate name, weak password...); the message says which.
+
+    ``msgid`` and ``params`` let the web UI translate it (``str(exc)`` is English).
+    """
+
+    def __init__(self, msgid: str, **params: object) -> None:
+        super().__init__(msgid % params if params else msgid)
+        self.msgid, self.params = msgid, params
 
 
 @dataclass(frozen=True)
@@ -48,24 +55,29 @@ def _user(row: asyncpg.Record) -> User:
 def check_password(password: str) -> None:
     """Raise :class:`UserError` when ``password`` is too weak to be set."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise UserError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+        raise UserError("the password must have at least %(n)d characters",
+                        n=MIN_PASSWORD_LENGTH)
     if password.strip() != password:
         raise UserError("the password must not start or end with spaces")
 
 
 def _check_user(username: str, role: str, agent: str | None, language: str | None) -> None:
     if not _USERNAME.match(username):
-        raise UserError(f"invalid username {username!r}: 1-64 of letters, digits, _ . @ -")
+        raise UserError("invalid username %(name)r: 1-64 of letters, digits, _ . @ -",
+                        name=username)
     if role not in ROLES:
-        raise UserError(f"unknown role {role!r}: one of {', '.join(ROLES)}")
+        raise UserError("unknown role %(role)r: one of %(roles)s", role=role,
+                        roles=", ".join(ROLES))
     if role == "agent" and not agent:
-        raise UserError("an agent user needs --agent, the agent endpoint (e.g. agent1001)")
+        raise UserError("an agent user needs its agent endpoint (--agent, e.g. agent1001)")
     if role != "agent" and agent:
-        raise UserError(f"only agent users are linked to an agent endpoint (role is {role})")
+        raise UserError("only agent users are linked to an agent endpoint (role is %(role)s)",
+                        role=role)
     if agent and not _AGENT.match(agent):
-        raise UserError(f"invalid agent endpoint {agent!r}")
+        raise UserError("invalid agent endpoint %(agent)r", agent=agent)
     if language is not None and language not in LANGUAGES:
-        raise UserError(f"unknown language {language!r}: one of {', '.join(LANGUAGES)}")
+        raise UserError("unknown language %(language)r: one of %(languages)s",
+                        language=language, languages=", ".join(LANGUAGES))
 
 
 def _token_hash(token: str) -> bytes:
@@ -99,9 +111,10 @@ class UserRepository:
                 " VALUES ($1, $2, $3, $4, $5) RETURNING *",
                 username, role, agent, self.hasher.hash(password), language)
         except asyncpg.UniqueViolationError as exc:
-            what = "agent endpoint" if "agent" in (exc.constraint_name or "") else "username"
-            value = agent if what == "agent endpoint" else username
-            raise UserError(f"{what} {value!r} already has a user") from None
+            if "agent" in (exc.constraint_name or ""):
+                raise UserError("agent endpoint %(agent)r already has a user",
+                                agent=agent) from None
+            raise UserError("username %(name)r is taken", name=username) from None
         assert row is not None
         return _user(row)
 
@@ -114,7 +127,7 @@ class UserRepository:
         """The user named ``username``; :class:`UserError` when there is none."""
         user = await self.get(username)
         if user is None:
-            raise UserError(f"no user named {username!r}")
+            raise UserError("no user named %(name)r", name=username)
         return user
 
     async def list(self) -> list[User]:
@@ -156,14 +169,15 @@ class UserRepository:
     async def set_language(self, username: str, language: str | None) -> None:
         """The user's interface language (None: from the browser)."""
         if language is not None and language not in LANGUAGES:
-            raise UserError(f"unknown language {language!r}")
+            raise UserError("unknown language %(language)r: one of %(languages)s",
+                            language=language, languages=", ".join(LANGUAGES))
         await self._update(username, "language = $2", language)
 
     async def _update(self, username: str, assignment: str, value: object) -> None:
         status = await self.pool.execute(
             f"UPDATE users SET {assignment} WHERE username = $1", username, value)
         if status.endswith(" 0"):
-            raise UserError(f"no user named {username!r}")
+            raise UserError("no user named %(name)r", name=username)
 
     # ------------------------------------------------------------ sessions
 

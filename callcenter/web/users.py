@@ -63,7 +63,7 @@ async def add_user(request: web.Request) -> web.StreamResponse:
         await request.app[USERS].add(name, role, str(form.get("password", "")), agent=agent,
                                      language=language)
     except UserError as exc:
-        return await _page(request, error=str(exc), status=400)
+        return await _page(request, error=_(exc.msgid, **exc.params), status=400)
     await request.app[AUDIT].record(admin.username, "user_added", f"user:{name}",
                                     remote=remote_of(request),
                                     details={"role": role, "agent": agent})
@@ -83,14 +83,14 @@ async def change_user(request: web.Request) -> web.StreamResponse:
             await users.set_password(name, str(form.get("password", "")))
             action, message = "password_changed", _("Password of %(name)s changed.", name=name)
         elif name == admin.username:
-            raise UserError(_("You cannot disable or enable yourself."))
+            raise UserError("You cannot disable or enable yourself.")
         else:
             await users.set_disabled(name, what == "disable")
             action = f"user_{what}d"
             message = (_("User %(name)s disabled.", name=name) if what == "disable"
                        else _("User %(name)s enabled.", name=name))
     except UserError as exc:
-        return await _page(request, error=str(exc), status=400)
+        return await _page(request, error=_(exc.msgid, **exc.params), status=400)
     await request.app[AUDIT].record(admin.username, action, f"user:{name}",
                                     remote=remote_of(request))
     return await _page(request, message=message)
