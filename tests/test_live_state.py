@@ -179,3 +179,15 @@ def test_current_call_follows_transfers_and_outbound_agents() -> None:
     assert agents["agent1002"]["call"]["since"] == at(45).isoformat()
     assert agents["agent1003"]["call"]["number"] == "<13912345678>"
     assert "13912345678" not in agents
+
+
+def test_board_clock_follows_event_time_running_ahead() -> None:
+    live = new_state(Clock(at(0)))  # the simulator's time runs ahead of the wall clock
+    call = CallRecord("pbx1", "6.1", at(100), direction="inbound", queue="support",
+                      queue_joined_at=at(100))
+    live.apply([CallStarted("pbx1", at(100), call),
+                QueueCallerJoined("pbx1", at(100), "6.1", "support", 1),
+                member("agent1001", "on_call", 130)])
+    snap = live.snapshot(str)
+    assert snap["now"] == at(130).isoformat()
+    assert snap["queues"][0]["longest_wait_s"] == 30

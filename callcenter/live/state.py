@@ -86,10 +86,17 @@ class LiveState:
         self.agents: dict[str, AgentNow] = {}
         self.current_call: dict[str, tuple[CallKey, datetime]] = {}
         self.alerts: deque[SupervisorAlert] = deque(maxlen=ALERTS_KEPT)
+        self.latest_at: datetime | None = None
         self.known_queues: set[str] = set()
         """Queues seen since start: they stay on the board after midnight."""
         self._reset_day()
         self.version = 0
+
+    def now(self) -> datetime:
+        """The board's clock: the wall clock, or the latest event time when that is ahead
+        (a PBX clock running ahead, or the simulator's faster time)."""
+        now = self.clock()
+        return self.latest_at if self.latest_at is not None and self.latest_at > now else now
 
     def _reset_day(self) -> None:
         self.ended: dict[str | None, CallFigures] = {}
@@ -100,7 +107,7 @@ class LiveState:
         return at.astimezone(self.zone).date()
 
     def _roll_day(self) -> None:
-        today = self._local_day(self.clock())
+        today = self._local_day(self.now())
         if today != self.day:
             self.queue_names()
             self.day = today
@@ -120,6 +127,8 @@ class LiveState:
         return changed
 
     def _apply(self, f: Fact) -> bool:
+        if self.latest_at is None or f.at > self.latest_at:
+            self.latest_at = f.at
         if isinstance(f, CallStarted):
             self.open_calls[(f.server, f.call.linkedid)] = f.call
         elif isinstance(f, QueueCallerJoined):
@@ -168,7 +177,7 @@ class LiveState:
         if key in self.counted or self._local_day(call.started_at) != self.day:
             return
         self.counted.add(key)
-        now = call.ended_at or self.clock()
+        now = call.ended_at or self.now()
         self.ended[call.queue] = self.ended.get(call.queue, CallFigures()) + call_figures(
             [call], self.ms, now)
         for agent, fig in agent_call_figures([call]).items():
@@ -206,7 +215,7 @@ class LiveState:
         Times are ISO 8601 UTC strings, durations seconds, rates 0..1 or None.
         """
         self._roll_day()
-        now = self.clock()
+        now = self.now()
         open_by_queue: dict[str | None, list[CallRecord]] = {}
         for c in self.open_calls.values():
             open_by_queue.setdefault(c.queue, []).append(c)
@@ -301,7 +310,7 @@ class LiveState:
 
 
 def _longest(waits: list[datetime], now: datetime) -> float:
-    return max(((now - at).total_seconds() for at in waits), default=0.0)
+    return max(0.0, max(((now - at).total_seconds() for at in waits), default=0.0))
 
 
 def _alert(a: SupervisorAlert) -> dict[str, Any]:
