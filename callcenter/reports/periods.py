@@ -80,29 +80,30 @@ def default_from(kind: PeriodKind, today: date) -> date:
 
 
 def parse_period(kind: str, from_text: str | None, to_text: str | None, tz: str,
-                 today: date | None = None) -> Period:
+                 today: date | None = None, flag: str = "--") -> Period:
     """The period of ``kind`` containing ``from_text`` (ISO date); ``range`` needs both ends.
 
     day: that day; week: its Monday..Sunday; month: the calendar month;
     range: from..to inclusive (at most 366 days). Without ``from_text`` the
     last complete period before ``today`` (the centre's today). Raises
-    :class:`PeriodError` with a one-line message.
+    :class:`PeriodError` with a one-line message naming the parameters as
+    ``{flag}from`` etc. (``--from`` on the command line, ``from`` on the web).
     """
     if kind not in KINDS:
-        raise PeriodError(f"--period: {kind!r} is not one of {', '.join(KINDS)}")
+        raise PeriodError(f"{flag}period: {kind!r} is not one of {', '.join(KINDS)}")
     if to_text is not None and kind != "range":
-        raise PeriodError("--to: only with --period range")
+        raise PeriodError(f"{flag}to: only with {flag}period range")
     today = today or datetime.now(ZoneInfo(tz)).date()
     if kind == "range":
         if from_text is None or to_text is None:
-            raise PeriodError("--period range needs --from and --to")
-        first, last = _parse_day(from_text, "--from"), _parse_day(to_text, "--to")
+            raise PeriodError(f"{flag}period range needs {flag}from and {flag}to")
+        first, last = _parse_day(from_text, f"{flag}from"), _parse_day(to_text, f"{flag}to")
         if last < first:
-            raise PeriodError(f"--to {last} is before --from {first}")
+            raise PeriodError(f"{flag}to {last} is before {flag}from {first}")
         if (last - first).days >= MAX_DAYS:
             raise PeriodError(f"a range covers at most {MAX_DAYS} days")
         return Period("range", first, last, tz)
-    day = _parse_day(from_text, "--from") if from_text else default_from(kind, today)
+    day = _parse_day(from_text, f"{flag}from") if from_text else default_from(kind, today)
     if kind == "week":
         first = day - timedelta(days=day.weekday())
         return Period("week", first, first + timedelta(days=6), tz)

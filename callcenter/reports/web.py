@@ -49,7 +49,7 @@ def request_period(request: web.Request) -> tuple[Period, ReportFilter]:
     tz = request.app[SETTINGS].web.timezone
     kind = q.get("period") or "month"
     start = q.get("from") or datetime.now(ZoneInfo(tz)).date().isoformat()
-    period = parse_period(kind, start, q.get("to") or None, tz)
+    period = parse_period(kind, start, q.get("to") or None, tz, flag="")
     agents = tuple(a for a in q.getall("agent", []) if a)
     return period, ReportFilter(q.get("queue") or None, agents)
 
