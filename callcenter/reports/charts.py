@@ -28,11 +28,11 @@ class Series:
 
 
 def _nice_max(value: float) -> float:
-    """The smallest 1/2/5 × 10^k at or above ``value`` (at least 1)."""
+    """The smallest whole "round" number (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × 10^k) ≥ ``value``."""
     step = 1.0
     while True:
-        for m in (1, 2, 5):
-            if m * step >= value:
+        for m in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8):
+            if m * step >= value and (m * step).is_integer():
                 return m * step
         step *= 10
 
@@ -42,8 +42,9 @@ def bar_chart(title: str, labels: Sequence[str], series: Sequence[Series],
     """An SVG of ``series`` stacked per label, and ``rate`` (0..1, None = gap) as a line."""
     n = max(len(labels), 1)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    top = _nice_max(max([sum(x or 0 for x in v)
-                         for v in zip(*[s.values for s in series], strict=True)] or [0]))
+    highest = max([sum(x or 0 for x in v)
+                   for v in zip(*[s.values for s in series], strict=True)] or [0])
+    top = 4 * _nice_max(highest / 4)                     # four whole-number grid steps
     slot = plot_w / n
     bar_w = max(slot * 0.7, 1.0)
     out = [(f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
