@@ -138,3 +138,11 @@ async def test_a_month_in_the_future_is_empty(loaded: asyncpg.Pool) -> None:
     p = parse_period("month", "2027-01-15", None, "Asia/Shanghai")
     r = await build_report(loaded, Settings(), p, ReportFilter(), now=NOW)
     assert len(r.by_day) == 31 and r.total.offered == 0 and r.agents == []
+
+
+def test_runs_of_missing_days() -> None:
+    from callcenter.reports.rollup import runs
+
+    d = [date(2026, 11, n) for n in (1, 2, 3, 7, 9, 10)]
+    assert list(runs(d)) == [(d[0], d[2]), (d[3], d[3]), (d[4], d[5])]
+    assert list(runs([])) == []

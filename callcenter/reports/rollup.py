@@ -85,6 +85,20 @@ async def refresh(conn: asyncpg.Connection, ms: MetricSettings, tz: str, first: 
     return len(missing)
 
 
+async def keep(conn: asyncpg.Connection, ms: MetricSettings, tz: str, first: date, last: date,
+               chunk_days: int = 7) -> int:
+    """:func:`refresh` ``first`` .. ``last`` newest first, ``chunk_days`` per transaction.
+
+    Reports wait for the lock of one chunk at most. Returns the days built.
+    """
+    built = 0
+    while last >= first:
+        lo = max(first, last - timedelta(days=chunk_days - 1))
+        built += await refresh(conn, ms, tz, lo, last)
+        last = lo - timedelta(days=1)
+    return built
+
+
 INSERT_CALL_HOURS = """INSERT INTO report_call_hours (day, hour, queue, figures)
 SELECT d, h, q, f::jsonb FROM unnest($1::date[], $2::int[], $3::text[], $4::text[]) u(d, h, q, f)"""
 INSERT_AGENT_DAYS = """INSERT INTO report_agent_days (day, queue, agent, figures)

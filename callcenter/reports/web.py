@@ -34,7 +34,8 @@ from callcenter.web.nav import add_nav
 log = structlog.get_logger(__name__)
 
 ROLES = ("supervisor", "admin")
-KEEP_DAYS = 62
+KEEP_DAYS = 400
+KEEP_FIRST_S = 30.0
 KEEP_EVERY_S = 600.0
 EXPORT_TYPES = {"csv": "text/csv; charset=utf-8",
                 "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
@@ -122,20 +123,21 @@ async def report_json(request: web.Request) -> web.StreamResponse:
 async def keep_rollup(app: web.Application) -> AsyncIterator[None]:
     """While the app runs: keep the rollup of the last ``KEEP_DAYS`` days current.
 
-    So that the first report of a recent month does not build it; older
-    periods are rolled up when first asked for.
+    So that the first report of a month, a quarter or a year does not wait
+    for it; older periods are rolled up when first asked for.
     """
     async def loop() -> None:
+        delay = KEEP_FIRST_S
         while True:
-            await asyncio.sleep(KEEP_EVERY_S)
+            await asyncio.sleep(delay)
+            delay = KEEP_EVERY_S
             settings = app[SETTINGS]
             tz = settings.web.timezone
-            today = datetime.now(ZoneInfo(tz)).date()
+            yesterday = datetime.now(ZoneInfo(tz)).date() - timedelta(days=1)
             try:
                 async with app[POOL].acquire() as conn:
-                    await rollup.refresh(conn, MetricSettings.from_settings(settings), tz,
-                                         today - timedelta(days=KEEP_DAYS),
-                                         today - timedelta(days=1))
+                    await rollup.keep(conn, MetricSettings.from_settings(settings), tz,
+                                      yesterday - timedelta(days=KEEP_DAYS - 1), yesterday)
             except (OSError, asyncpg.PostgresError) as exc:
                 log.warning("report_rollup_refresh_failed", error=str(exc))
 
