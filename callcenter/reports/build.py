@@ -133,6 +133,9 @@ async def build_report(pool: asyncpg.Pool, settings: Settings, period: Period,
     now = now or datetime.now(UTC)
     ms = MetricSettings.from_settings(settings)
     async with pool.acquire() as conn:
+        # the queries take optional filters ($n IS NULL OR ...): plan them for the values
+        # given, never generically (reset when the connection returns to the pool)
+        await conn.execute("SET plan_cache_mode = force_custom_plan")
         parts = await _figures(conn, ms, period, flt, now)
         notes = await extras.note_counts(conn, start=period.start, end=period.end,
                                          queue=flt.queue, agents=flt.agent_list)
