@@ -84,8 +84,9 @@ async def test_score_a_call_from_the_queue(pool: asyncpg.Pool, settings: Setting
         assert resp.status == 403  # no CSRF token
         resp = await qa.post(url, data=fields(qa.csrf, {"polite_close": 1}, action="submit"))
         assert resp.status == 400 and "not scored yet" in await resp.text()
-        resp = await qa.post(url, data=fields(qa.csrf, {"polite_close": "x"}, action="save"))
-        assert resp.status == 400 and "whole number" in await resp.text()
+        for bad in ("x", "²", "9" * 5000, "-1"):
+            resp = await qa.post(url, data=fields(qa.csrf, {"polite_close": bad}, action="save"))
+            assert resp.status == 400 and "whole number" in await resp.text()
         resp = await qa.post(url, data=fields(qa.csrf, {"hold_time": 0}, action="save"))
         assert resp.status == 400 and "needs a reason" in await resp.text()
 

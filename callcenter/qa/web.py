@@ -49,6 +49,7 @@ from callcenter.web.nav import add_nav
 SERVICE = web.AppKey("qa_reviews", ReviewService)
 EXPORT_TYPES = {"csv": "text/csv",
                 "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+_SCORE_RE = re.compile(r"^[0-9]{1,3}$")
 MAX_TEXT = 4000
 """Longest comment, reason or answer accepted (characters)."""
 
@@ -71,7 +72,7 @@ def parse_edits(form: Form, data: Mapping[str, Any]) -> dict[str, ItemScore]:
             edits[item.id] = ItemScore(None, True, comment, override_reason=reason)
         elif raw == "":
             edits[item.id] = ItemScore(None, False, comment, override_reason=reason)
-        elif raw.isdigit():
+        elif _SCORE_RE.match(raw):
             edits[item.id] = ItemScore(int(raw), False, comment, override_reason=reason)
         else:
             problems[item.id] = f"score must be a whole number from 0 to {item.max_score}"
