@@ -6,6 +6,7 @@ Stacked bars of counts with an optional line of a 0..1 rate on a right-hand
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
@@ -59,7 +60,8 @@ def bar_chart(title: str, labels: Sequence[str], series: Sequence[Series],
         if rate is not None:
             out.append(f'<text x="{LEFT + plot_w + 4}" y="{y + 4:.1f}" font-size="10">'
                        f'{25 * i}%</text>')
-    every = max(1, n // 16)
+    label_w = 6.5 * max([len(label) for label in labels] or [0]) + 6
+    every = max(1, math.ceil(label_w / slot))              # labels that fit side by side
     for i, label in enumerate(labels):
         x = LEFT + slot * i + (slot - bar_w) / 2
         base = float(TOP + plot_h)
