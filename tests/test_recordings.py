@@ -162,6 +162,10 @@ async def test_header_only_wav_is_empty(pool: asyncpg.Pool, tmp_path: Path) -> N
     [rec] = await RecordingRepository(pool).for_call("pbx1", "pbx1-1795349725.0")
     assert (rec.status, rec.duration_s, rec.size_bytes, rec.short) == ("empty", 0.0, 44, False)
     assert not consumer.alerts
+    write_wav(Path(s.local_dir) / "talked.wav", 0)  # answered, yet nothing was recorded
+    await run_consumer(consumer, ended_call("talked.wav", linkedid="pbx1-2.0", talk_s=30))
+    [rec] = await RecordingRepository(pool).for_call("pbx1", "pbx1-2.0")
+    assert (rec.status, rec.short) == ("empty", True)
 
 
 async def test_two_recordings_in_one_call(pool: asyncpg.Pool, tmp_path: Path) -> None:

@@ -52,10 +52,10 @@ _UPSERT = (
     f"({', '.join(f'${i}' for i in range(1, len(_WRITTEN) + 1))}) "
     "ON CONFLICT (server, linkedid, file_name) DO UPDATE SET "
     + ", ".join(f"{c} = EXCLUDED.{c}" for c in _WRITTEN[3:]) + ", updated_at = now()")
-_MARK_SHORT = """UPDATE recordings r SET short = coalesce(r.status = 'ready' AND r.talk_s > 0
-    AND tot.d < $3 * r.talk_s, false)
-FROM (SELECT sum(duration_s) FILTER (WHERE status = 'ready') AS d FROM recordings
-      WHERE server = $1 AND linkedid = $2) tot
+_MARK_SHORT = """UPDATE recordings r SET short = coalesce(r.status IN ('ready', 'empty')
+    AND r.talk_s > 0 AND tot.d < $3 * r.talk_s, false)
+FROM (SELECT coalesce(sum(duration_s) FILTER (WHERE status IN ('ready', 'empty')), 0) AS d
+      FROM recordings WHERE server = $1 AND linkedid = $2) tot
 WHERE r.server = $1 AND r.linkedid = $2"""
 _COLUMNS = [f.name for f in fields(Recording)]
 
@@ -72,8 +72,8 @@ class RecordingRepository:
 
     async def upsert(self, rec: Recording, short_ratio: float) -> None:
         """Write ``rec`` (legal hold and created_at are kept) and refresh the call's
-        ``short`` flags: its ready recordings together last less than
-        ``short_ratio`` × talk time."""
+        ``short`` flags: its ready and empty recordings together last less than
+        ``short_ratio`` × talk time (an answered call recorded as a bare header is short)."""
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(_UPSERT, *(getattr(rec, c) for c in _WRITTEN))
             await conn.execute(_MARK_SHORT, rec.server, rec.linkedid, short_ratio)
