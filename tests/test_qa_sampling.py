@@ -175,8 +175,7 @@ async def test_complaint_rule_reads_call_notes_when_present(pool: asyncpg.Pool) 
 
 
 async def test_no_recordings_table_is_a_clear_error(pool: asyncpg.Pool) -> None:
-    if await QaRepository(pool).table_exists("recordings"):
-        pytest.skip("migration 004 created the recordings table")
+    await pool.execute("DROP TABLE IF EXISTS recordings")
     with pytest.raises(MissingTable, match="recordings"):
         await sample_week(QaRepository(pool), Settings(), WEEK)
 
