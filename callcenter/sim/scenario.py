@@ -37,15 +37,25 @@ async def run_random(sim: PBXSimulator, calls_per_hour: float, *, duration: floa
     number of calls started.
     """
     rng = random.Random(sim.pbx.rng.random() if seed is None else seed)
+    sim.scheduled = True  # logical time only: the same run whatever the machine's load
+    try:
+        return await _schedule(sim, rng, calls_per_hour, duration)
+    finally:
+        sim.scheduled = False
+
+
+async def _schedule(sim: PBXSimulator, rng: random.Random, calls_per_hour: float,
+                    duration: float | None) -> int:
     agents = [a.config.endpoint for a in sim.pbx.agents.values()]
     dids = list(sim.pbx.config.dids)
-    start, started, t = sim.now(), 0, 0.0  # t: the schedule, independent of wall-clock jitter
+    clock = sim.pbx.clock
+    start, started, t = clock.event_time(), 0, 0.0  # t: the schedule, in logical time
     next_break = rng.expovariate(1 / 600)
     while True:
         t += rng.expovariate(calls_per_hour / 3600.0)
         if duration is not None and t >= duration:
             return started
-        await sim.advance(t - (sim.now() - start))
+        await sim.advance(t - (clock.event_time() - start))
         if t >= next_break:
             next_break += rng.expovariate(1 / 600)
             _take_break(sim, rng, agents)
