@@ -78,7 +78,7 @@ async def test_score_a_call_from_the_queue(pool: asyncpg.Pool, settings: Setting
         assert 'src="/recordings/pbx1/1.1/1.1.wav"' in page and "/static/qa.js" in page
         assert "hold 10 s (limit 60 s)" in page  # the auto item's evidence
         assert "138****0001" in page  # the caller's number masked for QA
-        assert 'name="score.polite_close"' in page
+        assert 'name="score.polite_close"' in page and "8 items not scored yet" in page
 
         resp = await qa.post(url, data=fields("", FULL, action="submit"))
         assert resp.status == 403  # no CSRF token
