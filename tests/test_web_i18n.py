@@ -15,7 +15,7 @@ from callcenter.web.masking import mask, mask_number
 
 WEB = Path(__file__).resolve().parents[1] / "callcenter" / "web"
 MINE = ["base.html", "login.html", "home.html", "wallboard.html", "wallboard_board.html",
-        "users.html", "audit.html"]
+        "users.html", "audit.html", "account.html"]
 MSGID = re.compile(r"""_\(\s*(["'])(.+?)\1\s*[,)]""")
 
 
@@ -38,7 +38,7 @@ def test_mask_number_by_role() -> None:
 
 def test_every_msgid_of_the_web_package_has_a_chinese_translation() -> None:
     sources = [WEB / "templates" / name for name in MINE]
-    sources += [WEB / name for name in ("pages.py", "users.py", "wallboard.py", "nav.py")]
+    sources += [WEB / name for name in ("pages.py", "users.py", "wallboard.py", "nav.py", "account.py")]
     msgids = {m.group(2) for path in sources for m in MSGID.finditer(path.read_text("utf-8"))}
     msgids |= {"Wallboard", "Users", "Audit log", "admin", "supervisor", "qa", "agent",
                "available", "ringing", "on_call", "wrap_up", "paused", "unavailable",

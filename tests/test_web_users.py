@@ -105,3 +105,28 @@ async def test_demo_users_one_per_role_can_sign_in(pool: asyncpg.Pool) -> None:
                                                  "password": again["supervisor"],
                                                  "csrf_token": token}, allow_redirects=False)
         assert resp.status == 302 and "cc_session" in resp.cookies
+
+
+async def test_users_change_their_own_password(settings: Settings, pool: asyncpg.Pool) -> None:
+    async with web_client(settings, pool, role="qa", features=CORE_FEATURES) as me, \
+            web_client(settings, pool, role="qa", features=CORE_FEATURES) as other_tab:
+        users = UserRepository(pool, FAST_HASHER)
+        await users.set_password(me.username, "old password", end_sessions=False)
+        assert (await me.get("/account")).status == 200
+        wrong = await me.post("/account/password", headers={"Accept-Language": "en"}, data={
+            "csrf_token": me.csrf, "password": "nope", "new_password": "new password",
+            "repeat": "new password"})
+        assert wrong.status == 400 and "current password is wrong" in await wrong.text()
+        differ = await me.post("/account/password", headers={"Accept-Language": "en"}, data={
+            "csrf_token": me.csrf, "password": "old password", "new_password": "new password",
+            "repeat": "new passw0rd"})
+        assert differ.status == 400 and "differ" in await differ.text()
+        ok = await me.post("/account/password", allow_redirects=False, data={
+            "csrf_token": me.csrf, "password": "old password", "new_password": "new password",
+            "repeat": "new password"})
+        assert ok.status == 302 and "cc_session" in ok.cookies
+        assert (await me.get("/account")).status == 200  # a fresh session
+        assert (await other_tab.get("/", allow_redirects=False)).status == 302  # others ended
+        assert await users.verify(me.username, "new password") is not None
+    actions = [e.action for e in await AuditRepository(pool).entries(actor="test_qa")]
+    assert actions == ["password_changed", "password_change_failed"]

@@ -153,12 +153,14 @@ class UserRepository:
                                     username, self.hasher.hash(password))
         return _user(row)
 
-    async def set_password(self, username: str, password: str) -> None:
-        """Replace the password and end the user's sessions."""
+    async def set_password(self, username: str, password: str, *,
+                           end_sessions: bool = True) -> None:
+        """Replace the password and (unless told otherwise) end the user's sessions."""
         check_password(password)
         await self._update(username, "password_hash = $2, password_changed_at = now()",
                            self.hasher.hash(password))
-        await self.end_sessions(username)
+        if end_sessions:
+            await self.end_sessions(username)
 
     async def set_disabled(self, username: str, disabled: bool) -> None:
         """Disable (ending every session) or enable a user."""

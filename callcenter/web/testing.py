@@ -34,8 +34,8 @@ async def ensure_user(pool: asyncpg.Pool, role: str, agent: str | None = None,
     password = password or secrets.token_urlsafe(12)
     if await users.get(name) is None:
         await users.add(name, role, password, agent=agent)
-    else:
-        await users.set_password(name, password)
+    else:  # other clients of the same user stay signed in
+        await users.set_password(name, password, end_sessions=False)
     return name, password
 
 
