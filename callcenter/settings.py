@@ -96,6 +96,8 @@ class RecordingSettings(_Section):
     retries: int = Field(default=3, ge=0)
     retry_delay_s: float = Field(default=10.0, ge=0)
     """Pause between two checks of a missing or corrupt file."""
+    sweep_interval_s: float = Field(default=300.0, gt=0)
+    """How often ended calls whose recordings have no row yet are looked for."""
     short_ratio: float = Field(default=0.5, ge=0, le=1)
 
 

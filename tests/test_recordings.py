@@ -14,7 +14,8 @@ from callcenter.calls.model import CallEnded, CallRecord, RecordingAnnounced
 from callcenter.recordings.consumer import RecordingAlert, RecordingConsumer
 from callcenter.settings import RecordingSettings
 from callcenter.sim.wav import write_wav
-from callcenter.store.recordings import RecordingRepository
+from callcenter.store.recordings import Recording, RecordingRepository
+from callcenter.store.setup import StoreUnavailable
 
 MONITOR = "/var/spool/asterisk/monitor"
 START = datetime(2026, 12, 1, 23, 30, tzinfo=UTC)
@@ -255,3 +256,64 @@ async def test_unwritable_store_leaves_row_pending_and_alerts(pool: asyncpg.Pool
     assert rec.status == "pending" and "cannot file into the store" in rec.detail
     assert [a.status for a in consumer.alerts] == ["store_failed"]
     assert (Path(s.local_dir) / "a.wav").exists()  # nothing lost
+
+
+async def test_resume_finds_a_file_moved_before_the_stop(pool: asyncpg.Pool,
+                                                         tmp_path: Path) -> None:
+    """Stopped between the move and the final write: the stored file is used."""
+    s = rec_settings(tmp_path)
+    call = ended_call("m.wav")
+    rel = "2026/12/01/pbx1_pbx1-1795349725.0_1.wav"
+    write_wav(Path(s.store_dir) / rel, 2.0)
+    await RecordingRepository(pool).upsert(Recording(
+        "pbx1", call.linkedid, "m.wav", START, source_path=f"{MONITOR}/m.wav", path=rel), 0.5)
+    consumer = RecordingConsumer(s, pool)
+    await consumer.on_facts([])
+    await consumer.idle()
+    [rec] = await RecordingRepository(pool).for_call("pbx1", call.linkedid)
+    assert (rec.status, rec.path, rec.duration_s) == ("ready", rel, pytest.approx(2.0))
+
+
+async def test_database_down_at_start_is_retried(pool: asyncpg.Pool, tmp_path: Path) -> None:
+    s = rec_settings(tmp_path, retry_delay_s=0)
+    calls = 0
+
+    async def flaky() -> asyncpg.Pool:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise StoreUnavailable("cannot connect to the database: refused")
+        return pool
+
+    write_wav(Path(s.local_dir) / "a.wav", 1.0)
+    consumer = RecordingConsumer(s, pool_factory=flaky)
+    consumer._owns_pool = False  # the fixture closes it
+    await run_consumer(consumer, ended_call("a.wav"))
+    [rec] = await RecordingRepository(pool).for_call("pbx1", "pbx1-1795349725.0")
+    assert rec.status == "ready" and calls == 2
+
+
+async def test_sweep_files_calls_whose_end_was_missed(pool: asyncpg.Pool,
+                                                      tmp_path: Path) -> None:
+    """Calls stored (e.g. from the spool after an outage) without recording rows are filed,
+    unless they ended just now (their CallEnded is on its way) or long ago."""
+    from callcenter.store.calls import CallRepository
+
+    s = rec_settings(tmp_path)
+    now = datetime.now(UTC)
+    calls = []
+    for linkedid, ended_ago in (("missed", 600), ("just-now", 10), ("old", 3 * 86400)):
+        call = ended_call(f"{linkedid}.wav", linkedid=linkedid, talk_s=2)
+        call.ended_at = now - timedelta(seconds=ended_ago)
+        call.answered_at = call.ended_at - timedelta(seconds=2)
+        call.started_at = call.answered_at - timedelta(seconds=5)
+        write_wav(Path(s.local_dir) / f"{linkedid}.wav", 2.0)
+        calls.append(call)
+    await CallRepository(pool).upsert_calls(calls)
+    consumer = RecordingConsumer(s, pool)
+    await consumer.on_facts([])
+    await consumer.idle()
+    rows = await pool.fetch("SELECT linkedid, status, short FROM recordings")
+    assert [(r["linkedid"], r["status"], r["short"]) for r in rows] == [
+        ("missed", "ready", False)]
+    await consumer.close()

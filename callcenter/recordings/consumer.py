@@ -7,7 +7,9 @@ it (:mod:`callcenter.recordings.formats`), moves it into the store, computes
 its SHA-256 and size, and writes its row: ready | empty | missing | corrupt.
 Missing and corrupt files are checked ``retries`` more times, ``retry_delay_s``
 apart, then raise a :class:`RecordingAlert` (log, ``alerts``, ``on_alert``).
-Rows still 'pending' when the daemon stopped are taken up again at start.
+Rows still 'pending' when the daemon stopped are taken up again at start, and
+a periodic sweep files the recordings of ended calls that have no row (their
+end was missed, or the database was down when it came).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import contextlib
 from collections import deque
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
@@ -29,6 +31,7 @@ from callcenter.recordings import files
 from callcenter.recordings.formats import Probe, probe
 from callcenter.settings import RecordingSettings, Settings
 from callcenter.store.recordings import Recording, RecordingRepository
+from callcenter.store.setup import StoreUnavailable
 
 log = structlog.get_logger(__name__)
 
@@ -47,6 +50,11 @@ class RecordingAlert(Fact):
     attempts: int
     detail: str
 
+
+SWEEP_WINDOW = timedelta(days=1)
+"""How far back the sweep looks for calls ended without recording rows."""
+SWEEP_GRACE_S = 120.0
+"""The sweep leaves calls ended this recently to the consumer's own CallEnded."""
 
 PoolFactory = Callable[[], Coroutine[Any, Any, asyncpg.Pool]]
 
@@ -70,7 +78,10 @@ class RecordingConsumer:
         self._cpu = asyncio.Semaphore(concurrency)
         self._announced: dict[tuple[str, str], dict[str, str]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._resumed = False
+        self._active: set[tuple[str, str, str]] = set()
+        self._pool_lock = asyncio.Lock()
+        self._sweeper: asyncio.Task[None] | None = None
+        self._swept = asyncio.Event()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RecordingConsumer:
@@ -86,9 +97,8 @@ class RecordingConsumer:
 
     async def on_facts(self, facts: Sequence[Fact]) -> None:
         """Note announced files; start filing the recordings of every ended call."""
-        if not self._resumed:
-            self._resumed = True
-            await self._resume()
+        if self._sweeper is None:
+            self._sweeper = asyncio.create_task(self._sweep_forever())
         for f in facts:
             if isinstance(f, RecordingAnnounced):
                 name = PurePosixPath(f.path).name
@@ -99,12 +109,19 @@ class RecordingConsumer:
                     self._spawn(self._file_call(f.call, announced))
 
     async def idle(self) -> None:
-        """Wait until every recording in progress is filed (or given up)."""
+        """Wait for the first sweep, then until every recording in progress is filed
+        (or given up)."""
+        if self._sweeper is not None:
+            await self._swept.wait()
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def close(self) -> None:
         """Give work in progress ``close_grace_s`` seconds, cancel the rest (left pending)."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=self.close_grace_s)
         for task in list(self._tasks):
@@ -127,47 +144,82 @@ class RecordingConsumer:
             log.error("recording_task_failed", exc_info=task.exception())
 
     async def _repo(self) -> RecordingRepository:
-        if self._pool is None:
-            assert self._pool_factory is not None
-            self._pool = await self._pool_factory()
+        async with self._pool_lock:
+            if self._pool is None:
+                assert self._pool_factory is not None
+                self._pool = await self._pool_factory()
         return RecordingRepository(self._pool)
 
-    async def _resume(self) -> None:
-        """Take up the rows a previous run left pending (before any new call is filed)."""
-        try:
-            repo = await self._repo()
-            pending = await repo.pending()
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-            log.exception("recording_resume_failed")
-            return
+    async def _sweep_forever(self) -> None:
+        """Take up the rows a previous run left pending, then (now and every
+        ``sweep_interval_s``) file the recordings of calls whose end this consumer did
+        not see (ended in the last day, at least ``SWEEP_GRACE_S`` ago)."""
+        resumed = False
+        while True:
+            try:
+                repo = await self._repo()
+                if not resumed:
+                    self._resume(repo, await repo.pending())
+                    resumed = True
+                now = datetime.now(UTC)
+                for call in await repo.unfiled_calls(now - SWEEP_WINDOW,
+                                                     now - timedelta(seconds=SWEEP_GRACE_S)):
+                    log.info("recording_swept", server=call.server, linkedid=call.linkedid)
+                    self._spawn(self._file_call(call, {}))
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, StoreUnavailable):
+                log.exception("recording_sweep_failed")
+                await asyncio.sleep(max(1.0, self.settings.retry_delay_s))
+                continue
+            self._swept.set()
+            await asyncio.sleep(self.settings.sweep_interval_s)
+
+    def _resume(self, repo: RecordingRepository, pending: list[Recording]) -> None:
         for rec in pending:
-            log.info("recording_resumed", server=rec.server, linkedid=rec.linkedid,
-                     file_name=rec.file_name)
-            self._spawn(self._file_one(repo, rec))
+            if rec.key not in self._active:  # not just created by a call ending now
+                log.info("recording_resumed", server=rec.server, linkedid=rec.linkedid,
+                         file_name=rec.file_name)
+                self._active.add(rec.key)
+                self._spawn(self._file_one(repo, rec))
 
     async def _file_call(self, call: CallRecord, announced: dict[str, str]) -> None:
         repo = await self._repo()
         names = list(dict.fromkeys([*(PurePosixPath(n).name for n in call.recordings),
                                     *announced]))
-        existing = {r.file_name for r in await repo.for_call(call.server, call.linkedid)}
-        todo = []
-        for index, name in enumerate(names, 1):
-            if name in existing:  # filed already, or pending and taken up by _resume
-                continue
-            rec = Recording(
-                call.server, call.linkedid, name, call.started_at,
-                source_path=announced.get(name) or f"{self.settings.asterisk_dir}/{name}",
-                path=files.stored_name(call.server, call.linkedid, index, name,
-                                       call.started_at.astimezone(UTC)),
-                queue=call.queue, talk_s=call.talk_s)
-            await repo.upsert(rec, self.settings.short_ratio)
-            todo.append(rec)
-        await asyncio.gather(*(self._file_one(repo, rec) for rec in todo))
+        todo = [Recording(
+            call.server, call.linkedid, name, call.started_at,
+            source_path=announced.get(name) or f"{self.settings.asterisk_dir}/{name}",
+            path=files.stored_name(call.server, call.linkedid, index, name,
+                                   call.started_at.astimezone(UTC)),
+            queue=call.queue, talk_s=call.talk_s)
+            for index, name in enumerate(names, 1)
+            if (call.server, call.linkedid, name) not in self._active]
+        self._active.update(rec.key for rec in todo)
+        created = []
+        try:
+            for rec in todo:  # a recording with a row already is filed or being filed
+                if await repo.create(rec):
+                    created.append(rec)
+                else:
+                    self._active.discard(rec.key)
+        except BaseException:
+            self._active.difference_update(rec.key for rec in todo)
+            raise
+        await asyncio.gather(*(self._file_one(repo, rec) for rec in created))
 
     async def _file_one(self, repo: RecordingRepository, rec: Recording) -> None:
+        """File ``rec`` (marked active by the caller), then let it go."""
+        try:
+            await self._check_and_store(repo, rec)
+        finally:
+            self._active.discard(rec.key)
+
+    async def _check_and_store(self, repo: RecordingRepository, rec: Recording) -> None:
         """Check ``rec``'s file until it is usable or the retries are spent; write the row."""
         s = self.settings
         local = files.map_path(rec.source_path, s.asterisk_dir, s.local_dir)
+        moved = Path(s.store_dir) / rec.path if rec.path else None
+        if moved is not None and moved.is_file() and not local.exists():
+            local = moved  # moved before a stop, its row not yet written
         ctx = {"server": rec.server, "linkedid": rec.linkedid, "file_name": rec.file_name}
         for attempt in range(1, s.retries + 2):
             size = await files.wait_complete(local, s.stable_wait_s, s.max_wait_s)

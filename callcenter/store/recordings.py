@@ -8,6 +8,8 @@ from typing import Literal
 
 import asyncpg
 
+from callcenter.calls.model import CallRecord
+
 RecordingStatus = Literal["pending", "ready", "empty", "missing", "corrupt", "purged"]
 FINAL: frozenset[str] = frozenset({"ready", "empty", "missing", "corrupt", "purged"})
 ON_DISK: tuple[str, ...] = ("ready", "empty", "corrupt")
@@ -47,17 +49,30 @@ class Recording:
 _WRITTEN = ("server", "linkedid", "file_name", "call_started_at", "status", "source_path",
             "path", "format", "duration_s", "size_bytes", "sha256", "attempts", "detail",
             "queue", "talk_s")
+_INSERT = (f"INSERT INTO recordings ({', '.join(_WRITTEN)}) VALUES "
+           f"({', '.join(f'${i}' for i in range(1, len(_WRITTEN) + 1))}) ")
 _UPSERT = (
-    f"INSERT INTO recordings ({', '.join(_WRITTEN)}) VALUES "
-    f"({', '.join(f'${i}' for i in range(1, len(_WRITTEN) + 1))}) "
-    "ON CONFLICT (server, linkedid, file_name) DO UPDATE SET "
+    _INSERT + "ON CONFLICT (server, linkedid, file_name) DO UPDATE SET "
     + ", ".join(f"{c} = EXCLUDED.{c}" for c in _WRITTEN[3:]) + ", updated_at = now()")
+_CREATE = _INSERT + "ON CONFLICT (server, linkedid, file_name) DO NOTHING RETURNING true"
+_UNFILED = """SELECT server, linkedid, started_at, queue, answered_at, talk_ended_at, ended_at,
+    recordings FROM calls c
+WHERE ended_at >= $1 AND ended_at < $2 AND EXISTS (SELECT 1 FROM unnest(c.recordings) AS f(name)
+    WHERE NOT EXISTS (SELECT 1 FROM recordings r WHERE r.server = c.server
+                      AND r.linkedid = c.linkedid AND r.file_name = f.name))
+ORDER BY ended_at"""
 _MARK_SHORT = """UPDATE recordings r SET short = coalesce(r.status IN ('ready', 'empty')
     AND r.talk_s > 0 AND tot.d < $3 * r.talk_s, false)
 FROM (SELECT coalesce(sum(duration_s) FILTER (WHERE status IN ('ready', 'empty')), 0) AS d
       FROM recordings WHERE server = $1 AND linkedid = $2) tot
 WHERE r.server = $1 AND r.linkedid = $2"""
 _COLUMNS = [f.name for f in fields(Recording)]
+
+
+async def _lock_call(conn: asyncpg.Connection, server: str, linkedid: str) -> None:
+    """One writer of a call's rows at a time (until commit): updates span the call's rows."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))",
+                       f"recordings:{server}/{linkedid}")
 
 
 def _row(r: asyncpg.Record) -> Recording:
@@ -75,8 +90,23 @@ class RecordingRepository:
         ``short`` flags: its ready and empty recordings together last less than
         ``short_ratio`` × talk time (an answered call recorded as a bare header is short)."""
         async with self.pool.acquire() as conn, conn.transaction():
+            await _lock_call(conn, rec.server, rec.linkedid)
             await conn.execute(_UPSERT, *(getattr(rec, c) for c in _WRITTEN))
             await conn.execute(_MARK_SHORT, rec.server, rec.linkedid, short_ratio)
+
+    async def create(self, rec: Recording) -> bool:
+        """Insert ``rec`` unless the recording has a row already; True when inserted."""
+        return bool(await self.pool.fetchval(_CREATE, *(getattr(rec, c) for c in _WRITTEN)))
+
+    async def unfiled_calls(self, ended_since: datetime, ended_before: datetime
+                            ) -> list[CallRecord]:
+        """Calls ended in [``ended_since``, ``ended_before``) naming a recording that has no
+        row yet (their end was not seen, or the database was down): the fields filing needs."""
+        rows = await self.pool.fetch(_UNFILED, ended_since, ended_before)
+        return [CallRecord(r["server"], r["linkedid"], r["started_at"], queue=r["queue"],
+                           answered_at=r["answered_at"], talk_ended_at=r["talk_ended_at"],
+                           ended_at=r["ended_at"], recordings=list(r["recordings"]))
+                for r in rows]
 
     async def for_call(self, server: str, linkedid: str) -> list[Recording]:
         """The call's recordings, oldest first."""
@@ -113,9 +143,11 @@ class RecordingRepository:
 
     async def set_hold(self, server: str, linkedid: str, on: bool) -> int:
         """Set or clear the legal hold of every recording of the call; rows changed."""
-        result = await self.pool.execute(
-            "UPDATE recordings SET legal_hold = $3, updated_at = now()"
-            " WHERE server = $1 AND linkedid = $2", server, linkedid, on)
+        async with self.pool.acquire() as conn, conn.transaction():
+            await _lock_call(conn, server, linkedid)
+            result = await conn.execute(
+                "UPDATE recordings SET legal_hold = $3, updated_at = now()"
+                " WHERE server = $1 AND linkedid = $2", server, linkedid, on)
         return int(result.split()[-1])
 
     @staticmethod
