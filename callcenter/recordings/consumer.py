@@ -31,7 +31,6 @@ from callcenter.recordings import files
 from callcenter.recordings.formats import Probe, probe
 from callcenter.settings import RecordingSettings, Settings
 from callcenter.store.recordings import Recording, RecordingRepository
-from callcenter.store.setup import StoreUnavailable
 
 log = structlog.get_logger(__name__)
 
@@ -166,7 +165,7 @@ class RecordingConsumer:
                                                      now - timedelta(seconds=SWEEP_GRACE_S)):
                     log.info("recording_swept", server=call.server, linkedid=call.linkedid)
                     self._spawn(self._file_call(call, {}))
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, StoreUnavailable):
+            except Exception:  # the database is down (or a bug): log, try again later
                 log.exception("recording_sweep_failed")
                 await asyncio.sleep(max(1.0, self.settings.retry_delay_s))
                 continue
