@@ -147,3 +147,22 @@ async def test_wait_complete_gives_up_on_a_file_that_never_comes(tmp_path: Path)
     assert 0.2 <= loop.time() - start < 1.0
     (tmp_path / "some.wav").write_bytes(b"x" * 10)
     assert await wait_complete(tmp_path / "some.wav", 0.05, 1.0) == 10
+
+
+async def test_wait_complete_sees_a_header_rewritten_in_place(tmp_path: Path) -> None:
+    """MixMonitor fixes the WAV header on close without changing the size."""
+    path = tmp_path / "h.wav"
+    path.write_bytes(b"\0" * 100)
+
+    async def rewrite() -> None:
+        await asyncio.sleep(0.15)
+        with path.open("r+b") as fh:
+            fh.write(b"RIFF")
+
+    task = asyncio.create_task(rewrite())
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    assert await wait_complete(path, 0.3, 2.0, poll_s=0.02) == 100
+    await task
+    assert loop.time() - start >= 0.15 + 0.3  # the rewrite restarted the stable period
+    assert path.read_bytes()[:4] == b"RIFF"

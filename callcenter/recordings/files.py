@@ -61,7 +61,8 @@ def resolve_stored(store_dir: str | Path, rel: str) -> Path | None:
 
 async def wait_complete(path: Path, stable_s: float, max_wait_s: float,
                         poll_s: float | None = None) -> int | None:
-    """Wait until ``path`` exists and its size has not changed for ``stable_s`` seconds.
+    """Wait until ``path`` exists and neither its size nor its modification time has
+    changed for ``stable_s`` seconds (a header rewritten in place counts as a change).
 
     Gives up after ``max_wait_s`` seconds: returns the last size seen, or None
     when the file never appeared.
@@ -69,20 +70,21 @@ async def wait_complete(path: Path, stable_s: float, max_wait_s: float,
     poll = poll_s if poll_s is not None else max(0.01, min(0.25, stable_s / 4 or 0.05))
     loop = asyncio.get_running_loop()
     deadline = loop.time() + max_wait_s
-    last: int | None = None
+    last: tuple[int, int] | None = None
     since = 0.0
     while True:
         now = loop.time()
         try:
-            size: int | None = path.stat().st_size
+            st = path.stat()
+            seen: tuple[int, int] | None = (st.st_size, st.st_mtime_ns)
         except (FileNotFoundError, NotADirectoryError):
-            size = None
-        if size is not None and size == last and now - since >= stable_s:
-            return size
-        if size != last:
-            last, since = size, now
+            seen = None
+        if seen is not None and seen == last and now - since >= stable_s:
+            return seen[0]
+        if seen != last:
+            last, since = seen, now
         if now >= deadline:
-            return last
+            return None if last is None else last[0]
         await asyncio.sleep(poll)
 
 
