@@ -95,3 +95,16 @@ def test_bad_options_one_line_exit_2(argv: list[str], message: str,
     assert main(["report", *argv]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("callcenter: " + message) and "\n" not in err
+
+
+async def test_report_command_csv_on_stdout_for_a_team(fresh_dsn: str, pool: asyncpg.Pool,
+                                                      capsys: pytest.CaptureFixture[str]
+                                                      ) -> None:
+    await CallRepository(pool).upsert_calls(calls())
+    capsys.readouterr()
+    assert await cli("report", "--dsn", fresh_dsn, "--period", "range", "--from", "2026-11-03",
+                     "--to", "2026-11-04", "--agent", "a1", "--agent", "a2") == 0
+    parts = sections(capsys.readouterr().out)
+    summary = dict(parts["summary"][1:])
+    assert summary["filter"] == "agent a1 a2" and summary["offered"] == "2"     # A and C
+    assert [row[0] for row in parts["agents"][1:]] == ["a1", "a2"]
