@@ -83,7 +83,9 @@ class RecordingConsumer:
         self._swept = asyncio.Event()
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> RecordingConsumer:
+    def from_settings(cls, settings: Settings, *,
+                      on_alert: Callable[[RecordingAlert], None] | None = None
+                      ) -> RecordingConsumer:
         """A consumer that opens its own small pool on the configured database when needed."""
         from callcenter import db
         from callcenter.store.setup import open_store
@@ -92,7 +94,7 @@ class RecordingConsumer:
             dsn = db.resolve_dsn(settings.database.dsn, settings.database.data_dir)
             return await open_store(dsn, max_size=2)
 
-        return cls(settings.recordings, pool_factory=factory)
+        return cls(settings.recordings, pool_factory=factory, on_alert=on_alert)
 
     async def on_facts(self, facts: Sequence[Fact]) -> None:
         """Note announced files; start filing the recordings of every ended call."""
