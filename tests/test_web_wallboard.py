@@ -70,7 +70,7 @@ async def test_board_masks_numbers_and_shows_local_times(settings: Settings,
                                                          pool: asyncpg.Pool) -> None:
     live = LiveConsumer.from_settings(settings)
     t = now()
-    alert_at = datetime(2026, 12, 2, 2, 0, 5, tzinfo=UTC)  # 10:00:05 in Shanghai
+    alert_at = (t - timedelta(days=1)).replace(hour=2, minute=0, second=5)  # 10:00:05 Shanghai
     await live.on_facts([*waiting_caller("1.1", t), *on_call("agent1001", "1.2", t)])
     live.on_alert(SupervisorAlert("pbx1", alert_at, kind="agent_paused",
                                   interface="PJSIP/agent1002", agent="agent1002", misses=2,

@@ -94,7 +94,11 @@ async def events(request: web.Request) -> web.StreamResponse:
         raise web.HTTPServiceUnavailable(text="503: no live state in this process")
     principal = await current_user(request)
     kind = (principal.language, principal.role in FULL_NUMBER_ROLES)
-    render = board_renderer(request.app, principal)
+    board = board_renderer(request.app, principal)
+
+    def render(state: LiveState) -> bytes:  # encoded once per kind, shared by its viewers
+        return sse("board", board(state))
+
     response = web.StreamResponse(headers={
         "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache",
         "X-Accel-Buffering": "no"})
@@ -105,12 +109,12 @@ async def events(request: web.Request) -> web.StreamResponse:
             await response.write(b"retry: 3000\n\n")
             while True:
                 try:
-                    html = await asyncio.wait_for(sub.queue.get(), KEEPALIVE_S)
+                    event = await asyncio.wait_for(sub.queue.get(), KEEPALIVE_S)
                 except TimeoutError:
-                    html = render(live.state)  # durations and the day roll on
-                if html is None:
+                    event = render(live.state)  # durations and the day roll on
+                if event is None:
                     break
-                await response.write(sse("board", html))
+                await response.write(event)
             await response.write_eof()
     finally:
         live.unsubscribe(sub)
