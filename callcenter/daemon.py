@@ -41,14 +41,15 @@ def make_tracker(server: str, settings: Settings) -> Tracker:
 
 def default_consumers(settings: Settings) -> list[Consumer]:
     """The product's consumers besides the store: three-ring enforcement, recordings,
-    the live state (which also receives the enforcer's supervisor alerts)."""
+    the live state (which also receives the enforcer's supervisor alerts), the agents' feed."""
+    from callcenter.agentpanel.feed import AgentFeed
     from callcenter.live import LiveConsumer
     from callcenter.recordings.consumer import RecordingConsumer
     from callcenter.ringrule.enforcer import RingEnforcer
 
     live = LiveConsumer.from_settings(settings)
     return [RingEnforcer.from_settings(settings, on_alert=live.on_alert),
-            RecordingConsumer.from_settings(settings), live]
+            RecordingConsumer.from_settings(settings), live, AgentFeed()]
 
 
 class CallLogger:

@@ -11,7 +11,6 @@ from typing import Any
 
 import structlog
 
-from callcenter.agentpanel.feed import AgentFeed
 from callcenter.cli.common import add_dsn_argument, settings_from_args
 from callcenter.cli.run_cmd import CliError, guarded, open_cli_store, start_web, stop_event
 from callcenter.daemon import Daemon, default_consumers
@@ -68,7 +67,7 @@ async def run(args: argparse.Namespace) -> int:
     await sim.start()
     settings.servers = [AmiServer(name="sim", host=sim.host, port=sim.port, secret="demo",
                                   reconnect_min_s=0.2, reconnect_max_s=2.0)]
-    daemon = Daemon(settings, pool, consumers=[*default_consumers(settings), AgentFeed()])
+    daemon = Daemon(settings, pool, consumers=default_consumers(settings))
     await daemon.start()
     web = await start_web(settings, pool, daemon)
     users = await _demo_users(pool) if web else None

@@ -19,7 +19,6 @@ from typing import Any
 import asyncpg
 import structlog
 
-from callcenter.agentpanel.feed import AgentFeed
 from callcenter.cli.common import add_dsn_argument, dsn_from_settings, settings_from_args
 from callcenter.daemon import Daemon, default_consumers
 from callcenter.logging_setup import configure_logging
@@ -107,7 +106,7 @@ async def run(args: argparse.Namespace) -> int:
         raise CliError("no Asterisk servers configured: add [[servers]] to the TOML file "
                        "(see README, Configuration) or run `callcenter demo`")
     settings, pool = await open_cli_store(args)
-    daemon = Daemon(settings, pool, consumers=[*default_consumers(settings), AgentFeed()])
+    daemon = Daemon(settings, pool, consumers=default_consumers(settings))
     stop = stop_event()
     await daemon.start()
     web = None if args.no_web else await start_web(settings, pool, daemon)
