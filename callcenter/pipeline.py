@@ -100,7 +100,19 @@ class FanOut:
 
     @staticmethod
     async def _run(consumer: Consumer, q: asyncio.Queue[Sequence[Fact] | None]) -> None:
-        while (facts := await q.get()) is not None:
+        """Deliver in order; a consumer that fell behind gets what waits in one call."""
+        done = False
+        while not done:
+            first = await q.get()
+            if first is None:
+                return
+            facts = list(first)
+            while not q.empty():
+                more = q.get_nowait()
+                if more is None:
+                    done = True
+                    break
+                facts += more
             try:
                 await consumer.on_facts(facts)
             except Exception:

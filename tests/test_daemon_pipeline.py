@@ -65,6 +65,25 @@ async def test_fanout_back_pressure_is_counted_and_nothing_is_lost() -> None:
     assert fanout.metrics[0].full_events > 0 and fanout.metrics[0].max_depth == 2
 
 
+async def test_a_consumer_behind_gets_what_waits_in_one_call_in_order() -> None:
+    calls: list[list[Fact]] = []
+    gate = asyncio.Event()
+
+    class Blocked:
+        async def on_facts(self, facts: Sequence[Fact]) -> None:
+            calls.append(list(facts))
+            await gate.wait()
+
+    fanout = FanOut([Blocked()], maxsize=10)
+    facts = [Fact("s", datetime.fromtimestamp(i, UTC)) for i in range(6)]
+    for f in facts:
+        await fanout.dispatch([f])
+    await asyncio.sleep(0)
+    gate.set()
+    await fanout.close()
+    assert calls == [facts[:1], facts[1:]]
+
+
 async def test_pipeline_journals_before_consumers_in_order(pool: asyncpg.Pool,
                                                            tmp_path: Path) -> None:
     writer = StoreWriter(pool, tmp_path)
