@@ -76,9 +76,11 @@ async def test_a_consumer_behind_gets_what_waits_in_one_call_in_order() -> None:
 
     fanout = FanOut([Blocked()], maxsize=10)
     facts = [Fact("s", datetime.fromtimestamp(i, UTC)) for i in range(6)]
-    for f in facts:
+    await fanout.dispatch(facts[:1])
+    while not calls:  # the consumer is busy with the first batch
+        await asyncio.sleep(0)
+    for f in facts[1:]:
         await fanout.dispatch([f])
-    await asyncio.sleep(0)
     gate.set()
     await fanout.close()
     assert calls == [facts[:1], facts[1:]]
