@@ -41,7 +41,8 @@ def make_tracker(server: str, settings: Settings) -> Tracker:
 
 def default_consumers(settings: Settings) -> list[Consumer]:
     """The product's consumers besides the store: three-ring enforcement, recordings,
-    the live state (which also receives the enforcer's supervisor alerts), the agents' feed."""
+    the live state (which also receives the enforcer's and the recordings' alerts), the
+    agents' feed."""
     from callcenter.agentpanel.feed import AgentFeed
     from callcenter.live import LiveConsumer
     from callcenter.recordings.consumer import RecordingConsumer
@@ -49,7 +50,7 @@ def default_consumers(settings: Settings) -> list[Consumer]:
 
     live = LiveConsumer.from_settings(settings)
     return [RingEnforcer.from_settings(settings, on_alert=live.on_alert),
-            RecordingConsumer.from_settings(settings), live, AgentFeed()]
+            RecordingConsumer.from_settings(settings, on_alert=live.on_alert), live, AgentFeed()]
 
 
 class CallLogger:

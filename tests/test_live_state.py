@@ -191,3 +191,16 @@ def test_board_clock_follows_event_time_running_ahead() -> None:
     snap = live.snapshot(str)
     assert snap["now"] == at(130).isoformat()
     assert snap["queues"][0]["longest_wait_s"] == 30
+
+
+def test_recording_alerts_are_kept_newest_first() -> None:
+    from callcenter.recordings.consumer import RecordingAlert
+
+    live = new_state(Clock(at(10)))
+    for i, status in enumerate(("missing", "corrupt")):
+        assert live.apply([RecordingAlert("pbx1", at(i), linkedid=f"8.{i}",
+                                          file_name=f"8.{i}.wav", status=status,
+                                          attempts=4, detail="")])  # type: ignore[arg-type]
+    alerts = live.snapshot(str)["recording_alerts"]
+    assert [(a["file"], a["status"]) for a in alerts] == [("8.1.wav", "corrupt"),
+                                                         ("8.0.wav", "missing")]

@@ -16,7 +16,7 @@ from callcenter.web.masking import mask, mask_number
 WEB = Path(__file__).resolve().parents[1] / "callcenter" / "web"
 MINE = ["base.html", "login.html", "home.html", "wallboard.html", "wallboard_board.html",
         "users.html", "audit.html", "account.html"]
-MSGID = re.compile(r"""_\(\s*(["'])(.+?)\1\s*[,)]""")
+MSGID = re.compile(r"""_\(\s*(["'])([^"']+?)\1\s*[,)]""")
 
 
 @pytest.mark.parametrize(("number", "masked"), [
@@ -42,7 +42,8 @@ def test_every_msgid_of_the_web_package_has_a_chinese_translation() -> None:
     msgids = {m.group(2) for path in sources for m in MSGID.finditer(path.read_text("utf-8"))}
     msgids |= {"Wallboard", "Users", "Audit log", "admin", "supervisor", "qa", "agent",
                "available", "ringing", "on_call", "wrap_up", "paused", "unavailable",
-               "logged_out", "agent_paused", "already_paused", "pause_failed"}
+               "logged_out", "agent_paused", "already_paused", "pause_failed",
+               "recording_missing", "recording_corrupt", "recording_store_failed"}
     msgids |= set(re.findall(r'UserError\(\s*"([^"]+)"',
                              (WEB.parent / "store" / "users.py").read_text("utf-8")))
     assert len(msgids) > 90

@@ -18,6 +18,7 @@ from callcenter.calls.model import (
     RingAttempt,
 )
 from callcenter.live import LiveConsumer
+from callcenter.recordings.consumer import RecordingAlert
 from callcenter.ringrule.outcomes import SupervisorAlert
 from callcenter.settings import Settings
 from callcenter.store.calls import CallRepository
@@ -76,9 +77,12 @@ async def test_board_masks_numbers_and_shows_local_times(settings: Settings,
                                   interface="PJSIP/agent1002", agent="agent1002", misses=2,
                                   linkedid="1.3", queue="support", action="pause",
                                   result="ok"))
+    live.on_alert(RecordingAlert("pbx1", t, linkedid="1.2", file_name="1.2.wav",
+                                 status="missing", attempts=4, detail=""))
     async with web_client(settings, pool, role="supervisor", live=live,
                           features=CORE_FEATURES) as client:
         html = await (await client.get("/wallboard", headers={"Accept-Language": "en"})).text()
+        assert "1.2.wav: recording missing (4 checks)" in html
         assert "138****5678" in html and CALLER not in html
         assert "10:00:05" in html and "02:00:05" not in html
         assert "within 20 s, of offered minus short abandons" in html

@@ -1,7 +1,8 @@
 """The live-state consumer of the daemon, and the fan-out of its updates to browsers.
 
 ``LiveConsumer.on_facts`` folds facts into :class:`LiveState`; supervisor
-alerts come through ``on_alert`` (the RingEnforcer's hook). Every change wakes
+alerts come through ``on_alert`` (the RingEnforcer's and the
+RecordingConsumer's hook). Every change wakes
 one broadcaster task, which publishes at once unless it published less than
 ``min_interval_s`` ago (then it waits: a burst of events gives one update, and
 at most one update per interval goes out), renders the snapshot once per kind
@@ -22,6 +23,7 @@ import structlog
 from callcenter.calls.model import CallRecord, Fact
 from callcenter.live.state import Clock, LiveState, utcnow
 from callcenter.metrics import MetricSettings
+from callcenter.recordings.consumer import RecordingAlert
 from callcenter.ringrule.outcomes import SupervisorAlert
 from callcenter.settings import Settings
 
@@ -73,8 +75,8 @@ class LiveConsumer:
         if self.state.apply(facts):
             self._changed()
 
-    def on_alert(self, alert: SupervisorAlert) -> None:
-        """Hook for ``RingEnforcer.on_alert``."""
+    def on_alert(self, alert: SupervisorAlert | RecordingAlert) -> None:
+        """Hook for ``RingEnforcer.on_alert`` and ``RecordingConsumer.on_alert``."""
         if self.state.apply([alert]):
             self._changed()
 

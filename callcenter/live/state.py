@@ -1,4 +1,5 @@
-"""The wallboard's in-memory state: per queue and per agent, today, from the tracker's facts.
+"""The wallboard's in-memory state: per queue and per agent, today, from the tracker's facts
+(and the alerts of the three-ring enforcer and of the recordings consumer).
 
 Pure (no I/O; the clock is injected). ``apply(facts)`` folds facts in,
 ``seed(calls)`` adds today's stored calls after a restart, ``snapshot()``
@@ -35,6 +36,7 @@ from callcenter.metrics import (
     agent_call_figures,
     call_figures,
 )
+from callcenter.recordings.consumer import RecordingAlert
 from callcenter.ringrule.outcomes import SupervisorAlert
 
 CallKey = tuple[str, str]
@@ -86,6 +88,7 @@ class LiveState:
         self.agents: dict[str, AgentNow] = {}
         self.current_call: dict[str, tuple[CallKey, datetime]] = {}
         self.alerts: deque[SupervisorAlert] = deque(maxlen=ALERTS_KEPT)
+        self.recording_alerts: deque[RecordingAlert] = deque(maxlen=ALERTS_KEPT)
         self.latest_at: datetime | None = None
         self.known_queues: set[str] = set()
         """Queues seen since start: they stay on the board after midnight."""
@@ -151,6 +154,8 @@ class LiveState:
             self._member(f)
         elif isinstance(f, SupervisorAlert):
             self.alerts.appendleft(f)
+        elif isinstance(f, RecordingAlert):
+            self.recording_alerts.appendleft(f)
         else:
             return False
         return True
@@ -241,6 +246,10 @@ class LiveState:
             "agents": [self._agent(a, by_agent.get(a, []), alerts[a], mask)
                        for a in sorted(self._agent_names())],
             "alerts": [_alert(a) for a in self.alerts],
+            "recording_alerts": [
+                {"at": a.at.isoformat(), "server": a.server, "linkedid": a.linkedid,
+                 "file": a.file_name, "status": a.status, "attempts": a.attempts,
+                 "detail": a.detail} for a in self.recording_alerts],
         }
 
     def _figures(self, fig: CallFigures) -> dict[str, Any]:
