@@ -52,17 +52,23 @@ class QueueEngine:
         return out
 
     def kick(self, queue: Queue) -> None:
-        """Offer idle waiting callers, in order, to available members."""
+        """Offer idle waiting callers, in order, to available members.
+
+        The members free now are listed once (in the strategy's order) and
+        handed out in turn: a kick costs O(waiters + members), not their product.
+        """
+        agents = self.available(queue)
+        ringall = queue.config.strategy == "ringall"
+        index = {iface: i for i, iface in enumerate(queue.members)} if agents else {}
         for waiter in list(queue.waiting):
-            if not waiter.idle:
-                continue
-            agents = self.available(queue)
             if not agents:
                 return
+            if not waiter.idle:
+                continue
             # app_queue's ringall walks its member container in hash order: newest first here
-            chosen = agents[::-1] if queue.config.strategy == "ringall" else agents[:1]
-            if queue.config.strategy != "ringall":
-                queue.last_index = list(queue.members).index(chosen[0].interface)
+            chosen, agents = (agents[::-1], []) if ringall else (agents[:1], agents[1:])
+            if not ringall:
+                queue.last_index = index[chosen[0].interface]
             for agent in chosen:
                 agent.status = 6  # reserved; the ring emits QueueMemberStatus
             waiter.idle = False
