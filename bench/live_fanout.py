@@ -210,6 +210,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     settings.database.spool_dir = str(tmp / "spool")
     settings.servers = [AmiServer(name="bench", port=port, secret="secret")]
     live = LiveConsumer.from_settings(settings)
+    if args.interval is not None:
+        live.min_interval_s = args.interval
     daemon = Daemon(settings, pool, consumers=[live], log_calls=False)
     await daemon.start()
     origins = Origins()
@@ -279,6 +281,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=20.0,
                         help="seconds to ramp up to --concurrent calls (not measured)")
     parser.add_argument("--seconds", type=float, default=30.0, help="seconds measured")
+    parser.add_argument("--interval", type=float,
+                        help="the live consumer's minimum seconds between updates (default 0.1)")
     parser.add_argument("--dsn", help="PostgreSQL URL (default: an embedded server)")
     args = parser.parse_args()
     quiet()
