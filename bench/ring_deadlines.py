@@ -96,6 +96,11 @@ async def run_sim(n: int, speed: float, conn: Connection | None,
     elif ready is not None:
         ready.set_result(hello)
         await asyncio.sleep(0.2)
+    # a quiet moment first, as on a live PBX: the daemon learns the clock offset from
+    # events that were not held up behind a burst
+    for paused in (True, False, True, False):
+        sim.agent_pause("agent1001", paused, "warm-up")
+        await asyncio.sleep(0.05)
     t0 = time.perf_counter()
     for i in range(n):
         await sim.inbound_call(f"+86138{i:08d}", "800")

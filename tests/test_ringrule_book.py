@@ -233,3 +233,18 @@ def test_deferred_ring_handed_out_again_unless_it_ends() -> None:
     [again] = book.due(START + 16.0)
     assert again.attempt.agent == "agent1002" and again.due_at == START + 16.0
     assert len(book) == 0
+
+
+def test_clock_offset_ignores_bursts_follows_drift_and_resets_when_the_clock_goes_back() -> None:
+    from callcenter.ringrule.book import ClockOffset
+
+    off = ClockOffset(window_s=100.0, step_s=1.0)
+    assert off.observe(5.02, event_ts=1000.0, now=1005.02) == 5.02
+    # a burst: frames stamped on time reach us 2 s late; the offset does not move
+    assert off.observe(7.0, event_ts=1001.0, now=1008.0) == 5.02
+    assert off.observe(5.01, event_ts=1010.0, now=1015.01) == 5.01
+    # drift: after a whole window, old samples no longer count
+    assert off.observe(5.3, event_ts=1100.0, now=1105.3) == 5.01
+    assert off.observe(5.3, event_ts=1160.0, now=1165.3) == 5.3
+    # the PBX clock set back 30 s: stamps 30 s older than the newest seen
+    assert off.observe(35.3, event_ts=1130.5, now=1165.8) == 35.3

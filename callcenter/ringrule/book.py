@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -196,3 +197,35 @@ class MissBook:
         if paused:
             return False, f"already paused ({', '.join(sorted(set(paused.values())))})"
         return True, ""
+
+
+class ClockOffset:
+    """How far the enforcer's clock is ahead of one PBX's event clock (seconds).
+
+    A sample is "now minus the event's Timestamp" as a frame arrives; delays
+    (the network, a busy daemon, a burst of events) only ever make it larger, so
+    the smallest sample is the clocks' difference plus the least delay. The
+    minimum is kept over a sliding window (two half-window buckets) so that it
+    follows drift; a frame stamped ``step_s`` before the newest one seen means
+    the PBX clock was set back, and the offset starts again from that frame. A
+    burst that delays frames therefore never moves the deadlines later.
+    """
+
+    def __init__(self, window_s: float = 600.0, step_s: float = 1.0) -> None:
+        self.window_s = window_s
+        self.step_s = step_s
+        self._current = self._previous = math.inf
+        self._bucket_start: float | None = None
+        self._newest = -math.inf
+
+    def observe(self, sample: float, event_ts: float, now: float) -> float:
+        """Take one sample (event at ``event_ts``, seen at ``now``); the offset now."""
+        if event_ts < self._newest - self.step_s:
+            self._current = self._previous = math.inf
+            self._newest = event_ts
+        else:
+            self._newest = max(self._newest, event_ts)
+        if self._bucket_start is None or now - self._bucket_start >= self.window_s / 2:
+            self._previous, self._current, self._bucket_start = self._current, math.inf, now
+        self._current = min(self._current, sample)
+        return min(self._current, self._previous)

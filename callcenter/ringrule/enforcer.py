@@ -12,6 +12,7 @@ learnt from receive times, so skewed PBX clocks and replays still give
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping, Sequence
@@ -34,7 +35,7 @@ from callcenter.calls.model import (
     count_rings,
 )
 from callcenter.ringrule import actions as act
-from callcenter.ringrule.book import DeadlineBook, MissBook, Ring, ring_key
+from callcenter.ringrule.book import ClockOffset, DeadlineBook, MissBook, Ring, ring_key
 from callcenter.ringrule.confcheck import Mismatch, QueueConf, check_server
 from callcenter.ringrule.outcomes import AlertKind, EnforcementOutcome, SupervisorAlert
 from callcenter.ringrule.policy import PolicyFor, rule_from_policy
@@ -44,8 +45,10 @@ log = structlog.get_logger(__name__)
 
 ASTERISK_GRACE_S = 1.0
 """When the queue's own timeout ends rings at the deadline, act only this much later."""
-MAX_OFFSET_JUMP_S = 1.0
-"""A receive-time sample this much above the learnt offset means the PBX clock moved."""
+CLOCK_STEP_S = 1.0
+"""A frame stamped this much before the newest one means the PBX clock was set back."""
+OFFSET_WINDOW_S = 600.0
+"""The PBX clock offset is the smallest receive delay seen over this window (drift)."""
 
 
 class Clock(Protocol):
@@ -110,7 +113,7 @@ class RingEnforcer:
         """Loop seconds between each deadline and its firing (for benches)."""
         self._keep_calls = keep_calls
         self._clients: dict[str, ActionClient] = {}
-        self._offsets: dict[str, float] = {}
+        self._offsets: dict[str, ClockOffset] = {}
         self._calls: dict[tuple[str, str], CallStarted] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
@@ -172,9 +175,11 @@ class RingEnforcer:
         ts = frame.get("Timestamp")
         if isinstance(ts, str):
             try:
-                self._learn_offset(server, self.clock.now() - float(ts))
+                stamp = float(ts)
             except ValueError:
-                pass
+                return
+            if math.isfinite(stamp):
+                self._learn_offset(server, stamp)
 
     def wrap_on_event(self, server: str,
                       on_event: Callable[[Any, float], None]) -> Callable[[Any, float], None]:
@@ -187,15 +192,18 @@ class RingEnforcer:
         return handler
 
     # -- deadlines -----------------------------------------------------------------
-    def _learn_offset(self, server: str, sample: float) -> float:
-        """Smallest receive-minus-event delay seen; a jump up means the PBX clock moved."""
-        old = self._offsets.get(server)
-        if old is None or sample < old or sample > old + MAX_OFFSET_JUMP_S * self.clock.speed:
-            self._offsets[server] = old = sample
-        return old
+    def _learn_offset(self, server: str, event_ts: float) -> float:
+        """The server's clock offset after a frame stamped ``event_ts`` (see ClockOffset)."""
+        offset = self._offsets.get(server)
+        if offset is None:
+            speed = self.clock.speed
+            offset = self._offsets[server] = ClockOffset(OFFSET_WINDOW_S * speed,
+                                                         CLOCK_STEP_S * speed)
+        now = self.clock.now()
+        return offset.observe(now - event_ts, event_ts, now)
 
     def _offset(self, server: str, event_at: datetime) -> float:
-        return self._learn_offset(server, self.clock.now() - event_at.timestamp())
+        return self._learn_offset(server, event_at.timestamp())
 
     def _ring_started(self, fact: RingStarted) -> None:
         call = self._calls.get((fact.server, fact.linkedid))
