@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -69,6 +70,18 @@ async def pool(fresh_dsn: str) -> AsyncIterator[asyncpg.Pool]:
     p = await db.create_pool(fresh_dsn)
     yield p
     await p.close()
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
+
+
+@pytest.fixture
+def chromium() -> str:
+    """Debian's Chromium for Playwright browser tests, or skip with a message when absent."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium is not installed (apt-get install chromium fonts-noto-cjk)")
+    pytest.importorskip("playwright.async_api")
+    return CHROMIUM
 
 
 @pytest.fixture

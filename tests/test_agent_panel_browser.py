@@ -3,9 +3,6 @@ rings them, writes the call notes and finds them in the customer's history."""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 
 from callcenter.sim import AgentScript
@@ -15,15 +12,7 @@ from tests.test_agent_panel_sim import NEVER, Rig, _where, rig, until
 __all__ = ["rig"]  # the fixture, shared with the simulator tests
 
 pytestmark = pytest.mark.browser
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
 
-
-@pytest.fixture
-def chromium() -> str:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    pytest.importorskip("playwright.async_api")
-    return CHROMIUM
 
 
 async def test_agent_joins_gets_a_screen_pop_and_writes_notes(rig: Rig, chromium: str) -> None:

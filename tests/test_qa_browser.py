@@ -4,7 +4,6 @@ reports progress, 2× speed by key), scores the call, submits; the report shows 
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import asyncpg
@@ -21,15 +20,7 @@ __all__ = ["settings"]  # the fixture, shared with the web tests
 pytestmark = pytest.mark.browser
 MOVED = re.compile(r"^(?!0\.00$)\d+\.\d\d$")
 """The player's data-progress once the audio has moved past 0 s."""
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
 
-
-@pytest.fixture
-def chromium() -> str:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    pytest.importorskip("playwright.async_api")
-    return CHROMIUM
 
 
 async def test_inspector_plays_scores_and_submits(pool: asyncpg.Pool, settings: Settings,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -26,18 +25,10 @@ from callcenter.web.app import CORE_FEATURES, create_app
 from callcenter.web.testing import ensure_user
 
 pytestmark = pytest.mark.browser
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
 ARTIFACTS = Path(os.environ.get("CALLCENTER_ARTIFACTS")
                  or Path(__file__).resolve().parents[1] / "test-artifacts")
 SPEED = 10.0
 
-
-@pytest.fixture
-def chromium() -> str:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("chromium is not installed (apt-get install chromium fonts-noto-cjk)")
-    pytest.importorskip("playwright.async_api")
-    return CHROMIUM
 
 
 async def until(cond: Callable[[], Any], timeout: float = 15.0) -> Any:
