@@ -282,7 +282,7 @@ def main() -> None:
                         help="seconds to ramp up to --concurrent calls (not measured)")
     parser.add_argument("--seconds", type=float, default=30.0, help="seconds measured")
     parser.add_argument("--interval", type=float,
-                        help="the live consumer's minimum seconds between updates (default 0.1)")
+                        help="the live consumer's minimum seconds between updates (default 0.05)")
     parser.add_argument("--dsn", help="PostgreSQL URL (default: an embedded server)")
     args = parser.parse_args()
     quiet()

@@ -48,7 +48,7 @@ class DatabaseSettings(_Section):
     data_dir: str = ".callcenter/pgdata"
     spool_dir: str = ".callcenter/spool"
     batch_size: int = Field(default=500, ge=1)
-    batch_delay_s: float = Field(default=0.05, ge=0)
+    batch_delay_s: float = Field(default=0.02, ge=0)
     queue_size: int = Field(default=2000, ge=1)
     """Bound of each ingest queue (entries): a full queue stops reading the AMI socket."""
     write_timeout_s: float = Field(default=10.0, gt=0)

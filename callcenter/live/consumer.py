@@ -57,7 +57,7 @@ class Subscriber:
 class LiveConsumer:
     """Daemon consumer holding the live state and pushing changes to subscribers."""
 
-    def __init__(self, state: LiveState, *, min_interval_s: float = 0.1) -> None:
+    def __init__(self, state: LiveState, *, min_interval_s: float = 0.05) -> None:
         self.state = state
         self.min_interval_s = min_interval_s
         self.subscribers: set[Subscriber] = set()
