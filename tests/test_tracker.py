@@ -205,3 +205,20 @@ async def test_direct_call_to_a_busy_agent_is_busy() -> None:
     assert (calls["+8613800000009"].disposition, calls["+8613800000009"].hangup_by) == (
         "busy", "system")
     assert calls["+8613800000008"].disposition == "answered"
+
+
+def test_queue_status_after_a_restart_tells_of_callers_already_waiting() -> None:
+    """A QueueEntry (QueueStatus list) of a call we never saw: the caller waits since Wait s ago."""
+    from callcenter.calls.model import CallStarted, QueueCallerJoined
+
+    tracker = CallTracker("ccpbx")
+    entry = {"Event": "QueueEntry", "Queue": "support", "Position": "1",
+             "Channel": "PJSIP/trunk-00000002", "Uniqueid": "ccpbx-1795348794.2",
+             "CallerIDNum": "+3225550102", "Wait": "6", "ActionID": "x-1"}
+    facts = tracker.feed(entry, 1795348800.0)
+    [started] = [f for f in facts if isinstance(f, CallStarted)]
+    [joined] = [f for f in facts if isinstance(f, QueueCallerJoined)]
+    assert (joined.linkedid, joined.queue, joined.at.timestamp()) == (
+        "ccpbx-1795348794.2", "support", 1795348794.0)
+    assert (started.call.caller, started.call.direction) == ("+3225550102", "inbound")
+    assert tracker.feed(entry, 1795348805.0) == []  # listed again: already known to wait

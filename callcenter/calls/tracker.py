@@ -127,6 +127,9 @@ class CallTracker:
         if name in MEMBER_EVENTS:
             self._out += self.members.on_event(frame, at)
             return self._take()
+        if name == "QueueEntry":
+            self._on_queue_entry(frame, at)
+            return self._take()
         handler = self.handlers.get(name)
         if handler is not None:
             cs = self._call_for(frame, at)
@@ -301,6 +304,26 @@ class CallTracker:
         position = text(frame, "Position")
         self._out.append(QueueCallerJoined(self.server, at, cs.linkedid, queue,
                                            int(position) if position.isdigit() else 0))
+
+    def _on_queue_entry(self, frame: Frame, at: datetime) -> None:
+        """QueueStatus lists a waiting caller: after a restart, the wait we did not see.
+
+        The entry has no Linkedid: the caller's channel (or its Uniqueid, the
+        linkedid of a call that started on it) names the call; ``Wait`` dates the join.
+        """
+        channel, queue, wait = text(frame, "Channel"), text(frame, "Queue"), text(frame, "Wait")
+        lid = self._by_channel.get(channel) or text(frame, "Uniqueid")
+        if not channel or not queue or not lid or lid in self._ended:
+            return
+        cs = self.calls.get(lid)
+        if cs is not None and not cs.left_queue:
+            return  # already known to wait
+        joined = at - timedelta(seconds=int(wait) if wait.isdigit() else 0)
+        if cs is None:
+            cs = self._start_call(lid, joined)
+            self._add_channel(cs, channel, {**frame, "Uniqueid": lid})
+        cs.last_at = at
+        self._on_queue_join(frame, joined, cs)
 
     def _on_queue_abandon(self, frame: Frame, at: datetime, cs: CallState) -> None:
         cs.queue_exit = "abandoned" if cs.customer_gone() else "timeout"
