@@ -30,8 +30,11 @@ ON CONFLICT (server, name) DO UPDATE SET
     last_seen = greatest(queues.last_seen, EXCLUDED.last_seen)"""
 
 _HISTORY = """INSERT INTO agent_state_history (server, interface, queue, at, agent, state, paused,
-    reason, in_queue) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+    reason, in_queue)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[],
+    $6::text[], $7::boolean[], $8::text[], $9::boolean[])
 ON CONFLICT DO NOTHING"""
+"""One statement for the whole batch: the reports' statement triggers run once, not per row."""
 
 
 class AgentRepository:
@@ -63,9 +66,9 @@ class AgentRepository:
                 (f.server, f.queue, f.interface, f.agent, f.in_queue, f.state, f.paused,
                  f.reason, f.at) for f in members])
             await self._touch_queues(conn, ((f.server, f.queue, f.at) for f in members))
-            await conn.executemany(_HISTORY, [
-                (f.server, f.interface, f.queue or "", f.at, f.agent, f.state, f.paused,
-                 f.reason, f.in_queue) for f in facts])
+            rows = [(f.server, f.interface, f.queue or "", f.at, f.agent, f.state, f.paused,
+                     f.reason, f.in_queue) for f in facts]
+            await conn.execute(_HISTORY, *map(list, zip(*rows, strict=True)))
 
     async def touch_queues(self, seen: Iterable[tuple[str, str, datetime]],
                            conn: asyncpg.Connection | None = None) -> None:

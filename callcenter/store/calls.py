@@ -10,11 +10,14 @@ import asyncpg
 
 from callcenter.calls.model import CallRecord, RingAttempt, Transfer, Violation
 
-_UPSERT = """INSERT INTO calls (server, linkedid, direction, caller, caller_name, callee, queue,
-    queues, agent, started_at, queue_joined_at, answered_at, ended_at, wait_s, talk_s, hold_s,
-    hangup_by, hangup_cause, disposition, incomplete_reason, recordings, talk_ended_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-    $20, $21, $22)
+_CALL_COLS = ["server", "linkedid", "direction", "caller", "caller_name", "callee", "queue",
+              "queues", "agent", "started_at", "queue_joined_at", "answered_at", "ended_at",
+              "wait_s", "talk_s", "hold_s", "hangup_by", "hangup_cause", "disposition",
+              "incomplete_reason", "recordings", "talk_ended_at"]
+_STAGE = """CREATE TEMP TABLE IF NOT EXISTS calls_in
+    (LIKE calls INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"""
+_UPSERT = f"""INSERT INTO calls ({", ".join(_CALL_COLS)})
+SELECT {", ".join(_CALL_COLS)} FROM calls_in
 ON CONFLICT (server, linkedid) DO UPDATE SET direction = EXCLUDED.direction,
     caller = EXCLUDED.caller, caller_name = EXCLUDED.caller_name, callee = EXCLUDED.callee,
     queue = EXCLUDED.queue, queues = EXCLUDED.queues, agent = EXCLUDED.agent,
@@ -92,8 +95,11 @@ class CallRepository:
         servers = [c.server for c in latest]
         ids = [c.linkedid for c in latest]
         ras, trs, vis = _children(latest)
-        async with conn.transaction():
-            await conn.executemany(_UPSERT, [_call_row(c) for c in latest])
+        async with conn.transaction():  # one statement: the reports' triggers run once
+            await conn.execute(_STAGE)
+            await conn.copy_records_to_table("calls_in", records=[_call_row(c) for c in latest],
+                                             columns=_CALL_COLS)
+            await conn.execute(_UPSERT)
             for table in _CHILD_TABLES:
                 await conn.execute(f"DELETE FROM {table} WHERE {_KEYS}", servers, ids)
             for table, rows, cols in (("ring_attempts", ras, _RA_COLS),
