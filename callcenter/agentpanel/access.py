@@ -13,24 +13,12 @@
 
 from __future__ import annotations
 
-from typing import Protocol
-
+from callcenter.actors import Actor
 from callcenter.calls.model import CallRecord
 
 MANAGERS = frozenset({"supervisor", "admin"})
 CUSTOMER_ROLES = frozenset({"agent", *MANAGERS})
 CALL_READERS = frozenset({"qa", *MANAGERS})
-
-
-class Actor(Protocol):
-    """The signed-in user (``callcenter.web.auth.Principal`` fits)."""
-
-    @property
-    def username(self) -> str: ...
-    @property
-    def role(self) -> str: ...
-    @property
-    def agent(self) -> str | None: ...
 
 
 class Forbidden(Exception):

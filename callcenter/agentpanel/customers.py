@@ -8,7 +8,8 @@ from typing import Any
 
 import asyncpg
 
-from callcenter.agentpanel.access import CUSTOMER_ROLES, Actor, NotFound, require
+from callcenter.actors import Actor
+from callcenter.agentpanel.access import CUSTOMER_ROLES, NotFound, require
 from callcenter.agentpanel.forms import FormError, customer_form
 from callcenter.agentpanel.numbers import caller_id_forms, try_normalise
 from callcenter.store.audit import AuditRepository

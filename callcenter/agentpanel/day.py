@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from callcenter.agentpanel.access import Actor, agent_of
+from callcenter.actors import Actor
+from callcenter.agentpanel.access import agent_of
 from callcenter.store.notes import NoteRepository
 
 

@@ -22,7 +22,8 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from callcenter.agentpanel.access import MANAGERS, Actor, Forbidden, NotFound, agent_of
+from callcenter.actors import Actor
+from callcenter.agentpanel.access import MANAGERS, Forbidden, NotFound, agent_of
 from callcenter.agentpanel.day import local_date
 from callcenter.agentpanel.forms import FormError, follow_up_form
 from callcenter.agentpanel.presence import Presence

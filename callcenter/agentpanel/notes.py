@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from callcenter.actors import Actor
 from callcenter.agentpanel.access import (
     MANAGERS,
-    Actor,
     Forbidden,
     NotFound,
     agent_of,

@@ -13,7 +13,8 @@ from typing import Any
 
 import asyncpg
 
-from callcenter.agentpanel.access import Actor, agent_of
+from callcenter.actors import Actor
+from callcenter.agentpanel.access import agent_of
 from callcenter.agentpanel.forms import FormError
 from callcenter.commands import CommandPort, CommandResult
 from callcenter.settings import AgentPanelSettings

@@ -22,10 +22,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import asyncpg
 
+from callcenter.actors import Actor
 from callcenter.calls.model import CallRecord
 from callcenter.qa.forms import Form, form_from_definition, latest_forms
 from callcenter.qa.scoring import (
@@ -73,19 +74,6 @@ class Invalid(ReviewError):
     def __init__(self, message: str, problems: Mapping[str, str] | None = None) -> None:
         self.problems = dict(problems or {})
         super().__init__(message)
-
-
-class Actor(Protocol):
-    """Who acts: ``callcenter.web.auth.Principal`` or any object with these fields."""
-
-    @property
-    def username(self) -> str: ...
-
-    @property
-    def role(self) -> str: ...
-
-    @property
-    def agent(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
