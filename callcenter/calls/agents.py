@@ -77,7 +77,3 @@ class AgentBook:
             return []
         self.members[key] = fact
         return [fact]
-
-    def of_interface(self, interface: str) -> list[AgentStateChanged]:
-        """The member's state in each of its queues."""
-        return [f for (iface, _), f in self.members.items() if iface == interface]

@@ -1,18 +1,15 @@
-"""Call records as JSON, and a capture replayed through a tracker without storage.
+"""Call records as JSON: the shape of ``callcenter calls --json``.
 
-``record_to_json`` is the shape of ``callcenter calls --json``: times as ISO
-8601 UTC strings, durations in seconds (rounded to the millisecond),
-transfers as ``{type, from, to}``.
+Times as ISO 8601 UTC strings, durations in seconds (rounded to the
+millisecond), transfers as ``{type, from, to}``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from callcenter.calls.model import CallEnded, CallRecord, RingAttempt, Violation
-from callcenter.calls.tracker import CallTracker
+from callcenter.calls.model import CallRecord, RingAttempt, Violation
 
 
 def _iso(t: datetime | None) -> str | None:
@@ -54,15 +51,3 @@ def record_to_json(c: CallRecord) -> dict[str, Any]:
         "violations": [violation_to_json(v) for v in c.violations],
     }
 
-
-def track(entries: Iterable[tuple[str, dict[str, Any], float]], tracker: CallTracker
-          ) -> list[CallRecord]:
-    """Feed capture entries (``"frame"``/``"sent"``, body, time) to ``tracker``.
-
-    Returns the calls that ended, in the order they ended, then those still open.
-    """
-    ended: list[CallRecord] = []
-    for kind, body, t in entries:
-        facts = tracker.feed_sent(body, t) if kind == "sent" else tracker.feed(body, t)
-        ended += [f.call for f in facts if isinstance(f, CallEnded)]
-    return ended + list(tracker.open_calls.values())

@@ -248,8 +248,8 @@ class CallTracker:
 
     def _finish(self, cs: CallState, at: datetime, *, judge: bool) -> None:
         r = cs.record
-        for channel, attempt in cs.open_attempts():
-            if judge:
+        if judge:
+            for channel, attempt in cs.open_attempts():
                 self._end_attempt(cs, channel, attempt,
                                   "caller_hangup" if cs.customer_gone() else "cancelled", at)
         for channel in list(cs.holds):
