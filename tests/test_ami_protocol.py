@@ -324,7 +324,11 @@ def test_serialize_action_lists_and_injection() -> None:
     assert serialize_action([("Action", "Ping"), ("ActionID", "1")]) == (
         b"Action: Ping\r\nActionID: 1\r\n\r\n"
     )
-    for bad in ({"Action": "Ping\r\nAction: Logoff"}, {"Bad\nKey": "x"}, {"": "x"}, {"A: b": "c"}):
+    bad_ones = (
+        {"Action": "Ping\r\nAction: Logoff"}, {"Bad\nKey": "x"}, {"": "x"}, {"A: b": "c"},
+        {"Action": "Ping\r"}, {"Action": "Originate", "Variable": ["A=1", "B=\n2"]},
+    )
+    for bad in bad_ones:
         with pytest.raises(ProtocolError):
             serialize_action(bad)
 

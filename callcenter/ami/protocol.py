@@ -284,23 +284,43 @@ def serialize_action(action: Mapping[str, FieldValue] | Iterable[tuple[str, Fiel
     line break in a key or value (header injection).
     """
     items = list(action.items() if isinstance(action, Mapping) else action)
-    follows = bool(items) and items[0] == ("Response", "Follows")
-    out: list[str] = []
-    body: list[str] = []
+    if items and items[0] == ("Response", "Follows"):
+        return _serialize_follows(items)
+    lines: list[str] = []
+    for key, value in items:
+        if isinstance(value, list):
+            lines.extend([f"{key}: {v}\r\n" for v in value])
+        else:
+            lines.append(f"{key}: {value}\r\n")
+    text = "".join(lines)
+    keys = [key for key, _ in items]
+    n = len(lines)  # line breaks of ours: one more is a key's or a value's own
+    if text.count("\n") != n or text.count("\r") != n or "" in keys or ": " in "\n".join(keys):
+        _check_items(items)
+    return (text + "\r\n").encode("utf-8")
+
+
+def _check_items(items: list[tuple[str, FieldValue]]) -> None:
+    """Raise :class:`ProtocolError` for the first bad key or value."""
     for key, value in items:
         if not key or ": " in key:
             raise ProtocolError(f"invalid AMI key {key!r}")
         _check(key, "key")
+        for v in value if isinstance(value, list) else [value]:
+            _check(v, "value")
+
+
+def _serialize_follows(items: list[tuple[str, FieldValue]]) -> bytes:
+    _check_items(items)
+    out: list[str] = []
+    body: list[str] = []
+    for key, value in items:
         values = value if isinstance(value, list) else [value]
-        if follows and key == "Output":
-            body.extend(_check(v, "value") for v in values)
+        if key == "Output":
+            body.extend(values)
         else:
-            out.extend(f"{key}: {_check(v, 'value')}" for v in values)
-    if follows:
-        out.extend(body)
-        out.append(_END_COMMAND)
-    out.append("\r\n")
-    return "\r\n".join(out).encode("utf-8")
+            out.extend(f"{key}: {v}" for v in values)
+    return "\r\n".join([*out, *body, _END_COMMAND, "\r\n"]).encode("utf-8")
 
 
 serialize_frame = serialize_action
