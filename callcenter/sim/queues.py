@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from callcenter.sim.model import Agent, Member, Queue, Waiter
@@ -36,43 +37,47 @@ class QueueEngine:
         """The caller's 1-based position (1 when already gone)."""
         return queue.waiting.index(waiter) + 1 if waiter in queue.waiting else 1
 
-    def available(self, queue: Queue) -> list[Agent]:
-        """Members that may be rung now, in the strategy's order."""
+    def free_members(self, queue: Queue) -> Iterator[tuple[int, Agent]]:
+        """(member index, agent) of the members that may be rung now, in the strategy's order.
+
+        Lazy: a kick that needs one member stops at the first free one.
+        """
         names = list(queue.members)
-        if not names:
-            return []
-        start = (queue.last_index + 1) % len(names)
-        ordered = names[start:] + names[:start]
-        out = []
-        for iface in ordered:
+        start = queue.last_index + 1
+        for i in range(len(names)):
+            pos = (start + i) % len(names)
+            iface = names[pos]
             agent = self.pbx.agents.get(iface)
-            member = queue.members[iface]
-            if agent is not None and agent.status == 1 and not member.paused:
-                out.append(agent)
-        return out
+            if agent is not None and agent.status == 1 and not queue.members[iface].paused:
+                yield pos, agent
 
     def kick(self, queue: Queue) -> None:
         """Offer idle waiting callers, in order, to available members.
 
-        The members free now are listed once (in the strategy's order) and
-        handed out in turn: a kick costs O(waiters + members), not their product.
+        Members are taken from :meth:`free_members` as callers need them: a
+        kick costs at most O(waiters + members), not their product, and
+        nothing when no caller is idle.
         """
-        agents = self.available(queue)
-        ringall = queue.config.strategy == "ringall"
-        index = {iface: i for i, iface in enumerate(queue.members)} if agents else {}
-        for waiter in list(queue.waiting):
-            if not agents:
-                return
-            if not waiter.idle:
-                continue
+        idle = [w for w in queue.waiting if w.idle]
+        if not idle:
+            return
+        free = self.free_members(queue)
+        if queue.config.strategy == "ringall":
             # app_queue's ringall walks its member container in hash order: newest first here
-            chosen, agents = (agents[::-1], []) if ringall else (agents[:1], agents[1:])
-            if not ringall:
-                queue.last_index = index[chosen[0].interface]
-            for agent in chosen:
-                agent.status = 6  # reserved; the ring emits QueueMemberStatus
-            waiter.idle = False
-            waiter.call.post("ring", chosen)
+            chosen = [agent for _, agent in free][::-1]
+            if chosen:
+                self._offer(idle[0], chosen)
+            return
+        for waiter, (pos, agent) in zip(idle, free):
+            queue.last_index = pos
+            self._offer(waiter, [agent])
+
+    @staticmethod
+    def _offer(waiter: Waiter, agents: list[Agent]) -> None:
+        for agent in agents:
+            agent.status = 6  # reserved; the ring emits QueueMemberStatus
+        waiter.idle = False
+        waiter.call.post("ring", agents)
 
     def kick_agent(self, agent: Agent) -> None:
         """Re-run the distribution of every queue ``agent`` belongs to."""

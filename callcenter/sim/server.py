@@ -24,6 +24,8 @@ from callcenter.sim.queues import QueueEngine
 log = structlog.get_logger(__name__)
 BANNER = b"Asterisk Call Manager/11.0.0\r\n"
 MAX_BACKLOG_BYTES = 64 << 20
+READ_SIZE = 1 << 16
+BURST_BYTES = 1 << 14
 
 
 @dataclass
@@ -49,9 +51,22 @@ class _Session:
         self.authed = False
         self.events = True
         self.challenge = ""
+        self._out: list[bytes] = []
 
     def send(self, data: bytes) -> None:
+        """Queue ``data`` for the client: what one loop turn sends leaves in one write,
+        as Asterisk's manager thread batches a client's pending events."""
         if self.writer.is_closing():
+            return
+        if not self._out:
+            asyncio.get_running_loop().call_soon(self.flush)
+        self._out.append(data)
+
+    def flush(self) -> None:
+        """Write what :meth:`send` queued (a client too slow to take it is dropped)."""
+        data = b"".join(self._out)
+        self._out.clear()
+        if not data or self.writer.is_closing():
             return
         if self.writer.transport.get_write_buffer_size() > MAX_BACKLOG_BYTES:
             log.warning("sim_client_too_slow")
@@ -59,14 +74,31 @@ class _Session:
             return
         self.writer.write(data)
 
+    async def drain(self) -> None:
+        """Flush, then wait until the transport has sent it."""
+        self.flush()
+        await self.writer.drain()
+
+    async def _buffered(self) -> bytes:
+        """What the reader holds already (b"" when nothing is waiting)."""
+        if not self.reader._buffer:  # private, but StreamReader has no read_nowait
+            return b""
+        return await self.reader.read(1 << 20)
+
     async def serve(self) -> None:
         proto = AMIProtocol()
         self.writer.write(BANNER)
         try:
             while not self.writer.is_closing():
-                data = await self.reader.read(65536)
+                data = await self.reader.read(READ_SIZE)
                 if not data:
                     break
+                if len(data) >= BURST_BYTES:
+                    # a burst may still be arriving in further TCP segments: let the loop
+                    # take them in before this batch's reactions hold it up (Asterisk's
+                    # manager thread reads apart from the channels' work)
+                    await asyncio.sleep(0)
+                    data += await self._buffered()
                 for action in proto.feed(data):
                     if not await self.on_action(action):
                         return
@@ -94,7 +126,7 @@ class _Session:
         if name == "logoff":
             self.send(serialize_frame(
                 {**head, "Response": "Goodbye", "Message": "Thanks for all the fish."}))
-            await self.writer.drain()
+            await self.drain()
             return False
         if not self.authed:
             self.send(serialize_frame(head | {"Response": "Error", "Message": "Permission denied"}))
@@ -120,7 +152,7 @@ class _Session:
             await asyncio.sleep(sim.auth_fail_delay)
             self.send(serialize_frame(head | {"Response": "Error",
                                               "Message": "Authentication failed"}))
-            await self.writer.drain()
+            await self.drain()
             return False
         self.authed = True
         self.events = field(action, "Events", "on").lower() not in ("off", "none", "0")
