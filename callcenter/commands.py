@@ -8,7 +8,7 @@ unknown server, a dropped link or a timeout is an error result too.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -23,8 +23,8 @@ log = structlog.get_logger(__name__)
 class ActionSender(Protocol):
     """What the port needs of an AMI client (``callcenter.ami.client.AMIClient``)."""
 
-    async def send_action(self, action: Mapping[str, Any],
-                          timeout: float | None = None) -> Mapping[str, Any]: ...
+    def send_action(self, action: Mapping[str, Any],
+                    timeout: float | None = None) -> Awaitable[Mapping[str, Any]]: ...
 
 
 @dataclass(frozen=True)

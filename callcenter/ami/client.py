@@ -112,6 +112,7 @@ class AMIClient:
         self._proto = AMIProtocol(on_error=self._protocol_error)
         self._writer: asyncio.StreamWriter | None = None
         self._pending: dict[str, _Pending] = {}
+        self._unsent: list[bytes] = []  # actions of this loop turn: one write for all
         self._ids = itertools.count(1)
         self._closing = False
         self._logging_in = False
@@ -164,52 +165,68 @@ class AMIClient:
                 await self._run_task
         self._fail_pending(AMIError(f"AMI client {self.name} closed"))
 
-    async def send_action(
+    def send_action(
         self, action: Mapping[str, FieldValue], timeout: float | None = None
-    ) -> Frame:
-        """Send ``action``; return its response frame (Success or Error).
+    ) -> asyncio.Future[Frame]:
+        """Send ``action`` now; the returned future gets its response frame (Success or Error).
 
-        Adds an ActionID unless given. Raises :class:`AMITimeout` after
-        ``timeout`` seconds (default ``action_timeout_s``), :class:`AMIError`
-        when not connected or the connection drops first.
+        The action is written before this returns (no task hop: a burst of
+        actions leaves at once). Adds an ActionID unless given. The future
+        raises :class:`AMITimeout` after ``timeout`` seconds (default
+        ``action_timeout_s``), :class:`AMIError` when the connection drops
+        first; :class:`AMIError` is raised here when not connected.
         """
-        result: Frame = await self._send(action, None, timeout)
-        return result
+        return self._submit(action, None, timeout)
 
-    async def send_list_action(
+    def send_list_action(
         self, action: Mapping[str, FieldValue], timeout: float | None = None
-    ) -> ListResult:
-        """Send an event-list action (QueueStatus, CoreShowChannels...) and collect
-        its events up to the ``...Complete`` one. An Error response gives no events."""
-        result: ListResult = await self._send(action, [], timeout)
-        return result
+    ) -> asyncio.Future[ListResult]:
+        """Send an event-list action (QueueStatus, CoreShowChannels...); the future
+        gets its events up to the ``...Complete`` one. An Error response gives no events."""
+        return self._submit(action, [], timeout)
 
     # --- sending -----------------------------------------------------------------------
 
-    async def _send(
+    def _submit(
         self, action: Mapping[str, FieldValue], events: list[Frame] | None, timeout: float | None
-    ) -> Any:
+    ) -> asyncio.Future[Any]:
         writer = self._writer
         if writer is None or writer.is_closing() or not (self.connected or self._logging_in):
             raise AMIError(f"AMI server {self.name} is not connected")
         out = dict(action)
         aid = str(out.setdefault("ActionID", f"{self.name}-{next(self._ids)}"))
         data = serialize_action(out)
-        pending = _Pending(asyncio.get_running_loop().create_future(), events)
-        self._pending[aid] = pending
-        writer.write(data)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._pending[aid] = _Pending(future, events)
+        if not self._unsent:
+            loop.call_soon(self._flush)
+        self._unsent.append(data)
         if self.on_sent is not None:
             masked = {k: ("***" if k in _MASKED else v) for k, v in out.items()}
             self._call(self.on_sent, masked, time.time())
         wait = self.action_timeout_s if timeout is None else timeout
-        try:
-            return await asyncio.wait_for(asyncio.shield(pending.future), wait)
-        except TimeoutError:
-            raise AMITimeout(
-                f"no response to {out.get('Action')} (ActionID {aid}) from {self.name} within {wait:g} s"
-            ) from None
-        finally:
-            self._pending.pop(aid, None)
+        expiry = loop.call_later(wait, self._expire, future, out.get("Action"), aid, wait)
+
+        def settled(_: asyncio.Future[Any]) -> None:
+            expiry.cancel()
+            if self._pending.get(aid) is not None and self._pending[aid].future is future:
+                del self._pending[aid]
+
+        future.add_done_callback(settled)
+        return future
+
+    def _flush(self) -> None:
+        data = b"".join(self._unsent)
+        self._unsent.clear()
+        if data and self._writer is not None and not self._writer.is_closing():
+            self._writer.write(data)
+
+    def _expire(self, future: asyncio.Future[Any], action: Any, aid: str, wait: float) -> None:
+        if not future.done():
+            future.set_exception(AMITimeout(
+                f"no response to {action} (ActionID {aid}) from {self.name} within {wait:g} s"
+            ))
 
     # --- connection loop ---------------------------------------------------------------
 
@@ -394,6 +411,7 @@ class AMIClient:
             self._log.exception("ami_event_handler_failed", ami_event=frame.get("Event"))
 
     def _fail_pending(self, exc: AMIError) -> None:
+        self._unsent.clear()  # their connection is gone: never write them to the next one
         for pending in self._pending.values():
             if not pending.future.done():
                 pending.future.set_exception(exc)

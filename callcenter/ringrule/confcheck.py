@@ -9,7 +9,7 @@ reported as a :class:`Mismatch` (logged as ``ring_policy_mismatch``).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -148,7 +148,7 @@ def compare(
 
 
 class _Client(Protocol):
-    async def send_action(self, action: dict[str, str], timeout: float | None = None) -> Any: ...
+    def send_action(self, action: dict[str, str], timeout: float | None = None) -> Awaitable[Any]: ...
 
 
 async def check_server(
