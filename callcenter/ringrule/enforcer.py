@@ -15,7 +15,7 @@ import asyncio
 import math
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -69,9 +69,10 @@ class WallClock:
 
 
 class ActionClient(Protocol):
-    """What the enforcer needs of an AMI client."""
+    """What the enforcer needs of an AMI client (``AMIClient.send_action`` writes at
+    once and returns a future; a coroutine function fits too)."""
 
-    async def send_action(self, action: dict[str, str], timeout: float | None = None) -> Any: ...
+    def send_action(self, action: dict[str, str], timeout: float | None = None) -> Awaitable[Any]: ...
 
 
 class RingEnforcer:
@@ -243,7 +244,10 @@ class RingEnforcer:
                 continue
             self.fired += 1
             self.lateness_s.append(max(0.0, now - ring.due_at) / self.clock.speed)
-            self._spawn(self._enforce(ring, now))
+            name, action, why = self._plan(ring)
+            # written now, not when a task gets to it: a thousand deadlines leave together
+            sending = self._submit(ring.server, action) if action is not None else None
+            self._spawn(self._enforce(ring, now, name, action, why, sending))
         self._arm()
 
     def _pbx_ends_ring(self, ring: Ring) -> bool:
@@ -277,27 +281,40 @@ class RingEnforcer:
             ring.caller_channel, policy.fallback_context, exten, policy.fallback_priority
         ), ""
 
-    async def _send(self, server: str, action: dict[str, str]) -> tuple[str, str, dict[str, Any]]:
+    def _submit(self, server: str, action: dict[str, str]) -> Awaitable[Any] | str:
+        """Hand ``action`` to ``server``'s client now: its response to come, or why it
+        could not be sent."""
         client = self._clients.get(server)
         if client is None or getattr(client, "connected", True) is False:
-            return "failed", "not connected", {}
+            return "not connected"
         try:
-            response = await client.send_action(dict(action), timeout=self.action_timeout_s)
-        except (AMIError, ProtocolError, OSError, TimeoutError) as exc:  # never retried
-            kind = "timeout" if "timeout" in type(exc).__name__.lower() else type(exc).__name__
-            return "failed", f"{kind}: {exc}".rstrip(": "), {}
+            return client.send_action(dict(action), timeout=self.action_timeout_s)
+        except (AMIError, ProtocolError, OSError) as exc:
+            return _failure(exc)
+
+    async def _outcome(self, sending: Awaitable[Any] | str) -> tuple[str, str, dict[str, Any]]:
+        """(result, detail, response) of a submitted action; failures are never retried."""
+        if isinstance(sending, str):
+            return "failed", sending, {}
+        try:
+            response = await sending
+        except (AMIError, ProtocolError, OSError, TimeoutError) as exc:
+            return "failed", _failure(exc), {}
         result, detail = act.classify_response(response)
         return result, detail, dict(response)
 
-    async def _enforce(self, ring: Ring, now: float) -> None:
+    async def _send(self, server: str, action: dict[str, str]) -> tuple[str, str, dict[str, Any]]:
+        return await self._outcome(self._submit(server, action))
+
+    async def _enforce(self, ring: Ring, now: float, name: str, action: dict[str, str] | None,
+                       why: str, sending: Awaitable[Any] | str | None) -> None:
         a = ring.attempt
         ring_s = round(now - ring.started, 3)
-        name, action, why = self._plan(ring)
         response: dict[str, Any] = {}
-        if action is None:
+        if sending is None:
             result, detail = ("not_taken" if name == "none" else "failed"), why
         else:
-            result, detail, response = await self._send(ring.server, action)
+            result, detail, response = await self._outcome(sending)
         violation = Violation(
             agent=a.agent, interface=a.interface, queue=a.queue, ring_s=ring_s,
             rings=count_rings(ring_s, ring.rule.cycle_s), deadline_s=ring.rule.deadline_s,
@@ -367,3 +384,9 @@ class RingEnforcer:
                 self.misses.autopause_queues.add((server, name))
         self.mismatches[server] = found
         return found
+
+
+def _failure(exc: Exception) -> str:
+    """The failure detail of an action that raised ``exc``."""
+    kind = "timeout" if "timeout" in type(exc).__name__.lower() else type(exc).__name__
+    return f"{kind}: {exc}".rstrip(": ")
