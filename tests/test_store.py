@@ -139,9 +139,26 @@ async def test_journal_append_is_idempotent_and_ordered(pool: asyncpg.Pool) -> N
     await repo.append(entries)
     got = [e async for e in repo.entries("pbx")]
     assert [e.payload for e in got] == frames
-    assert got[0].event_time == datetime.fromtimestamp(1795349633.249224, UTC)
+    assert got[0].event_at == 1795349633.249224
+    stored = await pool.fetchval("SELECT event_time FROM journal WHERE seq = $1", got[0].seq)
+    assert stored == datetime.fromtimestamp(1795349633.249224, UTC)
     assert got[1].seq == got[0].seq + 1
     assert await repo.last_seq("pbx") == got[1].seq
+
+
+async def test_journal_keeps_frames_whose_timestamp_is_no_time(pool: asyncpg.Pool) -> None:
+    """A Timestamp out of any clock's range is the arrival time, not a lost batch."""
+    repo = JournalRepository(pool)
+    clock = SeqClock()
+    stamps = ["1e400", "nan", "inf", "-5", "99999999999999", "soon", "1795349633.5"]
+    frames = [{"Event": "Newstate", "Linkedid": "pbx-2.0", "Timestamp": t} for t in stamps]
+    await repo.append([JournalEntry.of("pbx", clock.next(1795349700.0), "frame", f, 1795349700.0)
+                       for f in frames])
+    rows = await pool.fetch("SELECT event_time, frame FROM journal ORDER BY seq")
+    assert [r["frame"]["Timestamp"] for r in rows] == stamps
+    arrival = datetime.fromtimestamp(1795349700.0, UTC)
+    assert [r["event_time"] for r in rows] == [arrival] * 6 + [
+        datetime.fromtimestamp(1795349633.5, UTC)]
 
 
 async def test_writer_spools_while_database_is_down(pool: asyncpg.Pool, fresh_dsn: str,

@@ -9,13 +9,12 @@ keys each time and appending it again changes nothing.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Literal
+from datetime import datetime
+from typing import Any, Literal, NamedTuple
 
 import asyncpg
+import orjson
 
 EntryKind = Literal["frame", "sent", "resync"]
 
@@ -129,19 +128,20 @@ class SeqClock:
         return self.last
 
 
-def _utc(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, UTC)
+_LATEST_TIME = 32503680000.0  # 3000-01-01: later (or NaN, inf) is no clock's reading
 
 
-def event_time(frame: Mapping[str, Any], received_at: float) -> datetime:
-    """The frame's ``Timestamp`` (UTC), else ``received_at``."""
+def event_seconds(frame: Mapping[str, Any], received_at: float) -> float:
+    """The frame's ``Timestamp`` (Unix seconds) when it is a plausible one, else ``received_at``."""
     ts = frame.get("Timestamp")
     if isinstance(ts, str):
         try:
-            return _utc(float(ts))
+            value = float(ts)
         except ValueError:
-            pass
-    return _utc(received_at)
+            return received_at
+        if 0.0 <= value < _LATEST_TIME:
+            return value
+    return received_at
 
 
 def _linkedid(frame: Mapping[str, Any]) -> str | None:
@@ -152,15 +152,14 @@ def _linkedid(frame: Mapping[str, Any]) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class JournalEntry:
-    """One journal row. ``received_at`` is Unix seconds."""
+class JournalEntry(NamedTuple):
+    """One journal row. ``received_at`` and ``event_at`` are Unix seconds."""
 
     server: str
     seq: int
     kind: EntryKind
     received_at: float
-    event_time: datetime
+    event_at: float
     event: str
     linkedid: str | None
     payload: Any
@@ -171,12 +170,12 @@ class JournalEntry:
         """The entry for a frame, a sent action or a resync payload (linkedid list)."""
         if kind == "frame":
             name = payload.get("Event") or "Response:" + str(payload.get("Response", ""))
-            return cls(server, seq, kind, received_at, event_time(payload, received_at),
+            return cls(server, seq, kind, received_at, event_seconds(payload, received_at),
                        str(name), _linkedid(payload), payload)
         if kind == "sent":
-            return cls(server, seq, kind, received_at, _utc(received_at),
+            return cls(server, seq, kind, received_at, received_at,
                        "Action:" + str(payload.get("Action", "")), None, payload)
-        return cls(server, seq, kind, received_at, _utc(received_at), "resync", None, payload)
+        return cls(server, seq, kind, received_at, received_at, "resync", None, payload)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form (for the spool)."""
@@ -190,10 +189,14 @@ class JournalEntry:
                       data["received_at"])
 
 
-_TEMP = """CREATE TEMP TABLE IF NOT EXISTS journal_in (
-    server text, seq bigint, kind text, received_at timestamptz, event_time timestamptz,
-    event text, linkedid text, frame text) ON COMMIT DELETE ROWS"""
-_COLUMNS = ["server", "seq", "kind", "received_at", "event_time", "event", "linkedid", "frame"]
+_INSERT = """INSERT INTO journal
+    (server, seq, kind, received_at, event_time, event, linkedid, frame)
+SELECT server, seq, kind, to_timestamp(received_at), to_timestamp(event_at), event, linkedid,
+    frame::json
+FROM unnest($1::text[], $2::bigint[], $3::text[], $4::float8[], $5::float8[],
+            $6::text[], $7::text[], $8::text[])
+    AS t(server, seq, kind, received_at, event_at, event, linkedid, frame)
+ON CONFLICT (server, seq) DO NOTHING"""
 
 
 class JournalRepository:
@@ -204,23 +207,16 @@ class JournalRepository:
 
     async def append(self, entries: Sequence[JournalEntry],
                      conn: asyncpg.Connection | None = None) -> None:
-        """Store ``entries`` in one transaction (COPY); entries already there are skipped."""
+        """Store ``entries`` in one statement; entries already there are skipped."""
         if not entries:
             return
         if conn is None:
             async with self.pool.acquire() as c:
                 await self.append(entries, c)
             return
-        rows = [(e.server, e.seq, e.kind, _utc(e.received_at), e.event_time, e.event,
-                 e.linkedid, json.dumps(e.payload)) for e in entries]
-        async with conn.transaction():
-            await conn.execute(_TEMP)
-            await conn.copy_records_to_table("journal_in", records=rows, columns=_COLUMNS)
-            await conn.execute(
-                "INSERT INTO journal (server, seq, kind, received_at, event_time, event,"
-                " linkedid, frame) SELECT server, seq, kind, received_at, event_time, event,"
-                " linkedid, frame::jsonb FROM journal_in ORDER BY server, seq"
-                " ON CONFLICT (server, seq) DO NOTHING")
+        # the fields up to linkedid, in the order of the unnest columns, then the frame text
+        columns = zip(*[(*e[:7], orjson.dumps(e.payload).decode()) for e in entries], strict=True)
+        await conn.execute(_INSERT, *map(list, columns))  # one statement: atomic on its own
 
     async def last_seq(self, server: str) -> int:
         """The highest seq stored for ``server`` (0 when none)."""
