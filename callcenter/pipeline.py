@@ -131,6 +131,8 @@ class PipelineMetrics:
 
 
 Item = tuple[EntryKind, Any, float]
+TRACK_SLICE = 100
+"""Entries the tracker reads between two turns of the event loop."""
 
 
 class JournalFilter:
@@ -267,16 +269,31 @@ class ServerPipeline:
             self.queue.put_nowait(self._held.popleft())
 
     async def process(self, batch: Sequence[Item]) -> None:
-        """Journal the batch (durably), feed it to the tracker, hand facts to consumers."""
+        """Journal the batch (durably), feed it to the tracker, hand facts to consumers.
+
+        The journal write runs while the tracker reads the batch (in slices, so
+        the write's round trips are not held up behind it); facts reach the
+        consumers only once their entries are durable.
+        """
         self.metrics.entries_in += len(batch)
         self.metrics.batches += 1
         entries = [e for e in map(self.filter.entry, batch) if e is not None]
         self.metrics.dropped_noise += len(batch) - len(entries)
         self.metrics.journaled += len(entries)
-        if self.writer is not None:
-            await self.writer.write_journal(entries)
+        journaling = (asyncio.ensure_future(self.writer.write_journal(entries))
+                      if self.writer is not None else None)
+        facts: list[Fact] = []
+        for start in range(0, len(entries), TRACK_SLICE):
+            await asyncio.sleep(0)  # the journal write (and other I/O) goes on meanwhile
+            facts += self._track(entries[start:start + TRACK_SLICE])
+        if journaling is not None:
+            await journaling
         if self.on_committed is not None:
             self.on_committed([i[2] for i in batch], time.time())
+        if facts:
+            await self.fanout.dispatch(facts)
+
+    def _track(self, entries: Sequence[JournalEntry]) -> list[Fact]:
         facts: list[Fact] = []
         for e in entries:
             try:
@@ -285,6 +302,4 @@ class ServerPipeline:
                 self.metrics.rejected += 1
                 log.exception("entry_rejected", server=self.server, event=e.event,
                               linkedid=e.linkedid)
-        if facts:
-            await self.fanout.dispatch(facts)
-
+        return facts
