@@ -11,30 +11,39 @@ import asyncpg
 from callcenter.calls.model import AgentStateChanged
 
 _AGENTS = """INSERT INTO agents (server, interface, agent, name, state, paused, reason, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::boolean[],
+    $7::text[], $8::timestamptz[])
 ON CONFLICT (server, interface) DO UPDATE SET agent = EXCLUDED.agent,
     name = coalesce(EXCLUDED.name, agents.name), state = EXCLUDED.state,
     paused = EXCLUDED.paused, reason = EXCLUDED.reason, updated_at = EXCLUDED.updated_at
 WHERE agents.updated_at <= EXCLUDED.updated_at"""
-
 _MEMBERS = """INSERT INTO queue_members (server, queue, interface, agent, in_queue, state, paused,
-    reason, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+    reason, updated_at)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::boolean[], $6::text[],
+    $7::boolean[], $8::text[], $9::timestamptz[])
 ON CONFLICT (server, queue, interface) DO UPDATE SET agent = EXCLUDED.agent,
     in_queue = EXCLUDED.in_queue, state = EXCLUDED.state, paused = EXCLUDED.paused,
     reason = EXCLUDED.reason, updated_at = EXCLUDED.updated_at
 WHERE queue_members.updated_at <= EXCLUDED.updated_at"""
-
-_QUEUES = """INSERT INTO queues (server, name, first_seen, last_seen) VALUES ($1, $2, $3, $3)
+_QUEUES = """INSERT INTO queues (server, name, first_seen, last_seen)
+SELECT server, name, min(at), max(at)
+FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS t(server, name, at) GROUP BY 1, 2
 ON CONFLICT (server, name) DO UPDATE SET
     first_seen = least(queues.first_seen, EXCLUDED.first_seen),
     last_seen = greatest(queues.last_seen, EXCLUDED.last_seen)"""
-
 _HISTORY = """INSERT INTO agent_state_history (server, interface, queue, at, agent, state, paused,
     reason, in_queue)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[],
     $6::text[], $7::boolean[], $8::text[], $9::boolean[])
 ON CONFLICT DO NOTHING"""
-"""One statement for the whole batch: the reports' statement triggers run once, not per row."""
+"""Each a single statement over arrays of rows (one per key: ON CONFLICT DO UPDATE
+touches a row once): one round trip per table, and the reports' statement
+triggers run once per batch, not per row."""
+
+
+def _columns(rows: Iterable[tuple[Any, ...]]) -> list[list[Any]]:
+    """Rows → one list per column (the arrays the statements unnest)."""
+    return [list(c) for c in zip(*rows, strict=True)]
 
 
 class AgentRepository:
@@ -59,16 +68,17 @@ class AgentRepository:
         latest = {(f.server, f.interface): f for f in facts}.values()
         members = {(f.server, f.queue, f.interface): f for f in facts if f.queue}.values()
         async with conn.transaction():
-            await conn.executemany(_AGENTS, [
+            await conn.execute(_AGENTS, *_columns(
                 (f.server, f.interface, f.agent, f.name, f.state, f.paused, f.reason, f.at)
-                for f in latest])
-            await conn.executemany(_MEMBERS, [
-                (f.server, f.queue, f.interface, f.agent, f.in_queue, f.state, f.paused,
-                 f.reason, f.at) for f in members])
+                for f in latest))
+            if members:
+                await conn.execute(_MEMBERS, *_columns(
+                    (f.server, f.queue, f.interface, f.agent, f.in_queue, f.state, f.paused,
+                     f.reason, f.at) for f in members))
             await self._touch_queues(conn, ((f.server, f.queue, f.at) for f in members))
-            rows = [(f.server, f.interface, f.queue or "", f.at, f.agent, f.state, f.paused,
-                     f.reason, f.in_queue) for f in facts]
-            await conn.execute(_HISTORY, *map(list, zip(*rows, strict=True)))
+            await conn.execute(_HISTORY, *_columns(
+                (f.server, f.interface, f.queue or "", f.at, f.agent, f.state, f.paused,
+                 f.reason, f.in_queue) for f in facts))
 
     async def touch_queues(self, seen: Iterable[tuple[str, str, datetime]],
                            conn: asyncpg.Connection | None = None) -> None:
@@ -82,9 +92,9 @@ class AgentRepository:
     @staticmethod
     async def _touch_queues(conn: asyncpg.Connection,
                             seen: Iterable[tuple[str, str | None, datetime]]) -> None:
-        rows = sorted({(s, q, at) for s, q, at in seen if q})
+        rows = [(s, q, at) for s, q, at in seen if q]
         if rows:
-            await conn.executemany(_QUEUES, rows)
+            await conn.execute(_QUEUES, *_columns(rows))
 
     async def list_agents(self, server: str | None = None) -> list[dict[str, Any]]:
         """Latest state of every agent, ordered by server and agent."""
