@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 
 from callcenter.calls.model import AgentStateChanged
+from callcenter.store.arrays import columns
 
 _AGENTS = """INSERT INTO agents (server, interface, agent, name, state, paused, reason, updated_at)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::boolean[],
@@ -41,11 +42,6 @@ touches a row once): one round trip per table, and the reports' statement
 triggers run once per batch, not per row."""
 
 
-def _columns(rows: Iterable[tuple[Any, ...]]) -> list[list[Any]]:
-    """Rows → one list per column (the arrays the statements unnest)."""
-    return [list(c) for c in zip(*rows, strict=True)]
-
-
 class AgentRepository:
     """Idempotent writes of agent state facts; reads of agents and queues."""
 
@@ -68,17 +64,17 @@ class AgentRepository:
         latest = {(f.server, f.interface): f for f in facts}.values()
         members = {(f.server, f.queue, f.interface): f for f in facts if f.queue}.values()
         async with conn.transaction():
-            await conn.execute(_AGENTS, *_columns(
-                (f.server, f.interface, f.agent, f.name, f.state, f.paused, f.reason, f.at)
-                for f in latest))
+            await conn.execute(_AGENTS, *columns(
+                ((f.server, f.interface, f.agent, f.name, f.state, f.paused, f.reason, f.at)
+                 for f in latest), 8))
             if members:
-                await conn.execute(_MEMBERS, *_columns(
-                    (f.server, f.queue, f.interface, f.agent, f.in_queue, f.state, f.paused,
-                     f.reason, f.at) for f in members))
+                await conn.execute(_MEMBERS, *columns(
+                    ((f.server, f.queue, f.interface, f.agent, f.in_queue, f.state, f.paused,
+                      f.reason, f.at) for f in members), 9))
             await self._touch_queues(conn, ((f.server, f.queue, f.at) for f in members))
-            await conn.execute(_HISTORY, *_columns(
-                (f.server, f.interface, f.queue or "", f.at, f.agent, f.state, f.paused,
-                 f.reason, f.in_queue) for f in facts))
+            await conn.execute(_HISTORY, *columns(
+                ((f.server, f.interface, f.queue or "", f.at, f.agent, f.state, f.paused,
+                  f.reason, f.in_queue) for f in facts), 9))
 
     async def touch_queues(self, seen: Iterable[tuple[str, str, datetime]],
                            conn: asyncpg.Connection | None = None) -> None:
@@ -94,7 +90,7 @@ class AgentRepository:
                             seen: Iterable[tuple[str, str | None, datetime]]) -> None:
         rows = [(s, q, at) for s, q, at in seen if q]
         if rows:
-            await conn.execute(_QUEUES, *_columns(rows))
+            await conn.execute(_QUEUES, *columns(rows, 3))
 
     async def list_agents(self, server: str | None = None) -> list[dict[str, Any]]:
         """Latest state of every agent, ordered by server and agent."""

@@ -7,26 +7,50 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+import orjson
 
 from callcenter.calls.model import CallRecord, RingAttempt, Transfer, Violation
+from callcenter.store.arrays import columns
 
 _CALL_COLS = ["server", "linkedid", "direction", "caller", "caller_name", "callee", "queue",
               "queues", "agent", "started_at", "queue_joined_at", "answered_at", "ended_at",
               "wait_s", "talk_s", "hold_s", "hangup_by", "hangup_cause", "disposition",
               "incomplete_reason", "recordings", "talk_ended_at"]
-_STAGE = """CREATE TEMP TABLE IF NOT EXISTS calls_in
-    (LIKE calls INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"""
-_UPSERT = f"""INSERT INTO calls ({", ".join(_CALL_COLS)})
-SELECT {", ".join(_CALL_COLS)} FROM calls_in
-ON CONFLICT (server, linkedid) DO UPDATE SET direction = EXCLUDED.direction,
-    caller = EXCLUDED.caller, caller_name = EXCLUDED.caller_name, callee = EXCLUDED.callee,
-    queue = EXCLUDED.queue, queues = EXCLUDED.queues, agent = EXCLUDED.agent,
-    started_at = EXCLUDED.started_at, queue_joined_at = EXCLUDED.queue_joined_at,
-    answered_at = EXCLUDED.answered_at, ended_at = EXCLUDED.ended_at, wait_s = EXCLUDED.wait_s,
-    talk_s = EXCLUDED.talk_s, hold_s = EXCLUDED.hold_s, hangup_by = EXCLUDED.hangup_by,
-    hangup_cause = EXCLUDED.hangup_cause, disposition = EXCLUDED.disposition,
-    incomplete_reason = EXCLUDED.incomplete_reason, recordings = EXCLUDED.recordings,
-    talk_ended_at = EXCLUDED.talk_ended_at"""
+_CALL_TYPES = ["text", "text", "text", "text", "text", "text", "text", "text", "text",
+               "timestamptz", "timestamptz", "timestamptz", "timestamptz", "float8", "float8",
+               "float8", "text", "int", "text", "text", "text", "timestamptz"]
+_ARRAY_COLS = {"queues", "recordings"}  # passed as JSON text: unnest cannot take ragged arrays
+
+
+def _unnest(cols: list[str], types: list[str], first: int = 1) -> str:
+    """``unnest($first::type[], ...) AS t(cols)`` for rows passed as column arrays."""
+    args = ", ".join(f"${first + i}::{t}[]" for i, t in enumerate(types))
+    return f"unnest({args}) AS t({', '.join(cols)})"
+
+
+_SELECT_CALL = ", ".join(
+    f"ARRAY(SELECT json_array_elements_text({c}::json))" if c in _ARRAY_COLS else c
+    for c in _CALL_COLS)
+_UPSERT = f"""WITH incoming AS (SELECT * FROM {_unnest(_CALL_COLS, _CALL_TYPES)}),
+upserted AS (
+    INSERT INTO calls ({", ".join(_CALL_COLS)})
+    SELECT {_SELECT_CALL} FROM incoming
+    ON CONFLICT (server, linkedid) DO UPDATE SET direction = EXCLUDED.direction,
+        caller = EXCLUDED.caller, caller_name = EXCLUDED.caller_name, callee = EXCLUDED.callee,
+        queue = EXCLUDED.queue, queues = EXCLUDED.queues, agent = EXCLUDED.agent,
+        started_at = EXCLUDED.started_at, queue_joined_at = EXCLUDED.queue_joined_at,
+        answered_at = EXCLUDED.answered_at, ended_at = EXCLUDED.ended_at,
+        wait_s = EXCLUDED.wait_s, talk_s = EXCLUDED.talk_s, hold_s = EXCLUDED.hold_s,
+        hangup_by = EXCLUDED.hangup_by, hangup_cause = EXCLUDED.hangup_cause,
+        disposition = EXCLUDED.disposition, incomplete_reason = EXCLUDED.incomplete_reason,
+        recordings = EXCLUDED.recordings, talk_ended_at = EXCLUDED.talk_ended_at),
+dropped_attempts AS (
+    DELETE FROM ring_attempts WHERE (server, linkedid) IN (SELECT server, linkedid FROM incoming)),
+dropped_transfers AS (
+    DELETE FROM transfers WHERE (server, linkedid) IN (SELECT server, linkedid FROM incoming))
+DELETE FROM violations WHERE (server, linkedid) IN (SELECT server, linkedid FROM incoming)"""
+"""The calls and the removal of their child rows: one statement (the reports'
+triggers run once), in which each table is touched by one part only."""
 
 _KEYS = "(server, linkedid) IN (SELECT * FROM unnest($1::text[], $2::text[]))"
 _CHILD_TABLES = ("ring_attempts", "transfers", "violations")
@@ -35,13 +59,27 @@ _RA_COLS = ["server", "linkedid", "idx", "agent", "interface", "queue", "channel
 _TR_COLS = ["server", "linkedid", "idx", "type", "from_agent", "to_agent", "at"]
 _VI_COLS = ["server", "linkedid", "idx", "agent", "interface", "queue", "ring_s", "rings",
             "deadline_s", "at", "action", "result", "detail"]
+_RA_TYPES = ["text", "text", "int", "text", "text", "text", "text", "text", "timestamptz",
+             "timestamptz", "float8", "int", "text", "boolean"]
+_TR_TYPES = ["text", "text", "int", "text", "text", "text", "timestamptz"]
+_VI_TYPES = ["text", "text", "int", "text", "text", "text", "float8", "int", "float8",
+             "timestamptz", "text", "text", "text"]
+_CHILDREN = f"""WITH attempts AS (
+    INSERT INTO ring_attempts ({", ".join(_RA_COLS)})
+    SELECT * FROM {_unnest(_RA_COLS, _RA_TYPES)}),
+moves AS (
+    INSERT INTO transfers ({", ".join(_TR_COLS)})
+    SELECT * FROM {_unnest(_TR_COLS, _TR_TYPES, 1 + len(_RA_COLS))})
+INSERT INTO violations ({", ".join(_VI_COLS)})
+SELECT * FROM {_unnest(_VI_COLS, _VI_TYPES, 1 + len(_RA_COLS) + len(_TR_COLS))}"""
 
 
 def _call_row(c: CallRecord) -> tuple[Any, ...]:
     return (c.server, c.linkedid, c.direction, c.caller, c.caller_name, c.callee, c.queue,
-            list(c.queues), c.agent, c.started_at, c.queue_joined_at, c.answered_at, c.ended_at,
-            c.wait_s, c.talk_s, c.hold_s, c.hangup_by, c.hangup_cause, c.disposition,
-            c.incomplete_reason, list(c.recordings), c.talk_ended_at)
+            orjson.dumps(list(c.queues)).decode(), c.agent, c.started_at, c.queue_joined_at,
+            c.answered_at, c.ended_at, c.wait_s, c.talk_s, c.hold_s, c.hangup_by, c.hangup_cause,
+            c.disposition, c.incomplete_reason, orjson.dumps(list(c.recordings)).decode(),
+            c.talk_ended_at)
 
 
 def _children(calls: Sequence[CallRecord]) -> tuple[list[tuple[Any, ...]], ...]:
@@ -92,21 +130,12 @@ class CallRepository:
             async with self.pool.acquire() as c:
                 await self.upsert_calls(latest, c)
             return
-        servers = [c.server for c in latest]
-        ids = [c.linkedid for c in latest]
         ras, trs, vis = _children(latest)
-        async with conn.transaction():  # one statement: the reports' triggers run once
-            await conn.execute(_STAGE)
-            await conn.copy_records_to_table("calls_in", records=[_call_row(c) for c in latest],
-                                             columns=_CALL_COLS)
-            await conn.execute(_UPSERT)
-            for table in _CHILD_TABLES:
-                await conn.execute(f"DELETE FROM {table} WHERE {_KEYS}", servers, ids)
-            for table, rows, cols in (("ring_attempts", ras, _RA_COLS),
-                                      ("transfers", trs, _TR_COLS),
-                                      ("violations", vis, _VI_COLS)):
-                if rows:
-                    await conn.copy_records_to_table(table, records=rows, columns=cols)
+        async with conn.transaction():
+            await conn.execute(_UPSERT, *columns(map(_call_row, latest), len(_CALL_COLS)))
+            if ras or trs or vis:
+                await conn.execute(_CHILDREN, *columns(ras, len(_RA_COLS)),
+                                   *columns(trs, len(_TR_COLS)), *columns(vis, len(_VI_COLS)))
 
     async def delete_calls(self, server: str, linkedids: Sequence[str] | None,
                            conn: asyncpg.Connection) -> None:

@@ -1,0 +1,16 @@
+"""Rows as column arrays, for single statements over a batch (``INSERT ... FROM unnest``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+
+def columns(rows: Iterable[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    """``rows`` (each ``width`` values) as ``width`` lists, one per column; empty lists when none."""
+    out = [list(column) for column in zip(*rows, strict=True)]
+    if not out:
+        return [[] for _ in range(width)]
+    if len(out) != width:
+        raise ValueError(f"rows of {len(out)} values, {width} expected")
+    return out
