@@ -110,6 +110,7 @@ def source(calls: int, concurrent: int, ready: Any) -> None:
                 writer.write(data[i:i + (1 << 16)])
                 await writer.drain()
             writer.close()
+            await writer.wait_closed()  # the last buffered bytes are sent before the loop ends
             done.set()
 
         server = await asyncio.start_server(on_client, "127.0.0.1", 0)
@@ -190,6 +191,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             child.join()
         journaled = await pool.fetchval("SELECT count(*) FROM journal")
         calls = await pool.fetchval("SELECT count(*) FROM calls")
+        if got != frames:
+            print(f"WARNING: {frames - got} of {frames} frames not received", file=sys.stderr)
         print(f"ingested {got} events in {elapsed:.2f} s ({cpu / got * 1e6:.1f} µs of this"
               f" process's CPU per event); journal rows {journaled}, "
               f"calls {calls}; metrics {vars(pipe.metrics)} "
