@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from callcenter.ami.protocol import AMIProtocol, FieldValue, Frame, ProtocolError, serialize_action
+from callcenter.ami.writes import TurnWriter
 
 if TYPE_CHECKING:
     from callcenter.settings import AmiServer
@@ -112,7 +113,7 @@ class AMIClient:
         self._proto = AMIProtocol(on_error=self._protocol_error)
         self._writer: asyncio.StreamWriter | None = None
         self._pending: dict[str, _Pending] = {}
-        self._unsent: list[bytes] = []  # actions of this loop turn: one write for all
+        self._out = TurnWriter(self._write)  # the actions of one loop turn: one write
         self._ids = itertools.count(1)
         self._closing = False
         self._logging_in = False
@@ -199,9 +200,7 @@ class AMIClient:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         self._pending[aid] = _Pending(future, events)
-        if not self._unsent:
-            loop.call_soon(self._flush)
-        self._unsent.append(data)
+        self._out.write(data)
         if self.on_sent is not None:
             masked = {k: ("***" if k in _MASKED else v) for k, v in out.items()}
             self._call(self.on_sent, masked, time.time())
@@ -210,16 +209,15 @@ class AMIClient:
 
         def settled(_: asyncio.Future[Any]) -> None:
             expiry.cancel()
-            if self._pending.get(aid) is not None and self._pending[aid].future is future:
+            pending = self._pending.get(aid)
+            if pending is not None and pending.future is future:
                 del self._pending[aid]
 
         future.add_done_callback(settled)
         return future
 
-    def _flush(self) -> None:
-        data = b"".join(self._unsent)
-        self._unsent.clear()
-        if data and self._writer is not None and not self._writer.is_closing():
+    def _write(self, data: bytes) -> None:
+        if self._writer is not None and not self._writer.is_closing():
             self._writer.write(data)
 
     def _expire(self, future: asyncio.Future[Any], action: Any, aid: str, wait: float) -> None:
@@ -411,7 +409,7 @@ class AMIClient:
             self._log.exception("ami_event_handler_failed", ami_event=frame.get("Event"))
 
     def _fail_pending(self, exc: AMIError) -> None:
-        self._unsent.clear()  # their connection is gone: never write them to the next one
+        self._out.discard()  # their connection is gone: never write them to the next one
         for pending in self._pending.values():
             if not pending.future.done():
                 pending.future.set_exception(exc)

@@ -13,6 +13,7 @@ from typing import Any, Self
 import structlog
 
 from callcenter.ami.protocol import AMIProtocol, Frame, serialize_frame
+from callcenter.ami.writes import TurnWriter
 from callcenter.sim.actions import Actions, field
 from callcenter.sim.calls import InboundCall
 from callcenter.sim.clock import SimClock
@@ -51,22 +52,17 @@ class _Session:
         self.authed = False
         self.events = True
         self.challenge = ""
-        self._out: list[bytes] = []
+        self._out = TurnWriter(self._write)
 
     def send(self, data: bytes) -> None:
         """Queue ``data`` for the client: what one loop turn sends leaves in one write,
         as Asterisk's manager thread batches a client's pending events."""
-        if self.writer.is_closing():
-            return
-        if not self._out:
-            asyncio.get_running_loop().call_soon(self.flush)
-        self._out.append(data)
+        if not self.writer.is_closing():
+            self._out.write(data)
 
-    def flush(self) -> None:
-        """Write what :meth:`send` queued (a client too slow to take it is dropped)."""
-        data = b"".join(self._out)
-        self._out.clear()
-        if not data or self.writer.is_closing():
+    def _write(self, data: bytes) -> None:
+        """Write a turn's data (a client too slow to take it is dropped)."""
+        if self.writer.is_closing():
             return
         if self.writer.transport.get_write_buffer_size() > MAX_BACKLOG_BYTES:
             log.warning("sim_client_too_slow")
@@ -76,7 +72,7 @@ class _Session:
 
     async def drain(self) -> None:
         """Flush, then wait until the transport has sent it."""
-        self.flush()
+        self._out.flush()
         await self.writer.drain()
 
     async def _buffered(self) -> bytes:
