@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+CALL_KEYS_IN = "(server, linkedid) IN (SELECT * FROM unnest($1::text[], $2::text[]))"
+"""A WHERE condition: the calls whose servers and linkedids are ``$1`` and ``$2`` (arrays)."""
+
 
 def columns(rows: Iterable[tuple[Any, ...]], width: int) -> list[list[Any]]:
     """``rows`` (each ``width`` values) as ``width`` lists, one per column; empty lists when none."""

@@ -10,7 +10,7 @@ import asyncpg
 import orjson
 
 from callcenter.calls.model import CallRecord, RingAttempt, Transfer, Violation
-from callcenter.store.arrays import columns
+from callcenter.store.arrays import CALL_KEYS_IN, columns
 
 _CALL_COLS = ["server", "linkedid", "direction", "caller", "caller_name", "callee", "queue",
               "queues", "agent", "started_at", "queue_joined_at", "answered_at", "ended_at",
@@ -52,8 +52,6 @@ DELETE FROM violations WHERE (server, linkedid) IN (SELECT server, linkedid FROM
 """The calls and the removal of their child rows: one statement (the reports'
 triggers run once), in which each table is touched by one part only."""
 
-_KEYS = "(server, linkedid) IN (SELECT * FROM unnest($1::text[], $2::text[]))"
-_CHILD_TABLES = ("ring_attempts", "transfers", "violations")
 _RA_COLS = ["server", "linkedid", "idx", "agent", "interface", "queue", "channel", "uniqueid",
             "started_at", "ended_at", "ring_s", "rings", "outcome", "within_rule"]
 _TR_COLS = ["server", "linkedid", "idx", "type", "from_agent", "to_agent", "at"]
@@ -143,7 +141,7 @@ class CallRepository:
         if linkedids is None:
             await conn.execute("DELETE FROM calls WHERE server = $1", server)
         else:
-            await conn.execute(f"DELETE FROM calls WHERE {_KEYS}",
+            await conn.execute(f"DELETE FROM calls WHERE {CALL_KEYS_IN}",
                                [server] * len(linkedids), list(linkedids))
 
     async def get_call(self, server: str, linkedid: str) -> CallRecord | None:
@@ -181,7 +179,7 @@ class CallRepository:
                 return []
             by_key = {(c.server, c.linkedid): c for c in calls}
             keys = ([c.server for c in calls], [c.linkedid for c in calls])
-            sel = f"WHERE {_KEYS} ORDER BY server, linkedid, idx"
+            sel = f"WHERE {CALL_KEYS_IN} ORDER BY server, linkedid, idx"
             for r in await conn.fetch(f"SELECT * FROM ring_attempts {sel}", *keys):
                 by_key[r["server"], r["linkedid"]].ring_attempts.append(RingAttempt(
                     agent=r["agent"], interface=r["interface"], started_at=r["started_at"],

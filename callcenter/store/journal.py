@@ -16,6 +16,8 @@ from typing import Any, Literal, NamedTuple
 import asyncpg
 import orjson
 
+from callcenter.store.arrays import columns
+
 EntryKind = Literal["frame", "sent", "resync"]
 
 DROPPED_EVENTS = frozenset({
@@ -215,8 +217,8 @@ class JournalRepository:
                 await self.append(entries, c)
             return
         # the fields up to linkedid, in the order of the unnest columns, then the frame text
-        columns = zip(*[(*e[:7], orjson.dumps(e.payload).decode()) for e in entries], strict=True)
-        await conn.execute(_INSERT, *map(list, columns))  # one statement: atomic on its own
+        rows = ((*e[:7], orjson.dumps(e.payload).decode()) for e in entries)
+        await conn.execute(_INSERT, *columns(rows, 8))  # one statement: atomic on its own
 
     async def last_seq(self, server: str) -> int:
         """The highest seq stored for ``server`` (0 when none)."""

@@ -10,8 +10,7 @@ from typing import Any
 import asyncpg
 
 from callcenter.qa.sampling import Candidate, Sample
-
-_KEYS = "(server, linkedid) IN (SELECT * FROM unnest($1::text[], $2::text[]))"
+from callcenter.store.arrays import CALL_KEYS_IN
 
 _CANDIDATES = """SELECT c.server, c.linkedid, c.agent, c.started_at, c.hold_s, c.talk_s,
     EXISTS (SELECT 1 FROM ring_attempts a WHERE a.server = c.server AND a.linkedid = c.linkedid
@@ -129,7 +128,7 @@ class QaRepository:
 
     async def sampled_keys(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
         """Those of ``keys`` (server, linkedid) already sampled."""
-        rows = await self.pool.fetch(f"SELECT server, linkedid FROM qa_samples WHERE {_KEYS}",
+        rows = await self.pool.fetch(f"SELECT server, linkedid FROM qa_samples WHERE {CALL_KEYS_IN}",
                                      [k[0] for k in keys], [k[1] for k in keys])
         return {(r["server"], r["linkedid"]) for r in rows}
 
