@@ -144,6 +144,19 @@ def test_fast_and_line_paths_agree_under_any_chunking(data: bytes, cuts: list[in
     assert feed_chunks(AMIProtocol(), data, list(range(len(data)))) == whole
 
 
+class LinePathOnly(AMIProtocol):
+    """The line-by-line path alone: the reference that the fast path must agree with."""
+
+    def _fast(self, buf: bytes, end: int, frames: list[Frame]) -> bool:
+        return False
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(AMI_ISH, st.lists(st.integers(0, 400), max_size=12))
+def test_fast_path_gives_what_the_line_path_gives(data: bytes, cuts: list[int]) -> None:
+    assert feed_chunks(AMIProtocol(), data, cuts) == feed_chunks(LinePathOnly(), data, cuts)
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=600), st.lists(st.integers(0, 600), max_size=10), st.integers(4, 200))
 def test_random_bytes_never_raise(data: bytes, cuts: list[int], limit: int) -> None:

@@ -104,6 +104,12 @@ def parse_frame_text(text: str) -> Frame:
     return frame
 
 
+def _follows(frame: Frame) -> bool:
+    """Whether ``frame`` starts with ``Response: Follows`` (a body up to ``--END COMMAND--``)."""
+    key, value = next(iter(frame.items()))
+    return key == "Response" and (value[0] if isinstance(value, list) else value) == "Follows"
+
+
 _partition = str.partition
 _COLON_SPACE = repeat(": ")  # an endless iterator, shared by every map() below
 
@@ -168,14 +174,12 @@ class AMIProtocol:
         """Parse the CRLF frames in ``buf[:end]``; False (nothing added) if :meth:`_slow` must."""
         if end + 2 > self.max_frame_bytes and not self._fits(buf[:end]):
             return False
-        if buf.find(b"Response: Follows", 0, end) >= 0:
-            return False  # its body may hold blank lines: the line path knows
         try:
             text = str(memoryview(buf)[:end], "utf-8")
         except UnicodeDecodeError:
             return False
         lines = text.split("\r\n")  # every line of every frame; "" between frames
-        if len(lines) - 1 != buf.count(b"\n", 0, end):
+        if "\n" in "".join(lines):
             return False  # a bare LF is hiding in there
         out: list[Frame] = []
         frame: Frame = {}
@@ -192,9 +196,13 @@ class AMIProtocol:
             elif key:  # a keyless or "Key:value" line: the line path
                 return False
             elif frame:  # the blank line ending a frame
+                if "Response" in frame and _follows(frame):
+                    return False  # its body may hold blank lines: the line path knows
                 out.append(frame)
                 frame = {}
         if frame:
+            if "Response" in frame and _follows(frame):
+                return False
             out.append(frame)
         frames.extend(out)
         return True
