@@ -144,8 +144,8 @@ async def run(n: int, speed: float, inprocess: bool) -> dict[str, Any]:
     on_sent = h.client.on_sent
 
     def note_sent(action: dict[str, Any], at: float) -> None:
-        if action.get("Action") == "Hangup":
-            sent_at.setdefault(str(action.get("Channel")), clock.now())
+        if action.get("Action") == "Hangup":  # ``at``: when it was written (Unix seconds)
+            sent_at.setdefault(str(action.get("Channel")), clock.now() - (time.time() - at) * speed)
         if on_sent is not None:
             on_sent(action, at)
 

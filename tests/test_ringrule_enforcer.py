@@ -59,6 +59,15 @@ async def test_answer_just_before_or_after_deadline(answer_at: float, violations
     await enf.close()
 
 
+async def test_quiet_for_gives_loop_seconds_to_the_next_deadline() -> None:
+    enf, _client, _clock = await make()
+    assert enf.quiet_for() is None
+    await enf.on_facts([call_started(), started(attempt())])
+    quiet = enf.quiet_for()
+    assert quiet is not None and 0.1 < quiet <= 15.0 / SPEED  # 15 s of ringing at SPEED
+    await enf.close()
+
+
 async def test_rna_and_caller_hangup_clear() -> None:
     enf, client, clock = await make()
     a1, a2 = attempt(), attempt("agent1002", "PJSIP/agent1002-00000002", at=1.0)
@@ -172,7 +181,7 @@ async def test_answer_between_misses_resets() -> None:
     enf, client, clock = await make()
     a = attempt()
     await enf.on_facts([started(a)])
-    await until(lambda: client.actions("Hangup"))
+    await until(lambda: enf.outcomes)  # the miss counts once the Hangup is answered
     b = attempt(chan="PJSIP/agent1001-00000002", at=16)
     await enf.on_facts([started(b, "L2")])
     await enf.on_facts([ended(b, "answered", 4, "L2")])

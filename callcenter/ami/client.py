@@ -4,7 +4,8 @@ One :class:`AMIClient` per Asterisk server (``name``). Every frame received
 (events *and* responses, in arrival order) goes to ``on_event(frame,
 received_at)``; ``on_connect(client)`` runs after each successful login so
 consumers can resynchronise; ``on_sent(action, sent_at)`` sees each action
-written (secrets masked). Times are Unix seconds (UTC).
+written (secrets masked), right after the loop turn that wrote it and before
+any frame received later. Times are Unix seconds (UTC).
 
 Reconnect policy: exponential backoff from ``reconnect_min_s`` doubling up to
 ``reconnect_max_s``, with jitter (a wait is drawn from [d/2, d]). Bad
@@ -114,6 +115,7 @@ class AMIClient:
         self._writer: asyncio.StreamWriter | None = None
         self._pending: dict[str, _Pending] = {}
         self._out = TurnWriter(self._write)  # the actions of one loop turn: one write
+        self._sent: list[tuple[Frame, float]] = []  # written this turn, for on_sent
         self._ids = itertools.count(1)
         self._closing = False
         self._logging_in = False
@@ -202,8 +204,9 @@ class AMIClient:
         self._pending[aid] = _Pending(future, events)
         self._out.write(data)
         if self.on_sent is not None:
-            masked = {k: ("***" if k in _MASKED else v) for k, v in out.items()}
-            self._call(self.on_sent, masked, time.time())
+            if not self._sent:
+                loop.call_soon(self._report_sent)  # after the turn's write: a burst leaves first
+            self._sent.append((out, time.time()))
         wait = self.action_timeout_s if timeout is None else timeout
         expiry = loop.call_later(wait, self._expire, future, out.get("Action"), aid, wait)
 
@@ -215,6 +218,14 @@ class AMIClient:
 
         future.add_done_callback(settled)
         return future
+
+    def _report_sent(self) -> None:
+        """Tell ``on_sent`` of the actions written this turn (secrets masked)."""
+        sent, self._sent = self._sent, []
+        for out, at in sent:
+            if self.on_sent is not None:
+                masked = {k: ("***" if k in _MASKED else v) for k, v in out.items()}
+                self._call(self.on_sent, masked, at)
 
     def _write(self, data: bytes) -> None:
         if self._writer is not None and not self._writer.is_closing():

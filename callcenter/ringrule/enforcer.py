@@ -12,11 +12,13 @@ learnt from receive times, so skewed PBX clocks and replays still give
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -42,6 +44,9 @@ from callcenter.ringrule.policy import PolicyFor, rule_from_policy
 from callcenter.settings import Settings
 
 log = structlog.get_logger(__name__)
+
+Outcome = tuple[str, str, dict[str, Any]]
+"""(result, detail, response) of an enforcement or pause action."""
 
 ASTERISK_GRACE_S = 1.0
 """When the queue's own timeout ends rings at the deadline, act only this much later."""
@@ -118,7 +123,7 @@ class RingEnforcer:
         self._calls: dict[tuple[str, str], CallStarted] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks: set[asyncio.Future[Any]] = set()
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> RingEnforcer:
@@ -192,6 +197,12 @@ class RingEnforcer:
 
         return handler
 
+    def quiet_for(self) -> float | None:
+        """Loop seconds until the next ring deadline (None: no ring is watched); for
+        :class:`~callcenter.quietgc.QuietGC`."""
+        nxt = self.book.next_deadline()
+        return None if nxt is None else (nxt - self.clock.now()) / self.clock.speed
+
     # -- deadlines -----------------------------------------------------------------
     def _learn_offset(self, server: str, event_ts: float) -> float:
         """The server's clock offset after a frame stamped ``event_ts`` (see ClockOffset)."""
@@ -245,9 +256,12 @@ class RingEnforcer:
             self.fired += 1
             self.lateness_s.append(max(0.0, now - ring.due_at) / self.clock.speed)
             name, action, why = self._plan(ring)
-            # written now, not when a task gets to it: a thousand deadlines leave together
-            sending = self._submit(ring.server, action) if action is not None else None
-            self._spawn(self._enforce(ring, now, name, action, why, sending))
+            if action is None:
+                self._enforced(ring, now, name, None, ("not_taken" if name == "none" else "failed",
+                                                       why, {}))
+            else:  # written now, the rest when answered: a thousand deadlines leave together
+                self._when_answered(self._submit(ring.server, action),
+                                    partial(self._enforced, ring, now, name, action))
         self._arm()
 
     def _pbx_ends_ring(self, ring: Ring) -> bool:
@@ -292,29 +306,37 @@ class RingEnforcer:
         except (AMIError, ProtocolError, OSError) as exc:
             return _failure(exc)
 
-    async def _outcome(self, sending: Awaitable[Any] | str) -> tuple[str, str, dict[str, Any]]:
-        """(result, detail, response) of a submitted action; failures are never retried."""
+    def _when_answered(self, sending: Awaitable[Any] | str,
+                       then: Callable[[Outcome], None]) -> None:
+        """Call ``then`` with the outcome of a submitted action once it is known."""
+        if isinstance(sending, str):
+            then(("failed", sending, {}))
+            return
+        future = asyncio.ensure_future(sending)
+        self._tasks.add(future)
+
+        def answered(done: asyncio.Future[Any]) -> None:
+            self._tasks.discard(done)
+            if not done.cancelled():  # cancelled by close(): nothing to record
+                then(_outcome(done))
+
+        future.add_done_callback(answered)
+
+    async def _send(self, server: str, action: dict[str, str]) -> Outcome:
+        sending = self._submit(server, action)
         if isinstance(sending, str):
             return "failed", sending, {}
-        try:
-            response = await sending
-        except (AMIError, ProtocolError, OSError, TimeoutError) as exc:
-            return "failed", _failure(exc), {}
-        result, detail = act.classify_response(response)
-        return result, detail, dict(response)
+        future = asyncio.ensure_future(sending)
+        with contextlib.suppress(Exception):  # _outcome reads it
+            await future
+        return _outcome(future)
 
-    async def _send(self, server: str, action: dict[str, str]) -> tuple[str, str, dict[str, Any]]:
-        return await self._outcome(self._submit(server, action))
-
-    async def _enforce(self, ring: Ring, now: float, name: str, action: dict[str, str] | None,
-                       why: str, sending: Awaitable[Any] | str | None) -> None:
+    def _enforced(self, ring: Ring, now: float, name: str, action: dict[str, str] | None,
+                  outcome: Outcome) -> None:
+        """Record the violation of ``ring`` with what was done about it."""
         a = ring.attempt
+        result, detail, response = outcome
         ring_s = round(now - ring.started, 3)
-        response: dict[str, Any] = {}
-        if sending is None:
-            result, detail = ("not_taken" if name == "none" else "failed"), why
-        else:
-            result, detail, response = await self._outcome(sending)
         violation = Violation(
             agent=a.agent, interface=a.interface, queue=a.queue, ring_s=ring_s,
             rings=count_rings(ring_s, ring.rule.cycle_s), deadline_s=ring.rule.deadline_s,
@@ -386,7 +408,17 @@ class RingEnforcer:
         return found
 
 
-def _failure(exc: Exception) -> str:
+def _outcome(done: asyncio.Future[Any]) -> Outcome:
+    """(result, detail, response) of an answered action; a failure is never retried."""
+    exc = done.exception()
+    if exc is not None:
+        return "failed", _failure(exc), {}
+    response = done.result()
+    result, detail = act.classify_response(response)
+    return result, detail, dict(response)
+
+
+def _failure(exc: BaseException) -> str:
     """The failure detail of an action that raised ``exc``."""
     kind = "timeout" if "timeout" in type(exc).__name__.lower() else type(exc).__name__
     return f"{kind}: {exc}".rstrip(": ")
