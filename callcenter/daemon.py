@@ -19,6 +19,7 @@ import structlog
 
 from callcenter.calls.model import CallEnded, Fact
 from callcenter.pipeline import Consumer, FanOut, ServerPipeline, Tracker
+from callcenter.quietgc import QuietGC
 from callcenter.settings import AmiServer, Settings
 from callcenter.store.calls import CallRepository
 from callcenter.store.consumer import StoreConsumer
@@ -84,9 +85,12 @@ class Daemon:
         self.pipelines: dict[str, ServerPipeline] = {}
         self.fanouts: dict[str, FanOut] = {}
         self.clients: dict[str, Any] = {}
+        self.gc = QuietGC([c.quiet_for for c in self.consumers if hasattr(c, "quiet_for")])
 
     async def start(self) -> None:
-        """Start the writer, a pipeline per server, then connect the AMI clients."""
+        """Start the writer, a pipeline per server, then connect the AMI clients; full
+        garbage collections wait for moments without ring deadlines (:class:`QuietGC`)."""
+        self.gc.start()
         await self.writer.start()
         for server in self.servers:
             await self._start_server(server)
@@ -166,6 +170,7 @@ class Daemon:
             if close is not None:
                 await close()
         await self.writer.close()
+        self.gc.stop()
         log.info("daemon_stopped", spool_pending=self.writer.pending)
 
     def metrics(self) -> dict[str, Any]:

@@ -220,3 +220,25 @@ async def test_restart_closes_calls_the_previous_run_left_open(pool: asyncpg.Poo
     assert live["ended_at"] >= live["answered_at"]
     await rebuild(pool, lambda s: make_tracker(s, Settings()))
     assert await stored(pool, "sim") == [live]
+
+
+async def test_full_collections_wait_for_moments_without_ring_deadlines(
+        pool: asyncpg.Pool, tmp_path: Path) -> None:
+    import gc
+
+    from callcenter.daemon import default_consumers
+    from callcenter.quietgc import NEVER
+    from callcenter.ringrule.enforcer import RingEnforcer
+
+    settings = settings_for(1, tmp_path)
+    daemon = Daemon(settings, pool, consumers=default_consumers(settings), servers=[],
+                    log_calls=False)
+    enforcer = next(c for c in daemon.consumers if isinstance(c, RingEnforcer))
+    assert daemon.gc.sources == [enforcer.quiet_for]
+    before = gc.get_threshold()
+    await daemon.start()
+    try:
+        assert gc.get_threshold() == (before[0], before[1], NEVER)
+    finally:
+        await daemon.stop()
+    assert gc.get_threshold() == before

@@ -1,7 +1,8 @@
 """The enforcer on one AMI server without the daemon's journal: for benches and lab tests.
 
 AMI client → (observe) → tracker → enforcer, with the client's ``on_sent``
-going to the tracker as in the daemon, so enforcement actions are tracked.
+going to the tracker as in the daemon, so enforcement actions are tracked, and
+full garbage collections kept away from deadlines as in the daemon.
 The daemon wires the same pieces through its journal (see the README).
 """
 
@@ -13,6 +14,7 @@ from typing import Any
 
 from callcenter.ami.client import AMIClient
 from callcenter.calls.model import Fact
+from callcenter.quietgc import QuietGC
 from callcenter.ringrule.enforcer import RingEnforcer
 from callcenter.ringrule.policy import rule_for_settings
 from callcenter.settings import Settings
@@ -26,10 +28,12 @@ class Harness:
     tracker: Any
     enforcer: RingEnforcer
     facts: list[Fact]
+    gc: QuietGC
     frames: int = 0
 
     async def close(self) -> None:
         """Stop the enforcer, then log off."""
+        self.gc.stop()
         await self.enforcer.close()
         await self.client.close()
 
@@ -64,6 +68,7 @@ async def start_harness(
         on_sent=lambda action, at: deliver(tracker.feed_sent(action, at)),
         on_connect=on_connect,
     )
-    harness = Harness(client, tracker, enforcer, facts)
+    harness = Harness(client, tracker, enforcer, facts, QuietGC([enforcer.quiet_for]))
+    harness.gc.start()  # as in the daemon
     await client.start()
     return harness
