@@ -1,10 +1,13 @@
-"""Parser throughput: callcenter's AMIProtocol vs panoramisk vs a bare split parser.
+"""Parser throughput: callcenter's AMIProtocol vs panoramisk vs two bare parsers.
 
 Builds at least ``--frames`` frames (default 200,000) by repeating every frame
 of the captures in tests/traces/, serializes them to AMI bytes, cuts the
 stream into realistic reads (4096..65536 bytes, seeded) and times, in the same
-run, the three parsers over the same reads (best of ``--rounds``, interleaved). Prints a
-table, then one JSON line: events, events_per_s and the two ratios.
+run, these parsers over the same reads (best of ``--rounds``, interleaved): ours,
+panoramisk's, a bare ``bytes.split`` parser (``vs_baseline``: the strictest, nothing
+but split and partition) and the minimal asyncio ``readuntil(b"\\r\\n\\r\\n")`` reader
+(``vs_readuntil``). Prints a table, then one JSON line: events, events_per_s and the
+ratios.
 
 Run: ``python bench/ami_parse.py [--frames N] [--rounds R]``.
 """
@@ -12,6 +15,7 @@ Run: ``python bench/ami_parse.py [--frames N] [--rounds R]``.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import random
 import time
@@ -77,6 +81,31 @@ def run_baseline(reads: list[bytes]) -> int:
     return n
 
 
+def run_readuntil(reads: list[bytes]) -> int:
+    """The minimal asyncio reader: ``StreamReader.readuntil(b"\\r\\n\\r\\n")`` per frame, then
+    the same line split as :func:`run_baseline` (the reads are fed to the reader, no socket)."""
+
+    async def parse() -> int:
+        reader = asyncio.StreamReader(limit=1 << 20)
+        for data in reads:
+            reader.feed_data(data)
+        reader.feed_eof()
+        await reader.readuntil(b"\r\n")  # the banner
+        n = 0
+        while True:
+            try:
+                raw = await reader.readuntil(b"\r\n\r\n")
+            except asyncio.IncompleteReadError:
+                return n
+            msg: dict[str, str] = {}
+            for line in raw[:-4].decode("utf-8", "replace").split("\r\n"):
+                key, _, value = line.partition(": ")
+                msg[key] = value
+            n += 1
+
+    return asyncio.run(parse())
+
+
 def run_panoramisk(reads: list[bytes]) -> int:
     """panoramisk 1.x's own AMIProtocol.data_received, no socket."""
     from panoramisk.ami_protocol import AMIProtocol as PanoProtocol
@@ -124,7 +153,12 @@ def main() -> None:
     n_frames, reads = build_reads(args.frames)
     size = sum(map(len, reads))
     print(f"{n_frames} frames, {size / 1e6:.1f} MB in {len(reads)} reads of 4096..65536 bytes")
-    parsers = {"callcenter": run_ours, "panoramisk": run_panoramisk, "baseline split": run_baseline}
+    parsers = {
+        "callcenter": run_ours,
+        "panoramisk": run_panoramisk,
+        "baseline split": run_baseline,
+        "readuntil": run_readuntil,
+    }
     results = {}
     for name, (secs, got) in best_times(parsers, reads, args.rounds).items():
         results[name] = n_frames / secs
@@ -132,7 +166,8 @@ def main() -> None:
     ours = results["callcenter"]
     r1 = ours / results["panoramisk"]
     r2 = ours / results["baseline split"]
-    print(f"{'ratios':>15}: {r1:.2f}x panoramisk, {r2:.2f}x baseline")
+    r3 = ours / results["readuntil"]
+    print(f"{'ratios':>15}: {r1:.2f}x panoramisk, {r2:.2f}x baseline split, {r3:.2f}x readuntil")
     print(
         json.dumps(
             {
@@ -140,6 +175,7 @@ def main() -> None:
                 "events_per_s": round(ours),
                 "vs_panoramisk": round(r1, 2),
                 "vs_baseline": round(r2, 2),
+                "vs_readuntil": round(r3, 2),
             }
         )
     )
