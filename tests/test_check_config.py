@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from callcenter.ami.protocol import Frame
+from callcenter.asterisk_conf import ConfInputError, parse_conf
 from callcenter.cli import main
 from callcenter.deploy.check import check_config
-from callcenter.deploy.conf import ConfInputError, parse_conf
 from callcenter.deploy.dialplan import (
     Dialplan,
     Step,

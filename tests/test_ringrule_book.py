@@ -178,6 +178,11 @@ strategy=rrmemory
 """
 
 
+def test_queues_conf_block_comments_and_appended_sections() -> None:
+    queues = parse_queues_conf("[q]\ntimeout = 12\n;--\ntimeout = 99\n--;\n[q](+)\nautopause = yes\n")
+    assert (queues["q"].timeout_s, queues["q"].autopause) == (12.0, True)
+
+
 def test_parse_queues_conf_and_compare() -> None:
     queues = parse_queues_conf(QUEUES_CONF)
     assert set(queues) == {"support", "sales", "enforce"}

@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from callcenter.asterisk_conf import ConfInputError
 from callcenter.deploy.check import check_config
-from callcenter.deploy.conf import ConfInputError
 from callcenter.settings import load_settings
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterator
 
-from callcenter.deploy.conf import ConfFile, Section, Setting
+from callcenter.asterisk_conf import ConfFile, Section, Setting
 from callcenter.deploy.findings import Deployment, Finding, is_true
 from callcenter.deploy.privileges import (
     ALL_CLASSES,

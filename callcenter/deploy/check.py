@@ -13,7 +13,7 @@ from callcenter.settings import Settings
 def check_config(directory: Path, settings: Settings) -> list[Finding]:
     """Findings for the Asterisk configuration in ``directory`` (empty when consistent).
 
-    Raises :class:`callcenter.deploy.conf.ConfInputError` when the directory or
+    Raises :class:`callcenter.asterisk_conf.ConfInputError` when the directory or
     one of its files cannot be read.
     """
     dep = load_deployment(directory)

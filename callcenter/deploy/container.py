@@ -18,9 +18,9 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from callcenter.asterisk_conf import ConfInputError
 from callcenter.cli import main as cli_main
 from callcenter.deploy.check import check_config
-from callcenter.deploy.conf import ConfInputError
 from callcenter.settings import SettingsError, load_settings
 
 CONFIG_NAME = "callcenter-servers.toml"

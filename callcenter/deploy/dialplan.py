@@ -1,6 +1,6 @@
 """extensions.conf as steps: context, extension, priority, label, application, data.
 
-Built on :mod:`callcenter.deploy.conf`; understands ``exten =>``, ``same =>``,
+Built on :mod:`callcenter.asterisk_conf`; understands ``exten =>``, ``same =>``,
 ``n`` / ``n(label)`` / ``<number>(label)`` priorities, ``include =>`` and the
 ``[globals]`` variables (``${NAME}`` is expanded with them where a check needs
 a value, e.g. a Dial timeout).
@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from callcenter.deploy.conf import ConfFile
+from callcenter.asterisk_conf import ConfFile
 
 _PRIORITY = re.compile(r"^(\d+|n|hint)(?:\((\w+)\))?$")
 _GLOBAL_REF = re.compile(r"\$\{(\w+)\}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from callcenter.deploy.conf import ConfFile, ConfInputError, parse_conf, read_text
+from callcenter.asterisk_conf import ConfFile, ConfInputError, parse_conf, read_text
 from callcenter.deploy.dialplan import Dialplan, build_dialplan
 
 CONF_FILES = ("manager.conf", "queues.conf", "extensions.conf", "pjsip.conf")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from callcenter.deploy.conf import ConfFile, Section
+from callcenter.asterisk_conf import ConfFile, Section
 from callcenter.deploy.dialplan import Context, Dialplan, Step, exten_matches, split_args
 from callcenter.deploy.findings import Deployment, Finding, is_true
 from callcenter.ringrule.confcheck import compare, parse_queues_conf

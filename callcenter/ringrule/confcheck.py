@@ -16,13 +16,13 @@ from typing import Any, Protocol
 
 import structlog
 
+from callcenter.asterisk_conf import parse_conf_text
 from callcenter.ringrule.actions import classify_response
 from callcenter.ringrule.policy import PolicyFor
 
 log = structlog.get_logger(__name__)
 
 APP_QUEUE_DEFAULT_TIMEOUT_S = 15.0
-_SECTION = re.compile(r"^\[([^\]]+)\]\s*(?:\(([^)]*)\))?")
 _CATEGORY = re.compile(r"^Category-(\d+)$")
 _LINE = re.compile(r"^Line-(\d+)-(\d+)$")
 _QUEUE_SHOW = re.compile(r"^(\S+) has \d+ calls? \(")
@@ -87,20 +87,12 @@ def _build(sections: Iterable[tuple[str, list[str], list[tuple[str, str]]]]) -> 
 
 
 def parse_queues_conf(text: str) -> dict[str, QueueConf]:
-    """Parse queues.conf text (sections, ``(!)`` templates, ``(tmpl)`` inheritance, ``;`` comments)."""
-    sections: list[tuple[str, list[str], list[tuple[str, str]]]] = []
-    for raw_line in text.splitlines():
-        line = raw_line.split(";", 1)[0].strip()
-        if not line or line.startswith("#"):
-            continue
-        m = _SECTION.match(line)
-        if m:
-            bases = [b.strip() for b in (m.group(2) or "").split(",") if b.strip()]
-            sections.append((m.group(1).strip(), bases, []))
-        elif sections and "=" in line:
-            key, _, value = line.partition("=")
-            sections[-1][2].append((key.lstrip(">").strip(), value.lstrip(">")))
-    return _build(sections)
+    """Parse queues.conf text (Asterisk's config syntax: see :mod:`callcenter.asterisk_conf`)."""
+    return _build(
+        (s.name, ["!", *s.bases] if s.template else list(s.bases),
+         [(setting.key, setting.value) for setting in s.settings])
+        for s in parse_conf_text(text, "queues.conf").sections
+    )
 
 
 def parse_getconfig(response: Mapping[str, object]) -> dict[str, QueueConf]:

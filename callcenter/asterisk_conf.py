@@ -11,6 +11,7 @@ found there is skipped: the secrets the Asterisk container renders at start).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -128,21 +129,36 @@ def parse_conf(path: Path, conf_dir: Path | None = None) -> ConfFile:
     return conf
 
 
+def parse_conf_text(text: str, name: str) -> ConfFile:
+    """Parse the text of one file called ``name`` (its ``#include`` lines are skipped)."""
+    conf = ConfFile(name)
+    _parse_lines(conf, text, name, lambda _line: None)
+    return conf
+
+
 def _parse_into(conf: ConfFile, path: Path, conf_dir: Path, depth: int) -> None:
+    def include(line: str) -> None:
+        m = _INCLUDE.match(line)
+        target = conf_dir / m.group(2).strip() if m else None
+        if target is not None and target.is_file() and depth < MAX_INCLUDE_DEPTH:
+            _parse_into(conf, target, conf_dir, depth + 1)
+
+    label = path.name if path.parent == conf_dir else str(path.relative_to(conf_dir))
+    _parse_lines(conf, read_text(path), label, include)
+
+
+def _parse_lines(conf: ConfFile, text: str, label: str, include: Callable[[str], None]) -> None:
+    """Add the sections of ``text`` (file ``label``) to ``conf``; ``include`` takes ``#`` lines."""
     in_block = False
     current: Section | None = conf.sections[-1] if conf.sections else None
-    label = path.name if path.parent == conf_dir else str(path.relative_to(conf_dir))
-    for number, raw in enumerate(read_text(path).splitlines(), start=1):
-        text, in_block = _strip_comment(raw, in_block)
-        line = text.strip()
+    for number, raw in enumerate(text.splitlines(), start=1):
+        stripped, in_block = _strip_comment(raw, in_block)
+        line = stripped.strip()
         if not line:
             continue
         if line.startswith("#"):
-            m = _INCLUDE.match(line)
-            target = conf_dir / m.group(2).strip() if m else None
-            if target is not None and target.is_file() and depth < MAX_INCLUDE_DEPTH:
-                _parse_into(conf, target, conf_dir, depth + 1)
-                current = conf.sections[-1] if conf.sections else None
+            include(line)
+            current = conf.sections[-1] if conf.sections else None
             continue
         header = _HEADER.match(line)
         if header:
