@@ -7,6 +7,7 @@ from pathlib import Path
 
 import asyncpg
 
+from callcenter.calls.channels import event_time
 from callcenter.calls.model import (
     AgentStateChanged,
     CallRecord,
@@ -159,6 +160,8 @@ async def test_journal_keeps_frames_whose_timestamp_is_no_time(pool: asyncpg.Poo
     arrival = datetime.fromtimestamp(1795349700.0, UTC)
     assert [r["event_time"] for r in rows] == [arrival] * 6 + [
         datetime.fromtimestamp(1795349633.5, UTC)]
+    # the tracker reads the same time from each frame: live and rebuilt records agree
+    assert [event_time(f, 1795349700.0) for f in frames] == [r["event_time"] for r in rows]
 
 
 async def test_writer_spools_while_database_is_down(pool: asyncpg.Pool, fresh_dsn: str,

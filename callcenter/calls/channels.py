@@ -30,15 +30,26 @@ def known(value: str) -> str | None:
     return None if value.strip() in UNKNOWN else value
 
 
-def event_time(frame: Mapping[str, Any], received_at: float) -> datetime:
-    """The event's ``Timestamp`` (timestampevents=yes) as UTC, else ``received_at``."""
-    stamp = frame.get("Timestamp")
-    if isinstance(stamp, str):
+_LATEST_TIME = 32503680000.0  # 3000-01-01: later (or NaN, inf) is no clock's reading
+
+
+def event_seconds(frame: Mapping[str, Any], received_at: float) -> float:
+    """The frame's ``Timestamp`` (Unix seconds) when it is a plausible one, else ``received_at``."""
+    ts = frame.get("Timestamp")
+    if isinstance(ts, str):
         try:
-            return datetime.fromtimestamp(float(stamp), UTC)
-        except (ValueError, OverflowError, OSError):
-            pass
-    return datetime.fromtimestamp(received_at, UTC)
+            value = float(ts)
+        except ValueError:
+            return received_at
+        if 0.0 <= value < _LATEST_TIME:
+            return value
+    return received_at
+
+
+def event_time(frame: Mapping[str, Any], received_at: float) -> datetime:
+    """The event's ``Timestamp`` (timestampevents=yes) as UTC, else ``received_at``
+    (as :func:`event_seconds`, which the journal stores)."""
+    return datetime.fromtimestamp(event_seconds(frame, received_at), UTC)
 
 
 def interface_of(channel: str) -> str:

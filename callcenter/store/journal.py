@@ -16,6 +16,7 @@ from typing import Any, Literal, NamedTuple
 import asyncpg
 import orjson
 
+from callcenter.calls.channels import event_seconds
 from callcenter.store.arrays import columns
 
 EntryKind = Literal["frame", "sent", "resync"]
@@ -128,22 +129,6 @@ class SeqClock:
         """The seq for an entry that arrived at ``received_at`` (Unix seconds)."""
         self.last = max(self.last + 1, round(received_at * 1_000_000))
         return self.last
-
-
-_LATEST_TIME = 32503680000.0  # 3000-01-01: later (or NaN, inf) is no clock's reading
-
-
-def event_seconds(frame: Mapping[str, Any], received_at: float) -> float:
-    """The frame's ``Timestamp`` (Unix seconds) when it is a plausible one, else ``received_at``."""
-    ts = frame.get("Timestamp")
-    if isinstance(ts, str):
-        try:
-            value = float(ts)
-        except ValueError:
-            return received_at
-        if 0.0 <= value < _LATEST_TIME:
-            return value
-    return received_at
 
 
 def _linkedid(frame: Mapping[str, Any]) -> str | None:
