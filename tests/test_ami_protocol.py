@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from callcenter.ami.protocol import (
@@ -153,6 +153,7 @@ class LinePathOnly(AMIProtocol):
 
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(AMI_ISH, st.lists(st.integers(0, 400), max_size=12))
+@example(b"\rResponse: Follows\r\n\r\n", [])  # a CR before a Follows block
 def test_fast_path_gives_what_the_line_path_gives(data: bytes, cuts: list[int]) -> None:
     assert feed_chunks(AMIProtocol(), data, cuts) == feed_chunks(LinePathOnly(), data, cuts)
 

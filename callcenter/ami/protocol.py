@@ -179,8 +179,9 @@ class AMIProtocol:
         except UnicodeDecodeError:
             return False
         lines = text.split("\r\n")  # every line of every frame; "" between frames
-        if "\n" in "".join(lines):
-            return False  # a bare LF is hiding in there
+        joined = "".join(lines)
+        if "\n" in joined or "\r" in joined:
+            return False  # a bare LF or CR is hiding in there
         out: list[Frame] = []
         frame: Frame = {}
         for key, sep, value in map(_partition, lines, _COLON_SPACE):
