@@ -129,6 +129,7 @@ async def test_record_only_and_outbound_take_no_action() -> None:
         ({"Response": "Error", "Message": "Permission denied"}, "failed", "Permission denied"),
         (TimeoutError("no response in 10 s"), "failed", "timeout"),
         (ConnectionResetError("gone"), "failed", "ConnectionResetError"),
+        (RuntimeError("a client bug"), "failed", "RuntimeError: a client bug"),  # still recorded
     ],
 )
 async def test_action_results_recorded_never_retried(reply, result: str, detail: str) -> None:
