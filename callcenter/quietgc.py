@@ -31,7 +31,14 @@ NEVER = 1 << 30
 
 
 class QuietGC:
-    """Runs full collections when no ``sources`` deadline is near (see the module doc)."""
+    """Runs full collections when no ``sources`` deadline is near (see the module doc).
+
+    Several may run in one process: the first started takes the thresholds over,
+    the last stopped gives them back.
+    """
+
+    _active = 0
+    _saved: tuple[int, int, int] = gc.get_threshold()
 
     def __init__(
         self,
@@ -47,28 +54,34 @@ class QuietGC:
         self.collections = 0
         self.last_pause_s = 0.0
         self._collect = collect
-        self._saved: tuple[int, int, int] | None = None
+        self._running = False
         self._timer: asyncio.TimerHandle | None = None
         self._last = 0.0
 
     def start(self) -> None:
         """Take over generation-2 collections (needs a running loop)."""
-        if self._saved is not None:
+        if self._running:
             return
-        self._saved = gc.get_threshold()
-        gc.set_threshold(self._saved[0], self._saved[1], NEVER)
+        if not QuietGC._active:
+            QuietGC._saved = gc.get_threshold()
+            gc.set_threshold(QuietGC._saved[0], QuietGC._saved[1], NEVER)
+        QuietGC._active += 1
+        self._running = True
         loop = asyncio.get_running_loop()
         self._last = loop.time()
         self._timer = loop.call_later(self.interval_s, self._tick)
 
     def stop(self) -> None:
-        """Give generation-2 collections back to CPython."""
+        """Give generation-2 collections back to CPython (when no other QuietGC runs)."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if self._saved is not None:
-            gc.set_threshold(*self._saved)
-            self._saved = None
+        if not self._running:
+            return
+        self._running = False
+        QuietGC._active -= 1
+        if not QuietGC._active:
+            gc.set_threshold(*QuietGC._saved)
 
     def quiet_for(self) -> float | None:
         """Loop seconds until the nearest deadline of any source (None: none)."""

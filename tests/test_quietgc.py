@@ -67,3 +67,15 @@ async def test_a_busy_source_delays_a_collection_by_max_wait_at_most() -> None:
     quiet.stop()
     assert rec.at, "never collected although max_wait_s passed"
     assert rec.at[0] - t0 >= 0.1
+
+
+async def test_the_last_one_stopped_gives_the_thresholds_back() -> None:
+    before = gc.get_threshold()
+    first, second = QuietGC([], interval_s=60), QuietGC([], interval_s=60)
+    first.start()
+    second.start()
+    first.stop()
+    assert gc.get_threshold()[2] == NEVER  # the second still runs
+    second.stop()
+    second.stop()  # twice: harmless
+    assert gc.get_threshold() == before
