@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from callcenter.asterisk_conf import ConfFile, ConfInputError, parse_conf, read_text
+from callcenter.asterisk_conf import ConfFile, ConfInputError, parse_conf
 from callcenter.deploy.dialplan import Dialplan, build_dialplan
 
 CONF_FILES = ("manager.conf", "queues.conf", "extensions.conf", "pjsip.conf")
@@ -31,7 +31,6 @@ class Deployment:
     directory: Path
     manager: ConfFile
     queues: ConfFile
-    queues_text: str
     extensions: ConfFile
     dialplan: Dialplan
     pjsip: ConfFile
@@ -51,7 +50,6 @@ def load_deployment(directory: Path) -> Deployment:
         directory=directory,
         manager=files["manager.conf"],
         queues=files["queues.conf"],
-        queues_text=read_text(directory / "queues.conf"),
         extensions=files["extensions.conf"],
         dialplan=build_dialplan(files["extensions.conf"]),
         pjsip=files["pjsip.conf"],

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from callcenter.asterisk_conf import ConfFile, Section
 from callcenter.deploy.dialplan import Context, Dialplan, Step, exten_matches, split_args
 from callcenter.deploy.findings import Deployment, Finding, is_true
-from callcenter.ringrule.confcheck import compare, parse_queues_conf
+from callcenter.ringrule.confcheck import compare, queues_of
 from callcenter.settings import Settings
 
 OBSOLETE_QUEUE_OPTIONS = ("eventwhencalled", "eventmemberstatus")
@@ -30,7 +30,7 @@ def queue_sections(conf: ConfFile) -> list[Section]:
 
 def check_queues(dep: Deployment, settings: Settings) -> Iterator[Finding]:
     """Member timeout = ring deadline, ringinuse = no, no double pause policy, no queue recording."""
-    conf, parsed = dep.queues, parse_queues_conf(dep.queues_text)
+    conf, parsed = dep.queues, queues_of(dep.queues)
     for mismatch in compare(parsed, settings.ring_policy_for, conf.name):
         section = conf.first(mismatch.queue)
         if section is None:

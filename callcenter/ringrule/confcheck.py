@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import structlog
 
-from callcenter.asterisk_conf import parse_conf_text
+from callcenter.asterisk_conf import ConfFile, parse_conf_text
 from callcenter.ringrule.actions import classify_response
 from callcenter.ringrule.policy import PolicyFor
 
@@ -88,10 +88,15 @@ def _build(sections: Iterable[tuple[str, list[str], list[tuple[str, str]]]]) -> 
 
 def parse_queues_conf(text: str) -> dict[str, QueueConf]:
     """Parse queues.conf text (Asterisk's config syntax: see :mod:`callcenter.asterisk_conf`)."""
+    return queues_of(parse_conf_text(text, "queues.conf"))
+
+
+def queues_of(conf: ConfFile) -> dict[str, QueueConf]:
+    """The queues of a parsed queues.conf (templates applied; ``general`` and templates dropped)."""
     return _build(
         (s.name, ["!", *s.bases] if s.template else list(s.bases),
          [(setting.key, setting.value) for setting in s.settings])
-        for s in parse_conf_text(text, "queues.conf").sections
+        for s in conf.sections
     )
 
 
