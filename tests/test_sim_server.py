@@ -130,6 +130,8 @@ async def test_list_actions_during_a_call() -> None:
         scripts = {"agent1001": AgentScript(1, 1000), "agent1002": NO, "agent1003": NO}
         await sim.inbound_call("+3225550101", "800", agents=scripts)
         await wait_for(sim, lambda f: f["Event"] == "AgentConnect")
+        for idle in ("PJSIP/agent1002", "PJSIP/agent1003"):  # the next caller waits, ringing no one
+            await c.action({"Action": "QueuePause", "Interface": idle, "Paused": "true"})
         waiting = await sim.inbound_call("+3225550102", "800", agents=scripts)
         await wait_for(sim, lambda f: f["Event"] == "QueueCallerJoin" and f["Position"] == "1"
                        and f["Channel"] == waiting.channel)
