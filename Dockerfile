@@ -4,8 +4,11 @@
 # nothing secret is baked in.
 
 FROM python:3.11.11-slim-bookworm AS build
+# gcc builds the AMI parser's C accelerator into the wheel (the runtime image needs no compiler)
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
 COPY callcenter ./callcenter
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import random
 import re
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +20,8 @@ from callcenter.ami.protocol import (
     Frame,
     ProtocolError,
     chan_variables,
+    parse_crlf_frames_c,
+    parse_crlf_frames_py,
     serialize_action,
     serialize_frame,
 )
@@ -151,11 +157,89 @@ class LinePathOnly(AMIProtocol):
         return False
 
 
+NOT_BUILT = "C accelerator not built (no C compiler at install, or CALLCENTER_NO_EXTENSIONS set)"
+FAST_PATHS = [
+    pytest.param(parse_crlf_frames_py, id="python"),
+    pytest.param(parse_crlf_frames_c, id="c",
+                 marks=pytest.mark.skipif(parse_crlf_frames_c is None, reason=NOT_BUILT)),
+]
+
+
+def with_fast_path(parse: Callable[[bytes, int], list[Frame] | None]) -> AMIProtocol:
+    proto = AMIProtocol()
+    proto._parse_crlf_frames = parse  # type: ignore[method-assign]
+    return proto
+
+
+@pytest.mark.parametrize("parse", FAST_PATHS)
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(AMI_ISH, st.lists(st.integers(0, 400), max_size=12))
 @example(b"\rResponse: Follows\r\n\r\n", [])  # a CR before a Follows block
-def test_fast_path_gives_what_the_line_path_gives(data: bytes, cuts: list[int]) -> None:
-    assert feed_chunks(AMIProtocol(), data, cuts) == feed_chunks(LinePathOnly(), data, cuts)
+def test_fast_path_gives_what_the_line_path_gives(
+    parse: Callable[[bytes, int], list[Frame] | None], data: bytes, cuts: list[int]
+) -> None:
+    assert feed_chunks(with_fast_path(parse), data, cuts) == feed_chunks(LinePathOnly(), data, cuts)
+
+
+KEY_CHARS = st.characters(codec="utf-8", exclude_characters="\r\n")
+FIELDS = st.lists(
+    st.tuples(st.text(KEY_CHARS, max_size=60), st.text(KEY_CHARS, max_size=30)),
+    min_size=1, max_size=8,
+)
+
+
+@pytest.mark.skipif(parse_crlf_frames_c is None, reason=NOT_BUILT)
+@settings(max_examples=300, deadline=None)
+@given(st.lists(FIELDS, max_size=6), st.integers(0, 8))
+@example([[("", ""), ("", "")]], 0)  # "" is a shared object: the same value twice is still a repeat
+def test_c_fast_path_is_the_python_one_on_any_keys(frames: list[list[tuple[str, str]]], cut: int) -> None:
+    """Keys of any spelling and length (the C key cache is keyed on their bytes)."""
+    assert parse_crlf_frames_c is not None
+    data = "".join("".join(f"{k}: {v}\r\n" for k, v in f) + "\r\n" for f in frames).encode()
+    for end in (data.rfind(b"\r\n\r\n"), max(0, len(data) - cut)):
+        if end >= 0:
+            assert parse_crlf_frames_c(data, end) == parse_crlf_frames_py(data, end)
+
+
+@pytest.mark.parametrize("parse", FAST_PATHS)
+@pytest.mark.parametrize(
+    "region",
+    [b"A: 1\nB: 2", b"A: 1\rB: 2", b"A: 1\r", b"A: 1\r\nB:2", b"A: 1\r\nkeyless",
+     b"A: 1\r\n\r\nResponse: Follows\r\nx", b"A: caf\xc3", b"A\xff: 1"],
+    ids=["bare-lf", "bare-cr", "trailing-cr", "no-space", "keyless", "follows", "cut-utf8", "bad-key"],
+)
+def test_fast_path_hands_anything_uncommon_to_the_line_path(
+    parse: Callable[[bytes, int], list[Frame] | None], region: bytes
+) -> None:
+    assert parse(region, len(region)) is None
+
+
+@pytest.mark.parametrize("parse", FAST_PATHS)
+def test_fast_path_frames_and_repeated_keys(parse: Callable[[bytes, int], list[Frame] | None]) -> None:
+    data = (b"Event: A\r\nChanVariable: x=1\r\nChanVariable: y=2\r\nChanVariable: z=3\r\n"
+            b"Priority: 1\r\nPriority: 1\r\n\r\n"
+            b"\r\n\r\nEvent: B\r\n: keyless value\r\nK: v: w\r\nResponse: Follows\r\n\r\nEvent: C")
+    assert parse(data, data.rfind(b"\r\n\r\n")) == [
+        {"Event": "A", "ChanVariable": ["x=1", "y=2", "z=3"], "Priority": ["1", "1"]},
+        {"Event": "B", "": "keyless value", "K": "v: w", "Response": "Follows"},
+    ]
+    assert parse(data, len(data))[-1] == {"Event": "C"}  # type: ignore[index]
+    assert parse(data, 0) == []
+
+
+@pytest.mark.skipif(parse_crlf_frames_c is None, reason=NOT_BUILT)
+def test_c_fast_path_refuses_an_end_past_the_buffer() -> None:
+    assert parse_crlf_frames_c is not None
+    for end in (-1, 5):
+        with pytest.raises(ValueError, match="end out of range"):
+            parse_crlf_frames_c(b"A: 1", end)
+
+
+def test_no_extensions_variable_turns_the_c_parser_off() -> None:
+    code = "from callcenter.ami import protocol as p; print(p.SPEEDUPS, p.parse_crlf_frames.__name__)"
+    env = {**os.environ, "CALLCENTER_NO_EXTENSIONS": "1"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "parse_crlf_frames_py"]
 
 
 @settings(max_examples=300, deadline=None)

@@ -11,17 +11,20 @@ no colon at all is kept as an ``Output`` value. Keys may contain ``':'`` only
 before the separator, which keeps the Asterisk 11 form
 ``ChanVariable(IAX2/10.0.0.1:4569-1): NAME=value`` intact.
 
-Speed: the common case (CRLF only, no ``Response: Follows``) decodes all the
-complete frames of a read at once and builds each dict with C-level
-``str.split``/``dict``; anything else (bare LF, ``\\r\\n\\n``, Follows
-blocks, banners, over-long frames, bad UTF-8) takes a line-by-line path that
-gives the same frames.
+Speed: the common case (CRLF only, no ``Response: Follows``) parses all the
+complete frames of a read in one call, :func:`parse_crlf_frames`: the C
+accelerator ``_speedups`` where it was built (setup.py builds it when a C
+compiler is at hand; ``CALLCENTER_NO_EXTENSIONS=1`` turns it off), else
+:func:`parse_crlf_frames_py`. Anything else (bare LF, ``\\r\\n\\n``,
+Follows blocks, banners, over-long frames, bad UTF-8) takes a line-by-line
+path that gives the same frames.
 
 This module does no I/O and imports nothing from the rest of the package.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from itertools import repeat
@@ -114,6 +117,64 @@ _partition = str.partition
 _COLON_SPACE = repeat(": ")  # an endless iterator, shared by every map() below
 
 
+def parse_crlf_frames_py(buf: bytes, end: int) -> list[Frame] | None:
+    """The frames of ``buf[:end]`` (CRLF lines, frames apart by a blank line), or None.
+
+    None when the bytes leave the common case (a bare CR or LF, a line without
+    ``": "``, a ``Response: Follows`` frame, bytes that are not UTF-8): the
+    line path must parse them. ``_speedups.parse_crlf_frames`` is the same in C.
+    """
+    try:
+        text = str(memoryview(buf)[:end], "utf-8")
+    except UnicodeDecodeError:
+        return None
+    lines = text.split("\r\n")  # every line of every frame; "" between frames
+    joined = "".join(lines)
+    if "\n" in joined or "\r" in joined:
+        return None  # a bare LF or CR is hiding in there
+    out: list[Frame] = []
+    frame: Frame = {}
+    for key, sep, value in map(_partition, lines, _COLON_SPACE):
+        if sep:
+            if key in frame:
+                old = frame[key]
+                if type(old) is list:
+                    old.append(value)
+                else:
+                    frame[key] = [old, value]  # type: ignore[list-item]
+            else:
+                frame[key] = value
+        elif key:  # a keyless or "Key:value" line: the line path
+            return None
+        elif frame:  # the blank line ending a frame
+            if "Response" in frame and _follows(frame):
+                return None  # its body may hold blank lines: the line path knows
+            out.append(frame)
+            frame = {}
+    if frame:
+        if "Response" in frame and _follows(frame):
+            return None
+        out.append(frame)
+    return out
+
+
+def _load_speedups() -> Callable[[bytes, int], list[Frame] | None] | None:
+    """The C ``parse_crlf_frames`` if it was built and not turned off, else None."""
+    if os.environ.get("CALLCENTER_NO_EXTENSIONS"):
+        return None
+    try:
+        from callcenter.ami._speedups import parse_crlf_frames
+    except ImportError:
+        return None
+    return parse_crlf_frames
+
+
+parse_crlf_frames_c = _load_speedups()
+parse_crlf_frames = parse_crlf_frames_c or parse_crlf_frames_py
+"""The parser of the common case: the C one when built (``SPEEDUPS``), else Python."""
+SPEEDUPS = parse_crlf_frames_c is not None
+
+
 class AMIProtocol:
     """Incremental parser. Call :meth:`feed` with received bytes; it returns frames.
 
@@ -126,6 +187,8 @@ class AMIProtocol:
     :attr:`error_count`) and passed to ``on_error``; an
     over-long frame is dropped and parsing resumes after the next blank line.
     """
+
+    _parse_crlf_frames = staticmethod(parse_crlf_frames)
 
     def __init__(
         self,
@@ -174,38 +237,10 @@ class AMIProtocol:
         """Parse the CRLF frames in ``buf[:end]``; False (nothing added) if :meth:`_slow` must."""
         if end + 2 > self.max_frame_bytes and not self._fits(buf[:end]):
             return False
-        try:
-            text = str(memoryview(buf)[:end], "utf-8")
-        except UnicodeDecodeError:
+        parsed = self._parse_crlf_frames(buf, end)
+        if parsed is None:
             return False
-        lines = text.split("\r\n")  # every line of every frame; "" between frames
-        joined = "".join(lines)
-        if "\n" in joined or "\r" in joined:
-            return False  # a bare LF or CR is hiding in there
-        out: list[Frame] = []
-        frame: Frame = {}
-        for key, sep, value in map(_partition, lines, _COLON_SPACE):
-            if sep:
-                if key in frame:
-                    old = frame[key]
-                    if type(old) is list:
-                        old.append(value)
-                    else:
-                        frame[key] = [old, value]  # type: ignore[list-item]
-                else:
-                    frame[key] = value
-            elif key:  # a keyless or "Key:value" line: the line path
-                return False
-            elif frame:  # the blank line ending a frame
-                if "Response" in frame and _follows(frame):
-                    return False  # its body may hold blank lines: the line path knows
-                out.append(frame)
-                frame = {}
-        if frame:
-            if "Response" in frame and _follows(frame):
-                return False
-            out.append(frame)
-        frames.extend(out)
+        frames.extend(parsed)
         return True
 
     def _fits(self, region: bytes) -> bool:

@@ -1,0 +1,3 @@
+from callcenter.ami.protocol import Frame
+
+def parse_crlf_frames(buf: bytes, end: int, /) -> list[Frame] | None: ...
