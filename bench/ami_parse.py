@@ -3,11 +3,13 @@
 Builds at least ``--frames`` frames (default 200,000) by repeating every frame
 of the captures in tests/traces/, serializes them to AMI bytes, cuts the
 stream into realistic reads (4096..65536 bytes, seeded) and times, in the same
-run, these parsers over the same reads (best of ``--rounds``, interleaved): ours,
-panoramisk's, a bare ``bytes.split`` parser (``vs_baseline``: the strictest, nothing
-but split and partition) and the minimal asyncio ``readuntil(b"\\r\\n\\r\\n")`` reader
-(``vs_readuntil``). Prints a table, then one JSON line: events, events_per_s and the
-ratios.
+run, these parsers over the same reads (best of ``--rounds``, interleaved): ours
+(with its C accelerator when built), ours in pure Python, panoramisk's, a bare
+``bytes.split`` parser (``vs_baseline``: the strictest, nothing but split and
+partition) and the minimal asyncio ``readuntil(b"\\r\\n\\r\\n")`` reader
+(``vs_readuntil``). Prints a table, then one JSON line: events, events_per_s, the
+ratios, which parser ran (``parser``: c or python) and the pure-Python ratio to the bare
+parser (``python_vs_baseline``).
 
 Run: ``python bench/ami_parse.py [--frames N] [--rounds R]``.
 """
@@ -23,7 +25,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from callcenter.ami.protocol import AMIProtocol, Frame, serialize_frame
+from callcenter.ami.protocol import (
+    SPEEDUPS,
+    AMIProtocol,
+    Frame,
+    parse_crlf_frames_py,
+    serialize_frame,
+)
 
 TRACES = Path(__file__).resolve().parents[1] / "tests" / "traces"
 
@@ -54,6 +62,13 @@ def build_reads(n_frames: int, seed: int = 1) -> tuple[int, list[bytes]]:
 
 def run_ours(reads: list[bytes]) -> int:
     proto = AMIProtocol()
+    return sum(len(proto.feed(r)) for r in reads)
+
+
+def run_ours_python(reads: list[bytes]) -> int:
+    """Ours without the C accelerator (what runs where it could not be built)."""
+    proto = AMIProtocol()
+    proto._parse_crlf_frames = parse_crlf_frames_py  # type: ignore[method-assign]
     return sum(len(proto.feed(r)) for r in reads)
 
 
@@ -153,8 +168,10 @@ def main() -> None:
     n_frames, reads = build_reads(args.frames)
     size = sum(map(len, reads))
     print(f"{n_frames} frames, {size / 1e6:.1f} MB in {len(reads)} reads of 4096..65536 bytes")
+    print(f"callcenter's parser: {'C accelerator' if SPEEDUPS else 'pure Python (C accelerator not built)'}")
     parsers = {
         "callcenter": run_ours,
+        "callcenter py": run_ours_python,
         "panoramisk": run_panoramisk,
         "baseline split": run_baseline,
         "readuntil": run_readuntil,
@@ -167,7 +184,9 @@ def main() -> None:
     r1 = ours / results["panoramisk"]
     r2 = ours / results["baseline split"]
     r3 = ours / results["readuntil"]
+    r4 = results["callcenter py"] / results["baseline split"]
     print(f"{'ratios':>15}: {r1:.2f}x panoramisk, {r2:.2f}x baseline split, {r3:.2f}x readuntil")
+    print(f"{'pure Python':>15}: {r4:.2f}x baseline split")
     print(
         json.dumps(
             {
@@ -176,6 +195,8 @@ def main() -> None:
                 "vs_panoramisk": round(r1, 2),
                 "vs_baseline": round(r2, 2),
                 "vs_readuntil": round(r3, 2),
+                "parser": "c" if SPEEDUPS else "python",
+                "python_vs_baseline": round(r4, 2),
             }
         )
     )
