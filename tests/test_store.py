@@ -183,3 +183,4 @@ async def test_writer_spools_while_database_is_down(pool: asyncpg.Pool, fresh_ds
     assert writer.pending == 0
     assert await CallRepository(pool).get_call("pbx", done.linkedid) == done
     assert (await pool.fetchval("SELECT count(*) FROM calls")) == 1
+    await dead.close()
