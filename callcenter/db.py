@@ -7,6 +7,7 @@ a transaction, and is recorded in ``schema_migrations``.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +24,15 @@ def embedded_dsn(data_dir: str | Path) -> str:
     """Start (or reuse) the embedded PostgreSQL in ``data_dir`` and return its DSN."""
     key = str(Path(data_dir).resolve())
     if key not in _embedded:
-        import pgserver  # imported lazily: it is only needed without a DSN
-
         Path(key).mkdir(parents=True, exist_ok=True)
-        _embedded[key] = pgserver.get_server(key, cleanup_mode="stop")
+        with warnings.catch_warnings():
+            # pgserver keeps its lock files in the user's runtime dir; without XDG_RUNTIME_DIR
+            # (root in a container, cron) platformdirs falls back to /tmp/runtime-<uid>, which
+            # serves as well, and says so with a warning an admin can do nothing about
+            warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+            import pgserver  # imported lazily: it is only needed without a DSN
+
+            _embedded[key] = pgserver.get_server(key, cleanup_mode="stop")
     uri: str = _embedded[key].get_uri()
     return uri
 

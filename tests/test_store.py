@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -184,3 +187,13 @@ async def test_writer_spools_while_database_is_down(pool: asyncpg.Pool, fresh_ds
     assert await CallRepository(pool).get_call("pbx", done.linkedid) == done
     assert (await pool.fetchval("SELECT count(*) FROM calls")) == 1
     await dead.close()
+
+
+def test_embedded_server_starts_without_a_runtime_dir_warning(tmp_path: Path) -> None:
+    """Root in a container has no XDG_RUNTIME_DIR: the embedded server starts, no warning shown."""
+    env = {k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"}
+    code = "import sys; from callcenter.db import embedded_dsn; print(embedded_dsn(sys.argv[1]))"
+    out = subprocess.run([sys.executable, "-W", "error::UserWarning", "-c", code, str(tmp_path / "pg")],
+                         env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("postgresql://") and "XDG_RUNTIME_DIR" not in out.stderr
