@@ -19,7 +19,8 @@ compiler is at hand; ``CALLCENTER_NO_EXTENSIONS=1`` turns it off), else
 Follows blocks, banners, over-long frames, bad UTF-8) takes a line-by-line
 path that gives the same frames.
 
-This module does no I/O and imports nothing from the rest of the package.
+This module does no I/O and imports nothing from the rest of the package but
+its own C accelerator.
 """
 
 from __future__ import annotations
