@@ -222,10 +222,11 @@ class AMIClient:
     def _report_sent(self) -> None:
         """Tell ``on_sent`` of the actions written this turn (secrets masked)."""
         sent, self._sent = self._sent, []
+        if self.on_sent is None:
+            return
         for out, at in sent:
-            if self.on_sent is not None:
-                masked = {k: ("***" if k in _MASKED else v) for k, v in out.items()}
-                self._call(self.on_sent, masked, at)
+            masked = {k: ("***" if k in _MASKED else v) for k, v in out.items()}
+            self._call(self.on_sent, masked, at)
 
     def _write(self, data: bytes) -> None:
         if self._writer is not None and not self._writer.is_closing():
