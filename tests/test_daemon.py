@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -17,8 +18,10 @@ from callcenter.settings import AmiServer, DatabaseSettings, Settings
 pytest.importorskip("callcenter.calls.tracker", reason="the tracker has not landed yet")
 
 from callcenter.cli.calls_cmd import call_json
-from callcenter.daemon import Daemon, make_tracker
+from callcenter.daemon import Daemon, default_consumers, make_tracker
 from callcenter.pipeline_replay import ingest_items, rebuild
+from callcenter.quietgc import NEVER
+from callcenter.ringrule.enforcer import RingEnforcer
 from callcenter.sim import AgentScript, PBXSimulator
 from callcenter.sim.replay import ReplayServer
 from callcenter.store.calls import CallRepository
@@ -224,12 +227,6 @@ async def test_restart_closes_calls_the_previous_run_left_open(pool: asyncpg.Poo
 
 async def test_full_collections_wait_for_moments_without_ring_deadlines(
         pool: asyncpg.Pool, tmp_path: Path) -> None:
-    import gc
-
-    from callcenter.daemon import default_consumers
-    from callcenter.quietgc import NEVER
-    from callcenter.ringrule.enforcer import RingEnforcer
-
     settings = settings_for(1, tmp_path)
     daemon = Daemon(settings, pool, consumers=default_consumers(settings), servers=[],
                     log_calls=False)
