@@ -77,7 +77,19 @@ add_field(PyObject *frame, PyObject *key, PyObject *value)
 
 static const char FOLLOWS[] = "Response: Follows";
 
-/* Returns 1 and fills *out with the frames, 0 to give up (fall back), -1 on error. */
+/* Append *frame (when a line started one) to out and forget it; -1 on error. */
+static int
+end_frame(PyObject *out, PyObject **frame)
+{
+    if (*frame == NULL) {
+        return 0;
+    }
+    int rc = PyList_Append(out, *frame);
+    Py_CLEAR(*frame);
+    return rc;
+}
+
+/* Returns 1 with the frames appended to out, 0 to give up (fall back), -1 on error. */
 static int
 parse(const char *p, const char *stop, PyObject *out)
 {
@@ -92,12 +104,8 @@ parse(const char *p, const char *stop, PyObject *out)
             goto give_up; /* a bare CR */
         }
         if (p == eol) { /* a blank line: the end of a frame */
-            if (frame != NULL) {
-                int rc = PyList_Append(out, frame);
-                Py_CLEAR(frame);
-                if (rc < 0) {
-                    return -1;
-                }
+            if (end_frame(out, &frame) < 0) {
+                return -1;
             }
         }
         else {
@@ -143,14 +151,7 @@ parse(const char *p, const char *stop, PyObject *out)
         }
         p = cr + 2;
     }
-    if (frame != NULL) {
-        int rc = PyList_Append(out, frame);
-        Py_DECREF(frame);
-        if (rc < 0) {
-            return -1;
-        }
-    }
-    return 1;
+    return end_frame(out, &frame) < 0 ? -1 : 1;
 
 fail:
     Py_XDECREF(frame);
