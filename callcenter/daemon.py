@@ -1,10 +1,15 @@
-"""The daemon: per configured server an AMI client → journal → tracker → consumers.
+"""The daemon: per configured server an AMI client → tracker → real-time consumers,
+and the durable path (journal → store and durable consumers).
 
-Consumers are objects with ``async on_facts(facts)`` and optionally
-``async on_connect(server, client)`` (called after each (re)connect, once
-the daemon has resynchronised). The store consumer is always first. The web
-app reads ``daemon.pool`` and the live state ``daemon.trackers[server]``
-(``open_calls``, ``agents``) or a live consumer passed in.
+Real-time consumers (``realtime = True`` and a synchronous ``feed(facts)``:
+the ring rule, the live state, the agents' feed, the call log) get facts as
+they are tracked; the others (``async on_facts(facts)``: the store first,
+recordings) get them after the journal write, on the durable path. Any
+consumer may have ``async on_connect(server, client)`` (called after each
+(re)connect, once the daemon has resynchronised) and ``use_commands(port)``
+(the one :class:`~callcenter.commands.CommandPort` for AMI actions). Every
+long-lived task runs under a :class:`~callcenter.supervisor.Supervisor`.
+The web app reads ``daemon.pool``, ``daemon.health()`` and the live state.
 """
 
 from __future__ import annotations
@@ -18,13 +23,17 @@ import asyncpg
 import structlog
 
 from callcenter.calls.model import CallEnded, Fact
-from callcenter.pipeline import Consumer, FanOut, ServerPipeline, Tracker
+from callcenter.commands import CommandPort
+from callcenter.health import Instruments, readiness
+from callcenter.pipeline import ServerPipeline, Tracker, is_realtime
+from callcenter.pipeline_durable import Consumer, DurablePath, FanOut
 from callcenter.quietgc import QuietGC
 from callcenter.settings import AmiServer, Settings
 from callcenter.store.calls import CallRepository
 from callcenter.store.consumer import StoreConsumer
 from callcenter.store.journal import SeqClock
 from callcenter.store.writer import UNREACHABLE, StoreWriter
+from callcenter.supervisor import Supervisor
 
 log = structlog.get_logger(__name__)
 
@@ -57,7 +66,9 @@ def default_consumers(settings: Settings) -> list[Consumer]:
 class CallLogger:
     """Logs one line per ended call (with its linkedid)."""
 
-    async def on_facts(self, facts: Sequence[Fact]) -> None:
+    realtime = True
+
+    def feed(self, facts: Sequence[Fact]) -> None:
         for f in facts:
             if isinstance(f, CallEnded):
                 c = f.call
@@ -66,59 +77,100 @@ class CallLogger:
                          agent=c.agent, caller=c.caller, reason=c.incomplete_reason)
 
 
+STOP_BUDGET_S = 8.0
+"""``stop()`` returns within about this long, whatever the database or the disk do."""
+
+
 class Daemon:
-    """Runs the ingest of every configured server until :meth:`stop`."""
+    """Runs the ingest of every configured server until :meth:`stop`.
+
+    ``migrate``: the database was not reachable at start; the writer applies the
+    migrations on its first connection. ``on_fatal`` is called when a task keeps
+    failing (``callcenter run`` then exits non-zero).
+    """
 
     def __init__(self, settings: Settings, pool: asyncpg.Pool, *,
-                 consumers: Sequence[Consumer] = (), servers: Sequence[AmiServer] | None = None,
-                 client_factory: ClientFactory | None = None, log_calls: bool = True) -> None:
+                 consumers: Sequence[Any] = (), servers: Sequence[AmiServer] | None = None,
+                 client_factory: ClientFactory | None = None, log_calls: bool = True,
+                 migrate: bool = False, on_fatal: Callable[[str], None] | None = None) -> None:
         self.settings = settings
         self.pool = pool
         self.servers = list(settings.servers if servers is None else servers)
         db = settings.database
-        self.writer = StoreWriter(pool, db.spool_dir, timeout_s=db.write_timeout_s)
+        self.writer = StoreWriter(pool, db.spool_dir, timeout_s=db.write_timeout_s,
+                                  spool_max_bytes=db.spool_max_mb << 20,
+                                  memory_max_bytes=db.memory_max_mb << 20, migrate=migrate)
         self.store = StoreConsumer(self.writer)
-        extra: list[Consumer] = [CallLogger()] if log_calls else []
-        self.consumers: list[Consumer] = [self.store, *extra, *consumers]
+        extra: list[Any] = [CallLogger()] if log_calls else []
+        self.consumers: list[Any] = [self.store, *extra, *consumers]
+        self.realtime = [c for c in self.consumers if is_realtime(c)]
+        self.durable: list[Consumer] = [c for c in self.consumers if not is_realtime(c)]
         self.client_factory = client_factory
+        self.clients: dict[str, Any] = {}
+        self.commands = CommandPort(self.clients)
+        self.instruments = Instruments()
+        self.writer.commit_latency = self.instruments.journal_commit_s.observe
+        self.supervisor = Supervisor(on_fatal)
         self.trackers: dict[str, Tracker] = {}
         self.pipelines: dict[str, ServerPipeline] = {}
         self.fanouts: dict[str, FanOut] = {}
-        self.clients: dict[str, Any] = {}
         self.gc = QuietGC([c.quiet_for for c in self.consumers if hasattr(c, "quiet_for")])
+        for consumer in self.consumers:
+            if hasattr(consumer, "use_commands"):
+                consumer.use_commands(self.commands)
+            if hasattr(consumer, "instruments"):
+                consumer.instruments = self.instruments
 
     async def start(self) -> None:
         """Start the writer, a pipeline per server, then connect the AMI clients; full
         garbage collections wait for moments without ring deadlines (:class:`QuietGC`)."""
         self.gc.start()
-        await self.writer.start()
+        self.supervisor.spawn("store-spool-drainer", self.writer.drain_forever)
+        if self.writer.pending:
+            log.info("spool_found", pending=self.writer.pending, path=str(self.writer.spool.path))
         for server in self.servers:
             await self._start_server(server)
 
     async def _start_server(self, server: AmiServer) -> None:
         name = server.name
         try:
-            last = await self.writer.journal.last_seq(name)
+            last = await asyncio.wait_for(self.writer.journal.last_seq(name), 5)
         except UNREACHABLE:
-            last = 0
+            last = 0  # seqs are arrival times in µs: new ones follow the stored ones
         tracker = make_tracker(name, self.settings)
         try:  # calls a previous run left open: the first resync closes the lost ones
-            tracker.adopt(await CallRepository(self.pool).open_calls(name))
+            tracker.adopt(await asyncio.wait_for(CallRepository(self.pool).open_calls(name), 5))
         except UNREACHABLE:
             log.warning("open_calls_unavailable", server=name)
         db = self.settings.database
-        fanout = FanOut(self.consumers)
-        pipe = ServerPipeline(name, tracker, self.writer, fanout, batch_size=db.batch_size,
-                              batch_delay_s=db.batch_delay_s, queue_size=db.queue_size,
-                              seq_clock=SeqClock(last))
-        pipe.start()
+        fanout = FanOut(self.durable)
+        durable = DurablePath(name, self.writer, fanout, max_entries=db.durable_queue_entries)
+        pipe = ServerPipeline(name, tracker, durable, realtime=self.realtime,
+                              batch_size=db.batch_size, batch_delay_s=db.batch_delay_s,
+                              queue_size=db.queue_size, seq_clock=SeqClock(last))
+        self.supervisor.spawn(f"pipeline-{name}", pipe.run)
+        self.supervisor.spawn(f"durable-{name}", durable.run)
         self.trackers[name], self.fanouts[name], self.pipelines[name] = tracker, fanout, pipe
         factory = self.client_factory or _default_client_factory()
-        client = factory(server, on_event=pipe.put_frame, on_sent=pipe.submit_sent,
-                         on_connect=self._on_connect_for(name))
+        client = factory(server, on_event=self._on_event_for(name, pipe),
+                         on_sent=pipe.submit_sent, on_connect=self._on_connect_for(name))
         self.clients[name] = client
         await client.start()
         log.info("server_started", server=name, host=server.host, port=server.port)
+
+    def _on_event_for(self, name: str, pipe: ServerPipeline) -> Callable[[Any, float], Any]:
+        """The AMI client's ``on_event``: consumers that ``observe`` frames as they are
+        received (the ring rule learns the PBX clock there) see each, then the pipeline."""
+        observers = [c.observe for c in self.realtime if hasattr(c, "observe")]
+        if not observers:
+            return pipe.put_frame
+
+        async def on_event(frame: Any, received_at: float) -> None:
+            for observe in observers:
+                observe(name, frame)
+            await pipe.put_frame(frame, received_at)
+
+        return on_event
 
     def _on_connect_for(self, name: str) -> Callable[[Any], Any]:
         async def on_connect(client: Any) -> None:
@@ -156,33 +208,40 @@ class Daemon:
                  queue_entries=len(status.events))
 
     async def stop(self) -> None:
-        """Log off every server, finish what is queued, flush the store."""
-        for client in self.clients.values():
-            try:
-                await asyncio.wait_for(client.close(), 5)
-            except Exception:  # a dead link must not block shutdown
-                log.exception("client_close_failed")
+        """Log off, track what is queued, write it (to the spool when PostgreSQL does not
+        answer in time) and stop: within about :data:`STOP_BUDGET_S`, in any state."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + STOP_BUDGET_S
+        closing = [asyncio.ensure_future(c.close()) for c in self.clients.values()]
+        if closing:
+            await asyncio.wait(closing, timeout=2.0)
         for name, pipe in self.pipelines.items():
-            await pipe.stop()
-            await self.fanouts[name].close()
+            await pipe.put_item(None)
+            await self.supervisor.finish(f"pipeline-{name}", max(0.1, end - loop.time() - 6))
+        for name, pipe in self.pipelines.items():
+            if pipe.durable is not None:
+                await pipe.durable.stop()
+        durable_names = [f"durable-{name}" for name in self.pipelines]
+        for name in durable_names:
+            if not await self.supervisor.finish(name, max(0.1, end - loop.time() - 4)):
+                log.error("store_stalled_at_stop", task=name)
+                self.writer.abandon_database()  # the rest goes to the spool
+                await self.supervisor.finish(name, 1.0)
+        for fanout in self.fanouts.values():
+            await asyncio.wait([asyncio.ensure_future(fanout.close())],
+                               timeout=max(0.1, end - loop.time() - 3))
         for consumer in self.consumers:
             close = getattr(consumer, "close", None)
             if close is not None:
-                await close()
-        await self.writer.close()
+                await asyncio.wait([asyncio.ensure_future(close())], timeout=1.0)
+        await self.supervisor.stop(timeout_s=1.0)
+        await self.writer.close(drain_timeout_s=max(0.1, end - loop.time() - 1))
         self.gc.stop()
         log.info("daemon_stopped", spool_pending=self.writer.pending)
 
-    def metrics(self) -> dict[str, Any]:
-        """Counters per server: entries, noise dropped, queue depth and fullness."""
-        out: dict[str, Any] = {}
-        for name, pipe in self.pipelines.items():
-            qm = [pipe.queue_metrics, *self.fanouts[name].metrics]
-            out[name] = {**vars(pipe.metrics),
-                         "queues": {m.name: {"max_depth": m.max_depth,
-                                             "full_events": m.full_events} for m in qm}}
-        out["spool_pending"] = self.writer.pending
-        return out
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        """(ready, report) as ``/readyz`` gives it (:func:`callcenter.health.readiness`)."""
+        return readiness(self)
 
 
 def _default_client_factory() -> ClientFactory:

@@ -1,9 +1,17 @@
-"""One server's ingest pipeline: entries → journal → tracker → consumers.
+"""One server's ingest pipeline: entries → tracker → real-time consumers, and the durable path.
 
-The same code runs live (the daemon feeds AMI frames, sent actions and
-resync markers), on a replayed capture (``callcenter replay``) and, without
-the journal stage, on ``callcenter rebuild``. Stages are joined by bounded
-queues: a full queue makes the producer wait (back-pressure) and is counted.
+The real-time path (:class:`ServerPipeline`) feeds each batch to the tracker as
+it arrives and hands the facts at once to the real-time consumers (three-ring
+enforcement, live state, agents' feed): it never awaits a database write, the
+spool or a slower consumer. The durable path (:class:`DurablePath`) has its own
+bounded queue: it journals the entries, then hands the facts to the durable
+consumers (call records and agent states, recordings). A stalled store delays
+only the durable path; when its queue is full, a batch is dropped from it and
+recorded as a journal gap (exactly which sequence range), never waited for.
+
+The same code runs live (the daemon feeds AMI frames, sent actions and resync
+markers), on a replayed capture (``callcenter replay``) and, without the
+journal stage, on ``callcenter rebuild``.
 """
 
 from __future__ import annotations
@@ -11,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
@@ -19,6 +27,7 @@ from typing import Any, Protocol, runtime_checkable
 import structlog
 
 from callcenter.calls.model import CallRecord, Fact
+from callcenter.pipeline_durable import DurablePath, QueueMetrics
 from callcenter.store.journal import (
     EntryKind,
     JournalEntry,
@@ -27,16 +36,24 @@ from callcenter.store.journal import (
     is_journaled_action,
     scrub_action,
 )
-from callcenter.store.writer import StoreWriter
 
 log = structlog.get_logger(__name__)
 
 
 @runtime_checkable
-class Consumer(Protocol):
-    """Anything that takes the tracker's facts (store, ringrule, live, ...)."""
+class RealtimeConsumer(Protocol):
+    """A real-time consumer (ring rule, live state, agents' feed): ``feed`` takes facts
+    synchronously, does no I/O and never waits. Marked by ``realtime = True``."""
 
-    async def on_facts(self, facts: Sequence[Fact]) -> None: ...
+    realtime: bool
+
+    def feed(self, facts: Sequence[Fact]) -> None: ...
+
+
+def is_realtime(consumer: object) -> bool:
+    """True for a consumer that belongs on the real-time path."""
+    return getattr(consumer, "realtime", False) is True and callable(
+        getattr(consumer, "feed", None))
 
 
 class Tracker(Protocol):
@@ -58,68 +75,6 @@ def apply_entry(tracker: Tracker, kind: EntryKind, payload: Any, at: float) -> l
 
 
 @dataclass
-class QueueMetrics:
-    """Depth and fullness of one bounded queue."""
-
-    name: str
-    max_depth: int = 0
-    full_events: int = 0
-    """Times a producer found the queue full and had to wait (back-pressure)."""
-
-    def saw(self, q: asyncio.Queue[Any]) -> None:
-        self.max_depth = max(self.max_depth, q.qsize())
-        if q.full():
-            if self.full_events % 1000 == 0:
-                log.warning("queue_full", queue=self.name, size=q.maxsize,
-                            times=self.full_events + 1)
-            self.full_events += 1
-
-
-class FanOut:
-    """Delivers facts to each consumer through its own bounded queue and task."""
-
-    def __init__(self, consumers: Sequence[Consumer], maxsize: int = 64) -> None:
-        self.consumers = list(consumers)
-        self.queues: list[asyncio.Queue[Sequence[Fact] | None]] = [
-            asyncio.Queue(maxsize) for _ in self.consumers]
-        self.metrics = [QueueMetrics(f"consumer:{type(c).__name__}") for c in self.consumers]
-        self._tasks = [asyncio.create_task(self._run(c, q), name=f"consumer-{type(c).__name__}")
-                       for c, q in zip(self.consumers, self.queues, strict=True)]
-
-    async def dispatch(self, facts: Sequence[Fact]) -> None:
-        """Queue ``facts`` for every consumer; waits while a queue is full."""
-        for q, m in zip(self.queues, self.metrics, strict=True):
-            m.saw(q)
-            await q.put(facts)
-
-    async def close(self) -> None:
-        """Let every consumer finish what is queued, then stop."""
-        for q in self.queues:
-            await q.put(None)
-        await asyncio.gather(*self._tasks)
-
-    @staticmethod
-    async def _run(consumer: Consumer, q: asyncio.Queue[Sequence[Fact] | None]) -> None:
-        """Deliver in order; a consumer that fell behind gets what waits in one call."""
-        done = False
-        while not done:
-            first = await q.get()
-            if first is None:
-                return
-            facts = list(first)
-            while not q.empty():
-                more = q.get_nowait()
-                if more is None:
-                    done = True
-                    break
-                facts += more
-            try:
-                await consumer.on_facts(facts)
-            except Exception:
-                log.exception("consumer_failed", consumer=type(consumer).__name__)
-
-
-@dataclass
 class PipelineMetrics:
     """Counters of one server's pipeline."""
 
@@ -128,6 +83,7 @@ class PipelineMetrics:
     dropped_noise: int = 0
     rejected: int = 0
     batches: int = 0
+    consumer_errors: int = 0
 
 
 Item = tuple[EntryKind, Any, float]
@@ -167,44 +123,52 @@ class JournalFilter:
 
 
 class ServerPipeline:
-    """Journal, then track, then fan out the entries of one server, in order.
+    """Track the entries of one server in order; facts go to the real-time consumers at
+    once and, with the entries, to the :class:`DurablePath` (journal, then the rest).
 
-    ``put_frame``/``put`` (async) wait for room in the bounded queue: the AMI
+    ``put_frame``/``put`` (async) wait for room in the bounded ingest queue: the AMI
     client awaits ``on_event``, so a full queue stops it reading the socket
-    (back-pressure). ``submit_sent`` (sync, for ``on_sent``) never waits: a
-    sent action finding the queue full is held aside, in order, until there
-    is room. ``run`` processes batches of up to ``batch_size`` entries,
-    waiting at most ``batch_delay_s`` seconds to fill one.
+    (back-pressure; this stage only uses the CPU). ``submit_sent`` (sync, for
+    ``on_sent``) never waits: a sent action finding the queue full is held aside,
+    in order, until there is room. ``run`` processes batches of up to
+    ``batch_size`` entries, waiting at most ``batch_delay_s`` seconds to fill one.
     """
 
-    def __init__(self, server: str, tracker: Tracker, writer: StoreWriter | None,
-                 fanout: FanOut, *, batch_size: int = 500, batch_delay_s: float = 0.05,
-                 queue_size: int = 2000, seq_clock: SeqClock | None = None,
-                 on_committed: Callable[[Sequence[float], float], None] | None = None) -> None:
+    def __init__(self, server: str, tracker: Tracker, durable: DurablePath | None, *,
+                 realtime: Sequence[RealtimeConsumer] = (), batch_size: int = 500,
+                 batch_delay_s: float = 0.05, queue_size: int = 2000,
+                 seq_clock: SeqClock | None = None) -> None:
         self.server = server
         self.tracker = tracker
-        self.writer = writer
-        self.fanout = fanout
+        self.durable = durable
+        self.realtime = list(realtime)
         self.batch_size = batch_size
         self.batch_delay_s = batch_delay_s
         self.queue: asyncio.Queue[Item | None] = asyncio.Queue(queue_size)
         self.clock = seq_clock or SeqClock()
-        self.on_committed = on_committed
         self.metrics = PipelineMetrics()
         self.queue_metrics = QueueMetrics(f"ingest:{server}")
+        self.last_entry_at: float | None = None
+        """Receive time (Unix seconds) of the newest entry processed."""
         self._held: deque[Item] = deque()
         self.filter = JournalFilter(server, self.clock)
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
-        """Start processing in a task."""
-        self._task = asyncio.create_task(self.run(), name=f"pipeline-{self.server}")
+        """Start processing (and the durable path) in tasks of their own."""
+        self._tasks = [asyncio.create_task(self.run(), name=f"pipeline-{self.server}")]
+        if self.durable is not None:
+            self._tasks.append(asyncio.create_task(self.durable.run(),
+                                                   name=f"durable-{self.server}"))
 
     async def stop(self) -> None:
-        """Process everything queued, then stop."""
+        """Process everything queued, then let the durable path finish, then stop."""
         await self.put_item(None)
-        if self._task is not None:
-            await self._task
+        if self._tasks:
+            await self._tasks[0]
+        if self.durable is not None:
+            await self.durable.stop()
+            await asyncio.gather(*self._tasks[1:])
 
     async def put_frame(self, frame: dict[str, Any], received_at: float) -> None:
         """Enqueue an AMI frame, waiting for room (AMIClient ``on_event``)."""
@@ -269,29 +233,33 @@ class ServerPipeline:
             self.queue.put_nowait(self._held.popleft())
 
     async def process(self, batch: Sequence[Item]) -> None:
-        """Journal the batch (durably), feed it to the tracker, hand facts to consumers.
-
-        The journal write runs while the tracker reads the batch (in slices, so
-        the write's round trips are not held up behind it); facts reach the
-        consumers only once their entries are durable.
-        """
+        """Track the batch in slices, handing each slice's facts to the real-time consumers
+        at once; then give entries and facts to the durable path (never waiting for it)."""
         self.metrics.entries_in += len(batch)
         self.metrics.batches += 1
+        self.last_entry_at = batch[-1][2]
         entries = [e for e in map(self.filter.entry, batch) if e is not None]
         self.metrics.dropped_noise += len(batch) - len(entries)
         self.metrics.journaled += len(entries)
-        journaling = (asyncio.ensure_future(self.writer.write_journal(entries))
-                      if self.writer is not None else None)
         facts: list[Fact] = []
         for start in range(0, len(entries), TRACK_SLICE):
-            await asyncio.sleep(0)  # the journal write (and other I/O) goes on meanwhile
-            facts += self._track(entries[start:start + TRACK_SLICE])
-        if journaling is not None:
-            await journaling
-        if self.on_committed is not None:
-            self.on_committed([i[2] for i in batch], time.time())
-        if facts:
-            await self.fanout.dispatch(facts)
+            if start:
+                await asyncio.sleep(0)  # timers and other I/O go on between slices
+            new = self._track(entries[start:start + TRACK_SLICE])
+            if new:
+                self._deliver(new)
+                facts += new
+        if self.durable is not None:
+            self.durable.submit(entries, facts, [i[2] for i in batch])
+
+    def _deliver(self, facts: list[Fact]) -> None:
+        for consumer in self.realtime:
+            try:
+                consumer.feed(facts)
+            except Exception:
+                self.metrics.consumer_errors += 1
+                log.exception("realtime_consumer_failed", consumer=type(consumer).__name__,
+                              server=self.server)
 
     def _track(self, entries: Sequence[JournalEntry]) -> list[Fact]:
         facts: list[Fact] = []

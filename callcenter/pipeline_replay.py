@@ -11,7 +11,8 @@ import asyncpg
 import structlog
 
 from callcenter.calls.model import AgentStateChanged, CallRecord, Fact
-from callcenter.pipeline import Consumer, FanOut, Item, ServerPipeline, Tracker, apply_entry
+from callcenter.pipeline import Item, ServerPipeline, Tracker, apply_entry, is_realtime
+from callcenter.pipeline_durable import Consumer, DurablePath, FanOut
 from callcenter.store.consumer import calls_in
 from callcenter.store.journal import JournalRepository
 from callcenter.store.writer import StoreWriter
@@ -67,9 +68,10 @@ async def ingest_items(items: Sequence[Item], server: str, tracker: Tracker,
                        writer: StoreWriter | None, consumers: Sequence[Consumer], *,
                        batch_size: int = 500, progress: Progress | None = None) -> None:
     """Ingest a capture's entries (:func:`read_capture`) as if live, at full speed."""
-    fanout = FanOut(consumers)
-    pipe = ServerPipeline(server, tracker, writer, fanout, batch_size=batch_size,
-                          batch_delay_s=0)
+    fanout = FanOut([c for c in consumers if not is_realtime(c)])
+    durable = DurablePath(server, writer, fanout, max_entries=max(len(items), 100))
+    pipe = ServerPipeline(server, tracker, durable, batch_size=batch_size, batch_delay_s=0,
+                          realtime=[c for c in consumers if is_realtime(c)])
     pipe.start()
     for n, item in enumerate(items, 1):
         await pipe.put_item(item)

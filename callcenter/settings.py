@@ -53,6 +53,13 @@ class DatabaseSettings(_Section):
     """Bound of each ingest queue (entries): a full queue stops reading the AMI socket."""
     write_timeout_s: float = Field(default=10.0, gt=0)
     """A database write taking longer counts as an outage: it goes to the spool."""
+    spool_max_mb: int = Field(default=1024, ge=1)
+    """Bound of the spool on disk (MiB); past it, writes are held in memory."""
+    memory_max_mb: int = Field(default=64, ge=1)
+    """Bound of what is held in memory when neither the database nor the spool takes
+    writes (MiB); past it, data is dropped and recorded as a journal gap."""
+    durable_queue_entries: int = Field(default=50_000, ge=100)
+    """Bound of each server's durable-path queue (journal entries waiting to be written)."""
 
 
 class RingPolicy(_Section):

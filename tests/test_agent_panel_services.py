@@ -62,7 +62,7 @@ class FakePort:
 
     async def originate(self, *args: Any) -> CommandResult:
         self.sent.append(("originate", args))
-        return CommandResult(True, "Originate successfully queued", args[-1])
+        return CommandResult("ok", "Originate successfully queued", args[-1])
 
 
 @pytest.fixture

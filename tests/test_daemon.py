@@ -23,11 +23,11 @@ from callcenter.pipeline_replay import ingest_items, rebuild
 from callcenter.quietgc import NEVER
 from callcenter.ringrule.enforcer import RingEnforcer
 from callcenter.sim import AgentScript, PBXSimulator
+from callcenter.sim.proxy import CutProxy
 from callcenter.sim.replay import ReplayServer
 from callcenter.store.calls import CallRepository
 from callcenter.store.consumer import StoreConsumer
 from callcenter.store.writer import StoreWriter
-from tests.proxy import CutProxy
 
 TRACES = Path(__file__).parent / "traces"
 

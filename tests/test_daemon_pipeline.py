@@ -11,7 +11,8 @@ from typing import Any
 import asyncpg
 
 from callcenter.calls.model import Fact
-from callcenter.pipeline import FanOut, JournalFilter, ServerPipeline
+from callcenter.pipeline import JournalFilter, ServerPipeline
+from callcenter.pipeline_durable import DurablePath, FanOut
 from callcenter.store.journal import JournalRepository
 from callcenter.store.writer import StoreWriter
 
@@ -91,8 +92,8 @@ async def test_pipeline_journals_before_consumers_in_order(pool: asyncpg.Pool,
     writer = StoreWriter(pool, tmp_path)
     slow = SlowConsumer()
     fanout = FanOut([slow], maxsize=1)
-    pipe = ServerPipeline("s", EchoTracker(), writer, fanout, batch_size=5, batch_delay_s=0,
-                          queue_size=3)
+    pipe = ServerPipeline("s", EchoTracker(), DurablePath("s", writer, fanout), batch_size=5,
+                          batch_delay_s=0, queue_size=3)
     pipe.start()
     for i in range(40):
         await pipe.put_frame({"Event": "Newstate", "Linkedid": f"l{i}"}, 1000.0 + i)

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
 import pytest
 
 from callcenter import db
-from callcenter.pipeline import FanOut, ServerPipeline
+from callcenter.pipeline import ServerPipeline
+from callcenter.pipeline_durable import DurablePath, FanOut
 from callcenter.pipeline_replay import read_capture
 from callcenter.settings import Settings
+from callcenter.sim.proxy import pg_proxy
 from callcenter.store.consumer import StoreConsumer
 from callcenter.store.writer import StoreWriter
-from tests.proxy import CutProxy
 
 pytest.importorskip("callcenter.calls.tracker", reason="the tracker has not landed yet")
 
@@ -33,27 +31,15 @@ async def dump(pool: asyncpg.Pool) -> dict[str, list[Any]]:
             for t in TABLES}
 
 
-def pg_proxy(dsn: str) -> tuple[CutProxy, Callable[[], str]]:
-    """A cut-able proxy to the server of ``dsn``, and the DSN pointed at it (once started)."""
-    parts = urlsplit(dsn)
-    host = parse_qs(parts.query).get("host", [parts.hostname or "127.0.0.1"])[0]
-    port = parts.port or 5432
-    proxy = CutProxy(
-        (lambda: asyncio.open_unix_connection(f"{host}/.s.PGSQL.{port}")) if host.startswith("/")
-        else (lambda: asyncio.open_connection(host, port)))
-    user = parts.username or "postgres"
-    cred = user + (f":{parts.password}" if parts.password else "")
-    return proxy, lambda: f"postgresql://{cred}@127.0.0.1:{proxy.port}{parts.path}"
-
-
 async def run_items(pool: asyncpg.Pool, items: list[Any], spool: Path, *,
                     at: dict[int, Any] | None = None) -> StoreWriter:
     """Ingest ``items`` (paced by a small queue), calling ``at[i]()`` before item i."""
     writer = StoreWriter(pool, spool, timeout_s=2, retry_s=0.05)
     await writer.start()
     fanout = FanOut([StoreConsumer(writer)], maxsize=4)
-    pipe = ServerPipeline("ccpbx", make_tracker("ccpbx", Settings()), writer, fanout,
-                          batch_size=20, batch_delay_s=0, queue_size=20)
+    pipe = ServerPipeline("ccpbx", make_tracker("ccpbx", Settings()),
+                          DurablePath("ccpbx", writer, fanout), batch_size=20, batch_delay_s=0,
+                          queue_size=20)
     pipe.start()
     for i, item in enumerate(items):
         if at and i in at:

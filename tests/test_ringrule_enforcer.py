@@ -19,6 +19,7 @@ from test_ringrule_helpers import (
     until,
 )
 
+from callcenter.commands import CommandPort
 from callcenter.ringrule.enforcer import RingEnforcer
 from callcenter.settings import Settings
 
@@ -30,6 +31,7 @@ async def make(settings: Settings | None = None, replies=None, speed: float = SP
     clock = FastClock(speed)
     enf = RingEnforcer.from_settings(s, clock=clock, pause_settle_s=0.5, **kw)
     client = ScriptedClient(replies)
+    enf.use_commands(CommandPort({"pbx3": client}))
     await enf.on_connect("pbx3", client)
     await enf.drain()
     client.sent.clear()
@@ -257,9 +259,10 @@ async def test_deadline_counts_from_event_time_when_frames_observed() -> None:
     """Facts arrive late (journal, batching); the deadline still counts from the ring event."""
     enf, client, clock = await make()
     handler_seen = []
-    on_event = enf.wrap_on_event("pbx3", lambda f, t: handler_seen.append(f))
-    on_event({"Event": "Newstate", "Timestamp": f"{clock.now():.6f}"}, 0.0)
-    on_event({"Event": "Newstate", "Timestamp": "garbage"}, 0.0)
+    for frame in ({"Event": "Newstate", "Timestamp": f"{clock.now():.6f}"},
+                  {"Event": "Newstate", "Timestamp": "garbage"}):
+        enf.observe("pbx3", frame)  # as the daemon does for every frame received
+        handler_seen.append(frame)
     await clock.sleep_until(2.0)  # the RingStarted fact reaches us 2 s after its event
     await enf.on_facts([started(attempt())])
     await until(lambda: client.actions("Hangup"))

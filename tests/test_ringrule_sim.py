@@ -1,4 +1,5 @@
-"""The enforcer against the simulated PBX over real AMI (client → tracker → enforcer)."""
+"""The enforcer against the simulated PBX over real AMI, in the daemon's production wiring
+(AMI client → tracker → real-time path → enforcer → command port; journal on PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,16 @@ import contextlib
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 
-from callcenter.calls.model import RingStarted
+from callcenter.calls.model import Fact, RingStarted
+from callcenter.daemon import Daemon
 from callcenter.ringrule.enforcer import RingEnforcer
-from callcenter.ringrule.harness import Harness, start_harness
-from callcenter.settings import Settings
+from callcenter.settings import AmiServer, Settings
 from callcenter.sim import AgentScript, PBXSimulator, SimConfig
 from callcenter.sim.model import AgentConfig, QueueConfig
 
@@ -32,10 +35,24 @@ def config(members: list[str], timeout: float = 60.0) -> SimConfig:
     return cfg
 
 
+class FactLog:
+    """A real-time consumer keeping every fact."""
+
+    realtime = True
+
+    def __init__(self) -> None:
+        self.facts: list[Fact] = []
+
+    def feed(self, facts: Any) -> None:
+        self.facts += facts
+
+
 @dataclass
 class Rig:
     sim: PBXSimulator
-    h: Harness
+    daemon: Daemon
+    enforcer: RingEnforcer
+    log: FactLog
     arrivals: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
     """(sim time, action) as each action reached the simulator."""
 
@@ -43,7 +60,7 @@ class Rig:
         return [(t, a) for t, a in self.arrivals if a.get("Action") == name]
 
     def rings(self, agent: str) -> list[RingStarted]:
-        return [f for f in self.h.facts if isinstance(f, RingStarted) and f.attempt.agent == agent]
+        return [f for f in self.log.facts if isinstance(f, RingStarted) and f.attempt.agent == agent]
 
     async def until(self, cond: Any, sim_s: float = 60.0) -> None:
         deadline = time.monotonic() + sim_s / SPEED
@@ -53,9 +70,10 @@ class Rig:
 
 
 @contextlib.asynccontextmanager
-async def make_rig(cfg: SimConfig, settings: Settings | None = None,
+async def make_rig(cfg: SimConfig, pool: asyncpg.Pool, spool: Path,
                    reply: Any = None) -> AsyncIterator[Rig]:
-    settings = settings or Settings()
+    settings = Settings()
+    settings.database.spool_dir = str(spool)
     sim = PBXSimulator(speed=SPEED, config=cfg, systemname="sim")
     await sim.start()
     arrivals: list[tuple[float, dict[str, Any]]] = []
@@ -69,18 +87,21 @@ async def make_rig(cfg: SimConfig, settings: Settings | None = None,
 
     sim.action_handler.handle = recording_handle  # type: ignore[method-assign]
     enf = RingEnforcer.from_settings(settings, clock=sim.clock, pause_settle_s=0.5)
-    h = await start_harness(settings, enf, sim.port)
+    log = FactLog()
+    server = AmiServer(name="sim", host="127.0.0.1", port=sim.port, secret="secret")
+    daemon = Daemon(settings, pool, consumers=[enf, log], servers=[server], log_calls=False)
+    await daemon.start()
     await enf.drain()
     try:
-        yield Rig(sim, h, arrivals)
+        yield Rig(sim, daemon, enf, log, arrivals)
     finally:
-        await h.close()
+        await daemon.stop()
         await sim.stop()
 
 
 @pytest.fixture
-async def rig() -> AsyncIterator[Rig]:
-    async with make_rig(config(["PJSIP/agent1001", "PJSIP/agent1002"])) as r:
+async def rig(pool: asyncpg.Pool, tmp_path: Path) -> AsyncIterator[Rig]:
+    async with make_rig(config(["PJSIP/agent1001", "PJSIP/agent1002"]), pool, tmp_path) as r:
         yield r
 
 
@@ -96,8 +117,8 @@ async def test_queue_ring_cut_at_deadline_and_next_agent_offered(rig: Rig) -> No
     assert -1.0 <= late_ms < 200.0
     await rig.until(lambda: rig.rings("agent1002"), 5)
     assert await asyncio.wait_for(call.wait(), 30 / SPEED + 2) == "answered"
-    await rig.h.enforcer.drain()
-    [out] = rig.h.enforcer.outcomes[("sim", call.linkedid)]
+    await rig.enforcer.drain()
+    [out] = rig.enforcer.outcomes[("sim", call.linkedid)]
     v = out.violation
     assert (v.agent, v.queue, v.action, v.result, v.rings) == (
         "agent1001", "support", "hangup", "ok", 4)
@@ -115,12 +136,12 @@ async def test_direct_call_redirected_to_fallback_label(rig: Rig) -> None:
     assert rig.actions("Hangup") == []
     assert await asyncio.wait_for(call.wait(), 30 / SPEED + 2) == "answered"
     assert rig.rings("agent1001")
-    [out] = rig.h.enforcer.outcomes[("sim", call.linkedid)]
+    [out] = rig.enforcer.outcomes[("sim", call.linkedid)]
     assert (out.violation.action, out.violation.result) == ("redirect", "ok")
 
 
-async def test_two_misses_pause_with_reason() -> None:
-    async with make_rig(config(["PJSIP/agent1001"])) as rig:
+async def test_two_misses_pause_with_reason(pool: asyncpg.Pool, tmp_path: Path) -> None:
+    async with make_rig(config(["PJSIP/agent1001"]), pool, tmp_path) as rig:
         await rig.sim.inbound_call("+8613800000003", "800", agents={"agent1001": NEVER})
         await rig.until(lambda: rig.actions("QueuePause"), 45)
         assert len(rig.actions("Hangup")) == 2
@@ -128,25 +149,25 @@ async def test_two_misses_pause_with_reason() -> None:
         assert {k: pause[k] for k in ("Interface", "Paused", "Reason")} == {
             "Interface": "PJSIP/agent1001", "Paused": "true", "Reason": "ring-no-answer"}
         assert "Queue" not in pause
-        await rig.h.enforcer.drain()
-        [alert] = rig.h.enforcer.alerts
+        await rig.enforcer.drain()
+        [alert] = rig.enforcer.alerts
         assert (alert.kind, alert.result, alert.misses) == ("agent_paused", "ok", 2)
         assert rig.sim.pbx.queues["support"].members["PJSIP/agent1001"].paused
 
 
-async def test_autopause_queue_not_doubled() -> None:
+async def test_autopause_queue_not_doubled(pool: asyncpg.Pool, tmp_path: Path) -> None:
     cfg = config(["PJSIP/agent1001"])
     cfg.queues[0].autopause = True
-    async with make_rig(cfg) as rig:
+    async with make_rig(cfg, pool, tmp_path) as rig:
         member = rig.sim.pbx.queues["support"].members["PJSIP/agent1001"]
         await rig.sim.inbound_call("+8613800000004", "800", agents={"agent1001": NEVER},
                                    patience=50.0)
         await rig.until(lambda: member.paused, 20)  # app_queue paused after our first cut
         rig.sim.agent_pause("agent1001", False)  # the agent comes back, misses again
-        await rig.until(lambda: rig.h.enforcer.alerts, 25)
+        await rig.until(lambda: rig.enforcer.alerts, 25)
         assert len(rig.actions("Hangup")) == 2 and member.paused
         assert rig.actions("QueuePause") == []
-        assert rig.h.enforcer.alerts[0].kind == "already_paused"
+        assert rig.enforcer.alerts[0].kind == "already_paused"
 
 
 def _error(name: str, message: str) -> Any:
@@ -159,29 +180,29 @@ def _error(name: str, message: str) -> Any:
     return reply
 
 
-async def test_failed_action_recorded_as_failed() -> None:
+async def test_failed_action_recorded_as_failed(pool: asyncpg.Pool, tmp_path: Path) -> None:
     denied = _error("Hangup", "Permission denied")
-    async with make_rig(config(["PJSIP/agent1001"]), reply=denied) as rig:
+    async with make_rig(config(["PJSIP/agent1001"]), pool, tmp_path, reply=denied) as rig:
         call = await rig.sim.inbound_call("+8613800000005", "800", agents={"agent1001": NEVER},
                                           patience=20.0)
         await rig.until(lambda: rig.actions("Hangup"), 30)
-        await rig.h.enforcer.drain()
-        [out] = rig.h.enforcer.outcomes[("sim", call.linkedid)]
+        await rig.enforcer.drain()
+        [out] = rig.enforcer.outcomes[("sim", call.linkedid)]
         assert (out.violation.result, out.violation.detail) == ("failed", "Error: Permission denied")
         await asyncio.sleep(10 / SPEED)
         assert len(rig.actions("Hangup")) == 1  # never retried
 
 
-async def test_stale_channel_is_too_late() -> None:
+async def test_stale_channel_is_too_late(pool: asyncpg.Pool, tmp_path: Path) -> None:
     def vanish(sim: PBXSimulator, action: Any) -> Any:
         if action.get("Action") == "Hangup":  # the agent's phone went away a moment before
             sim.pbx.channels.pop(action["Channel"], None)
         return None
 
-    async with make_rig(config(["PJSIP/agent1001"]), reply=vanish) as rig:
+    async with make_rig(config(["PJSIP/agent1001"]), pool, tmp_path, reply=vanish) as rig:
         call = await rig.sim.inbound_call("+8613800000006", "800", agents={"agent1001": NEVER},
                                           patience=20.0)
         await rig.until(lambda: rig.actions("Hangup"), 30)
-        await rig.h.enforcer.drain()
-        [out] = rig.h.enforcer.outcomes[("sim", call.linkedid)]
+        await rig.enforcer.drain()
+        [out] = rig.enforcer.outcomes[("sim", call.linkedid)]
         assert (out.violation.result, out.violation.detail) == ("too_late", "No such channel")

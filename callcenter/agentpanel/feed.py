@@ -72,10 +72,17 @@ class AgentFeed:
         """How many panels of ``agent`` are listening."""
         return len(self._subscribers.get(agent, ()))
 
-    async def on_facts(self, facts: Sequence[Fact]) -> None:
+    realtime = True
+    """On the daemon's real-time path: fed as facts arrive, never waiting for storage."""
+
+    def feed(self, facts: Sequence[Fact]) -> None:
         """Turn facts into agent events (synchronously: no I/O)."""
         for fact in facts:
             self.apply(fact)
+
+    async def on_facts(self, facts: Sequence[Fact]) -> None:
+        """:meth:`feed`, for callers that await."""
+        self.feed(facts)
 
     def apply(self, fact: Fact) -> None:
         """Update the ringing state and publish ``fact`` to the agents it concerns."""

@@ -67,7 +67,9 @@ async def run(args: argparse.Namespace) -> int:
     await sim.start()
     settings.servers = [AmiServer(name="sim", host=sim.host, port=sim.port, secret="demo",
                                   reconnect_min_s=0.2, reconnect_max_s=2.0)]
-    daemon = Daemon(settings, pool, consumers=default_consumers(settings))
+    stop = stop_event()
+    daemon = Daemon(settings, pool, consumers=default_consumers(settings),
+                    on_fatal=lambda task: stop.set())
     await daemon.start()
     web = await start_web(settings, pool, daemon)
     users = await _demo_users(pool) if web else None
@@ -79,7 +81,6 @@ async def run(args: argparse.Namespace) -> int:
         print(f"  users: {users}")
     print("  calls: `callcenter calls` in another terminal" +
           ("" if args.duration else "; Ctrl-C to stop"))
-    stop = stop_event()
     try:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), args.duration)

@@ -19,12 +19,14 @@ from typing import Any
 import asyncpg
 import structlog
 
+from callcenter import db
 from callcenter.cli.common import add_dsn_argument, dsn_from_settings, settings_from_args
 from callcenter.daemon import Daemon, default_consumers
 from callcenter.logging_setup import configure_logging
 from callcenter.pipeline_replay import CaptureError
 from callcenter.settings import Settings
 from callcenter.store.setup import StoreUnavailable, open_store
+from callcenter.store.writer import UNREACHABLE
 
 log = structlog.get_logger(__name__)
 
@@ -66,17 +68,19 @@ async def start_web(settings: Settings, pool: asyncpg.Pool, daemon: Daemon | Non
     from aiohttp import web
 
     from callcenter.agentpanel.web import attach_feed
-    from callcenter.commands import CommandPort
+    from callcenter.web import health
     from callcenter.web.app import create_app
 
     live = next((c for c in (daemon.consumers if daemon else []) if type(c).__module__
                  .startswith("callcenter.live")), None)
-    app = create_app(settings, pool, live=live,
-                     commands=CommandPort(daemon.clients) if daemon else None)
+    app = create_app(settings, pool, live=live, commands=daemon.commands if daemon else None)
     attach_feed(app, daemon.consumers if daemon else [])
+    if daemon is not None:
+        health.setup(app, daemon)
     runner = web.AppRunner(app)
     await runner.setup()
-    site = web.TCPSite(runner, settings.web.host, settings.web.port)
+    # live views stream until their browser leaves: stopping waits for them this long
+    site = web.TCPSite(runner, settings.web.host, settings.web.port, shutdown_timeout=1.0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     return runner, f"http://{settings.web.host}:{port}/"
@@ -99,15 +103,39 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(handler=run)
 
 
+async def open_daemon_store(args: argparse.Namespace) -> tuple[Settings, asyncpg.Pool, bool]:
+    """Settings, logging, and a pool for the daemon: migrated when PostgreSQL answers;
+    otherwise a pool that connects when it can (True: migrate on the first connection)."""
+    settings = settings_from_args(args)
+    configure_logging(settings.log_format)
+    dsn = dsn_from_settings(settings)
+    try:
+        probe = await asyncpg.connect(dsn, timeout=settings.database.write_timeout_s)
+    except UNREACHABLE as exc:
+        log.error("database_unreachable_at_start", error=repr(exc),
+                  then="enforcing and spooling; migrating and catching up once it answers")
+        return settings, await db.create_pool(dsn, min_size=0), True
+    await probe.close()
+    return settings, await open_store(dsn), False
+
+
+async def close_pool(pool: asyncpg.Pool, timeout_s: float = 2.0) -> None:
+    """Close ``pool``; a database that does not answer gets its connections cut."""
+    try:
+        await asyncio.wait_for(pool.close(), timeout_s)
+    except TimeoutError:
+        pool.terminate()
+
+
 @guarded
 async def run(args: argparse.Namespace) -> int:
-    settings = settings_from_args(args)
-    if not settings.servers:
+    if not settings_from_args(args).servers:
         raise CliError("no Asterisk servers configured: add [[servers]] to the TOML file "
                        "(see README, Configuration) or run `callcenter demo`")
-    settings, pool = await open_cli_store(args)
-    daemon = Daemon(settings, pool, consumers=default_consumers(settings))
+    settings, pool, migrate = await open_daemon_store(args)
     stop = stop_event()
+    daemon = Daemon(settings, pool, consumers=default_consumers(settings), migrate=migrate,
+                    on_fatal=lambda task: stop.set())
     await daemon.start()
     web = None if args.no_web else await start_web(settings, pool, daemon)
     if web:
@@ -118,5 +146,9 @@ async def run(args: argparse.Namespace) -> int:
         if web:
             await web[0].cleanup()
         await daemon.stop()
-        await pool.close()
+        await close_pool(pool)
+    if daemon.supervisor.fatal is not None:
+        print(f"callcenter: stopped: task {daemon.supervisor.fatal} kept failing (see the log)",
+              file=sys.stderr)
+        return 1
     return 0

@@ -71,9 +71,17 @@ class LiveConsumer:
         return cls(LiveState(MetricSettings.from_settings(settings), settings.web.timezone,
                              clock))
 
-    async def on_facts(self, facts: Sequence[Fact]) -> None:
+    realtime = True
+    """On the daemon's real-time path: fed as facts arrive, never waiting for storage."""
+
+    def feed(self, facts: Sequence[Fact]) -> None:
+        """Fold ``facts`` into the live state; wake the broadcaster when it changed."""
         if self.state.apply(facts):
             self._changed()
+
+    async def on_facts(self, facts: Sequence[Fact]) -> None:
+        """:meth:`feed`, for callers that await."""
+        self.feed(facts)
 
     def on_alert(self, alert: SupervisorAlert | RecordingAlert) -> None:
         """Hook for ``RingEnforcer.on_alert`` and ``RecordingConsumer.on_alert``."""
@@ -117,7 +125,10 @@ class LiveConsumer:
                 await asyncio.sleep(wait)
             self._dirty.clear()
             last = loop.time()
-            self.publish()
+            try:
+                self.publish()
+            except Exception:  # one bad render must not end live updates for everyone
+                log.exception("live_publish_failed")
 
     def publish(self) -> None:
         """Render the board once per kind of viewer and offer it to every subscriber."""

@@ -12,7 +12,6 @@ learnt from receive times, so skewed PBX clocks and replays still give
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 import time
 from collections import OrderedDict, deque
@@ -24,8 +23,6 @@ from typing import Any, Protocol
 
 import structlog
 
-from callcenter.ami.client import AMIError
-from callcenter.ami.protocol import ProtocolError
 from callcenter.calls.model import (
     AgentStateChanged,
     CallEnded,
@@ -36,6 +33,8 @@ from callcenter.calls.model import (
     Violation,
     count_rings,
 )
+from callcenter.commands import CommandPort, CommandResult
+from callcenter.health import Instruments
 from callcenter.ringrule import actions as act
 from callcenter.ringrule.book import ClockOffset, DeadlineBook, MissBook, Ring, ring_key
 from callcenter.ringrule.confcheck import Mismatch, QueueConf, check_server
@@ -44,9 +43,6 @@ from callcenter.ringrule.policy import PolicyFor, rule_from_policy
 from callcenter.settings import Settings
 
 log = structlog.get_logger(__name__)
-
-Outcome = tuple[str, str, dict[str, Any]]
-"""(result, detail, response) of an enforcement or pause action."""
 
 ASTERISK_GRACE_S = 1.0
 """When the queue's own timeout ends rings at the deadline, act only this much later."""
@@ -85,7 +81,9 @@ class RingEnforcer:
 
     ``policy_for(queue)`` gives the ring policy (``Settings.ring_policy_for``).
     Alerts go to ``alerts`` and ``on_alert``; per-violation outcomes to
-    ``outcomes`` (by server and linkedid) and ``on_outcome``.
+    ``outcomes`` (by server and linkedid) and ``on_outcome``. Actions leave
+    through the daemon's :class:`~callcenter.commands.CommandPort`
+    (:meth:`use_commands`).
     """
 
     def __init__(
@@ -117,8 +115,10 @@ class RingEnforcer:
         self.fired = 0
         self.lateness_s: deque[float] = deque(maxlen=100_000)
         """Loop seconds between each deadline and its firing (for benches)."""
+        self.instruments: Instruments | None = None
+        """The daemon's figures (``/metrics``): lateness is observed there too."""
         self._keep_calls = keep_calls
-        self._clients: dict[str, ActionClient] = {}
+        self.commands: CommandPort = CommandPort({})
         self._offsets: dict[str, ClockOffset] = {}
         self._calls: dict[tuple[str, str], CallStarted] = {}
         self._timer: asyncio.TimerHandle | None = None
@@ -132,9 +132,15 @@ class RingEnforcer:
         return cls(settings.ring_policy_for, **kwargs)
 
     # -- consumer interface --------------------------------------------------------
+    realtime = True
+    """On the daemon's real-time path: fed as facts arrive, never waiting for storage."""
+
+    def use_commands(self, commands: CommandPort) -> None:
+        """Send every action through ``commands`` (the daemon's one command port)."""
+        self.commands = commands
+
     async def on_connect(self, server: str, client: ActionClient) -> None:
-        """Use ``client`` for ``server``'s actions; check its queues against the policy."""
-        self._clients[server] = client
+        """Check ``server``'s queues against the policy once connected."""
         self._spawn(self.check_policy(server, client))
 
     async def on_facts(self, facts: Sequence[Fact]) -> None:
@@ -175,8 +181,9 @@ class RingEnforcer:
     def observe(self, server: str, frame: Mapping[str, Any]) -> None:
         """Learn ``server``'s event-clock offset from a frame *as it is received*.
 
-        Facts reach consumers after the journal (tens of ms); frames seen
-        here give the offset to within the network delay. Cheap: one float().
+        Facts reach consumers after the ingest queue and the tracker (up to tens
+        of ms in a burst); frames seen here, as the daemon receives them, give
+        the offset to within the network delay. Cheap: one float().
         """
         ts = frame.get("Timestamp")
         if isinstance(ts, str):
@@ -186,16 +193,6 @@ class RingEnforcer:
                 return
             if math.isfinite(stamp):
                 self._learn_offset(server, stamp)
-
-    def wrap_on_event(self, server: str,
-                      on_event: Callable[[Any, float], None]) -> Callable[[Any, float], None]:
-        """An AMI client ``on_event`` that calls :meth:`observe` then ``on_event``."""
-
-        def handler(frame: Any, received_at: float) -> None:
-            self.observe(server, frame)
-            on_event(frame, received_at)
-
-        return handler
 
     def quiet_for(self) -> float | None:
         """Loop seconds until the next ring deadline (None: no ring is watched); for
@@ -254,14 +251,19 @@ class RingEnforcer:
                 self.book.defer(ring, ring.deadline + ASTERISK_GRACE_S)
                 continue
             self.fired += 1
-            self.lateness_s.append(max(0.0, now - ring.due_at) / self.clock.speed)
+            late = max(0.0, now - ring.due_at) / self.clock.speed
+            self.lateness_s.append(late)
+            if self.instruments is not None:
+                self.instruments.enforcement_late_s.observe(late)
             name, action, why = self._plan(ring)
             if action is None:
-                self._enforced(ring, now, name, None, ("not_taken" if name == "none" else "failed",
-                                                       why, {}))
+                self._enforced(ring, now, name, None,
+                               ("not_taken" if name == "none" else "failed", why, {}))
             else:  # written now, the rest when answered: a thousand deadlines leave together
-                self._when_answered(self._submit(ring.server, action),
-                                    partial(self._enforced, ring, now, name, action))
+                sending = self.commands.submit(ring.server, action, self.action_timeout_s)
+                self._tasks.add(sending)
+                sending.add_done_callback(self._tasks.discard)
+                sending.add_done_callback(partial(self._answered, ring, now, name, action))
         self._arm()
 
     def _pbx_ends_ring(self, ring: Ring) -> bool:
@@ -295,45 +297,15 @@ class RingEnforcer:
             ring.caller_channel, policy.fallback_context, exten, policy.fallback_priority
         ), ""
 
-    def _submit(self, server: str, action: dict[str, str]) -> Awaitable[Any] | str:
-        """Hand ``action`` to ``server``'s client now: its response to come, or why it
-        could not be sent."""
-        client = self._clients.get(server)
-        if client is None or getattr(client, "connected", True) is False:
-            return "not connected"
-        try:
-            return client.send_action(dict(action), timeout=self.action_timeout_s)
-        except (AMIError, ProtocolError, OSError) as exc:
-            return _failure(exc)
-
-    def _when_answered(self, sending: Awaitable[Any] | str,
-                       then: Callable[[Outcome], None]) -> None:
-        """Call ``then`` with the outcome of a submitted action once it is known."""
-        if isinstance(sending, str):
-            then(("failed", sending, {}))
-            return
-        future = asyncio.ensure_future(sending)
-        self._tasks.add(future)
-
-        def answered(done: asyncio.Future[Any]) -> None:
-            self._tasks.discard(done)
-            if not done.cancelled():  # cancelled by close(): nothing to record
-                then(_outcome(done))
-
-        future.add_done_callback(answered)
-
-    async def _send(self, server: str, action: dict[str, str]) -> Outcome:
-        sending = self._submit(server, action)
-        if isinstance(sending, str):
-            return "failed", sending, {}
-        future = asyncio.ensure_future(sending)
-        with contextlib.suppress(Exception):  # _outcome reads it
-            await future
-        return _outcome(future)
+    def _answered(self, ring: Ring, now: float, name: str, action: dict[str, str],
+                  done: asyncio.Future[CommandResult]) -> None:
+        if not done.cancelled():  # cancelled by close(): nothing to record
+                self._enforced(ring, now, name, action, _parts(done.result()))
 
     def _enforced(self, ring: Ring, now: float, name: str, action: dict[str, str] | None,
-                  outcome: Outcome) -> None:
-        """Record the violation of ``ring`` with what was done about it."""
+                  outcome: tuple[str, str, dict[str, Any]]) -> None:
+        """Record the violation of ``ring`` with what was done about it:
+        ``outcome`` is (result, detail, response)."""
         a = ring.attempt
         result, detail, response = outcome
         ring_s = round(now - ring.started, 3)
@@ -375,9 +347,8 @@ class RingEnforcer:
         needed, why = self.misses.pause_needed(server, interface, queue)
         if needed:
             policy = self.policy_for(queue)
-            result, detail, _ = await self._send(
-                server, act.pause_action(interface, policy.pause_reason)
-            )
+            result, detail, _ = _parts(await self.commands.send(
+                server, act.pause_action(interface, policy.pause_reason), self.action_timeout_s))
             kind: AlertKind = "agent_paused" if result == "ok" else "pause_failed"
             action = "pause"
         else:
@@ -408,17 +379,6 @@ class RingEnforcer:
         return found
 
 
-def _outcome(done: asyncio.Future[Any]) -> Outcome:
-    """(result, detail, response) of an answered action; a failure is never retried."""
-    exc = done.exception()
-    if exc is not None:
-        return "failed", _failure(exc), {}
-    response = done.result()
-    result, detail = act.classify_response(response)
-    return result, detail, dict(response)
-
-
-def _failure(exc: BaseException) -> str:
-    """The failure detail of an action that raised ``exc``."""
-    kind = "timeout" if "timeout" in type(exc).__name__.lower() else type(exc).__name__
-    return f"{kind}: {exc}".rstrip(": ")
+def _parts(outcome: CommandResult) -> tuple[str, str, dict[str, Any]]:
+    """(result, detail, response) of an action's typed result."""
+    return outcome.status, outcome.message, dict(outcome.response)

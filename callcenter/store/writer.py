@@ -1,22 +1,42 @@
-"""The store's write path: batches to PostgreSQL, or to the spool while it is down."""
+"""The store's write path: batches to PostgreSQL, else the spool, else memory, else a gap.
+
+While the database answers and nothing waits, an operation is written at
+once. When it cannot be reached (or a write takes longer than ``timeout_s``)
+the operation and every later one go, in order, to the durable
+:class:`~callcenter.store.spool.Spool` (file I/O in a worker thread); a
+drainer applies the spool in order, streaming it, as soon as the database
+answers again. When the spool's disk fails too (full, read-only, its size
+bound reached) operations are held in memory up to ``memory_max_bytes``; past
+that an operation is dropped and recorded as a :class:`JournalGap` (exactly
+which journal sequence range of which server), logged at error level and
+written to ``journal_gaps`` once the database is back. Every write is
+idempotent, so an operation applied twice (after a crash) changes nothing.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg
+import orjson
 import structlog
 
+from callcenter import db
 from callcenter.calls.model import AgentStateChanged, CallRecord
 from callcenter.store.agents import AgentRepository
 from callcenter.store.calls import CallRepository
 from callcenter.store.codec import record_from_dict, record_to_dict, state_from_dict, state_to_dict
+from callcenter.store.gaps import GapRepository, JournalGap
 from callcenter.store.journal import JournalEntry, JournalRepository
-from callcenter.store.spool import Spool
+from callcenter.store.spool import Spool, SpoolPosition
 
 log = structlog.get_logger(__name__)
 
@@ -27,131 +47,363 @@ UNREACHABLE: tuple[type[BaseException], ...] = (
     asyncpg.PostgresConnectionError,
     asyncpg.exceptions.OperatorInterventionError,
     asyncpg.exceptions.InsufficientResourcesError,
+    asyncpg.exceptions.InvalidCatalogNameError,
 )
 """Errors that mean "the database cannot be reached now" (spool and retry)."""
+
+ERROR_LOG_EVERY_S = 60.0
+"""A fault that lasts is logged again at error level this often."""
+DRAIN_READ = 4
+"""Spooled operations read (and decoded, off the event loop) at a time."""
+
+
+@dataclass
+class Op:
+    """One write: ``kind`` (journal | calls | states) and its items."""
+
+    kind: str
+    items: Sequence[Any]
+
+    def encode(self) -> bytes:
+        """The spool form (JSON)."""
+        return orjson.dumps({"op": self.kind, "items": [_ENCODERS[self.kind][0](i)
+                                                        for i in self.items]})
+
+    @classmethod
+    def decode(cls, payload: bytes) -> Op:
+        """The operation of a spool record."""
+        data = orjson.loads(payload)
+        return cls(data["op"], [_ENCODERS[data["op"]][1](i) for i in data["items"]])
+
+    def gaps(self, reason: str, at: datetime) -> list[JournalGap]:
+        """What is lost when this operation is dropped, per server."""
+        by_server: dict[str, list[Any]] = {}
+        for item in self.items:
+            by_server.setdefault(item.server, []).append(item)
+        out = []
+        for server, items in by_server.items():
+            seqs = [e.seq for e in items] if self.kind == "journal" else []
+            out.append(JournalGap(server, "store_dropped", self.kind, len(items), reason, at,
+                                  min(seqs, default=None), max(seqs, default=None)))
+        return out
+
+
+class Fault:
+    """A fault that comes and goes: logged at error level when it starts (and every
+    :data:`ERROR_LOG_EVERY_S` while it lasts), at info when it ends."""
+
+    def __init__(self, event: str) -> None:
+        self.event = event
+        self.error: str | None = None
+        self.since: float | None = None
+        self._logged = 0.0
+
+    def happened(self, error: str, **context: Any) -> None:
+        now = time.monotonic()
+        if self.error is None or now - self._logged >= ERROR_LOG_EVERY_S:
+            log.error(self.event, error=error, **context)
+            self._logged = now
+        if self.error is None:
+            self.since = time.time()
+        self.error = error
+
+    def cleared(self) -> None:
+        if self.error is not None:
+            log.info(self.event + "_cleared", after_s=round(time.time() - (self.since or 0), 1))
+        self.error = self.since = None
 
 
 class StoreWriter:
     """Ordered, idempotent writes of journal entries, call records and agent states.
 
-    While the database is unreachable every operation goes to the durable
-    :class:`Spool` (in order); a background task retries every ``retry_s``
-    seconds and applies the spool in order before anything new, so nothing is
-    lost and — since every write is idempotent — nothing is doubled, even when
-    an operation is applied again after a crash.
+    ``migrate``: apply the migrations on the first connection (a daemon started
+    while PostgreSQL was down). :meth:`abandon_database` (shutdown) ends the
+    database write under way and sends everything after it to the spool.
     """
 
     def __init__(self, pool: asyncpg.Pool, spool_dir: str | Path, *, timeout_s: float = 10.0,
-                 retry_s: float = 1.0) -> None:
+                 retry_s: float = 1.0, spool_max_bytes: int = 1 << 30,
+                 memory_max_bytes: int = 64 << 20, migrate: bool = False) -> None:
         self.pool = pool
         self.journal = JournalRepository(pool)
         self.calls = CallRepository(pool)
         self.agents = AgentRepository(pool)
-        self.spool = Spool(spool_dir)
+        self.gap_repo = GapRepository(pool)
+        self.spool = Spool(spool_dir, max_bytes=spool_max_bytes)
         self.timeout_s = timeout_s
         self.retry_s = retry_s
+        self.memory_max_bytes = memory_max_bytes
         self.spooled_ops = 0
+        self.gaps: deque[JournalGap] = deque(maxlen=100)
+        """The newest gaps (for ``/readyz``); all of them also go to ``journal_gaps``."""
+        self.lost_items: dict[str, int] = {"journal": 0, "calls": 0, "states": 0}
+        self.commit_latency: Callable[[float], None] | None = None
+        """Called with the seconds of each journal write to PostgreSQL (for ``/metrics``)."""
+        self.database = Fault("database_unreachable")
+        self.disk = Fault("spool_write_failed")
+        self._migrated = not migrate
+        self._held: deque[tuple[Op, bytes]] = deque()
+        self._held_bytes = 0
+        self._gaps_to_store: list[JournalGap] = []
+        self._abandoned = False
+        self._deadlines: set[asyncio.Timeout] = set()
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
+    # -- life cycle ------------------------------------------------------------
     async def start(self) -> None:
-        """Start the spool drainer (drains what a previous run left first)."""
+        """Start the drainer (it drains what a previous run left first)."""
         if self._task is None:
-            self._task = asyncio.create_task(self._drain_loop(), name="store-spool-drainer")
-            if len(self.spool):
-                log.info("spool_found", pending=len(self.spool), path=str(self.spool.path))
+            self._task = asyncio.create_task(self.drain_forever(), name="store-spool-drainer")
+            if self.spool.depth:
+                log.info("spool_found", pending=self.spool.depth, bytes=self.spool.bytes,
+                         path=str(self.spool.path))
                 self._wake.set()
 
-    async def close(self) -> None:
-        """Stop the drainer after one last attempt to drain the spool."""
+    async def close(self, drain_timeout_s: float = 3.0) -> None:
+        """Stop the drainer, drain for at most ``drain_timeout_s``, keep what is left on
+        disk; what cannot be kept is recorded as a gap (logged)."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        async with self._lock:
-            await self._drain()
+        if not self._abandoned and self.pending:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(drain_timeout_s):
+                    await self._drain()
+        await asyncio.to_thread(self._spill_held)
+        for op, _ in self._held:
+            self.record_loss(op, "daemon stopped while the database and the spool were unavailable")
+        self._held.clear()
+        self._held_bytes = 0
+        self.spool.close()
 
+    def abandon_database(self) -> None:
+        """Shutdown with a stalled database: end the write under way; spool the rest."""
+        self._abandoned = True
+        for deadline in list(self._deadlines):
+            deadline.reschedule(asyncio.get_running_loop().time())
+
+    # -- figures -----------------------------------------------------------------
     @property
     def pending(self) -> int:
-        """Operations waiting in the spool."""
-        return len(self.spool)
+        """Operations waiting (spooled or held in memory)."""
+        return self.spool.depth + len(self._held)
 
+    def health(self) -> dict[str, Any]:
+        """The write path's state, for ``/readyz``."""
+        return {
+            "database": "ok" if self.database.error is None else "unreachable",
+            "database_error": self.database.error,
+            "spool_ops": self.spool.depth, "spool_bytes": self.spool.bytes,
+            "spool_error": self.disk.error,
+            "spool_corrupt_records": self.spool.corrupt_records,
+            "held_ops": len(self._held), "held_bytes": self._held_bytes,
+            "lost": dict(self.lost_items),
+            "gaps": [g.as_dict() for g in self.gaps],
+        }
+
+    @property
+    def ready(self) -> bool:
+        """True when writes reach PostgreSQL (or at least the spool) and nothing was lost
+        since the last start."""
+        return (self.database.error is None and self.disk.error is None
+                and not any(self.lost_items.values()))
+
+    # -- writes -------------------------------------------------------------------
     async def write_journal(self, entries: Sequence[JournalEntry]) -> None:
-        """Append journal entries (durable on return: in PostgreSQL or in the spool)."""
+        """Append journal entries (kept on return: in PostgreSQL, the spool, or memory)."""
         if entries:
-            await self._submit("journal", entries)
+            await self._submit(Op("journal", entries))
 
     async def write_calls(self, records: Sequence[CallRecord]) -> None:
         """Upsert call records."""
         if records:
-            await self._submit("calls", records)
+            await self._submit(Op("calls", records))
 
     async def write_states(self, facts: Sequence[AgentStateChanged]) -> None:
         """Record agent state facts."""
         if facts:
-            await self._submit("states", facts)
+            await self._submit(Op("states", facts))
 
-    async def _submit(self, kind: str, items: Sequence[Any]) -> None:
+    def _direct(self) -> bool:
+        return (not self.spool.depth and not self._held and not self._abandoned
+                and self.database.error is None)
+
+    async def _submit(self, op: Op) -> None:
         async with self._lock:
-            if not len(self.spool):
+            if self._direct():
                 try:
-                    await self._apply(kind, items)
+                    await self._apply(op)
                     return
                 except UNREACHABLE as exc:
-                    log.warning("database_unreachable", error=repr(exc), spool=str(self.spool.path))
+                    self.database.happened(repr(exc), spool=str(self.spool.path))
                 except Exception:
-                    log.exception("store_write_rejected", op=kind)
-                    self.spool.reject(_encode(kind, items))
+                    log.exception("store_write_rejected", op=op.kind)
+                    await asyncio.to_thread(self.spool.reject, op.encode())
                     return
-            await asyncio.to_thread(self.spool.append, _encode(kind, items))
-            self.spooled_ops += 1
-            self._wake.set()
+            await self._keep(op)
+        self._wake.set()
 
-    async def _apply(self, kind: str, items: Sequence[Any]) -> None:
-        async with asyncio.timeout(self.timeout_s):
-            async with self.pool.acquire() as conn:
-                if kind == "journal":
-                    await self.journal.append(items, conn)
-                elif kind == "calls":
-                    await self.calls.upsert_calls(items, conn)
-                    await self.agents.touch_queues(
-                        ((r.server, q, r.started_at) for r in items for q in r.queues or
-                         ([r.queue] if r.queue else [])), conn)
-                else:
-                    await self.agents.apply_states(items, conn)
+    async def _keep(self, op: Op) -> None:
+        """Spool ``op`` (behind what is held in memory), else hold it, else drop it."""
+        payload = await asyncio.to_thread(op.encode)
+        if not self._held:
+            try:
+                await asyncio.to_thread(self.spool.append, payload)
+                self.spooled_ops += 1
+                self.disk.cleared()
+                return
+            except OSError as exc:
+                self.disk.happened(repr(exc), spool=str(self.spool.path))
+        if self._held_bytes + len(payload) > self.memory_max_bytes:
+            self.record_loss(op, f"database unreachable, spool failing ({self.disk.error}), "
+                           f"memory bound of {self.memory_max_bytes} bytes reached")
+            return
+        self._held.append((op, payload))
+        self._held_bytes += len(payload)
 
-    async def _drain(self) -> bool:
-        """Apply the spool in order; True when it is empty afterwards."""
-        if not len(self.spool):
-            return True
-        try:
-            for op in self.spool.pending():
-                if op is not None:
-                    try:
-                        await self._apply(op["op"], _decode(op))
-                    except UNREACHABLE:
-                        raise
-                    except Exception:
-                        log.exception("store_write_rejected", op=op.get("op"))
-                        self.spool.reject(op)
-                self.spool.advance()
-        except UNREACHABLE as exc:
-            log.info("spool_drain_waiting", pending=len(self.spool), error=repr(exc))
-            return False
-        self.spool.clear()
-        log.info("spool_drained")
-        return True
+    def record_loss(self, op: Op, reason: str) -> None:
+        """``op`` is not kept: log it at error level and record its gaps (stored when
+        the database is back)."""
+        for gap in op.gaps(reason, datetime.now(UTC)):
+            log.error("store_data_dropped", server=gap.server, what=gap.what, items=gap.items,
+                      first_seq=gap.first_seq, last_seq=gap.last_seq, reason=reason)
+            self.gaps.append(gap)
+            self._gaps_to_store.append(gap)
+            self.lost_items[gap.what] += gap.items
 
-    async def _drain_loop(self) -> None:
+    @contextlib.asynccontextmanager
+    async def _deadline(self) -> Any:
+        async with asyncio.timeout(self.timeout_s) as deadline:
+            if self._abandoned:
+                deadline.reschedule(asyncio.get_running_loop().time())
+            self._deadlines.add(deadline)
+            try:
+                yield
+            finally:
+                self._deadlines.discard(deadline)
+
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> Any:
+        """A pooled connection for one write, all within the write deadline. A connection
+        whose work failed or was cut is terminated, not reset: a stalled server would
+        hold the reset (and the writer) until it answered again."""
+        async with self._deadline():
+            conn = await self.pool.acquire()
+            try:
+                yield conn
+            except BaseException:
+                conn.terminate()
+                raise
+            finally:
+                await self.pool.release(conn)
+
+    async def _apply(self, op: Op) -> None:
+        started = time.perf_counter()
+        async with self._connection() as conn:
+            if not self._migrated:
+                await db.migrate(conn)
+                self._migrated = True
+                log.info("database_migrated_after_start")
+            if op.kind == "journal":
+                await self.journal.append(op.items, conn)
+            elif op.kind == "calls":
+                await self.calls.upsert_calls(op.items, conn)
+                await self.agents.touch_queues(
+                    ((r.server, q, r.started_at) for r in op.items for q in r.queues or
+                     ([r.queue] if r.queue else [])), conn)
+            else:
+                await self.agents.apply_states(op.items, conn)
+            if self._gaps_to_store:
+                gaps, self._gaps_to_store = self._gaps_to_store, []
+                try:
+                    await self.gap_repo.record(gaps, conn)
+                except BaseException:
+                    self._gaps_to_store[:0] = gaps
+                    raise
+        self.database.cleared()
+        if op.kind == "journal" and self.commit_latency is not None:
+            self.commit_latency(time.perf_counter() - started)
+
+    # -- draining -------------------------------------------------------------------
+    async def drain_forever(self) -> None:
+        """Every ``retry_s`` (or when woken), apply what waits; never returns."""
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.retry_s)
             self._wake.clear()
-            if len(self.spool):
-                async with self._lock:
-                    await self._drain()
+            if self.pending or self.database.error is not None or self._gaps_to_store:
+                await self._drain()
+
+    async def _drain(self) -> bool:
+        """Apply the spool, then what memory holds, in order; True when nothing waits."""
+        await asyncio.to_thread(self._spill_held)
+        self.spool.rewind()  # from the last commit: a cancelled pass may have read further
+        try:
+            while self.spool.depth:
+                batch = await asyncio.to_thread(self._read_spool)
+                if not batch:
+                    break
+                for position, op in batch:
+                    await self._apply_spooled(op)
+                    await asyncio.to_thread(self.spool.commit, position)
+            while self._held and not self.spool.depth:
+                op, payload = self._held[0]
+                await self._apply_spooled(op)
+                self._held.popleft()
+                self._held_bytes -= len(payload)
+            if not self.pending and (self._gaps_to_store or self.database.error is not None):
+                async with self._connection() as conn:
+                    await self.gap_repo.record(self._gaps_to_store, conn)
+                self._gaps_to_store = []
+                self.database.cleared()
+        except UNREACHABLE as exc:
+            self.spool.rewind()
+            self.database.happened(repr(exc), pending=self.pending)
+            return False
+        if not self.pending:
+            log.info("spool_drained")
+        return not self.pending
+
+    async def _apply_spooled(self, op: Op | None) -> None:
+        if op is None:
+            return
+        try:
+            await self._apply(op)
+        except UNREACHABLE:
+            raise
+        except Exception:
+            log.exception("store_write_rejected", op=op.kind)
+            await asyncio.to_thread(self.spool.reject, op.encode())
+
+    def _read_spool(self) -> list[tuple[SpoolPosition, Op | None]]:
+        """The next spooled operations, decoded (runs in a worker thread)."""
+        return list(_decoded(self.spool.read(DRAIN_READ)))
+
+    def _spill_held(self) -> None:
+        """Move what memory holds to the spool while the disk takes it (worker thread)."""
+        while self._held:
+            _, payload = self._held[0]
+            try:
+                self.spool.append(payload)
+            except OSError:
+                return
+            self._held.popleft()
+            self._held_bytes -= len(payload)
+            self.disk.cleared()
+
+
+def _decoded(records: Sequence[tuple[SpoolPosition, bytes]]
+             ) -> Iterator[tuple[SpoolPosition, Op | None]]:
+    for position, payload in records:
+        try:
+            yield position, Op.decode(payload)
+        except (ValueError, KeyError, TypeError):
+            log.error("spool_record_unreadable", bytes=len(payload))
+            yield position, None
 
 
 _ENCODERS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
@@ -159,13 +411,3 @@ _ENCODERS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
     "calls": (record_to_dict, record_from_dict),
     "states": (state_to_dict, state_from_dict),
 }
-
-
-def _encode(kind: str, items: Sequence[Any]) -> dict[str, Any]:
-    """The JSON-safe spool form of an operation."""
-    return {"op": kind, "items": [_ENCODERS[kind][0](i) for i in items]}
-
-
-def _decode(op: dict[str, Any]) -> list[Any]:
-    """The objects of a spooled operation."""
-    return [_ENCODERS[op["op"]][1](i) for i in op["items"]]

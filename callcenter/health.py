@@ -1,0 +1,193 @@
+"""The daemon's health: readiness per server (``/readyz``) and Prometheus metrics.
+
+:class:`Instruments` are the few figures components update as they go
+(histograms of journal commit latency and enforcement lateness); everything
+else is read from the running components when asked: :func:`readiness` for
+``/readyz`` and :class:`DaemonCollector` for ``/metrics``. Nothing here
+touches the database.
+"""
+
+from __future__ import annotations
+
+import bisect
+import time
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from callcenter.daemon import Daemon
+
+STALE_EVENT_S = 300.0
+"""Informational: a server silent this long is shown as such (a quiet PBX at night is
+normal, so it does not make the service unready; the AMI link state does)."""
+
+
+class Histogram:
+    """A cumulative histogram of seconds (Prometheus buckets), without locks."""
+
+    def __init__(self, buckets: Sequence[float]) -> None:
+        self.buckets = sorted(buckets)
+        self.counts = [0] * (len(self.buckets) + 1)
+        self.sum = 0.0
+        self.last: float | None = None
+
+    def observe(self, seconds: float) -> None:
+        """Count one observation of ``seconds``."""
+        self.counts[bisect.bisect_left(self.buckets, seconds)] += 1
+        self.sum += seconds
+        self.last = seconds
+
+    @property
+    def count(self) -> int:
+        return sum(self.counts)
+
+    def family(self, name: str, doc: str) -> HistogramMetricFamily:
+        """The Prometheus form (cumulative buckets, ``+Inf`` last)."""
+        cumulative, running = [], 0
+        for bound, n in zip([*map(str, self.buckets), "+Inf"], self.counts, strict=True):
+            running += n
+            cumulative.append((bound, running))
+        return HistogramMetricFamily(name, doc, buckets=cumulative, sum_value=self.sum)
+
+
+class Instruments:
+    """Figures updated as they happen."""
+
+    def __init__(self) -> None:
+        self.journal_commit_s = Histogram(
+            [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10])
+        """Seconds of each journal write to PostgreSQL."""
+        self.enforcement_late_s = Histogram(
+            [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5])
+        """Seconds between a ring deadline and the enforcement action leaving."""
+
+
+def _age(at: float | None, now: float) -> float | None:
+    return None if at is None else round(max(0.0, now - at), 3)
+
+
+def server_health(daemon: Daemon, name: str, now: float) -> dict[str, Any]:
+    """One server's figures for ``/readyz``."""
+    pipe = daemon.pipelines[name]
+    client = daemon.clients.get(name)
+    durable = pipe.durable
+    return {
+        "ami_connected": bool(getattr(client, "connected", False)),
+        "ami_error": getattr(client, "last_error", None),
+        "last_event_age_s": _age(pipe.last_entry_at, now),
+        "journal_lag_s": _age(durable.oldest_waiting_at if durable else None, now) or 0.0,
+        "ingest_queue": pipe.queue.qsize(),
+        "durable_queue_entries": durable.queued_entries if durable else 0,
+        "durable_dropped_batches": durable.dropped_batches if durable else 0,
+        "consumer_backlogs": {m.name: q.qsize() for m, q in zip(
+            daemon.fanouts[name].metrics, daemon.fanouts[name].queues, strict=True)},
+        "entries_in": pipe.metrics.entries_in,
+    }
+
+
+def readiness(daemon: Daemon) -> tuple[bool, dict[str, Any]]:
+    """(ready, report): ready when every AMI link is up, writes reach PostgreSQL, nothing
+    was dropped and no task failed for good."""
+    now = time.time()
+    servers = {name: server_health(daemon, name, now) for name in daemon.pipelines}
+    store = daemon.writer.health()
+    tasks = daemon.supervisor.health()
+    late = daemon.instruments.enforcement_late_s.last
+    problems = [f"{name}: AMI link down" for name, s in servers.items() if not s["ami_connected"]]
+    if store["database"] != "ok":
+        problems.append("database unreachable: writes go to the spool")
+    if store["spool_error"]:
+        problems.append(f"spool failing: {store['spool_error']}")
+    if any(store["lost"].values()):
+        problems.append("data dropped (see store.gaps)")
+    problems += [f"task {name} failed" for name, t in tasks.items() if not t["running"]]
+    report = {
+        "ready": not problems, "problems": problems, "servers": servers, "store": store,
+        "tasks": tasks, "last_enforcement_late_ms": None if late is None else round(late * 1e3, 1),
+        "sse_clients": sse_clients(daemon),
+    }
+    return not problems, report
+
+
+def sse_clients(daemon: Daemon) -> int:
+    """Browsers connected to the live views (wallboard and agents' feed)."""
+    return sum(len(getattr(c, "subscribers", ())) for c in daemon.realtime)
+
+
+class DaemonCollector(Collector):
+    """Reads the daemon's figures at each scrape (``callcenter_*`` metrics)."""
+
+    def __init__(self, daemon: Daemon) -> None:
+        self.daemon = daemon
+
+    def collect(self) -> Iterator[Metric]:
+        d = self.daemon
+        now = time.time()
+        per_server: dict[str, tuple[str, str, type[Metric]]] = {
+            "entries_in": ("callcenter_events_in", "AMI entries ingested.", CounterMetricFamily),
+            "ami_connected": ("callcenter_ami_connected", "1 when the AMI link is up.",
+                              GaugeMetricFamily),
+            "last_event_age_s": ("callcenter_last_event_age_seconds",
+                                 "Seconds since the last AMI entry.", GaugeMetricFamily),
+            "journal_lag_s": ("callcenter_journal_lag_seconds",
+                              "Age of the oldest entry not yet journaled.", GaugeMetricFamily),
+            "ingest_queue": ("callcenter_ingest_queue_depth", "Entries waiting to be tracked.",
+                             GaugeMetricFamily),
+            "durable_queue_entries": ("callcenter_durable_queue_depth",
+                                      "Entries waiting for the journal write.",
+                                      GaugeMetricFamily),
+        }
+        healths = {name: server_health(d, name, now) for name in d.pipelines}
+        for key, (metric, doc, kind) in per_server.items():
+            family = kind(metric, doc, labels=["server"])
+            for name, h in healths.items():
+                if h[key] is not None:
+                    family.add_metric([name], float(h[key]))
+            yield family
+        backlog = GaugeMetricFamily("callcenter_consumer_backlog",
+                                    "Fact batches waiting for a durable consumer.",
+                                    labels=["server", "consumer"])
+        for name, h in healths.items():
+            for consumer, depth in h["consumer_backlogs"].items():
+                backlog.add_metric([name, consumer.removeprefix("consumer:")], depth)
+        yield backlog
+        yield from self._store()
+        actions = CounterMetricFamily("callcenter_actions", "AMI actions sent, by result.",
+                                      labels=["action", "result"])
+        for (action, status), n in sorted(d.commands.results.items()):
+            actions.add_metric([action, status], n)
+        yield actions
+        yield d.instruments.journal_commit_s.family(
+            "callcenter_journal_commit_seconds", "Journal writes to PostgreSQL.")
+        yield d.instruments.enforcement_late_s.family(
+            "callcenter_enforcement_lateness_seconds",
+            "Time from a ring deadline to its enforcement action.")
+        yield GaugeMetricFamily("callcenter_sse_clients", "Browsers on the live views.",
+                                value=sse_clients(d))
+
+    def _store(self) -> Iterator[Metric]:
+        w = self.daemon.writer
+        yield GaugeMetricFamily("callcenter_spool_bytes", "Bytes waiting in the spool.",
+                                value=w.spool.bytes)
+        yield GaugeMetricFamily("callcenter_spool_ops", "Operations waiting in the spool.",
+                                value=w.spool.depth)
+        yield GaugeMetricFamily("callcenter_store_held_bytes",
+                                "Bytes held in memory (database and spool both failing).",
+                                value=w.health()["held_bytes"])
+        yield GaugeMetricFamily("callcenter_database_up", "1 when writes reach PostgreSQL.",
+                                value=0 if w.database.error else 1)
+        yield GaugeMetricFamily("callcenter_spool_healthy", "0 while the spool's disk fails.",
+                                value=0 if w.disk.error else 1)
+        lost = CounterMetricFamily("callcenter_store_lost", "Items dropped (journal gaps).",
+                                   labels=["what"])
+        for what, n in w.lost_items.items():
+            lost.add_metric([what], n)
+        yield lost
