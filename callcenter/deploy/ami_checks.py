@@ -10,6 +10,7 @@ from callcenter.deploy.findings import Deployment, Finding, is_true
 from callcenter.deploy.privileges import (
     ALL_CLASSES,
     READ_NEEDED,
+    WRITE_DANGEROUS,
     WRITE_LEAST,
     denied_actions,
     parse_classes,
@@ -96,11 +97,13 @@ def _user(conf: ConfFile, user: Section) -> Iterator[Finding]:
         need = ", ".join(f"{a} ({' or '.join(c)})" for a, c in denied.items())
         yield Finding(conf.name, line_w, f"{where} write does not allow {need}: "
                       "Asterisk answers 'Permission denied'")
-    extra_write = sorted((granted_write & ALL_CLASSES) - WRITE_LEAST)
+    for cls in sorted(granted_write & WRITE_DANGEROUS.keys()):
+        yield Finding(conf.name, line_w, f"{where} write grants {cls}: dangerous, it "
+                      f"{WRITE_DANGEROUS[cls]}; the daemon never needs it")
+    extra_write = sorted((granted_write & ALL_CLASSES) - WRITE_LEAST - WRITE_DANGEROUS.keys())
     if extra_write:
-        warn = " (system allows Restart, Shutdown, ModuleLoad)" if "system" in extra_write else ""
         yield Finding(conf.name, line_w, f"{where} write grants {', '.join(extra_write)} "
-                      f"beyond what the daemon needs ({','.join(sorted(WRITE_LEAST))}){warn}")
+                      f"beyond what the daemon needs ({','.join(sorted(WRITE_LEAST))})")
     if conf.get(user, "permit") is None:
         yield Finding(conf.name, user.line, f"{where} has no permit= (with deny=0.0.0.0/0.0.0.0):"
                       " it may log in from any address")
