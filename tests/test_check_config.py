@@ -95,6 +95,11 @@ def test_the_daemon_sends_only_actions_the_shipped_user_may_send() -> None:
         assert not classes or set(classes) - WRITE_DANGEROUS.keys(), action
 
 
+def test_config_class_may_go_when_the_daemon_reads_queues_conf(conf_dir: Path) -> None:
+    mutate(conf_dir, "manager.conf", "reporting,config", "reporting")
+    assert check_config(conf_dir, settings(ring={"queues_conf": "/etc/asterisk/queues.conf"})) == []
+
+
 # (file, old, new, settings, file:line marker of the finding, words of its message)
 CASES: dict[str, tuple[str, str, str, dict[str, Any], str, str]] = {
     "timestampevents missing": (

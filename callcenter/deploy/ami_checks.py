@@ -35,7 +35,7 @@ def check_manager(dep: Deployment, settings: Settings) -> Iterator[Finding]:
             yield Finding(conf.name, general.line if general else 1,
                           f"no AMI user [{username}]: the daemon logs in as {username!r}")
         else:
-            yield from _user(conf, user)
+            yield from _user(conf, user, bool(settings.ring.queues_conf))
 
 
 def _general(conf: ConfFile, general: Section, settings: Settings) -> Iterator[Finding]:
@@ -77,7 +77,7 @@ def _bindaddr(conf: ConfFile, general: Section) -> Iterator[Finding]:
                       "the AMI can hang up calls and reads caller numbers")
 
 
-def _user(conf: ConfFile, user: Section) -> Iterator[Finding]:
+def _user(conf: ConfFile, user: Section, queues_conf: bool) -> Iterator[Finding]:
     where = f"AMI user [{user.name}]"
     read, write = conf.get(user, "read"), conf.get(user, "write")
     granted_read, granted_write = _granted(read), _granted(write)
@@ -92,7 +92,7 @@ def _user(conf: ConfFile, user: Section) -> Iterator[Finding]:
         yield Finding(conf.name, line_r, f"{where} read grants {', '.join(extra_read)}: "
                       f"events the daemon does not use (least privilege: "
                       f"{','.join(READ_NEEDED)})")
-    denied = denied_actions(granted_write)
+    denied = denied_actions(granted_write, queues_conf=queues_conf)
     if denied:
         need = ", ".join(f"{a} ({' or '.join(c)})" for a, c in denied.items())
         yield Finding(conf.name, line_w, f"{where} write does not allow {need}: "

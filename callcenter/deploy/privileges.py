@@ -64,7 +64,12 @@ def parse_classes(value: str) -> tuple[set[str], list[str]]:
     return granted, unknown
 
 
-def denied_actions(write: set[str]) -> dict[str, tuple[str, ...]]:
-    """Actions the daemon sends that ``write`` does not allow → the classes they need."""
+def denied_actions(write: set[str], *, queues_conf: bool = False) -> dict[str, tuple[str, ...]]:
+    """Actions the daemon sends that ``write`` does not allow → the classes they need.
+
+    With ``queues_conf`` (``ring.queues_conf`` set) GetConfig is not needed: the
+    ring policy check reads that file when Asterisk answers 'Permission denied'.
+    """
     return {action: classes for action, classes in ACTION_CLASSES.items()
-            if classes and not write.intersection(classes)}
+            if classes and not write.intersection(classes)
+            and not (queues_conf and action == "GetConfig")}
