@@ -1,8 +1,11 @@
 """Database connection: an asyncpg pool, the embedded server, and migrations.
 
 SQL lives in ``callcenter/migrations/NNN_name.sql`` files, applied in order by
-:func:`migrate` (``callcenter migrate`` and at start). Each file runs once, in
-a transaction, and is recorded in ``schema_migrations``.
+:func:`migrate` (``callcenter migrate``, and at the start of ``run`` and
+``demo``). Each file runs once, in a transaction, and is recorded in
+``schema_migrations``. Every other command only reads: :func:`check_schema`
+refuses a database without the schema, behind it or ahead of it, and changes
+nothing.
 """
 
 from __future__ import annotations
@@ -63,15 +66,58 @@ def migration_files() -> list[Path]:
     return sorted(MIGRATIONS_DIR.glob("[0-9][0-9][0-9]_*.sql"))
 
 
+class SchemaError(Exception):
+    """The database's schema is not this version's (absent, behind or ahead); the
+    message says which and what to do, in one line."""
+
+
+async def applied_migrations(conn: asyncpg.Connection) -> set[str] | None:
+    """Names recorded in ``schema_migrations``; None when there is no such table. Reads only."""
+    if await conn.fetchval("SELECT to_regclass('schema_migrations')") is None:
+        return None
+    return {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
+
+
+def _refuse_newer(applied: set[str]) -> None:
+    unknown = sorted(applied - {p.name for p in migration_files()})
+    if unknown:
+        raise SchemaError(
+            f"the database schema is newer than this version of callcenter (migration "
+            f"{unknown[-1]} is unknown here): upgrade callcenter to use this database")
+
+
+async def check_schema(conn: asyncpg.Connection) -> None:
+    """Raise :class:`SchemaError` unless the schema is exactly this version's.
+
+    Reads only: a database without the schema is left as it is (no table, no
+    function, no ``schema_migrations``), for ``callcenter migrate`` to create.
+    """
+    applied = await applied_migrations(conn)
+    if not applied:
+        raise SchemaError("no callcenter schema in this database: create it with "
+                          "`callcenter migrate` (this command changed nothing)")
+    _refuse_newer(applied)
+    pending = [p.name for p in migration_files() if p.name not in applied]
+    if pending:
+        raise SchemaError(
+            f"the database schema is older than this version of callcenter "
+            f"({len(pending)} migration(s) pending, from {pending[0]}): run `callcenter migrate`")
+
+
 async def migrate(conn: asyncpg.Connection) -> list[str]:
-    """Apply pending migrations; return the names applied now."""
-    await conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations ("
-        " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
-    )
+    """Apply pending migrations; return the names applied now.
+
+    Raises :class:`SchemaError`, changing nothing, when the database holds a
+    migration this version does not have (a newer callcenter migrated it).
+    """
     await conn.execute("SELECT pg_advisory_lock(717171)")
     try:
-        done = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
+        _refuse_newer(await applied_migrations(conn) or set())
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        done = await applied_migrations(conn) or set()
         applied = []
         for path in migration_files():
             if path.name in done:

@@ -3,7 +3,8 @@
 Precedence (lowest first): defaults, the TOML file, environment variables.
 Environment variables name a key by its section path joined with ``__``
 (``CALLCENTER_RING__CYCLE_S=4``); ``CALLCENTER_DSN`` is a shortcut for
-``database.dsn``. Every validation error names the offending key.
+``database.dsn``; ``CALLCENTER_CONFIG`` names the TOML file when no path is
+given (it is not a key). Every validation error names the offending key.
 """
 
 from __future__ import annotations
@@ -203,13 +204,16 @@ class Settings(_Section):
 
 
 ENV_PREFIX = "CALLCENTER_"
+CONFIG_ENV = "CALLCENTER_CONFIG"
 _SHORTCUTS = {"DSN": ("database", "dsn")}
+_NOT_KEYS = ("CALLCENTER_TEST_", CONFIG_ENV)
+"""Variables that name no setting: the test suite's, and the file's path."""
 
 
 def _env_overrides(env: Mapping[str, str]) -> dict[str, Any]:
     tree: dict[str, Any] = {}
     for key, value in env.items():
-        if not key.startswith(ENV_PREFIX) or key.startswith("CALLCENTER_TEST_"):
+        if not key.startswith(ENV_PREFIX) or key.startswith(_NOT_KEYS):
             continue
         name = key[len(ENV_PREFIX) :]
         path = _SHORTCUTS.get(name) or tuple(p.lower() for p in name.split("__"))
@@ -243,20 +247,26 @@ def load_settings(
 ) -> Settings:
     """Read settings from ``path`` (TOML, optional) and ``env`` (default: os.environ).
 
-    Raises :class:`SettingsError` naming the file, line or key on bad input.
+    Without ``path``, ``env["CALLCENTER_CONFIG"]`` names the file (when set and
+    not empty). Raises :class:`SettingsError` naming the file, line or key on bad
+    input.
     """
     env = os.environ if env is None else env
     data: dict[str, Any] = {}
     source = "defaults"
-    if path is None and env.get("CALLCENTER_CONFIG"):
-        path = env["CALLCENTER_CONFIG"]
+    named_by = ""
+    if path is None and env.get(CONFIG_ENV):
+        path, named_by = env[CONFIG_ENV], f" (named by {CONFIG_ENV})"
     if path is not None:
         p = Path(path)
         source = str(p)
         try:
             data = tomllib.loads(p.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise SettingsError(f"{p}: configuration file not found") from None
+            raise SettingsError(f"{p}: configuration file not found{named_by}") from None
+        except OSError as exc:
+            raise SettingsError(f"{p}: cannot read the configuration file{named_by}: "
+                                f"{exc.strerror}") from None
         except UnicodeDecodeError as exc:
             raise SettingsError(f"{p}: not UTF-8 text ({exc.reason})") from None
         except tomllib.TOMLDecodeError as exc:

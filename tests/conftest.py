@@ -42,26 +42,31 @@ def _with_db(dsn: str, name: str) -> str:
 
 
 @pytest.fixture
-async def fresh_dsn(pg_server_dsn: str) -> AsyncIterator[str]:
-    """A new, empty, migrated database for one test; dropped afterwards."""
+async def bare_dsn(pg_server_dsn: str) -> AsyncIterator[str]:
+    """A new, empty database (no schema) for one test; dropped afterwards."""
     name = "cc_test_" + uuid.uuid4().hex[:12]
     admin = await asyncpg.connect(pg_server_dsn)
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
-    dsn = _with_db(pg_server_dsn, name)
-    conn = await asyncpg.connect(dsn)
-    try:
-        await db.migrate(conn)
-    finally:
-        await conn.close()
-    yield dsn
+    yield _with_db(pg_server_dsn, name)
     admin = await asyncpg.connect(pg_server_dsn)
     try:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+@pytest.fixture
+async def fresh_dsn(bare_dsn: str) -> str:
+    """A new, empty, migrated database for one test; dropped afterwards."""
+    conn = await asyncpg.connect(bare_dsn)
+    try:
+        await db.migrate(conn)
+    finally:
+        await conn.close()
+    return bare_dsn
 
 
 @pytest.fixture

@@ -67,6 +67,39 @@ def test_cli_passes_on_shipped_dialplan(capsys: pytest.CaptureFixture[str]) -> N
     assert "consistent" in capsys.readouterr().out
 
 
+def test_write_all_is_dangerous_twice_on_one_line(
+        conf_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    mutate(conf_dir, "manager.conf", "write = call,agent,originate,reporting,config",
+           "write = all")
+    assert main(["check-config", str(conf_dir)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    where = f"{conf_dir / 'manager.conf'}:{line_of(conf_dir, 'manager.conf', 'write = all')}:"
+    dangerous = [line for line in out if line.startswith(where) and ": dangerous, " in line]
+    assert [line.split(" write grants ")[1].split(":")[0] for line in dangerous] == [
+        "command", "system"]
+
+
+def test_the_daemon_sends_only_actions_the_shipped_user_may_send() -> None:
+    """Every ``"Action": "X"`` in the package (the simulator aside) is a known action, and
+    none needs ``command`` or ``system``: the least-privilege user of manager.conf runs it."""
+    from callcenter.deploy.privileges import ACTION_CLASSES, WRITE_DANGEROUS
+
+    package = SHIPPED.parent / "callcenter"
+    sent = {m.group(1) for path in package.rglob("*.py") if "sim" not in path.parts
+            for m in re.finditer(r'"Action": "(\w+)"', path.read_text(encoding="utf-8"))}
+    session = {"Login", "Challenge", "Logoff"}
+    assert sent - session <= ACTION_CLASSES.keys(), sent - session - ACTION_CLASSES.keys()
+    assert "Command" not in sent
+    for action in sent - session:
+        classes = ACTION_CLASSES[action]
+        assert not classes or set(classes) - WRITE_DANGEROUS.keys(), action
+
+
+def test_config_class_may_go_when_the_daemon_reads_queues_conf(conf_dir: Path) -> None:
+    mutate(conf_dir, "manager.conf", "reporting,config", "reporting")
+    assert check_config(conf_dir, settings(ring={"queues_conf": "/etc/asterisk/queues.conf"})) == []
+
+
 # (file, old, new, settings, file:line marker of the finding, words of its message)
 CASES: dict[str, tuple[str, str, str, dict[str, Any], str, str]] = {
     "timestampevents missing": (
@@ -111,7 +144,7 @@ CASES: dict[str, tuple[str, str, str, dict[str, Any], str, str]] = {
         "manager.conf", "write = call,agent,originate,", "write = call,agent,", {}, "write =",
         "does not allow Originate (originate)"),
     "write lacks config and system": (
-        "manager.conf", "reporting,config,command", "reporting,command", {}, "write =",
+        "manager.conf", "reporting,config", "reporting", {}, "write =",
         "GetConfig (system or config)"),
     "write lacks reporting": (
         "manager.conf", "originate,reporting,config", "originate,config", {}, "write =",
@@ -119,14 +152,18 @@ CASES: dict[str, tuple[str, str, str, dict[str, Any], str, str]] = {
     "write lacks agent": (
         "manager.conf", "write = call,agent,", "write = call,", {}, "write =",
         "QueuePause (agent), QueueAdd (agent), QueueRemove (agent)"),
-    "write lacks command": (
-        "manager.conf", "config,command", "config", {}, "write =", "Command (command)"),
     "write lacks call": (
         "manager.conf", "write = call,agent,", "write = agent,", {}, "write =",
         "Hangup (system or call), Redirect (call)"),
     "write system": (
         "manager.conf", "write = call,", "write = system,call,", {}, "write =",
-        "write grants system beyond"),
+        "write grants system: dangerous, it lets Originate run System(), a shell on the PBX"),
+    "write command": (
+        "manager.conf", "reporting,config", "reporting,config,command", {}, "write =",
+        "write grants command: dangerous, it lets the user run any CLI command, 'core stop"),
+    "write more than needed": (
+        "manager.conf", "reporting,config", "reporting,config,dtmf", {}, "write =",
+        "write grants dtmf beyond what the daemon needs"),
     "unknown class": (
         "manager.conf", "read = call,agent,dialplan", "read = call,agent,dialplan,calls", {},
         "read = call", "unknown class 'calls'"),

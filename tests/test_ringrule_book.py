@@ -18,7 +18,7 @@ from callcenter.ringrule.confcheck import (
     compare,
     parse_getconfig,
     parse_queues_conf,
-    queues_from_show,
+    queues_from_summary,
 )
 from callcenter.ringrule.policy import rule_for_settings
 from callcenter.settings import Settings
@@ -202,7 +202,7 @@ def test_parse_bad_conf_values_do_not_crash() -> None:
     assert queues["q"].timeout_s is None
 
 
-def test_parse_getconfig_and_queue_show() -> None:
+def test_parse_getconfig_and_queue_summary() -> None:
     resp = {
         "Response": "Success", "ActionID": "x",
         "Category-000000": "general", "Line-000000-000000": "persistentmembers=yes",
@@ -213,15 +213,14 @@ def test_parse_getconfig_and_queue_show() -> None:
     queues = parse_getconfig(resp)
     assert queues["support"].timeout_s == 60.0 and queues["enforce_ap"].autopause
     assert "general" not in queues
-    output = [
-        "sales has 0 calls (max unlimited) in 'ringall' strategy (0s holdtime, 0s talktime), W:0",
-        "   Members: ",
-        "      Bob Agent (PJSIP/agent1002) (ringinuse disabled) (Not in use) has taken no calls",
-        "   No Callers", "",
-        "support has 1 call (max unlimited) in 'rrmemory' strategy (0s holdtime), W:0",
+    events = [  # as real Asterisk 22 answers QueueSummary (tests/traces/real/ami_actions)
+        {"Event": "QueueSummary", "Queue": "support", "LoggedIn": "3", "Available": "3",
+         "Callers": "0", "HoldTime": "0", "TalkTime": "0", "LongestHoldTime": "0"},
+        {"Event": "QueueSummary", "Queue": "sales", "LoggedIn": "2", "Available": "2"},
+        {"Event": "QueueSummaryComplete", "EventList": "Complete", "ListItems": "2"},
     ]
-    assert queues_from_show(output) == {"sales", "support"}
-    assert queues_from_show(None) == set()
+    assert queues_from_summary(events) == {"sales", "support"}
+    assert queues_from_summary([]) == set()
 
 
 def test_deferred_ring_handed_out_again_unless_it_ends() -> None:

@@ -19,6 +19,7 @@ from test_ringrule_helpers import (
     until,
 )
 
+from callcenter.ami.client import ListResult
 from callcenter.commands import CommandPort
 from callcenter.ringrule.enforcer import RingEnforcer
 from callcenter.settings import Settings
@@ -229,13 +230,13 @@ async def test_startup_check_warns_on_mismatch(tmp_path: Path) -> None:
                  "Line-000000-000000": "timeout=60", "Category-000001": "sales",
                  "Line-000001-000000": "timeout=15", "Category-000002": "gone",
                  "Line-000002-000000": "timeout=30"}
-    show = {"Response": "Success", "Message": "Command output follows",
-            "Output": ["support has 0 calls (max unlimited) in 'rrmemory' strategy",
-                       "sales has 0 calls (max unlimited) in 'ringall' strategy"]}
+    summary = ListResult({"Response": "Success", "EventList": "start"}, [
+        {"Event": "QueueSummary", "Queue": "support", "LoggedIn": "3"},
+        {"Event": "QueueSummary", "Queue": "sales", "LoggedIn": "2"}])
     conf = tmp_path / "queues.conf"
     conf.write_text("[support]\ntimeout=15\n[sales]\ntimeout=20\n", encoding="utf-8")
     enf = RingEnforcer.from_settings(Settings(), clock=FastClock(SPEED), queues_conf=conf)
-    client = ScriptedClient({"GetConfig": getconfig, "Command": show})
+    client = ScriptedClient({"GetConfig": getconfig, "QueueSummary": summary})
     from structlog.testing import capture_logs
     with capture_logs() as logs:
         await enf.on_connect("pbx3", client)
@@ -243,12 +244,13 @@ async def test_startup_check_warns_on_mismatch(tmp_path: Path) -> None:
     got = {(m.queue, m.timeout_s, m.source) for m in enf.mismatches["pbx3"]}
     assert got == {("support", 60.0, "asterisk"), ("sales", 20.0, str(conf))}
     assert sum(e["event"] == "ring_policy_mismatch" for e in logs) == 2
+    assert not client.actions("Command")  # read-only actions: no `command` class needed
 
 
 async def test_startup_check_survives_errors_and_garbage(tmp_path: Path) -> None:
     enf = RingEnforcer.from_settings(Settings(), clock=FastClock(SPEED),
                                      queues_conf=tmp_path / "missing.conf")
-    client = ScriptedClient({"Command": TimeoutError("x"),
+    client = ScriptedClient({"QueueSummary": TimeoutError("x"),
                              "GetConfig": {"Response": "Error", "Message": "Config file not found"}})
     await enf.on_connect("pbx3", client)
     await enf.drain()

@@ -7,6 +7,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from callcenter.ami.client import ListResult
 from callcenter.calls.model import (
     AgentStateChanged,
     CallEnded,
@@ -97,6 +98,12 @@ class ScriptedClient:
         if isinstance(reply, BaseException):
             raise reply
         return reply
+
+    async def send_list_action(self, action: dict[str, str], timeout: float | None = None
+                               ) -> ListResult:
+        """A list action: the reply is a ``ListResult`` (a bare response: no events)."""
+        reply = await self.send_action(action, timeout)
+        return reply if isinstance(reply, ListResult) else ListResult(reply)
 
     def actions(self, name: str) -> list[dict[str, str]]:
         return [a for _, a in self.sent if a["Action"] == name]

@@ -53,3 +53,38 @@ async def test_migrations_apply_once(pool) -> None:  # type: ignore[no-untyped-d
         assert await db.migrate(conn) == []
         names = [r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")]
     assert names == [p.name for p in db.migration_files()]
+
+
+def test_callcenter_config_names_the_toml_file(tmp_path: Path) -> None:
+    cfg = tmp_path / "site.toml"
+    cfg.write_text('[ring]\ncycle_s = 4.0\n[[servers]]\nname = "pbx1"\n')
+    s = load_settings(env={"CALLCENTER_CONFIG": str(cfg), "CALLCENTER_RING__RINGS_ALLOWED": "4"})
+    assert s.ring.deadline_s == 16.0  # the file's cycle, the environment's rings
+    assert s.servers[0].name == "pbx1"
+
+
+def test_callcenter_config_through_the_command_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from callcenter.cli import main
+
+    cfg = tmp_path / "site.toml"
+    cfg.write_text("[ring]\nrings_allowed = 4\n")  # 20 s against the shipped 15 s timeouts
+    monkeypatch.setenv("CALLCENTER_CONFIG", str(cfg))
+    dialplan = Path(__file__).resolve().parents[1] / "dialplan"
+    assert main(["check-config", str(dialplan)]) == 1
+    assert "is not the ring deadline 20 s" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", ["missing.toml", "."])
+def test_callcenter_config_unreadable_is_one_line_naming_the_path(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        name: str) -> None:
+    from callcenter.cli import main
+
+    path = tmp_path / name
+    monkeypatch.setenv("CALLCENTER_CONFIG", str(path))
+    assert main(["check-config", "dialplan"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(path) in err and "CALLCENTER_CONFIG" in err
+    assert "Traceback" not in err

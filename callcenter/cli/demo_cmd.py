@@ -58,7 +58,7 @@ async def run(args: argparse.Namespace) -> int:
     from callcenter.sim.scenario import run_random
 
     base = Path(settings_from_args(args).database.data_dir).parent
-    settings, pool = await open_cli_store(args)
+    settings, pool = await open_cli_store(args, migrate=True)
     monitor = base / "monitor"
     settings.recordings.local_dir = str(monitor)
     settings.web.secure_cookies = False  # the demo serves plain http on loopback

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-import asyncpg
-
-from callcenter import db
 from callcenter.cli.common import add_dsn_argument, dsn_from_settings, settings_from_args
+from callcenter.cli.run_cmd import guarded
+from callcenter.store.setup import migrate_store
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -16,12 +15,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(handler=run)
 
 
+@guarded
 async def run(args: argparse.Namespace) -> int:
-    settings = settings_from_args(args)
-    conn = await asyncpg.connect(dsn_from_settings(settings))
-    try:
-        applied = await db.migrate(conn)
-    finally:
-        await conn.close()
+    applied = await migrate_store(dsn_from_settings(settings_from_args(args)))
     print(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else ""))
     return 0

@@ -25,7 +25,7 @@ from callcenter.daemon import Daemon, default_consumers
 from callcenter.logging_setup import configure_logging
 from callcenter.pipeline_replay import CaptureError
 from callcenter.settings import Settings
-from callcenter.store.setup import StoreUnavailable, open_store
+from callcenter.store.setup import SchemaError, StoreUnavailable, open_store
 from callcenter.store.writer import UNREACHABLE
 
 log = structlog.get_logger(__name__)
@@ -45,18 +45,21 @@ def guarded(fn: Handler) -> Handler:
     async def run(args: argparse.Namespace) -> int:
         try:
             return await fn(args)
-        except (CliError, CaptureError, StoreUnavailable) as exc:
+        except (CliError, CaptureError, StoreUnavailable, SchemaError) as exc:
             print(f"callcenter: {exc}", file=sys.stderr)
             return 2
 
     return run
 
 
-async def open_cli_store(args: argparse.Namespace) -> tuple[Settings, asyncpg.Pool]:
-    """Settings (``--config``, env, ``--dsn``), logging configured, and a migrated pool."""
+async def open_cli_store(args: argparse.Namespace, *, migrate: bool = False
+                         ) -> tuple[Settings, asyncpg.Pool]:
+    """Settings (``--config``, env, ``--dsn``), logging configured, and a pool on a
+    database with this version's schema: migrated first only with ``migrate=True``
+    (run, demo); otherwise checked and left untouched (see ``open_store``)."""
     settings = settings_from_args(args)
     configure_logging(settings.log_format)
-    pool = await open_store(dsn_from_settings(settings))
+    pool = await open_store(dsn_from_settings(settings), migrate=migrate)
     return settings, pool
 
 

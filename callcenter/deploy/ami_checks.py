@@ -10,6 +10,7 @@ from callcenter.deploy.findings import Deployment, Finding, is_true
 from callcenter.deploy.privileges import (
     ALL_CLASSES,
     READ_NEEDED,
+    WRITE_DANGEROUS,
     WRITE_LEAST,
     denied_actions,
     parse_classes,
@@ -34,7 +35,7 @@ def check_manager(dep: Deployment, settings: Settings) -> Iterator[Finding]:
             yield Finding(conf.name, general.line if general else 1,
                           f"no AMI user [{username}]: the daemon logs in as {username!r}")
         else:
-            yield from _user(conf, user)
+            yield from _user(conf, user, bool(settings.ring.queues_conf))
 
 
 def _general(conf: ConfFile, general: Section, settings: Settings) -> Iterator[Finding]:
@@ -76,7 +77,7 @@ def _bindaddr(conf: ConfFile, general: Section) -> Iterator[Finding]:
                       "the AMI can hang up calls and reads caller numbers")
 
 
-def _user(conf: ConfFile, user: Section) -> Iterator[Finding]:
+def _user(conf: ConfFile, user: Section, queues_conf: bool) -> Iterator[Finding]:
     where = f"AMI user [{user.name}]"
     read, write = conf.get(user, "read"), conf.get(user, "write")
     granted_read, granted_write = _granted(read), _granted(write)
@@ -91,16 +92,18 @@ def _user(conf: ConfFile, user: Section) -> Iterator[Finding]:
         yield Finding(conf.name, line_r, f"{where} read grants {', '.join(extra_read)}: "
                       f"events the daemon does not use (least privilege: "
                       f"{','.join(READ_NEEDED)})")
-    denied = denied_actions(granted_write)
+    denied = denied_actions(granted_write, queues_conf=queues_conf)
     if denied:
         need = ", ".join(f"{a} ({' or '.join(c)})" for a, c in denied.items())
         yield Finding(conf.name, line_w, f"{where} write does not allow {need}: "
                       "Asterisk answers 'Permission denied'")
-    extra_write = sorted((granted_write & ALL_CLASSES) - WRITE_LEAST)
+    for cls in sorted(granted_write & WRITE_DANGEROUS.keys()):
+        yield Finding(conf.name, line_w, f"{where} write grants {cls}: dangerous, it "
+                      f"{WRITE_DANGEROUS[cls]}; the daemon never needs it")
+    extra_write = sorted((granted_write & ALL_CLASSES) - WRITE_LEAST - WRITE_DANGEROUS.keys())
     if extra_write:
-        warn = " (system allows Restart, Shutdown, ModuleLoad)" if "system" in extra_write else ""
         yield Finding(conf.name, line_w, f"{where} write grants {', '.join(extra_write)} "
-                      f"beyond what the daemon needs ({','.join(sorted(WRITE_LEAST))}){warn}")
+                      f"beyond what the daemon needs ({','.join(sorted(WRITE_LEAST))})")
     if conf.get(user, "permit") is None:
         yield Finding(conf.name, user.line, f"{where} has no permit= (with deny=0.0.0.0/0.0.0.0):"
                       " it may log in from any address")

@@ -26,19 +26,24 @@ ACTION_CLASSES: dict[str, tuple[str, ...]] = {
     "QueueSummary": (),
     "Hangup": ("system", "call"),
     "Redirect": ("call",),
-    "Status": ("system", "call", "reporting"),
     "QueuePause": ("agent",),
     "QueueAdd": ("agent",),
     "QueueRemove": ("agent",),
     "Originate": ("originate",),
     "CoreShowChannels": ("system", "reporting"),
     "GetConfig": ("system", "config"),
-    "Command": ("command",),
 }
 """Every action the daemon sends → the classes any one of which allows it."""
 
-WRITE_LEAST = frozenset({"call", "agent", "originate", "reporting", "config", "command"})
+WRITE_LEAST = frozenset({"call", "agent", "originate", "reporting", "config"})
 """The narrowest classes that allow every action of :data:`ACTION_CLASSES` (no ``system``)."""
+
+WRITE_DANGEROUS: dict[str, str] = {
+    "command": "lets the user run any CLI command, 'core stop now' included",
+    "system": "lets Originate run System(), a shell on the PBX (and Restart, Shutdown, "
+              "ModuleLoad)",
+}
+"""Write classes that hand the PBX itself to whoever holds the AMI secret → why."""
 
 
 def parse_classes(value: str) -> tuple[set[str], list[str]]:
@@ -59,7 +64,12 @@ def parse_classes(value: str) -> tuple[set[str], list[str]]:
     return granted, unknown
 
 
-def denied_actions(write: set[str]) -> dict[str, tuple[str, ...]]:
-    """Actions the daemon sends that ``write`` does not allow → the classes they need."""
+def denied_actions(write: set[str], *, queues_conf: bool = False) -> dict[str, tuple[str, ...]]:
+    """Actions the daemon sends that ``write`` does not allow → the classes they need.
+
+    With ``queues_conf`` (``ring.queues_conf`` set) GetConfig is not needed: the
+    ring policy check reads that file when Asterisk answers 'Permission denied'.
+    """
     return {action: classes for action, classes in ACTION_CLASSES.items()
-            if classes and not write.intersection(classes)}
+            if classes and not write.intersection(classes)
+            and not (queues_conf and action == "GetConfig")}

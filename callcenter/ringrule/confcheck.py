@@ -1,7 +1,9 @@
 """Compare the PBX's queue member timeouts with the ring policy.
 
-Sources: the live Asterisk (AMI ``GetConfig queues.conf``; ``Command: queue
-show`` names the loaded queues) and/or a queues.conf path from the settings.
+Sources: the live Asterisk (AMI ``GetConfig queues.conf``; ``QueueSummary``
+names the loaded queues) and/or a queues.conf path from the settings. Both
+actions are read-only: the AMI user needs ``config`` for GetConfig and nothing
+for QueueSummary (never ``command``, which would also allow ``core stop now``).
 A queue whose member ``timeout`` differs from the policy's deadline is
 reported as a :class:`Mismatch` (logged as ``ring_policy_mismatch``).
 """
@@ -25,7 +27,6 @@ log = structlog.get_logger(__name__)
 APP_QUEUE_DEFAULT_TIMEOUT_S = 15.0
 _CATEGORY = re.compile(r"^Category-(\d+)$")
 _LINE = re.compile(r"^Line-(\d+)-(\d+)$")
-_QUEUE_SHOW = re.compile(r"^(\S+) has \d+ calls? \(")
 
 
 @dataclass
@@ -122,10 +123,10 @@ def parse_getconfig(response: Mapping[str, object]) -> dict[str, QueueConf]:
     return _build((names[i], bases.get(i, []), pairs.get(i, [])) for i in sorted(names))
 
 
-def queues_from_show(output: object) -> set[str]:
-    """Queue names in the ``Output`` of ``Command: queue show``."""
-    lines = output if isinstance(output, list) else str(output or "").splitlines()
-    return {m.group(1) for line in lines if (m := _QUEUE_SHOW.match(str(line)))}
+def queues_from_summary(events: Iterable[Mapping[str, object]]) -> set[str]:
+    """Queue names of the ``QueueSummary`` events of a ``QueueSummary`` list action."""
+    return {q for ev in events if ev.get("Event") == "QueueSummary"
+            and isinstance(q := ev.get("Queue"), str) and q}
 
 
 def compare(
@@ -144,26 +145,33 @@ def compare(
     return out
 
 
-class _Client(Protocol):
+class ActionClient(Protocol):
+    """What the ring rule needs of an AMI client (``AMIClient.send_action`` writes at
+    once and returns a future; a coroutine function fits too); ``send_list_action``
+    (a ``ListResult``) for the ``QueueSummary`` of the startup check."""
+
     def send_action(self, action: dict[str, str], timeout: float | None = None) -> Awaitable[Any]: ...
+
+    def send_list_action(self, action: dict[str, str], timeout: float | None = None
+                         ) -> Awaitable[Any]: ...
 
 
 async def check_server(
-    server: str, client: _Client, policy_for: PolicyFor, queues_conf: Path | None = None,
+    server: str, client: ActionClient, policy_for: PolicyFor, queues_conf: Path | None = None,
     timeout: float | None = None,
 ) -> tuple[list[Mismatch], dict[str, QueueConf]]:
     """Compare the PBX's queue timeouts (live ``GetConfig``, and ``queues_conf``) with the policy.
 
-    Logs ``ring_policy_mismatch`` per disagreeing queue (only queues ``queue
-    show`` lists, when it answers). Returns the mismatches and what is known
+    Logs ``ring_policy_mismatch`` per disagreeing queue (only queues
+    ``QueueSummary`` lists, when it answers). Returns the mismatches and what is known
     of each queue (the live PBX's view over the file's). Never raises.
     """
     live: set[str] | None = None
     sources: list[tuple[str, dict[str, QueueConf]]] = []
     try:
-        show = await client.send_action({"Action": "Command", "Command": "queue show"}, timeout)
-        if classify_response(show)[0] == "ok":
-            live = queues_from_show(show.get("Output")) or None
+        summary = await client.send_list_action({"Action": "QueueSummary"}, timeout)
+        if classify_response(summary.response)[0] == "ok":
+            live = queues_from_summary(summary.events) or None
         conf = await client.send_action({"Action": "GetConfig", "Filename": "queues.conf"},
                                         timeout)
         if classify_response(conf)[0] == "ok":

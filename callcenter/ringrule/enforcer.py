@@ -15,7 +15,7 @@ import asyncio
 import math
 import time
 from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -37,7 +37,7 @@ from callcenter.commands import CommandPort, CommandResult
 from callcenter.health import Instruments
 from callcenter.ringrule import actions as act
 from callcenter.ringrule.book import ClockOffset, DeadlineBook, MissBook, Ring, ring_key
-from callcenter.ringrule.confcheck import Mismatch, QueueConf, check_server
+from callcenter.ringrule.confcheck import ActionClient, Mismatch, QueueConf, check_server
 from callcenter.ringrule.outcomes import AlertKind, EnforcementOutcome, SupervisorAlert
 from callcenter.ringrule.policy import PolicyFor, rule_from_policy
 from callcenter.settings import Settings
@@ -67,13 +67,6 @@ class WallClock:
 
     def now(self) -> float:
         return time.time()
-
-
-class ActionClient(Protocol):
-    """What the enforcer needs of an AMI client (``AMIClient.send_action`` writes at
-    once and returns a future; a coroutine function fits too)."""
-
-    def send_action(self, action: dict[str, str], timeout: float | None = None) -> Awaitable[Any]: ...
 
 
 class RingEnforcer:
