@@ -18,6 +18,7 @@ from collections.abc import Callable, Hashable, Sequence
 from datetime import datetime, time, timedelta
 from typing import Any, Protocol
 
+import asyncpg
 import structlog
 
 from callcenter.calls.model import CallRecord, Fact
@@ -89,16 +90,30 @@ class LiveConsumer:
             self._changed()
 
     async def seed(self, calls: CallSource) -> None:
-        """Count today's calls already stored (after a restart), once."""
+        """Count today's calls already stored (after a restart), once it has worked."""
         if self.seeded:
             return
-        self.seeded = True
         midnight = datetime.combine(self.state.day, time(0), tzinfo=self.state.zone)
         since = midnight - timedelta(hours=1)  # calls are filtered by their local day
         stored = await calls.list_calls(limit=None, since=since, newest_first=False)
+        if self.seeded:
+            return
+        self.seeded = True
         self.state.seed(stored)
         log.info("live_seeded", calls=len(stored), day=self.state.day.isoformat())
         self._changed()
+
+    async def seed_when_possible(self, calls: CallSource, *, retry_s: float = 5.0,
+                                 timeout_s: float = 10.0) -> None:
+        """:meth:`seed`, retried every ``retry_s`` while the database cannot answer (the
+        board runs from live facts meanwhile)."""
+        while not self.seeded:
+            try:
+                async with asyncio.timeout(timeout_s):
+                    await self.seed(calls)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("live_seed_waiting", error=repr(exc), retry_s=retry_s)
+                await asyncio.sleep(retry_s)
 
     def _changed(self) -> None:
         self._dirty.set()

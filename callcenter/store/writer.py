@@ -389,7 +389,8 @@ class StoreWriter:
             _, payload = self._held[0]
             try:
                 self.spool.append(payload)
-            except OSError:
+            except OSError as exc:
+                self.disk.happened(repr(exc), spool=str(self.spool.path))
                 return
             self._held.popleft()
             self._held_bytes -= len(payload)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 import aiohttp_jinja2
+import asyncpg
 from aiohttp import web
 
 from callcenter.live import LiveConsumer, LiveState
@@ -138,10 +139,26 @@ async def live_json(request: web.Request) -> web.StreamResponse:
     return web.json_response(live.state.snapshot(masker(principal)))
 
 
-async def _seed(app: web.Application) -> None:
+FIRST_SEED_S = 3.0
+"""How long the app's start waits for the first seeding before leaving it to the background."""
+
+
+async def _seed(app: web.Application) -> AsyncIterator[None]:
+    """Seed the live state from today's stored calls, in the background: a database that
+    is down or stalled at start delays the seeding, never the app."""
     live = app[LIVE]
+    seeding = None
     if isinstance(live, LiveConsumer):
-        await live.seed(CallRepository(app[POOL]))
+        calls = CallRepository(app[POOL])
+        try:  # at once when the database answers (a board opened next counts the day)
+            await asyncio.wait_for(live.seed(calls), FIRST_SEED_S)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            seeding = asyncio.create_task(live.seed_when_possible(calls))
+    yield
+    if seeding is not None:
+        seeding.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await seeding
 
 
 async def _close_streams(app: web.Application) -> None:
@@ -159,5 +176,5 @@ def setup(app: web.Application) -> None:
     add_api(app, "GET", "/api/v1/live", summary="The live wallboard: per queue, per agent, "
             "alerts (today, in web.timezone; numbers masked by role)", roles=ROLES,
             response=LIVE_SCHEMA)
-    app.on_startup.append(_seed)
+    app.cleanup_ctx.append(_seed)
     app.on_shutdown.append(_close_streams)
