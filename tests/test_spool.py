@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from structlog.testing import capture_logs
 
 from callcenter.store import spool as spool_mod
-from callcenter.store.spool import Spool, SpoolFull, SpoolLocked
+from callcenter.store.spool import Spool, SpoolFull, SpoolLocked, SpoolPosition
 
 HEAD = 8
 
@@ -114,7 +114,7 @@ def test_read_streams_on_and_rewind_restarts_at_the_commit(
     sp.rewind()
     assert [p for _, p in sp.read(1000)] == [payload(i, 1000) for i in range(100, 300)]
     with pytest.raises(ValueError):
-        Spool.commit(sp, second[-1][0].__class__(99, 0))  # never read
+        sp.commit(SpoolPosition(99, 0))  # never read
 
 
 def test_short_writes_still_make_whole_records(
@@ -352,3 +352,13 @@ def test_payloads_come_back_in_order(
         assert drain(sp, batch) == sent
         assert (sp.depth, sp.bytes, sp.corrupt_records) == (0, 0, 0)
         sp.close()
+
+
+def test_a_segment_deleted_behind_its_back_is_skipped(tmp_path: Path, opened: list[Spool]) -> None:
+    sp = Spool(tmp_path, segment_bytes=250)
+    opened.append(sp)
+    for i in range(6):
+        sp.append(payload(i))
+    segments(tmp_path)[1].unlink()
+    assert drain(sp) == [payload(i) for i in (0, 1, 4, 5)]
+    assert (sp.corrupt_records, sp.depth) == (1, 0)

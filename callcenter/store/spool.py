@@ -14,6 +14,7 @@ its segment skipped. A crash may deliver again what followed the saved cursor, n
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
@@ -32,7 +33,6 @@ log = structlog.get_logger(__name__)
 
 _HEAD = struct.Struct(">II")
 _SEGMENT = re.compile(r"^(\d{12})\.seg$")
-_READ_AHEAD = 1 << 20
 
 
 class SpoolFull(OSError):
@@ -76,17 +76,17 @@ class Spool:
         # lock order: _read_lock, _append_lock, _open_lock, _state
         self._read_lock, self._append_lock = threading.Lock(), threading.Lock()
         self._open_lock, self._state = threading.Lock(), threading.Lock()
-        self._reject_lock = threading.Lock()
         self._lock_fd: int | None = None
         self._wfd: int | None = None
         self._rfd: int | None = None
         self._opened = False
         self._corrupt = 0
+        self._log = log.bind(path=str(self.path))
         self._reset(SpoolPosition(0, 0))
         try:
             self._open(create=False)
         except OSError as exc:
-            log.warning("spool_not_opened", path=str(self.path), error=repr(exc))
+            self._log.warning("spool_not_opened", error=repr(exc))
 
     def _reset(self, cursor: SpoolPosition) -> None:
         self._segs: dict[int, _Segment] = {}
@@ -94,8 +94,7 @@ class Spool:
         self._committed = self._read_pos = self._last_read = cursor
         self._inflight: deque[tuple[SpoolPosition, int]] = deque()
         self._wseg = self._last = cursor.segment
-        self._reuse = False  # the next append may reopen segment _wseg (left by a previous run)
-        self._rseg, self._buf, self._buf_off = 0, b"", 0
+        self._rseg = 0
 
     def _seg_path(self, n: int) -> Path:
         return self.path / f"{n:012d}.seg"
@@ -128,21 +127,19 @@ class Spool:
             if n < cursor.segment:  # consumed, a crash came before its deletion
                 self._unlink(n)
         live = [n for n in numbers if n >= cursor.segment]
-        segs, clean = {}, True
-        for n in live:
-            segs[n], clean = self._scan(n, cursor.end if n == cursor.segment else 0, n == live[-1])
+        segs = {n: self._scan(n, cursor.end if n == cursor.segment else 0, n == live[-1])
+                for n in live}
         with self._state:
             self._reset(cursor)
             self._segs = segs
             self._depth = sum(s.records for s in segs.values())
             self._bytes = sum(s.nbytes for s in segs.values())
-            self._wseg = self._last = max([cursor.segment, *numbers])
-            self._reuse = bool(live) and clean
+            self._wseg = self._last = max([cursor.segment, *numbers])  # appends go to a new one
         if self._depth:
-            log.info("spool_recovered", path=str(self.path), depth=self._depth, bytes=self._bytes)
+            self._log.info("spool_recovered", depth=self._depth, bytes=self._bytes)
 
-    def _scan(self, n: int, start: int, last: bool) -> tuple[_Segment, bool]:
-        """Whole frames of segment n from start (headers only); True if none torn at its end."""
+    def _scan(self, n: int, start: int, last: bool) -> _Segment:
+        """The whole frames of segment n from ``start``, by their headers; a torn tail cut off."""
         seg, fd = _Segment(), os.open(self._seg_path(n), os.O_RDONLY)
         try:
             size = os.fstat(fd).st_size
@@ -156,26 +153,19 @@ class Spool:
         finally:
             os.close(fd)
         seg.size = off
-        if off == size:
-            return seg, True
-        if not last:
+        if off < size and not last:
             self._corrupt += 1
-            log.error("spool_record_corrupt", path=str(self.path), segment=n, offset=off,
-                      reason="impossible length", bytes_skipped=size - off)
-            return seg, True
-        try:
-            fd = os.open(self._seg_path(n), os.O_WRONLY)
+            self._log.error("spool_record_corrupt", segment=n, offset=off,
+                            reason="impossible length", bytes_skipped=size - off)
+        elif off < size:
             try:
-                os.ftruncate(fd, off)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        except OSError as exc:
-            log.error("spool_torn_tail_kept", path=str(self.path), segment=n, error=repr(exc))
-            return seg, False
-        log.warning("spool_torn_tail_dropped", path=str(self.path), segment=n, offset=off,
-                    bytes_dropped=size - off)
-        return seg, True
+                os.truncate(self._seg_path(n), off)
+                _fsync(self._seg_path(n))
+                self._log.warning("spool_torn_tail_dropped", segment=n, offset=off,
+                                  bytes_dropped=size - off)
+            except OSError as exc:  # read-only: it is never read nor appended to
+                self._log.error("spool_torn_tail_kept", segment=n, error=repr(exc))
+        return seg
 
     def _load_cursor(self) -> SpoolPosition:
         try:
@@ -186,7 +176,7 @@ class Spool:
             segment, end = map(int, text.split())
             return SpoolPosition(segment, end)
         except ValueError:
-            log.warning("spool_cursor_unreadable", path=str(self.path), text=text[:40])
+            self._log.warning("spool_cursor_unreadable", text=text[:40])
             return SpoolPosition(0, 0)
 
     def append(self, payload: bytes) -> None:
@@ -217,16 +207,13 @@ class Spool:
         with self._state:
             s = self._segs.get(self._wseg)
             fits = s is not None and (s.size == 0 or s.size + size <= self.segment_bytes)
-        if self._wfd is not None and not fits:
+        if self._wfd is None or not fits:
             self._seal_writer()
-        if self._wfd is None and self._reuse and fits:
-            self._wfd = os.open(self._seg_path(self._wseg), os.O_WRONLY | os.O_APPEND)
-        elif self._wfd is None:
             n = self._last + 1
             fd = os.open(self._seg_path(n), os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_TRUNC,
                          0o600)
             try:
-                _fsync_dir(self.path)
+                _fsync(self.path)
             except OSError:
                 os.close(fd)
                 raise
@@ -234,7 +221,6 @@ class Spool:
                 self._segs[n] = _Segment()
                 self._wseg = self._last = n
             self._wfd = fd
-        self._reuse = False
         with self._state:
             return self._wfd, self._wseg, self._segs[self._wseg].size
 
@@ -243,14 +229,15 @@ class Spool:
         try:
             os.ftruncate(fd, start)
         except OSError as exc:
-            log.error("spool_write_not_undone", path=str(self.path), segment=self._wseg,
-                      offset=start, error=repr(exc))
+            self._log.error("spool_write_not_undone", segment=self._wseg, offset=start,
+                            error=repr(exc))
             self._seal_writer()
 
     def _seal_writer(self) -> None:
         if self._wfd is not None:
-            _close_quietly(self._wfd)
-        self._wfd, self._reuse = None, False
+            with contextlib.suppress(OSError):
+                os.close(self._wfd)
+        self._wfd = None
 
     def _count(self, n: int, records: int, nbytes: int) -> None:
         s = self._segs[n]
@@ -292,32 +279,26 @@ class Spool:
     def _read_frame(self, n: int, off: int, limit: int) -> bytes:
         if limit - off < _HEAD.size:
             raise _Corrupt("short header")
-        length, crc = _HEAD.unpack(self._fetch(n, off, _HEAD.size, limit))
+        if self._rfd is None or self._rseg != n:
+            self._close_reader()
+            try:
+                self._rfd, self._rseg = os.open(self._seg_path(n), os.O_RDONLY), n
+            except FileNotFoundError:
+                raise _Corrupt("segment file missing") from None
+        head = os.pread(self._rfd, _HEAD.size, off)
+        length, crc = _HEAD.unpack(head) if len(head) == _HEAD.size else (limit, 0)
         if length > limit - off - _HEAD.size:
             raise _Corrupt("impossible length")
-        payload = self._fetch(n, off + _HEAD.size, length, limit)
-        if zlib.crc32(payload) != crc:
+        payload = os.pread(self._rfd, length, off + _HEAD.size)
+        if len(payload) != length or zlib.crc32(payload) != crc:
             raise _Corrupt("bad crc")
         return payload
 
-    def _fetch(self, n: int, off: int, size: int, limit: int) -> bytes:
-        """``size`` bytes of segment n at ``off`` through a read-ahead buffer (not past limit)."""
-        if self._rfd is None or self._rseg != n:
-            self._close_reader()
-            self._rfd, self._rseg = os.open(self._seg_path(n), os.O_RDONLY), n
-        rel = off - self._buf_off
-        if rel < 0 or rel + size > len(self._buf):
-            self._buf = os.pread(self._rfd, max(size, min(_READ_AHEAD, limit - off)), off)
-            self._buf_off, rel = off, 0
-        data = self._buf[rel:rel + size]
-        if len(data) != size:
-            raise _Corrupt("short read")
-        return data
-
     def _close_reader(self) -> None:
         if self._rfd is not None:
-            _close_quietly(self._rfd)
-        self._rfd, self._buf, self._buf_off = None, b"", 0
+            with contextlib.suppress(OSError):
+                os.close(self._rfd)
+        self._rfd = None
 
     def _skip(self, n: int, off: int, reason: str) -> None:
         """Fence a corrupt frame: the rest of segment n is dropped and never read or written."""
@@ -330,8 +311,8 @@ class Spool:
             if n == self._wseg:
                 self._seal_writer()
             self._corrupt += 1
-        log.error("spool_record_corrupt", path=str(self.path), segment=n, offset=off, reason=reason,
-                  bytes_skipped=skipped, records_dropped=dropped)
+        self._log.error("spool_record_corrupt", segment=n, offset=off, reason=reason,
+                        bytes_skipped=skipped, records_dropped=dropped)
 
     def commit(self, position: SpoolPosition) -> None:
         """Everything read up to and including ``position`` is applied: forget it for good.
@@ -382,22 +363,16 @@ class Spool:
         try:
             self._seg_path(n).unlink()
         except OSError as exc:
-            log.warning("spool_segment_not_deleted", path=str(self.path), segment=n, error=repr(exc))
+            self._log.warning("spool_segment_not_deleted", segment=n, error=repr(exc))
 
     def _save_cursor(self, position: SpoolPosition) -> None:
         tmp = self.path / "cursor.tmp"
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            try:
-                _write_all(fd, f"{position.segment} {position.end}\n".encode())
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            _write_file(tmp, f"{position.segment} {position.end}\n".encode(), os.O_TRUNC)
             os.replace(tmp, self.path / "cursor")
-            _fsync_dir(self.path)
+            _fsync(self.path)
         except OSError as exc:
-            log.error("spool_cursor_not_saved", path=str(self.path), position=tuple(position),
-                      error=repr(exc))
+            self._log.error("spool_cursor_not_saved", position=tuple(position), error=repr(exc))
 
     def rewind(self) -> None:
         """Make the next ``read`` start again after the last committed position."""
@@ -409,23 +384,11 @@ class Spool:
         """Keep a payload the database refused in ``rejected.seg``; logs disk errors, never raises."""
         frame = _HEAD.pack(len(payload), zlib.crc32(payload)) + payload
         try:
-            with self._reject_lock:
+            with self._append_lock:
                 self.path.mkdir(parents=True, exist_ok=True)
-                fd = os.open(self.path / "rejected.seg", os.O_WRONLY | os.O_APPEND | os.O_CREAT,
-                             0o600)
-                try:
-                    start = os.fstat(fd).st_size
-                    try:
-                        _write_all(fd, frame)
-                        os.fsync(fd)
-                    except OSError:
-                        os.ftruncate(fd, start)
-                        raise
-                finally:
-                    os.close(fd)
+                _write_file(self.path / "rejected.seg", frame, os.O_APPEND)
         except OSError as exc:
-            log.error("spool_reject_failed", path=str(self.path), payload_bytes=len(payload),
-                      error=repr(exc))
+            self._log.error("spool_reject_failed", payload_bytes=len(payload), error=repr(exc))
 
     def close(self) -> None:
         """Close the files and release the directory (a later call opens it again)."""
@@ -433,7 +396,7 @@ class Spool:
             self._close_reader()
             self._seal_writer()
             if self._lock_fd is not None:
-                _close_quietly(self._lock_fd)
+                os.close(self._lock_fd)
             self._lock_fd, self._opened = None, False
 
     @property
@@ -465,16 +428,26 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+def _write_file(path: Path, data: bytes, flags: int) -> None:
+    """Write ``data`` to ``path`` (created, opened with ``flags``) and fsync; cut back on failure."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | flags, 0o600)
     try:
-        os.fsync(fd)
+        start = os.fstat(fd).st_size
+        try:
+            _write_all(fd, data)
+            os.fsync(fd)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, start)
+            raise
     finally:
         os.close(fd)
 
 
-def _close_quietly(fd: int) -> None:
+def _fsync(path: Path) -> None:
+    """Flush a file's or a directory's entries to disk."""
+    fd = os.open(path, os.O_RDONLY)
     try:
+        os.fsync(fd)
+    finally:
         os.close(fd)
-    except OSError:
-        pass
