@@ -119,7 +119,7 @@ def readiness(daemon: Daemon) -> tuple[bool, dict[str, Any]]:
 
 def sse_clients(daemon: Daemon) -> int:
     """Browsers connected to the live views (wallboard and agents' feed)."""
-    return sum(len(getattr(c, "subscribers", ())) for c in daemon.realtime)
+    return sum(getattr(c, "streams", 0) for c in daemon.realtime)
 
 
 class DaemonCollector(Collector):

@@ -68,6 +68,11 @@ class AgentFeed:
                     queue.get_nowait()
                 queue.put_nowait(None)
 
+    @property
+    def streams(self) -> int:
+        """Browsers connected to the feed, all agents together."""
+        return sum(len(subs) for subs in self._subscribers.values())
+
     def subscribers(self, agent: str) -> int:
         """How many panels of ``agent`` are listening."""
         return len(self._subscribers.get(agent, ()))

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import functools
 import importlib.util
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -130,6 +131,25 @@ async def close_pool(pool: asyncpg.Pool, timeout_s: float = 2.0) -> None:
         pool.terminate()
 
 
+async def exit_promptly(code: int, timeout_s: float = 1.0) -> int:
+    """``code`` once every other task has ended; tasks that ignore their cancellation for
+    ``timeout_s`` (I/O on a database that does not answer) are logged and the process
+    exits at once rather than hang on them."""
+    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in others:
+        task.cancel()
+    if others:
+        await asyncio.wait(others, timeout=timeout_s)
+    stuck = [t for t in others if not t.done()]
+    if stuck:
+        log.error("tasks_stuck_at_exit", tasks=[t.get_name() for t in stuck],
+                  coroutines=[getattr(t.get_coro(), "__qualname__", "?") for t in stuck])
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
 @guarded
 async def run(args: argparse.Namespace) -> int:
     if not settings_from_args(args).servers:
@@ -153,5 +173,5 @@ async def run(args: argparse.Namespace) -> int:
     if daemon.supervisor.fatal is not None:
         print(f"callcenter: stopped: task {daemon.supervisor.fatal} kept failing (see the log)",
               file=sys.stderr)
-        return 1
-    return 0
+        return await exit_promptly(1)
+    return await exit_promptly(0)

@@ -127,6 +127,11 @@ class LiveConsumer:
             self._task = asyncio.create_task(self._broadcast(), name="live-broadcast")
         return sub
 
+    @property
+    def streams(self) -> int:
+        """Browsers connected to the board."""
+        return len(self.subscribers)
+
     def unsubscribe(self, sub: Subscriber) -> None:
         self.subscribers.discard(sub)
 

@@ -1,0 +1,205 @@
+"""``callcenter run`` as an operator runs it, under faults: started while PostgreSQL is
+down, stopped (SIGTERM) while the database stalls or while database and spool both fail.
+
+The daemon is a child process; the PBX simulator and a loopback proxy in front of
+PostgreSQL run in the test. Each stop must take less than 10 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+import pytest
+
+from callcenter.sim import AgentScript, PBXSimulator
+from callcenter.sim.proxy import CutProxy, pg_proxy
+
+SPEED = 10.0
+ANSWERS = AgentScript(1.0, 2.0)
+STOP_LIMIT_S = 10.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class Running:
+    """A ``callcenter run`` child process and its /readyz."""
+
+    def __init__(self, proc: asyncio.subprocess.Process, web_port: int) -> None:
+        self.proc = proc
+        self.url = f"http://127.0.0.1:{web_port}/readyz"
+        self.output = b""
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        """Keep the child's output (read all along: a full pipe would block its logging)."""
+        assert self.proc.stdout is not None
+        while chunk := await self.proc.stdout.read(65536):
+            self.output += chunk
+
+    async def readyz(self) -> tuple[int, dict[str, Any]] | None:
+        try:
+            async with aiohttp.ClientSession() as http, http.get(
+                    self.url, timeout=aiohttp.ClientTimeout(total=2)) as resp:
+                return resp.status, await resp.json()
+        except (aiohttp.ClientError, TimeoutError):
+            return None
+
+    async def until_ready(self, want: Any, timeout_s: float = 30.0) -> dict[str, Any]:
+        """Poll /readyz until ``want(status, report)``; the report."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            assert self.proc.returncode is None, "callcenter run exited"
+            got = await self.readyz()
+            if got is not None and want(*got):
+                return got[1]
+            await asyncio.sleep(0.2)
+        raise AssertionError(f"/readyz never matched; last: {await self.readyz()}; "
+                             f"output: {self.output[-3000:].decode(errors='replace')}")
+
+    async def terminate(self) -> float:
+        """SIGTERM; the seconds until the process exited (its output kept)."""
+        started = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(self.proc.wait(), 30)
+        except TimeoutError:
+            self.proc.send_signal(signal.SIGABRT)
+            await asyncio.sleep(2)
+            raise AssertionError("no exit 30 s after SIGTERM; output: "
+                                 + self.output[-3000:].decode(errors="replace")) from None
+        stopped = time.monotonic() - started
+        await asyncio.wait_for(self._reader, 5)
+        return stopped
+
+
+@contextlib.asynccontextmanager
+async def running(dsn: str, sim: PBXSimulator, tmp_path: Path, *,
+                  spool: Path | None = None) -> AsyncIterator[Running]:
+    web_port = free_port()
+    config = tmp_path / "callcenter.toml"
+    config.write_text(f"""
+[database]
+dsn = "{dsn}"
+spool_dir = "{spool or tmp_path / 'spool'}"
+write_timeout_s = 1.0
+batch_delay_s = 0.01
+
+[web]
+host = "127.0.0.1"
+port = {web_port}
+secure_cookies = false
+
+[[servers]]
+name = "sim"
+host = "127.0.0.1"
+port = {sim.port}
+secret = "secret"
+reconnect_min_s = 0.1
+reconnect_max_s = 0.5
+""", encoding="utf-8")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "callcenter", "--config", str(config), "run",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        env={**os.environ, "PYTHONFAULTHANDLER": "1"})
+    run = Running(proc, web_port)
+    try:
+        yield run
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[PBXSimulator]:
+    pbx = PBXSimulator(speed=SPEED, systemname="sim")
+    await pbx.start()
+    yield pbx
+    await pbx.stop()
+
+
+@contextlib.asynccontextmanager
+async def db_proxy(dsn: str) -> AsyncIterator[tuple[CutProxy, str]]:
+    proxy, proxied = pg_proxy(dsn)
+    await proxy.start()
+    try:
+        yield proxy, proxied()
+    finally:
+        await proxy.stop()
+
+
+async def answered_calls(sim: PBXSimulator, n: int) -> list[str]:
+    calls = [await sim.inbound_call(f"+86138000000{i:02d}", "800",
+                                    agents={"agent1001": ANSWERS, "agent1002": ANSWERS})
+             for i in range(n)]
+    for call in calls:
+        assert await asyncio.wait_for(call.wait(), 20) == "answered"
+    return [c.linkedid for c in calls]
+
+
+async def test_run_starts_without_a_database_then_migrates_and_catches_up(
+        bare_dsn: str, sim: PBXSimulator, tmp_path: Path) -> None:
+    async with db_proxy(bare_dsn) as (proxy, dsn):
+        proxy.cut()
+        async with running(dsn, sim, tmp_path) as daemon:
+            report = await daemon.until_ready(
+                lambda status, r: status == 503 and r["servers"]["sim"]["ami_connected"])
+            assert report["store"]["database"] == "unreachable"
+            linkedids = await answered_calls(sim, 2)
+            await daemon.until_ready(lambda status, r: r["store"]["spool_ops"] > 0)
+            proxy.restore()
+            await daemon.until_ready(
+                lambda status, r: status == 200 and r["store"]["spool_ops"] == 0)
+            await asyncio.sleep(1.0)  # the calls' last records
+            assert await daemon.terminate() < STOP_LIMIT_S
+            assert daemon.proc.returncode == 0
+    conn = await asyncpg.connect(bare_dsn)
+    try:
+        stored = [r["linkedid"] for r in await conn.fetch(
+            "SELECT linkedid FROM calls WHERE disposition = 'answered' ORDER BY 1")]
+    finally:
+        await conn.close()
+    assert stored == sorted(linkedids)
+    assert b"database_unreachable_at_start" in daemon.output
+
+
+async def test_sigterm_while_the_database_stalls(fresh_dsn: str, sim: PBXSimulator,
+                                                 tmp_path: Path) -> None:
+    async with db_proxy(fresh_dsn) as (proxy, dsn), running(dsn, sim, tmp_path) as daemon:
+        await daemon.until_ready(lambda status, r: status == 200)
+        proxy.stall()
+        await answered_calls(sim, 1)
+        await daemon.until_ready(lambda status, r: r["store"]["database"] == "unreachable")
+        assert await daemon.terminate() < STOP_LIMIT_S
+
+
+async def test_sigterm_while_database_and_spool_both_fail(fresh_dsn: str, sim: PBXSimulator,
+                                                         tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the spool's directory should be", encoding="utf-8")
+    async with db_proxy(fresh_dsn) as (proxy, dsn), running(
+            dsn, sim, tmp_path, spool=blocker / "spool") as daemon:
+        await daemon.until_ready(lambda status, r: status == 200)
+        proxy.cut()
+        await answered_calls(sim, 1)
+        report = await daemon.until_ready(lambda status, r: r["store"]["held_ops"] > 0)
+        assert "Not a directory" in report["store"]["spool_error"]
+        assert await daemon.terminate() < STOP_LIMIT_S
+    # what could be kept nowhere is reported, by server and journal range
+    assert b"store_data_dropped" in daemon.output
