@@ -38,6 +38,7 @@ from callcenter.web.keys import (
     THROTTLE,
     USERS,
 )
+from callcenter.web.limits import FORM_LIMIT, body_limit
 from callcenter.web.masking import mask_number
 from callcenter.web.nav import nav_for
 from callcenter.web.throttle import DEFAULT_ADDRESS_LIMIT, DEFAULT_MAX_VERIFYING, LoginThrottle
@@ -121,8 +122,8 @@ def login_throttle(settings: Settings, pool: asyncpg.Pool,
 def create_app(settings: Settings, pool: asyncpg.Pool, *, live: Any = None,
                commands: Any = None, features: Sequence[str] = FEATURES) -> web.Application:
     """The web application on ``pool``; ``live`` is the live-state consumer (or None)."""
-    app = web.Application(middlewares=[security_headers, csrf_middleware],
-                          client_max_size=64 * 1024 * 1024)
+    app = web.Application(middlewares=[security_headers, body_limit, csrf_middleware],
+                          client_max_size=FORM_LIMIT)
     app[SETTINGS], app[POOL], app[LIVE], app[COMMANDS] = settings, pool, live, commands
     app[AUDIT], app[USERS] = AuditRepository(pool), UserRepository(pool)
     app[NAV], app[CATALOGUES], app[API_DOC] = [], Catalogues(), {}
