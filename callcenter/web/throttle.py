@@ -9,7 +9,6 @@ sign-ins from taking every CPU. Reaching a limit is audited (``login_locked``,
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import math
 from collections.abc import Awaitable, Callable
@@ -69,7 +68,8 @@ class LoginThrottle:
         self.logins = logins
         self.audit = audit
         self.user_limit, self.address_limit = logins.limits
-        self._verifying = asyncio.Semaphore(max_verifying)
+        self.max_verifying = max_verifying
+        self._verifying = 0  # a counter, not a semaphore: nobody waits for a turn
 
     async def check(self, username: str, remote: str,
                     verify: Callable[[], Awaitable[T | None]]) -> T | None:
@@ -81,11 +81,14 @@ class LoginThrottle:
             assert admission.lock is not None
             wait = (admission.lock.until - datetime.now(UTC)).total_seconds()
             raise Refused(admission.lock.scope, max(1, math.ceil(wait)))
-        if self._verifying.locked():
+        if self._verifying >= self.max_verifying:
             await self.logins.give_back(username, address)
             raise Refused("busy", BUSY_RETRY_S)
-        async with self._verifying:
+        self._verifying += 1
+        try:
             result = await verify()
+        finally:
+            self._verifying -= 1
         if result is not None:
             await self.logins.succeeded(username, address)
             return result
