@@ -110,7 +110,8 @@ async def test_throttling_per_user_and_address(pool: asyncpg.Pool) -> None:
         text = await blocked.text()
         assert "Try again in 15 minutes" in text or "15 分钟后再试" in text
         assert (await sign_in(client, "carol", PASSWORD)).status == 302  # other user: fine
-    assert await AuditRepository(pool).entries(action="login_throttled")
+    assert [e.object for e in await AuditRepository(pool).entries(action="login_locked")] == [
+        "user:alice"]
 
 
 async def test_csrf_is_required_on_state_changes(settings: Settings,

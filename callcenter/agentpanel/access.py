@@ -7,7 +7,7 @@
 | customers (read, create, edit)| yes                          | yes               | no   |
 | a customer's call history    | every call; note text of own  | all               | no   |
 | complaints                   | their own notes' complaints   | all, answer them  | no   |
-| follow-ups                   | their own                     | read all          | no   |
+| follow-ups                   | their own: plan, close, call  | read any agent's  | no   |
 | queue presence, click-to-call| themselves                    | no                | no   |
 """
 

@@ -56,8 +56,10 @@ class FollowUpDesk:
 
     async def listing(self, actor: Actor, open_only: bool = True,
                    agent: str | None = None) -> list[FollowUp]:
-        """An agent's own follow-ups; a manager's view of ``agent``'s."""
-        if actor.role in MANAGERS and agent:
+        """An agent's own follow-ups; a manager's (read-only) view of ``agent``'s."""
+        if actor.role in MANAGERS:
+            if not agent:
+                raise FormError({"agent": "Name the agent, e.g. ?agent=agent1001."})
             return await self.notes.follow_ups(agent, open_only=open_only)
         return await self.notes.follow_ups(agent_of(actor), open_only=open_only)
 

@@ -182,7 +182,8 @@ async def screen_pop(request: web.Request) -> web.StreamResponse:
 @require_role("agent", "supervisor", "admin")
 @api
 async def follow_ups(request: web.Request) -> web.StreamResponse:
-    """The agent's open follow-ups (``?all=1``: also closed ones)."""
+    """The agent's open follow-ups (``?all=1``: also closed ones); supervisors and admins
+    read any agent's with ``?agent=agent1001``."""
     principal = await current_user(request)
     items = await panel(request).follow_ups.listing(
         principal, request.query.get("all") != "1", request.query.get("agent"))

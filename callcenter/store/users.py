@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import secrets
@@ -138,12 +139,13 @@ class UserRepository:
     async def verify(self, username: str, password: str) -> User | None:
         """The user when ``password`` is right and the user is enabled, else None.
 
-        Costs one argon2 verification whether or not the user exists.
+        Costs one argon2 verification whether or not the user exists, in a worker thread
+        (the event loop goes on meanwhile).
         """
         row = await self.pool.fetchrow("SELECT * FROM users WHERE username = $1", username)
         stored = row["password_hash"] if row else _DUMMY_HASH
         try:
-            self.hasher.verify(stored, password)
+            await asyncio.to_thread(self.hasher.verify, stored, password)
         except (VerificationError, InvalidHashError):
             return None
         if row is None or row["disabled"]:

@@ -21,6 +21,7 @@ from aiohttp import web
 
 from callcenter.settings import Settings
 from callcenter.store.audit import AuditRepository
+from callcenter.store.logins import LoginRepository
 from callcenter.store.users import UserRepository
 from callcenter.web import api, pages
 from callcenter.web.auth import csrf_middleware, csrf_token, optional_user, security_headers
@@ -37,9 +38,10 @@ from callcenter.web.keys import (
     THROTTLE,
     USERS,
 )
+from callcenter.web.limits import FORM_LIMIT, body_limit
 from callcenter.web.masking import mask_number
 from callcenter.web.nav import nav_for
-from callcenter.web.throttle import LoginThrottle
+from callcenter.web.throttle import DEFAULT_ADDRESS_LIMIT, DEFAULT_MAX_VERIFYING, LoginThrottle
 
 HERE = Path(__file__).parent
 CORE_FEATURES = ("callcenter.web.wallboard", "callcenter.web.users", "callcenter.web.account")
@@ -104,15 +106,28 @@ async def template_context(request: web.Request) -> dict[str, Any]:
     }
 
 
+def login_throttle(settings: Settings, pool: asyncpg.Pool,
+                   audit: AuditRepository) -> LoginThrottle:
+    """The sign-in throttle of ``settings.web`` (the per-address limit and the ceiling on
+    verifications in flight default to those of :mod:`callcenter.web.throttle`)."""
+    web_settings = settings.web
+    logins = LoginRepository(
+        pool, window_s=web_settings.login_window_s, user_limit=web_settings.login_max_failures,
+        address_limit=getattr(web_settings, "login_address_max_failures",
+                              DEFAULT_ADDRESS_LIMIT))
+    return LoginThrottle(logins, audit, max_verifying=getattr(
+        web_settings, "login_max_verifying", DEFAULT_MAX_VERIFYING))
+
+
 def create_app(settings: Settings, pool: asyncpg.Pool, *, live: Any = None,
                commands: Any = None, features: Sequence[str] = FEATURES) -> web.Application:
     """The web application on ``pool``; ``live`` is the live-state consumer (or None)."""
-    app = web.Application(middlewares=[security_headers, csrf_middleware],
-                          client_max_size=64 * 1024 * 1024)
+    app = web.Application(middlewares=[security_headers, body_limit, csrf_middleware],
+                          client_max_size=FORM_LIMIT)
     app[SETTINGS], app[POOL], app[LIVE], app[COMMANDS] = settings, pool, live, commands
     app[AUDIT], app[USERS] = AuditRepository(pool), UserRepository(pool)
     app[NAV], app[CATALOGUES], app[API_DOC] = [], Catalogues(), {}
-    app[THROTTLE] = LoginThrottle(settings.web.login_max_failures, settings.web.login_window_s)
+    app[THROTTLE] = login_throttle(settings, pool, app[AUDIT])
     aiohttp_jinja2.setup(
         app, loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
         context_processors=[template_context],

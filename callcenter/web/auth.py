@@ -125,14 +125,20 @@ async def csrf_token(request: web.Request) -> str:
 
 @web.middleware
 async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """403 for a state-changing request without the right CSRF token."""
+    """403 for a state-changing request without the right CSRF token.
+
+    What to expect comes from the session or the login cookie, and a token sent in
+    the header is checked, before any body is read; only a form without the header
+    is read (within the route's body limit, :mod:`callcenter.web.limits`) for its
+    ``csrf_token`` field.
+    """
     if request.method in UNSAFE_METHODS and (
             SESSION_COOKIE in request.cookies or bearer_token(request) is None):
         # a bearer token is not sent by browsers on their own: no forgery to guard against
         session = await load_session(request)
         expected = session.csrf_token if session else request.cookies.get(LOGIN_CSRF_COOKIE)
         sent = request.headers.get(CSRF_HEADER)
-        if sent is None and request.content_type in (
+        if expected and sent is None and request.content_type in (
                 "application/x-www-form-urlencoded", "multipart/form-data"):
             value = (await request.post()).get(CSRF_FIELD)
             sent = value if isinstance(value, str) else None

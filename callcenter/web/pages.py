@@ -15,9 +15,9 @@ from callcenter.web.auth import (
     optional_user,
     set_cookie,
 )
-from callcenter.web.i18n import LANG_COOKIE, request_language
+from callcenter.web.i18n import LANG_COOKIE, Gettext, request_language
 from callcenter.web.keys import AUDIT, CATALOGUES, SETTINGS, THROTTLE, USERS
-from callcenter.web.throttle import minutes
+from callcenter.web.throttle import Refused, minutes
 
 MAX_FIELD = 200
 
@@ -41,6 +41,17 @@ async def login_page(request: web.Request) -> web.StreamResponse:
     return _login_form(request, error=None, status=200)
 
 
+def refusal_message(_: Gettext, refused: Refused) -> str:
+    """What the sign-in page says to an attempt the throttle refused."""
+    if refused.reason == "busy":
+        return _("Too many sign-ins at this moment. Try again in a few seconds.")
+    if refused.reason == "address":
+        return _("Too many failed sign-ins from your address. "
+                 "Try again in %(minutes)d minutes.", minutes=minutes(refused.retry_after))
+    return _("Too many failed sign-ins for this account. Try again in %(minutes)d minutes, "
+             "or ask an administrator to unlock it.", minutes=minutes(refused.retry_after))
+
+
 def _login_form(request: web.Request, error: str | None, status: int,
                 username: str = "") -> web.StreamResponse:
     return aiohttp_jinja2.render_template(
@@ -49,7 +60,8 @@ def _login_form(request: web.Request, error: str | None, status: int,
 
 
 async def login(request: web.Request) -> web.StreamResponse:
-    """Check the password (throttled per user and address); start a session on success."""
+    """Check the password (throttled per user and address: 429, or 503 when too many are
+    being checked at once); start a session on success."""
     form = await request.post()
     username = str(form.get("username", "")).strip()[:MAX_FIELD]
     password = str(form.get("password", ""))[:MAX_FIELD * 5]
@@ -59,16 +71,15 @@ async def login(request: web.Request) -> web.StreamResponse:
         request_language(request, None, app[SETTINGS].web.default_language))
     if not username or not password:
         return _login_form(request, _("Enter your username and password."), 400, username)
-    wait = app[THROTTLE].retry_after(username, remote)
-    if wait > 0:
-        await app[AUDIT].record(username, "login_throttled", f"user:{username}", remote=remote)
-        return _login_form(request, _(
-            "Too many failed sign-ins for this user from your address. "
-            "Try again in %(minutes)d minutes.", minutes=minutes(wait)), 429, username)
     users = app[USERS]
-    user = await users.verify(username, password)
+    try:
+        user = await app[THROTTLE].check(username, remote,
+                                         lambda: users.verify(username, password))
+    except Refused as refused:
+        response = _login_form(request, refusal_message(_, refused), refused.status, username)
+        response.headers["Retry-After"] = str(refused.retry_after)
+        return response
     if user is None:
-        app[THROTTLE].failed(username, remote)
         known = await users.get(username)
         reason = "unknown_user" if known is None else (
             "disabled" if known.disabled else "wrong_password")
@@ -76,7 +87,6 @@ async def login(request: web.Request) -> web.StreamResponse:
                                 details={"reason": reason})
         return _login_form(request, _("Wrong username or password, or the account is disabled."),
                            401, username)
-    app[THROTTLE].succeeded(username, remote)
     hours = app[SETTINGS].web.session_hours
     token, _csrf = await users.create_session(user.username, hours=hours, remote=remote)
     await app[AUDIT].record(user.username, "login", f"user:{user.username}", remote=remote)

@@ -11,7 +11,7 @@ from aiohttp import web
 from callcenter.store.users import LANGUAGES, ROLES, UserError, UserRepository
 from callcenter.web.auth import current_user, require_role
 from callcenter.web.i18n import Gettext
-from callcenter.web.keys import AUDIT, CATALOGUES, USERS
+from callcenter.web.keys import AUDIT, CATALOGUES, THROTTLE, USERS
 from callcenter.web.nav import add_nav
 from callcenter.web.pages import remote_of
 
@@ -41,8 +41,11 @@ def _gettext(request: web.Request, lang: str) -> Gettext:
 
 async def _page(request: web.Request, message: str | None = None, error: str | None = None,
                 status: int = 200) -> web.StreamResponse:
+    locks = await request.app[THROTTLE].locks()
     return aiohttp_jinja2.render_template("users.html", request, {
         "users": await request.app[USERS].list(), "roles": ROLES, "languages": LANGUAGES,
+        "user_locks": {lock.key: lock for lock in locks if lock.scope == "user"},
+        "address_locks": [lock for lock in locks if lock.scope == "address"],
         "message": message, "error": error}, status=status)
 
 
@@ -72,7 +75,7 @@ async def add_user(request: web.Request) -> web.StreamResponse:
 
 @require_role("admin")
 async def change_user(request: web.Request) -> web.StreamResponse:
-    """POST /users/{username}/{disable|enable|password}."""
+    """POST /users/{username}/{disable|enable|password|unlock}."""
     admin = await current_user(request)
     _ = _gettext(request, admin.language)
     name, what = request.match_info["username"], request.match_info["what"]
@@ -82,6 +85,9 @@ async def change_user(request: web.Request) -> web.StreamResponse:
             form = await request.post()
             await users.set_password(name, str(form.get("password", "")))
             action, message = "password_changed", _("Password of %(name)s changed.", name=name)
+        elif what == "unlock":
+            await request.app[THROTTLE].unlock("user", name)
+            action, message = "login_unlocked", _("Sign-in of %(name)s unlocked.", name=name)
         elif name == admin.username:
             raise UserError("You cannot disable or enable yourself.")
         else:
@@ -97,6 +103,21 @@ async def change_user(request: web.Request) -> web.StreamResponse:
 
 
 @require_role("admin")
+async def unlock_address(request: web.Request) -> web.StreamResponse:
+    """POST /users/unlock-address: lift the sign-in lock of the form's ``address``."""
+    admin = await current_user(request)
+    _ = _gettext(request, admin.language)
+    address = str((await request.post()).get("address", ""))
+    if not await request.app[THROTTLE].unlock("address", address):
+        return await _page(request, error=_("No sign-in lock on %(address)s.", address=address),
+                           status=400)
+    await request.app[AUDIT].record(admin.username, "address_unlocked", f"address:{address}",
+                                    remote=remote_of(request))
+    return await _page(request, message=_("Sign-in from %(address)s unlocked.",
+                                          address=address))
+
+
+@require_role("admin")
 async def audit_page(request: web.Request) -> web.StreamResponse:
     """The latest audit entries, filtered by actor, action and object (exact match)."""
     filters = {k: request.query.get(k) or None for k in ("actor", "action", "object")}
@@ -109,7 +130,8 @@ def setup(app: web.Application) -> None:
     """The admin's user and audit pages."""
     app.router.add_get("/users", users_page, name="users")
     app.router.add_post("/users", add_user)
-    app.router.add_post(r"/users/{username}/{what:disable|enable|password}", change_user)
+    app.router.add_post("/users/unlock-address", unlock_address)
+    app.router.add_post(r"/users/{username}/{what:disable|enable|password|unlock}", change_user)
     app.router.add_get("/audit", audit_page, name="audit")
     add_nav(app, "/users", "Users", ["admin"])
     add_nav(app, "/audit", "Audit log", ["admin"])
