@@ -128,6 +128,10 @@ class WebSettings(_Section):
     """Failed sign-ins of one user from one address before sign-in is refused for a while."""
     login_window_s: float = Field(default=900.0, gt=0)
     """The window (seconds) in which failed sign-ins are counted."""
+    login_address_max_failures: int = Field(default=20, ge=1)
+    """Failed sign-ins from one address (IPv6: its /64), whatever the user, in the window."""
+    login_max_verifying: int = Field(default=4, ge=1)
+    """Password checks running at once; past it a sign-in gets 503 at once."""
 
 
 class QaSettings(_Section):

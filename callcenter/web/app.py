@@ -41,7 +41,7 @@ from callcenter.web.keys import (
 from callcenter.web.limits import FORM_LIMIT, body_limit
 from callcenter.web.masking import mask_number
 from callcenter.web.nav import nav_for
-from callcenter.web.throttle import DEFAULT_ADDRESS_LIMIT, DEFAULT_MAX_VERIFYING, LoginThrottle
+from callcenter.web.throttle import LoginThrottle
 
 HERE = Path(__file__).parent
 CORE_FEATURES = ("callcenter.web.wallboard", "callcenter.web.users", "callcenter.web.account")
@@ -108,15 +108,12 @@ async def template_context(request: web.Request) -> dict[str, Any]:
 
 def login_throttle(settings: Settings, pool: asyncpg.Pool,
                    audit: AuditRepository) -> LoginThrottle:
-    """The sign-in throttle of ``settings.web`` (the per-address limit and the ceiling on
-    verifications in flight default to those of :mod:`callcenter.web.throttle`)."""
+    """The sign-in throttle of ``settings.web``."""
     web_settings = settings.web
     logins = LoginRepository(
         pool, window_s=web_settings.login_window_s, user_limit=web_settings.login_max_failures,
-        address_limit=getattr(web_settings, "login_address_max_failures",
-                              DEFAULT_ADDRESS_LIMIT))
-    return LoginThrottle(logins, audit, max_verifying=getattr(
-        web_settings, "login_max_verifying", DEFAULT_MAX_VERIFYING))
+        address_limit=web_settings.login_address_max_failures)
+    return LoginThrottle(logins, audit, max_verifying=web_settings.login_max_verifying)
 
 
 def create_app(settings: Settings, pool: asyncpg.Pool, *, live: Any = None,
