@@ -79,9 +79,10 @@ def server_health(daemon: Daemon, name: str, now: float) -> dict[str, Any]:
     pipe = daemon.pipelines[name]
     client = daemon.clients.get(name)
     durable = pipe.durable
+    error = getattr(client, "last_error", None)
     return {
         "ami_connected": bool(getattr(client, "connected", False)),
-        "ami_error": getattr(client, "last_error", None),
+        "ami_error": None if error is None else str(error),
         "last_event_age_s": _age(pipe.last_entry_at, now),
         "journal_lag_s": _age(durable.oldest_waiting_at if durable else None, now) or 0.0,
         "ingest_queue": pipe.queue.qsize(),
