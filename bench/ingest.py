@@ -33,7 +33,8 @@ import asyncpg
 from callcenter import db
 from callcenter.ami.protocol import AMIProtocol, serialize_frame
 from callcenter.daemon import make_tracker
-from callcenter.pipeline import FanOut, ServerPipeline
+from callcenter.pipeline import ServerPipeline
+from callcenter.pipeline_durable import DurablePath, FanOut
 from callcenter.settings import Settings
 from callcenter.store.consumer import StoreConsumer
 from callcenter.store.writer import StoreWriter
@@ -167,9 +168,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await writer.start()
             store = StoreConsumer(writer)
             fanout = FanOut([store])
-            pipe = ServerPipeline("pbx2", make_tracker("pbx2", Settings()), writer, fanout,
+            durable = DurablePath("pbx2", writer, fanout, on_committed=committed)
+            pipe = ServerPipeline("pbx2", make_tracker("pbx2", Settings()), durable,
                                   batch_size=args.batch, batch_delay_s=0.02,
-                                  queue_size=args.queue, on_committed=committed)
+                                  queue_size=args.queue)
             pipe.start()
             reader, w = await asyncio.open_connection("127.0.0.1", port)
             proto = AMIProtocol()
