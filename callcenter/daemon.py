@@ -17,12 +17,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 import structlog
 
-from callcenter.calls.model import CallEnded, Fact
+from callcenter.calls.model import CallEnded, Fact, ServiceAlert
 from callcenter.commands import CommandPort
 from callcenter.health import Instruments, readiness
 from callcenter.pipeline import ServerPipeline, Tracker, is_realtime
@@ -31,6 +32,7 @@ from callcenter.quietgc import QuietGC
 from callcenter.settings import AmiServer, Settings
 from callcenter.store.calls import CallRepository
 from callcenter.store.consumer import StoreConsumer
+from callcenter.store.gaps import JournalGap
 from callcenter.store.journal import SeqClock
 from callcenter.store.writer import UNREACHABLE, StoreWriter
 from callcenter.supervisor import Supervisor
@@ -115,15 +117,42 @@ class Daemon:
         self.pipelines: dict[str, ServerPipeline] = {}
         self.fanouts: dict[str, FanOut] = {}
         self.gc = QuietGC([c.quiet_for for c in self.consumers if hasattr(c, "quiet_for")])
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.writer.database.on_change = self.writer.disk.on_change = self._store_fault
+        self.writer.on_loss = self._store_loss
         for consumer in self.consumers:
             if hasattr(consumer, "use_commands"):
                 consumer.use_commands(self.commands)
             if hasattr(consumer, "instruments"):
                 consumer.instruments = self.instruments
 
+    def _store_fault(self, problem: str, error: str | None) -> None:
+        """A store fault began (``error``) or ended (None): tell the real-time consumers
+        (the wallboard shows it) from the loop's thread."""
+        alert = ServiceAlert("", datetime.now(UTC), problem,  # type: ignore[arg-type]
+                             error is not None, error or "")
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._tell_realtime, [alert])
+
+    def _store_loss(self, gap: JournalGap) -> None:
+        detail = (f"{gap.server}: {gap.items} {gap.what} items not kept"
+                  + (f" (journal seq {gap.first_seq}-{gap.last_seq})" if gap.first_seq else "")
+                  + f": {gap.reason}")
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._tell_realtime, [
+                ServiceAlert(gap.server, gap.noted_at, "store_data_dropped", True, detail)])
+
+    def _tell_realtime(self, facts: list[Fact]) -> None:
+        for consumer in self.realtime:
+            try:
+                consumer.feed(facts)
+            except Exception:
+                log.exception("realtime_consumer_failed", consumer=type(consumer).__name__)
+
     async def start(self) -> None:
         """Start the writer, a pipeline per server, then connect the AMI clients; full
         garbage collections wait for moments without ring deadlines (:class:`QuietGC`)."""
+        self._loop = asyncio.get_running_loop()
         self.gc.start()
         self.supervisor.spawn("store-spool-drainer", self.writer.drain_forever)
         if self.writer.pending:

@@ -224,6 +224,9 @@ async def test_spool_disk_full_then_read_only_while_the_database_is_down(
             ready, report = r.daemon.health()
             assert not ready and "No space left" in report["store"]["spool_error"]
             assert report["store"]["held_ops"] > 0
+            board = r.live.state.snapshot(lambda number: number or "")
+            assert {a["problem"] for a in board["service_alerts"]} == {
+                "database_unreachable", "spool_write_failed"}
             # then read-only, with a small memory bound: what cannot be kept is a gap
             fault.errno = errno.EROFS
             writer.memory_max_bytes = writer.health()["held_bytes"] + 1
@@ -244,6 +247,8 @@ async def test_spool_disk_full_then_read_only_while_the_database_is_down(
             await r.until(lambda: writer.pending == 0 and writer.database.error is None, 30)
             await r.until(lambda: not r.daemon.trackers["sim"].open_calls, 10)
             await asyncio.sleep(0.5)
+            board = r.live.state.snapshot(lambda number: number or "")
+            assert [a["problem"] for a in board["service_alerts"]] == ["store_data_dropped"]
             lost = {seq for g in writer.gaps if g.what == "journal"
                     for seq in r.journaled if g.first_seq <= seq <= g.last_seq}
     assert any(e["event"] == "spool_write_failed" and e["log_level"] == "error" for e in logs)

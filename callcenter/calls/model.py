@@ -233,3 +233,17 @@ class AgentStateChanged(Fact):
     paused: bool
     reason: str | None
     in_queue: bool
+
+
+ServiceProblem = Literal["database_unreachable", "spool_write_failed", "store_data_dropped"]
+
+
+@dataclass(frozen=True)
+class ServiceAlert(Fact):
+    """The service cannot do part of its job (``active``) or can again: the database does
+    not answer (events wait in the spool), the spool's disk fails, data was dropped.
+    ``server`` is empty for the shared store."""
+
+    problem: ServiceProblem
+    active: bool
+    detail: str

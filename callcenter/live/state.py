@@ -28,6 +28,7 @@ from callcenter.calls.model import (
     QueueCallerJoined,
     QueueCallerLeft,
     RingEnded,
+    ServiceAlert,
 )
 from callcenter.metrics import (
     AgentFigures,
@@ -89,6 +90,8 @@ class LiveState:
         self.current_call: dict[str, tuple[CallKey, datetime]] = {}
         self.alerts: deque[SupervisorAlert] = deque(maxlen=ALERTS_KEPT)
         self.recording_alerts: deque[RecordingAlert] = deque(maxlen=ALERTS_KEPT)
+        self.service_alerts: dict[str, ServiceAlert] = {}
+        """The service's problems now (database, spool, dropped data), by problem."""
         self.latest_at: datetime | None = None
         self.known_queues: set[str] = set()
         """Queues seen since start: they stay on the board after midnight."""
@@ -156,6 +159,11 @@ class LiveState:
             self.alerts.appendleft(f)
         elif isinstance(f, RecordingAlert):
             self.recording_alerts.appendleft(f)
+        elif isinstance(f, ServiceAlert):
+            if f.active:
+                self.service_alerts[f.problem] = f
+            else:
+                self.service_alerts.pop(f.problem, None)
         else:
             return False
         return True
@@ -246,6 +254,8 @@ class LiveState:
             "agents": [self._agent(a, by_agent.get(a, []), alerts[a], mask)
                        for a in sorted(self._agent_names())],
             "alerts": [_alert(a) for a in self.alerts],
+            "service_alerts": [{"at": a.at.isoformat(), "problem": a.problem,
+                                "detail": a.detail} for a in self.service_alerts.values()],
             "recording_alerts": [
                 {"at": a.at.isoformat(), "server": a.server, "linkedid": a.linkedid,
                  "file": a.file_name, "status": a.status, "attempts": a.attempts,

@@ -90,12 +90,14 @@ class Op:
 
 class Fault:
     """A fault that comes and goes: logged at error level when it starts (and every
-    :data:`ERROR_LOG_EVERY_S` while it lasts), at info when it ends."""
+    :data:`ERROR_LOG_EVERY_S` while it lasts), at info when it ends; ``on_change(event,
+    error or None)`` is told of each start and end (from any thread)."""
 
     def __init__(self, event: str) -> None:
         self.event = event
         self.error: str | None = None
         self.since: float | None = None
+        self.on_change: Callable[[str, str | None], None] | None = None
         self._logged = 0.0
 
     def happened(self, error: str, **context: Any) -> None:
@@ -105,11 +107,15 @@ class Fault:
             self._logged = now
         if self.error is None:
             self.since = time.time()
+            if self.on_change is not None:
+                self.on_change(self.event, error)
         self.error = error
 
     def cleared(self) -> None:
         if self.error is not None:
             log.info(self.event + "_cleared", after_s=round(time.time() - (self.since or 0), 1))
+            if self.on_change is not None:
+                self.on_change(self.event, None)
         self.error = self.since = None
 
 
@@ -139,6 +145,8 @@ class StoreWriter:
         self.lost_items: dict[str, int] = {"journal": 0, "calls": 0, "states": 0}
         self.commit_latency: Callable[[float], None] | None = None
         """Called with the seconds of each journal write to PostgreSQL (for ``/metrics``)."""
+        self.on_loss: Callable[[JournalGap], None] | None = None
+        """Called with each gap recorded (the daemon raises a wallboard alert)."""
         self.database = Fault("database_unreachable")
         self.disk = Fault("spool_write_failed")
         self._migrated = not migrate
@@ -274,6 +282,8 @@ class StoreWriter:
             self.gaps.append(gap)
             self._gaps_to_store.append(gap)
             self.lost_items[gap.what] += gap.items
+            if self.on_loss is not None:
+                self.on_loss(gap)
 
     @contextlib.asynccontextmanager
     async def _deadline(self) -> Any:
