@@ -142,7 +142,7 @@ class Daemon:
             self._loop.call_soon_threadsafe(self._tell_realtime, [
                 ServiceAlert(gap.server, gap.noted_at, "store_data_dropped", True, detail)])
 
-    def _tell_realtime(self, facts: list[Fact]) -> None:
+    def _tell_realtime(self, facts: Sequence[Fact]) -> None:
         for consumer in self.realtime:
             try:
                 consumer.feed(facts)

@@ -132,7 +132,7 @@ class DaemonCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         d = self.daemon
         now = time.time()
-        per_server: dict[str, tuple[str, str, type[Metric]]] = {
+        per_server: dict[str, tuple[str, str, type[GaugeMetricFamily | CounterMetricFamily]]] = {
             "entries_in": ("callcenter_events_in", "AMI entries ingested.", CounterMetricFamily),
             "ami_connected": ("callcenter_ami_connected", "1 when the AMI link is up.",
                               GaugeMetricFamily),
