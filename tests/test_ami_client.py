@@ -200,15 +200,24 @@ async def test_md5_challenge_login(fake: FakeAMI, make_client: Any) -> None:
 
 
 @pytest.mark.parametrize("auth", ["plain", "md5"])
-async def test_wrong_secret_is_a_clear_error_without_retry_storm(
-    fake: FakeAMI, make_client: Any, auth: str
+async def test_wrong_secret_is_one_clear_line_per_try_never_a_raise(
+    fake: FakeAMI, make_client: Any, auth: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    client = make_client(secret="WRONG", auth=auth)
-    with pytest.raises(AMIAuthError, match="rejected: Authentication failed"):
-        await client.start()
-    await asyncio.sleep(0.3)  # 30 backoff minimums
-    assert fake.count("Login") == 1 and fake.connections == 1
-    assert not client.connected
+    client = make_client(secret="WRONG", auth=auth, reconnect_max_s=0.15)
+    await client.start()  # returns: the other servers of a daemon go on starting
+    assert (client.connected, client.login_rejected, client.state) == (
+        False, True, "login_rejected")
+    assert isinstance(client.last_error, AMIAuthError)
+    assert "rejected: Authentication failed" in str(client.last_error)
+    await asyncio.sleep(0.5)
+    tries = fake.count("Login")
+    assert 2 <= tries <= 5 and fake.connections == tries  # one try per 0.15 s, never a storm
+    out = capsys.readouterr().out
+    assert out.count("ami_login_rejected") in (tries, tries - 1)  # one line per refusal
+    assert "Traceback" not in out and "ami_reconnect_wait" not in out
+    fake.secret = "WRONG"  # the PBX's secret changed to the one we have
+    await until(lambda: client.connected)
+    assert (client.login_rejected, client.state) == (False, "connected")
 
 
 async def test_rejected_on_reconnect_retries_only_at_the_cap(
