@@ -314,13 +314,21 @@ class AMIProtocol:
             log.warning("ami_protocol_error", error=message, errors=self.error_count)
 
     def _check_incomplete(self) -> None:
-        # +1: the buffer may hold the first byte of the terminator, not part of the frame
-        if not self._skipping and len(self._buf) > self.max_frame_bytes + 1:
-            self._drop(f"frame over {self.max_frame_bytes} bytes dropped; resync at blank line")
-            self._skipping = True
-            self._at_start = False
+        """Drop the frame still arriving once it is over a bound: bytes, or lines (so a
+        frame of 100,000 keys is never parsed), and skip to the next blank line."""
+        if not self._skipping:
+            # +1: the buffer may hold the first byte of the terminator, not part of the frame
+            if len(self._buf) > self.max_frame_bytes + 1:
+                self._skip(f"frame over {self.max_frame_bytes} bytes dropped")
+            elif self._buf.count(b"\n") > self.max_frame_values:
+                self._skip(f"frame over {self.max_frame_values} lines dropped")
         if self._skipping:
             self._buf = self._buf[-2:]
+
+    def _skip(self, why: str) -> None:
+        self._drop(f"{why}; resync at blank line")
+        self._skipping = True
+        self._at_start = False
 
     def _slow(self, buf: bytes, frames: list[Frame]) -> bytes:
         """Frame by frame, line-aware; returns the unconsumed bytes."""
