@@ -30,10 +30,10 @@ from callcenter.calls.callstate import (
     transfer_target,
 )
 from callcenter.calls.channels import (
+    TimestampCheck,
     base_name,
     dialled_number,
     endpoint_of,
-    event_time,
     interface_of,
     is_local,
     is_trunk,
@@ -89,6 +89,7 @@ class CallTracker:
         self._by_channel: dict[str, str] = {}
         self._ended: OrderedDict[str, None] = OrderedDict()
         self.sent = SentActions()
+        self.timestamps = TimestampCheck(server)  # .refused: Timestamps not believed
         self._out: list[Fact] = []
         self.handlers: dict[str, Handler] = {
             "Newchannel": self._on_channel, "Newstate": self._on_channel,
@@ -123,7 +124,7 @@ class CallTracker:
         if not isinstance(name, str):
             self._on_response(frame)
             return self._take()
-        at = event_time(frame, received_at)
+        at = self.timestamps.event_time(frame, received_at)
         if name in MEMBER_EVENTS:
             self._out += self.members.on_event(frame, at)
             return self._take()
