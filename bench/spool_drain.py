@@ -26,6 +26,7 @@ import logging
 import os
 import random
 import re
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -159,6 +160,12 @@ async def run(minutes: float, server_dsn: str) -> dict[str, Any]:
     stored = await pool.fetchval("SELECT count(*) FROM journal")
     await writer.close()
     await pool.close()
+    shutil.rmtree(directory, ignore_errors=True)
+    admin = await asyncpg.connect(server_dsn)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{dsn.rsplit("/", 1)[1].split("?")[0]}"')
+    finally:
+        await admin.close()
     assert stored == entries, f"{stored} of {entries} entries stored"
     print(f"drained in {drain_s:.1f} s; loop wakes measured: {len(stalls)}")
     return {"spool_mb": round(size / 2**20), "entries": entries, "drain_s": round(drain_s, 1),
