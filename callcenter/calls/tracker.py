@@ -21,12 +21,17 @@ from typing import Any, Literal
 from callcenter.calls.agents import MEMBER_EVENTS, AgentBook
 from callcenter.calls.callstate import (
     DIAL_OUTCOMES,
+    PBX_RESTARTED,
+    PBX_SHUTDOWN,
+    PBX_STOPPED,
     QUEUE_EXITS,
+    SOFTHANGUP_SHUTDOWN,
     CallState,
     disposition,
     hangup_by,
     judge_attempt,
     latest_time,
+    pbx_ended_ring,
     transfer_target,
 )
 from callcenter.calls.channels import (
@@ -94,6 +99,7 @@ class CallTracker:
             "Newchannel": self._on_channel, "Newstate": self._on_channel,
             "Newexten": self._on_newexten, "VarSet": self._on_varset,
             "Rename": self._on_rename, "HangupRequest": self._on_hangup_request,
+            "SoftHangupRequest": self._on_soft_hangup_request,
             "Hangup": self._on_hangup, "QueueCallerJoin": self._on_queue_join,
             "QueueCallerAbandon": self._on_queue_abandon,
             "QueueCallerLeave": self._on_queue_leave, "AgentCalled": self._on_agent_called,
@@ -129,6 +135,9 @@ class CallTracker:
             return self._take()
         if name == "QueueEntry":
             self._on_queue_entry(frame, at)
+            return self._take()
+        if name == "Shutdown":
+            self._on_shutdown(frame, at)
             return self._take()
         handler = self.handlers.get(name)
         if handler is not None:
@@ -226,6 +235,21 @@ class CallTracker:
                                        and cs.record.direction != "inbound"):
             cs.hangup_by = "agent"
 
+    def _on_soft_hangup_request(self, frame: Frame, at: datetime, cs: CallState) -> None:
+        """The core hangs channels up; ``Cause`` here is the soft-hangup flag, and the
+        shutdown flag means the PBX is restarting or stopping: not the caller, not a timeout."""
+        cause = text(frame, "Cause")
+        if cause.isdigit() and int(cause) & SOFTHANGUP_SHUTDOWN and cs.pbx_ended is None:
+            cs.pbx_ended = PBX_SHUTDOWN
+
+    def _on_shutdown(self, frame: Frame, at: datetime) -> None:
+        """``Shutdown`` (class system, so only a read=system user sees it): the PBX stops or
+        restarts; every call still open ends now as failed (the AMI link drops next)."""
+        reason = PBX_RESTARTED if text(frame, "Restart").lower() in ("true", "yes") else PBX_STOPPED
+        for cs in list(self.calls.values()):
+            cs.pbx_ended = reason
+            self._finish(cs, at, judge=True)
+
     def _on_hangup(self, frame: Frame, at: datetime, cs: CallState) -> None:
         channel = text(frame, "Channel")
         cause = text(frame, "Cause")
@@ -264,6 +288,8 @@ class CallTracker:
             r.talk_ended_at = at
         if judge:
             r.disposition, r.hangup_by = disposition(cs), hangup_by(cs)
+            if cs.pbx_ended is not None and r.incomplete_reason is None:
+                r.incomplete_reason = cs.pbx_ended
         self.calls.pop(cs.linkedid, None)
         self._ended[cs.linkedid] = None
         if len(self._ended) > ENDED_MEMORY:
@@ -326,6 +352,8 @@ class CallTracker:
         self._on_queue_join(frame, joined, cs)
 
     def _on_queue_abandon(self, frame: Frame, at: datetime, cs: CallState) -> None:
+        if cs.pbx_ended is not None and not cs.customer_gone():
+            return  # a restart also "abandons" every waiting caller: neither abandon nor timeout
         cs.queue_exit = "abandoned" if cs.customer_gone() else "timeout"
 
     def _on_queue_leave(self, frame: Frame, at: datetime, cs: CallState) -> None:
@@ -434,11 +462,15 @@ class CallTracker:
 
     def _end_attempt(self, cs: CallState, channel: str, attempt: RingAttempt,
                      outcome: RingOutcome, at: datetime) -> None:
-        attempt.ended_at, attempt.outcome = at, outcome
+        attempt.ended_at = at
         direct = channel in cs.direct
-        violation = judge_attempt(
-            attempt, self.rule_for(None if direct else attempt.queue), direct=direct,
-            applies=channel != cs.customer, enforced=cs.enforced.get(channel))
+        rule, applies = self.rule_for(None if direct else attempt.queue), channel != cs.customer
+        enforced = cs.enforced.get(channel)
+        if applies and pbx_ended_ring(cs, attempt, outcome, rule, enforced=enforced):
+            outcome = "cancelled"
+        attempt.outcome = outcome
+        violation = judge_attempt(attempt, rule, direct=direct, applies=applies,
+                                  enforced=enforced)
         if violation is not None:
             cs.record.violations.append(violation)
         self._out.append(RingEnded(self.server, at, cs.linkedid, attempt))
