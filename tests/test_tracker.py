@@ -325,3 +325,45 @@ def test_ring_cut_by_the_daemon_at_the_deadline_is_three_rings() -> None:
 def test_rings_counted_with_the_deadline_grace(ring_s: float, rings: int) -> None:
     assert RingRule().rings(ring_s) == rings
 
+
+def _local_test_call() -> list[Any]:
+    """The README's provider-less test call, `channel originate Local/800@from-trunk
+    application Wait 60`: the ;1 half (Uniqueid = Linkedid) runs Wait, the ;2 half runs
+    from-trunk 800; no CallerID; agent1001 answers after 4 s; Wait ends at 60 s."""
+    lid, t0 = "pbx4-1796700000.0", 1796700000.0
+    one, two = "Local/800@from-trunk-00000000;1", "Local/800@from-trunk-00000000;2"
+    agent = "PJSIP/agent1001-00000002"
+
+    def ev(t: float, name: str, channel: str, uniqueid: str, **more: str) -> Any:
+        body = {"Event": name, "Timestamp": f"{t0 + t:.6f}", "Channel": channel,
+                "CallerIDNum": "<unknown>", "CallerIDName": "<unknown>", "Context": "from-trunk",
+                "Exten": "800", "Uniqueid": uniqueid, "Linkedid": lid, **more}
+        return ("frame", body, t0 + t)
+
+    two_id, agent_id = "pbx4-1796700000.1", "pbx4-1796700000.2"
+    dest = {"DestChannel": agent, "DestUniqueid": agent_id, "DestLinkedid": lid}
+    return [
+        ev(0.0, "Newchannel", one, lid, Context="default", Exten="s"),
+        ev(0.0, "Newchannel", two, two_id),
+        ev(0.01, "Newexten", two, two_id, Application="Queue", AppData="support,t,,,60"),
+        ev(0.02, "QueueCallerJoin", two, two_id, Queue="support", Position="1", Count="1"),
+        ev(0.03, "AgentCalled", two, two_id, Queue="support", Interface="PJSIP/agent1001",
+           MemberName="Alice Agent", **dest),
+        ev(0.03, "DialBegin", two, two_id, DialString="agent1001", **dest),
+        ev(4.03, "DialEnd", two, two_id, DialStatus="ANSWER", **dest),
+        ev(4.03, "AgentConnect", two, two_id, Queue="support", Interface="PJSIP/agent1001",
+           HoldTime="4", RingTime="4", **dest),
+        ev(4.04, "QueueCallerLeave", two, two_id, Queue="support", Position="1", Count="0"),
+        ev(60.0, "Hangup", one, lid, Cause="16", Context="default", Exten="s"),
+        ev(60.0, "HangupRequest", two, two_id),
+        ev(60.01, "Hangup", agent, agent_id, Cause="16", Context="from-agents"),
+        ev(60.01, "Hangup", two, two_id, Cause="16"),
+    ]
+
+
+def test_provider_less_local_test_call_is_an_inbound_call() -> None:
+    [call] = _calls(_local_test_call())
+    assert (call["direction"], call["caller"], call["callee"], call["queue"], call["agent"],
+            call["disposition"], call["hangup_by"]) == (
+        "inbound", None, "800", "support", "agent1001", "answered", "caller")
+    assert call["wait_s"] == pytest.approx(4.03) and call["talk_s"] == pytest.approx(55.98)

@@ -43,6 +43,7 @@ from callcenter.calls.channels import (
     is_local,
     is_trunk,
     known,
+    local_inbound,
     recording_paths,
     text,
 )
@@ -214,6 +215,10 @@ class CallTracker:
             r.callee = known(text(frame, "Exten"))
             if is_trunk(channel, text(frame, "Context")):
                 r.direction, cs.customer = "inbound", channel
+            elif (local := local_inbound(channel)) is not None:
+                r.direction, r.callee, cs.customer = "inbound", local[0], local[1]
+        elif channel == cs.customer and cs.record.caller is None:
+            cs.record.caller = known(text(frame, "CallerIDNum"))  # a Local call's ;2 half
 
     # -- channels ----------------------------------------------------------------------
     def _on_channel(self, frame: Frame, at: datetime, cs: CallState) -> None:
@@ -229,7 +234,8 @@ class CallTracker:
     def _on_hangup_request(self, frame: Frame, at: datetime, cs: CallState) -> None:
         channel = text(frame, "Channel")
         cs.hung_up.add(channel)
-        if channel == cs.customer and (channel == cs.originator or channel == cs.answer_channel):
+        if channel == cs.customer and (cs.record.direction == "inbound"
+                                       or channel == cs.answer_channel):
             cs.hangup_by = "caller"  # a dialled customer who never answered hung up nothing
         elif channel in cs.talking or (channel == cs.originator
                                        and cs.record.direction != "inbound"):
