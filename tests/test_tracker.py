@@ -367,3 +367,15 @@ def test_provider_less_local_test_call_is_an_inbound_call() -> None:
             call["disposition"], call["hangup_by"]) == (
         "inbound", None, "800", "support", "agent1001", "answered", "caller")
     assert call["wait_s"] == pytest.approx(4.03) and call["talk_s"] == pytest.approx(55.98)
+
+
+def test_answered_call_cut_by_a_restart_stays_answered_with_the_reason() -> None:
+    items = _local_test_call()
+    talk, hangups = items[:-4], items[-4:]
+    _, last, t = hangups[-1]
+    soft = ("frame", {**last, "Event": "SoftHangupRequest", "Cause": "4"}, t - 0.01)
+    cut = [soft, *(it for it in hangups if it[1]["Event"] == "Hangup")]
+    [call] = _calls([*talk, *cut])
+    assert (call["disposition"], call["hangup_by"], call["agent"]) == (
+        "answered", "system", "agent1001")
+    assert "PBX shut down or restarted" in call["incomplete_reason"]

@@ -294,7 +294,7 @@ class CallTracker:
             r.talk_ended_at = at
         if judge:
             r.disposition, r.hangup_by = disposition(cs), hangup_by(cs)
-            if cs.pbx_ended is not None and r.incomplete_reason is None:
+            if cs.pbx_ended is not None and r.disposition in ("failed", "answered"):
                 r.incomplete_reason = cs.pbx_ended
         self.calls.pop(cs.linkedid, None)
         self._ended[cs.linkedid] = None
