@@ -181,6 +181,20 @@ async def test_two_misses_pause_everywhere_and_alert() -> None:
     await enf.close()
 
 
+async def test_rings_the_pbx_cancelled_are_not_misses() -> None:
+    """Rings the PBX ended itself (a queue wait running out, a restart: the tracker's
+    ``cancelled``) never count toward the pause, however many there are."""
+    enf, client, clock = await make()
+    for i in range(3):
+        a = attempt(chan=f"PJSIP/agent1001-0000000{i}", at=20.0 * i)
+        await enf.on_facts([started(a, f"L{i}"), ended(a, "cancelled", 8.0, f"L{i}")])
+    await clock.sleep_until(80)
+    await enf.drain()
+    assert client.actions("Hangup") == [] and client.actions("QueuePause") == []
+    assert list(enf.alerts) == []
+    await enf.close()
+
+
 async def test_answer_between_misses_resets() -> None:
     enf, client, clock = await make()
     a = attempt()
