@@ -379,3 +379,28 @@ def test_answered_call_cut_by_a_restart_stays_answered_with_the_reason() -> None
     assert (call["disposition"], call["hangup_by"], call["agent"]) == (
         "answered", "system", "agent1001")
     assert "PBX shut down or restarted" in call["incomplete_reason"]
+
+
+@pytest.mark.parametrize(("uptime", "disposition"), [("3", "failed"), ("400", "incomplete")])
+def test_link_lost_over_a_restart_fails_the_calls_it_ended(uptime: str, disposition: str) -> None:
+    """The AMI link drops before any SoftHangupRequest is seen; at the new login
+    ``FullyBooted`` tells the PBX's Uptime: started after the calls' last events, it restarted
+    under them (failed, rings cancelled); up for long, their end was just not seen."""
+    items = list(read_capture(TRACES / "real3" / "j_core_restart.jsonl"))
+    cut = next(i for i, (_, b, _) in enumerate(items) if b.get("Event") == "SoftHangupRequest")
+    tracker = CallTracker("pbx4")
+    track(items[:cut], tracker)
+    back = items[cut][2] + 5.0
+    tracker.feed({"Event": "FullyBooted", "Privilege": "system,all", "Uptime": uptime,
+                  "LastReload": uptime, "Status": "Fully Booted"}, back)
+    calls = [record_to_json(f.call) for f in tracker.resync(set(), _utc(back + 0.5))
+             if isinstance(f, CallEnded)]
+    assert len(calls) == 4 and {c["disposition"] for c in calls} == {disposition}
+    rings = [r["outcome"] for c in calls for r in c["ring_attempts"]]
+    if disposition == "failed":
+        assert {c["hangup_by"] for c in calls} == {"system"}
+        assert all("restarted while the AMI link was down" in c["incomplete_reason"]
+                   for c in calls)
+        assert rings == ["cancelled"] * 3
+    else:
+        assert all("not seen" in c["incomplete_reason"] for c in calls)

@@ -34,6 +34,8 @@ then QueueCallerAbandon, Hangup Cause 0, no QUEUESTATUS, no HangupRequest)."""
 PBX_SHUTDOWN = "the PBX shut down or restarted (SoftHangupRequest Cause 4, system shutdown)"
 PBX_RESTARTED = "the PBX restarted (Shutdown event, Restart: True)"
 PBX_STOPPED = "the PBX shut down (Shutdown event)"
+PBX_RESTARTED_UNSEEN = ("the PBX restarted while the AMI link was down (FullyBooted Uptime: "
+                        "it started after the call's last event)")
 
 DIAL_OUTCOMES: dict[str, RingOutcome] = {
     "ANSWER": "answered", "NOANSWER": "no_answer", "BUSY": "busy",

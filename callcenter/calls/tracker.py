@@ -22,6 +22,7 @@ from callcenter.calls.agents import MEMBER_EVENTS, AgentBook
 from callcenter.calls.callstate import (
     DIAL_OUTCOMES,
     PBX_RESTARTED,
+    PBX_RESTARTED_UNSEEN,
     PBX_SHUTDOWN,
     PBX_STOPPED,
     QUEUE_EXITS,
@@ -95,6 +96,8 @@ class CallTracker:
         self._by_channel: dict[str, str] = {}
         self._ended: OrderedDict[str, None] = OrderedDict()
         self.sent = SentActions()
+        self.pbx_started_at: datetime | None = None
+        """When the PBX process started, from the ``Uptime`` of the latest ``FullyBooted``."""
         self._out: list[Fact] = []
         self.handlers: dict[str, Handler] = {
             "Newchannel": self._on_channel, "Newstate": self._on_channel,
@@ -140,6 +143,11 @@ class CallTracker:
         if name == "Shutdown":
             self._on_shutdown(frame, at)
             return self._take()
+        if name == "FullyBooted":
+            uptime = text(frame, "Uptime")
+            if uptime.isdigit():
+                self.pbx_started_at = at - timedelta(seconds=int(uptime))
+            return self._take()
         handler = self.handlers.get(name)
         if handler is not None:
             cs = self._call_for(frame, at)
@@ -156,15 +164,23 @@ class CallTracker:
     def resync(self, active_linkedids: set[str], at: datetime) -> list[Fact]:
         """After a (re)connect: close every open call Asterisk no longer has, as incomplete.
 
-        Such a call ends at the latest moment its record knows of.
+        Such a call ends at the latest moment its record knows of. When the PBX started
+        after that moment (``FullyBooted`` at login tells its ``Uptime``), a restart ended
+        it: ``failed`` with that reason, its rings ``cancelled``.
         """
         self._out = []
         for lid in [lid for lid in self.calls if lid not in active_linkedids]:
             cs = self.calls[lid]
             r = cs.record
+            end = latest_time(r)
+            if self.pbx_started_at is not None and end < self.pbx_started_at:
+                # the PBX restarted under the call while we were away: as if we had seen it
+                cs.pbx_ended = PBX_RESTARTED_UNSEEN
+                self._finish(cs, end, judge=True)
+                continue
             r.disposition, r.incomplete_reason = "incomplete", (
                 "its end was not seen: the call was gone when the AMI link came back")
-            self._finish(cs, latest_time(r), judge=False)
+            self._finish(cs, end, judge=False)
         return self._take()
 
     def adopt(self, records: list[CallRecord]) -> None:
