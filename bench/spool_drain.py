@@ -6,7 +6,8 @@ writes a spool as the writer does during an outage (operations of up to 500
 journal entries from the real2 captures, fresh ids, ~7 MB a minute: the rate
 measured on a busy centre), then drains it into a fresh database with
 :class:`callcenter.store.writer.StoreWriter` while a probe task wakes every
-millisecond and records how late it wakes (the loop's stalls). Baseline in
+millisecond and records how late it wakes (the loop's stalls), with full
+garbage collections scheduled as the daemon does (:class:`QuietGC`). Baseline in
 the same run: the stall of the old way, reading and parsing one segment's
 worth of spool inside the loop at once.
 
@@ -37,6 +38,7 @@ import structlog
 from callcenter import db
 from callcenter.pipeline import JournalFilter
 from callcenter.pipeline_replay import read_capture
+from callcenter.quietgc import QuietGC
 from callcenter.store.journal import JournalEntry
 from callcenter.store.spool import Spool
 from callcenter.store.writer import Op, StoreWriter
@@ -143,6 +145,8 @@ async def run(minutes: float, server_dsn: str) -> dict[str, Any]:
     writer = StoreWriter(pool, directory, retry_s=0.05)
     stalls: list[float] = []
     stop = asyncio.Event()
+    quiet = QuietGC([])  # full collections as the daemon schedules them
+    quiet.start()
     watcher = asyncio.create_task(probe(stalls, stop))
     t0 = time.perf_counter()
     await writer.start()
@@ -151,6 +155,7 @@ async def run(minutes: float, server_dsn: str) -> dict[str, Any]:
     drain_s = time.perf_counter() - t0
     stop.set()
     await watcher
+    quiet.stop()
     stored = await pool.fetchval("SELECT count(*) FROM journal")
     await writer.close()
     await pool.close()

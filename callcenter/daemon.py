@@ -142,7 +142,7 @@ class Daemon:
             self._loop.call_soon_threadsafe(self._tell_realtime, [
                 ServiceAlert(gap.server, gap.noted_at, "store_data_dropped", True, detail)])
 
-    def _tell_realtime(self, facts: list[Fact]) -> None:
+    def _tell_realtime(self, facts: Sequence[Fact]) -> None:
         for consumer in self.realtime:
             try:
                 consumer.feed(facts)
@@ -176,7 +176,8 @@ class Daemon:
         durable = DurablePath(name, self.writer, fanout, max_entries=db.durable_queue_entries)
         pipe = ServerPipeline(name, tracker, durable, realtime=self.realtime,
                               batch_size=db.batch_size, batch_delay_s=db.batch_delay_s,
-                              queue_size=db.queue_size, seq_clock=SeqClock(last))
+                              queue_size=db.queue_size, queue_bytes=db.queue_max_mb << 20,
+                              seq_clock=SeqClock(last))
         self.supervisor.spawn(f"pipeline-{name}", pipe.run)
         self.supervisor.spawn(f"durable-{name}", durable.run)
         self.trackers[name], self.fanouts[name], self.pipelines[name] = tracker, fanout, pipe

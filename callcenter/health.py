@@ -80,9 +80,13 @@ def server_health(daemon: Daemon, name: str, now: float) -> dict[str, Any]:
     client = daemon.clients.get(name)
     durable = pipe.durable
     error = getattr(client, "last_error", None)
+    timestamps = getattr(daemon.trackers.get(name), "timestamps", None)
     return {
         "ami_connected": bool(getattr(client, "connected", False)),
+        "ami_state": getattr(client, "state", None),
         "ami_error": None if error is None else str(error),
+        "ami_frames_dropped": getattr(client, "dropped_frames", 0),
+        "timestamps_refused": getattr(timestamps, "refused", 0),
         "last_event_age_s": _age(pipe.last_entry_at, now),
         "journal_lag_s": _age(durable.oldest_waiting_at if durable else None, now) or 0.0,
         "ingest_queue": pipe.queue.qsize(),
@@ -102,7 +106,9 @@ def readiness(daemon: Daemon) -> tuple[bool, dict[str, Any]]:
     store = daemon.writer.health()
     tasks = daemon.supervisor.health()
     late = daemon.instruments.enforcement_late_s.last
-    problems = [f"{name}: AMI link down" for name, s in servers.items() if not s["ami_connected"]]
+    problems = [f"{name}: AMI link down" + (" (login rejected)" if s["ami_state"] ==
+                                            "login_rejected" else "")
+                for name, s in servers.items() if not s["ami_connected"]]
     if store["database"] != "ok":
         problems.append("database unreachable: writes go to the spool")
     if store["spool_error"]:
@@ -132,7 +138,7 @@ class DaemonCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         d = self.daemon
         now = time.time()
-        per_server: dict[str, tuple[str, str, type[Metric]]] = {
+        per_server: dict[str, tuple[str, str, type[GaugeMetricFamily | CounterMetricFamily]]] = {
             "entries_in": ("callcenter_events_in", "AMI entries ingested.", CounterMetricFamily),
             "ami_connected": ("callcenter_ami_connected", "1 when the AMI link is up.",
                               GaugeMetricFamily),
@@ -145,6 +151,12 @@ class DaemonCollector(Collector):
             "durable_queue_entries": ("callcenter_durable_queue_depth",
                                       "Entries waiting for the journal write.",
                                       GaugeMetricFamily),
+            "ami_frames_dropped": ("callcenter_ami_frames_dropped",
+                                   "AMI frames dropped whole (over a size or key bound).",
+                                   CounterMetricFamily),
+            "timestamps_refused": ("callcenter_timestamps_refused",
+                                   "Event Timestamps not believed (arrival time used).",
+                                   CounterMetricFamily),
         }
         healths = {name: server_health(d, name, now) for name in d.pipelines}
         for key, (metric, doc, kind) in per_server.items():

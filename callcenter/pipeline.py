@@ -50,6 +50,14 @@ class RealtimeConsumer(Protocol):
     def feed(self, facts: Sequence[Fact]) -> None: ...
 
 
+def frame_size(frame: Any) -> int:
+    """About how many bytes ``frame`` holds (its keys and text values; a few per other
+    value): what bounds the ingest queue in bytes."""
+    if not isinstance(frame, dict):
+        return 64
+    return sum(len(k) + (len(v) if isinstance(v, str) else 64) for k, v in frame.items())
+
+
 def is_realtime(consumer: object) -> bool:
     """True for a consumer that belongs on the real-time path."""
     return getattr(consumer, "realtime", False) is True and callable(
@@ -137,7 +145,7 @@ class ServerPipeline:
     def __init__(self, server: str, tracker: Tracker, durable: DurablePath | None, *,
                  realtime: Sequence[RealtimeConsumer] = (), batch_size: int = 500,
                  batch_delay_s: float = 0.05, queue_size: int = 2000,
-                 seq_clock: SeqClock | None = None) -> None:
+                 queue_bytes: int = 64 << 20, seq_clock: SeqClock | None = None) -> None:
         self.server = server
         self.tracker = tracker
         self.durable = durable
@@ -145,6 +153,10 @@ class ServerPipeline:
         self.batch_size = batch_size
         self.batch_delay_s = batch_delay_s
         self.queue: asyncio.Queue[Item | None] = asyncio.Queue(queue_size)
+        self.queue_bytes = queue_bytes
+        self.queued_bytes = 0
+        """Approximate bytes of the frames waiting in the queue (:func:`frame_size`)."""
+        self._room = asyncio.Event()
         self.clock = seq_clock or SeqClock()
         self.metrics = PipelineMetrics()
         self.queue_metrics = QueueMetrics(f"ingest:{server}")
@@ -171,7 +183,14 @@ class ServerPipeline:
             await asyncio.gather(*self._tasks[1:])
 
     async def put_frame(self, frame: dict[str, Any], received_at: float) -> None:
-        """Enqueue an AMI frame, waiting for room (AMIClient ``on_event``)."""
+        """Enqueue an AMI frame, waiting for room (AMIClient ``on_event``): in frames
+        (``queue_size``) and in bytes (``queue_bytes``)."""
+        size = frame_size(frame)
+        while self.queued_bytes and self.queued_bytes + size > self.queue_bytes:
+            self.queue_metrics.bytes_full_events += 1
+            self._room.clear()
+            await self._room.wait()
+        self.queued_bytes += size
         await self.put_item(("frame", frame, received_at))
 
     def submit_sent(self, action: dict[str, Any], sent_at: float) -> None:
@@ -208,6 +227,7 @@ class ServerPipeline:
         first = await self.queue.get()
         if first is None:
             return [], True
+        self._taken(first)
         batch = [first]
         deadline = time.monotonic() + self.batch_delay_s
         while len(batch) < self.batch_size:
@@ -224,9 +244,15 @@ class ServerPipeline:
                 item = self.queue.get_nowait()
             if item is None:
                 return batch, True
+            self._taken(item)
             batch.append(item)
         self._refill()
         return batch, False
+
+    def _taken(self, item: Item) -> None:
+        if item[0] == "frame":
+            self.queued_bytes -= frame_size(item[1])
+            self._room.set()
 
     def _refill(self) -> None:
         while self._held and not self.queue.full():

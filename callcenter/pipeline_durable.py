@@ -41,6 +41,8 @@ class QueueMetrics:
     max_depth: int = 0
     full_events: int = 0
     """Times a producer found the queue full and had to wait (back-pressure)."""
+    bytes_full_events: int = 0
+    """Times a producer found the queue's byte bound reached and had to wait."""
 
     def saw(self, q: asyncio.Queue[Any]) -> None:
         self.max_depth = max(self.max_depth, q.qsize())

@@ -52,6 +52,8 @@ class DatabaseSettings(_Section):
     batch_delay_s: float = Field(default=0.02, ge=0)
     queue_size: int = Field(default=2000, ge=1)
     """Bound of each ingest queue (entries): a full queue stops reading the AMI socket."""
+    queue_max_mb: int = Field(default=64, ge=1)
+    """Bound of each ingest queue in bytes (MiB) as well: large frames stop reading sooner."""
     write_timeout_s: float = Field(default=10.0, gt=0)
     """A database write taking longer counts as an outage: it goes to the spool."""
     spool_max_mb: int = Field(default=1024, ge=1)

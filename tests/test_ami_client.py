@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
 from callcenter.ami.client import (
     AMIAuthError,
@@ -200,15 +201,26 @@ async def test_md5_challenge_login(fake: FakeAMI, make_client: Any) -> None:
 
 
 @pytest.mark.parametrize("auth", ["plain", "md5"])
-async def test_wrong_secret_is_a_clear_error_without_retry_storm(
+async def test_wrong_secret_is_one_clear_line_per_try_never_a_raise(
     fake: FakeAMI, make_client: Any, auth: str
 ) -> None:
-    client = make_client(secret="WRONG", auth=auth)
-    with pytest.raises(AMIAuthError, match="rejected: Authentication failed"):
-        await client.start()
-    await asyncio.sleep(0.3)  # 30 backoff minimums
-    assert fake.count("Login") == 1 and fake.connections == 1
-    assert not client.connected
+    client = make_client(secret="WRONG", auth=auth, reconnect_max_s=0.15)
+    with capture_logs() as logs:
+        await client.start()  # returns: the other servers of a daemon go on starting
+        await asyncio.sleep(0.5)
+    assert (client.connected, client.login_rejected, client.state) == (
+        False, True, "login_rejected")
+    assert isinstance(client.last_error, AMIAuthError)
+    assert "rejected: Authentication failed" in str(client.last_error)
+    tries = fake.count("Login")
+    assert 2 <= tries <= 5 and fake.connections == tries  # one try per 0.15 s, never a storm
+    assert {e["event"] for e in logs} == {"ami_login_rejected"}  # one line per refusal
+    assert len(logs) in (tries, tries - 1)
+    assert all(e["log_level"] == "error" and "exc_info" not in e for e in logs)
+    assert "rejected: Authentication failed" in logs[0]["error"]
+    fake.secret = "WRONG"  # the PBX's secret changed to the one we have
+    await until(lambda: client.connected)
+    assert (client.login_rejected, client.state) == (False, "connected")
 
 
 async def test_rejected_on_reconnect_retries_only_at_the_cap(

@@ -61,11 +61,17 @@ async def test_login_list_action_and_call_events(auth: str) -> None:
         assert sim.actions[-1]["Action"] == "Logoff"
 
 
-async def test_wrong_secret_against_the_simulator() -> None:
+async def test_wrong_secret_against_the_simulator_retries_until_it_is_right() -> None:
     async with PBXSimulator(auth_fail_delay=0.01) as sim:
         client = client_for(sim, secret="WRONG")
-        with pytest.raises(AMIAuthError, match="Authentication failed"):
-            await client.start()
-        await asyncio.sleep(0.2)
-        assert sum(a.get("Action") == "Login" for a in sim.actions) == 1
-        await client.close()
+        await client.start()
+        try:
+            assert client.state == "login_rejected"
+            assert isinstance(client.last_error, AMIAuthError)
+            assert "Authentication failed" in str(client.last_error)
+            await asyncio.sleep(0.3)
+            assert 2 <= sum(a.get("Action") == "Login" for a in sim.actions) <= 3  # every 0.2 s
+            sim.secret = "WRONG"
+            await until(lambda: client.connected)
+        finally:
+            await client.close()

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from structlog.testing import capture_logs
 
 from callcenter.ami.protocol import (
     AMIProtocol,
@@ -404,6 +405,43 @@ def test_over_long_frame_is_dropped_and_the_stream_resyncs(chunk: int) -> None:
     frames = feed_chunks(proto, data, list(range(0, len(data), chunk)))
     assert frames == [{"Event": "A"}, {"Event": "B"}]
     assert len(proto.errors) == 1 and "200 bytes" in str(proto.errors[0])
+
+
+def _wide_frame(keys: int, repeat: bool = False) -> bytes:
+    """An event of ``keys`` distinct keys (or one key repeated ``keys`` times)."""
+    lines = (b"ChanVariable: x=1\r\n" * keys if repeat
+             else b"".join(b"%x: 1\r\n" % i for i in range(keys)))
+    return b"Event: Wide\r\n" + lines + b"\r\n"
+
+
+@pytest.mark.parametrize("chunk", [7, 4096, 1 << 20])
+@pytest.mark.parametrize(("keys", "repeat", "why"), [
+    (512, False, "keys (over 512)"), (9000, True, "lines")])  # whole, or while arriving
+def test_frame_over_the_key_or_line_cap_is_dropped_and_counted(
+        chunk: int, keys: int, repeat: bool, why: str) -> None:
+    seen: list[ProtocolError] = []
+    proto = AMIProtocol(on_error=seen.append)
+    data = b"Event: A\r\n\r\n" + _wide_frame(keys, repeat) + b"Event: B\r\nX: 1\r\n\r\n"
+    frames = feed_chunks(proto, data, list(range(0, len(data), chunk)))
+    assert frames == [{"Event": "A"}, {"Event": "B", "X": "1"}]
+    assert proto.dropped_frames == proto.error_count == 1 and why in str(seen[0])
+
+
+def test_frames_at_the_caps_pass() -> None:
+    proto = AMIProtocol()
+    (wide,) = proto.feed(_wide_frame(511))
+    (long,) = proto.feed(_wide_frame(8191, repeat=True))
+    assert len(wide) == 512 and len(long["ChanVariable"]) == 8191
+    assert proto.dropped_frames == 0
+
+
+def test_a_flood_of_bad_frames_is_logged_once_per_hundred() -> None:
+    proto = AMIProtocol(max_frame_keys=2)
+    bad = b"Event: X\r\nA: 1\r\nB: 2\r\n\r\n"
+    with capture_logs() as logs:
+        assert proto.feed(bad * 250 + b"Event: Y\r\n\r\n") == [{"Event": "Y"}]
+    assert proto.dropped_frames == 250
+    assert [e["errors"] for e in logs if e["event"] == "ami_protocol_error"] == [1, 100, 200]
 
 
 def test_endless_garbage_is_bounded() -> None:

@@ -105,3 +105,19 @@ async def test_pipeline_journals_before_consumers_in_order(pool: asyncpg.Pool,
     assert [e.payload.get("Linkedid") for e in entries[:40]] == [f"l{i}" for i in range(40)]
     assert entries[-1].kind == "sent"
     assert pipe.queue_metrics.full_events > 0
+
+
+async def test_ingest_queue_is_bounded_in_bytes_as_well_as_frames() -> None:
+    pipe = ServerPipeline("s", EchoTracker(), None, batch_size=5, batch_delay_s=0,
+                          queue_size=1000, queue_bytes=50_000)
+    big = {"Event": "UserEvent", "Data": "x" * 10_000}
+    for i in range(4):
+        await pipe.put_frame(dict(big, N=str(i)), 1000.0 + i)
+    blocked = asyncio.ensure_future(pipe.put_frame(dict(big, N="5"), 1005.0))
+    await asyncio.sleep(0.05)
+    assert not blocked.done() and pipe.queue.qsize() == 4
+    assert pipe.queued_bytes <= 50_000 and pipe.queue_metrics.bytes_full_events == 1
+    pipe.start()  # the tracker takes frames: room again
+    await asyncio.wait_for(blocked, 2)
+    await pipe.stop()
+    assert pipe.metrics.entries_in == 5 and pipe.queued_bytes == 0

@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from callcenter.recordings.files import map_path, resolve_stored, stored_name, wait_complete
+from callcenter.recordings.files import (
+    RefusedPath,
+    map_path,
+    resolve_stored,
+    stored_name,
+    wait_complete,
+)
 from callcenter.recordings.formats import probe
 from callcenter.sim.wav import write_wav
 
@@ -121,8 +127,33 @@ def test_path_mapping() -> None:
     assert map_path(f"{spool}/2026/x.wav", spool, "/data/monitor") == Path(
         "/data/monitor/2026/x.wav")
     assert map_path("x.wav", spool, "/data/monitor") == Path("/data/monitor/x.wav")
-    assert map_path("/elsewhere/x.wav", spool, "/data/monitor") == Path("/elsewhere/x.wav")
-    assert map_path(f"{spool}other/x.wav", spool, "/d") == Path(f"{spool}other/x.wav")
+    assert map_path("/data/monitor/y.wav", spool, "/data/monitor") == Path("/data/monitor/y.wav")
+
+
+@pytest.mark.parametrize(("announced", "why"), [
+    ("/elsewhere/x.wav", "outside"), ("/var/spool/asterisk/monitorother/x.wav", "outside"),
+    ("../../../etc/passwd", "'..'"), ("/var/spool/asterisk/monitor/../../../etc/x.wav", "'..'"),
+    ("a/../../x.wav", "'..'"), ("", "empty"), ("x\x00.wav", "NUL"),
+    ("/var/spool/asterisk/monitor", "outside /data"), (".", "outside /data")])
+def test_a_path_leaving_the_monitor_directories_is_refused(announced: str, why: str) -> None:
+    with pytest.raises(RefusedPath, match=why):
+        map_path(announced, "/var/spool/asterisk/monitor", "/data/monitor")
+
+
+def test_a_symlink_or_a_directory_inside_the_spool_is_refused(tmp_path: Path) -> None:
+    spool, outside = tmp_path / "monitor", tmp_path / "outside"
+    (spool / "2026").mkdir(parents=True)
+    outside.mkdir()
+    (outside / "secret.wav").write_bytes(b"RIFF")
+    (spool / "out.wav").symlink_to(outside / "secret.wav")
+    (spool / "dir").symlink_to(outside)
+    (spool / "in.wav").symlink_to(spool / "2026")
+    for name, why in [("out.wav", "outside"), ("dir/secret.wav", "outside"),
+                      ("in.wav", "a symlink"), ("2026", "not a regular file")]:
+        with pytest.raises(RefusedPath, match=why):
+            map_path(f"/var/spool/asterisk/monitor/{name}", "/var/spool/asterisk/monitor",
+                     str(spool))
+    assert map_path("2026/later.wav", "/x", str(spool)) == spool / "2026" / "later.wav"
 
 
 def test_stored_name_is_derived_from_the_call_and_safe() -> None:

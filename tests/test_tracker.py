@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from structlog.testing import capture_logs
 
 from callcenter.calls.model import AgentStateChanged, CallEnded, CallRecord, Fact, RingRule
 from callcenter.calls.replay import record_to_json
@@ -160,7 +162,8 @@ async def _answer_after(seconds: float) -> CallRecord:
         call = await sim.inbound_call("+8613800000007", "800", agents={
             "agent1001": AgentScript(answer_after=seconds, talk=2.0)})
         assert await asyncio.wait_for(call.wait(), 10) == "answered"
-    [record] = [c for c in track((("frame", f, 0.0) for f in sim.events), CallTracker("sim"))
+    [record] = [c for c in track((("frame", f, time.time()) for f in sim.events),
+                                  CallTracker("sim"))
                 if c.direction == "inbound"]
     return record
 
@@ -404,3 +407,36 @@ def test_link_lost_over_a_restart_fails_the_calls_it_ended(uptime: str, disposit
         assert rings == ["cancelled"] * 3
     else:
         assert all("not seen" in c["incomplete_reason"] for c in calls)
+
+@pytest.mark.parametrize("stamp", ["0", "99999999999", "١٢٣", "1e9", "-5", " 1795349633",
+                                   "nan", ["1795349633.1", "1795349633.2"]])
+def test_an_implausible_timestamp_gives_the_arrival_time_counted(
+        stamp: str | list[str]) -> None:
+    arrived = 1795349633.5
+    tracker = CallTracker("pbx2")
+    channel = {"Event": "Newchannel", "Channel": "PJSIP/trunk-00000001", "Uniqueid": "pbx2-1.0",
+               "Linkedid": "pbx2-1.0", "CallerIDNum": "+3225550101", "Exten": "800",
+               "Context": "from-trunk"}
+    with capture_logs() as logs:
+        facts = tracker.feed({**channel, "Timestamp": stamp}, arrived)
+    assert [f.at.timestamp() for f in facts] == [arrived]  # CallStarted, dated on arrival
+    assert tracker.timestamps.refused == 1
+    [warning] = logs
+    assert (warning["event"], warning["log_level"], warning["refused"]) == (
+        "ami_timestamp_refused", "warning", 1)
+    tracker.feed({"Event": "Newstate", "Channel": "PJSIP/trunk-00000001",
+                  "Uniqueid": "pbx2-1.0", "Linkedid": "pbx2-1.0", "Timestamp": "1795349634.25"},
+                 arrived + 1)
+    assert tracker.timestamps.refused == 1  # a plausible one is believed, not counted
+    assert tracker.feed({"Response": "Success"}, arrived) == []
+    assert tracker.timestamps.refused == 1  # no Timestamp at all is normal
+
+
+def test_timestamp_refusals_are_logged_once_per_thousand() -> None:
+    tracker = CallTracker("pbx2")
+    with capture_logs() as logs:
+        for n in range(2500):
+            tracker.feed({"Event": "DeviceStateChange", "Device": f"d{n}", "Timestamp": "0"},
+                         1.8e9)
+    assert tracker.timestamps.refused == 2500
+    assert [e["refused"] for e in logs] == [1, 1000, 2000]

@@ -9,9 +9,16 @@ any frame received later. Times are Unix seconds (UTC).
 
 Reconnect policy: exponential backoff from ``reconnect_min_s`` doubling up to
 ``reconnect_max_s``, with jitter (a wait is drawn from [d/2, d]). Bad
-credentials: :meth:`AMIClient.start` raises :class:`AMIAuthError` when the first
-login is rejected and nothing keeps running; a rejection on a later reconnect
-is logged and retried only every ``reconnect_max_s`` (no retry storm).
+credentials: a rejected login (the first or on a reconnect) is one error line
+(``ami_login_rejected``, no traceback) and is retried every
+``reconnect_max_s`` (no retry storm, no ban by fail2ban's first rule); it
+never raises out of :meth:`AMIClient.start`, so one wrong secret never stops
+the other servers. :attr:`AMIClient.state`, ``connected``, ``login_rejected``
+and ``last_error`` tell a health check where the link stands.
+
+Hostile input: the protocol's bounds (:mod:`callcenter.ami.protocol`) drop a
+frame over its byte, key or line cap whole (:attr:`AMIClient.dropped_frames`);
+the connection and the frames after it go on.
 """
 
 from __future__ import annotations
@@ -29,7 +36,14 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from callcenter.ami.protocol import AMIProtocol, FieldValue, Frame, ProtocolError, serialize_action
+from callcenter.ami.protocol import (
+    AMIProtocol,
+    FieldValue,
+    Frame,
+    ProtocolError,
+    log_due,
+    serialize_action,
+)
 from callcenter.ami.writes import TurnWriter
 
 if TYPE_CHECKING:
@@ -109,7 +123,8 @@ class AMIClient:
         self.reconnect_min_s, self.reconnect_max_s = reconnect_min_s, reconnect_max_s
         self.connected = False
         self.connects = 0  # successful logins so far
-        self.last_error: Exception | None = None
+        self.login_rejected = False  # the latest login attempt was refused (bad credentials)
+        self.last_error: Exception | None = None  # the latest failure, kept after a reconnect
         self._log = log.bind(server=name)
         self._proto = AMIProtocol(on_error=self._protocol_error)
         self._writer: asyncio.StreamWriter | None = None
@@ -141,11 +156,27 @@ class AMIClient:
         """The greeting of the current (or last) connection, e.g. ``Asterisk Call Manager/11.0.0``."""
         return self._proto.banner
 
+    @property
+    def state(self) -> str:
+        """``connected``, ``login_rejected`` (retrying every ``reconnect_max_s``),
+        ``connecting`` (first attempt or retrying with backoff) or ``closed``."""
+        if self.connected:
+            return "connected"
+        if self._closing:
+            return "closed"
+        return "login_rejected" if self.login_rejected else "connecting"
+
+    @property
+    def dropped_frames(self) -> int:
+        """Frames received and dropped over a bound (bytes, keys, lines) since creation."""
+        return self._proto.dropped_frames
+
     async def start(self) -> None:
         """Connect and keep connected in the background.
 
-        Returns after the first attempt: connected, or not (then retrying with
-        backoff). Raises :class:`AMIAuthError` if the first login is rejected.
+        Returns after the first attempt: connected, or not (then retrying in the
+        background). Never raises for a refused or failed connection: a rejected
+        login is logged and retried (see the module doc; :attr:`state`).
         """
         first: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._closing = False
@@ -248,12 +279,9 @@ class AMIClient:
             try:
                 await self._connect_and_serve(first)
             except AMIAuthError as exc:
-                self.last_error = exc
-                self._log.error("ami_auth_failed", error=str(exc))
-                if not first.done():
-                    first.set_exception(exc)
-                    return
+                self.last_error, self.login_rejected = exc, True
                 delay = self.reconnect_max_s
+                self._log.error("ami_login_rejected", error=str(exc), retry_in_s=delay)
             except (OSError, AMIError, ProtocolError) as exc:
                 self.last_error = exc
                 if not self._closing:
@@ -270,9 +298,8 @@ class AMIClient:
             failures = 1 if self.connects > connects else failures + 1
             if delay is None:
                 delay = backoff_delay(failures, self.reconnect_min_s, self.reconnect_max_s)
-            wait = delay
-            self._log.info("ami_reconnect_wait", wait_s=round(wait, 3))
-            await asyncio.sleep(wait)
+                self._log.info("ami_reconnect_wait", wait_s=round(delay, 3))
+            await asyncio.sleep(delay)
 
     async def _connect_and_serve(self, first: asyncio.Future[None]) -> None:
         reader, self._writer = await asyncio.wait_for(
@@ -285,7 +312,7 @@ class AMIClient:
             await self._login_or_lost(read_task)
         finally:
             self._logging_in = False
-        self.connected = True
+        self.connected, self.login_rejected = True, False
         self.connects += 1
         self._log.info("ami_connected", banner=self._proto.banner, connects=self.connects)
         if not first.done():
@@ -429,4 +456,7 @@ class AMIClient:
         self._pending.clear()
 
     def _protocol_error(self, err: ProtocolError) -> None:
-        self._log.warning("ami_protocol_error", error=str(err))
+        count = self._proto.error_count
+        if log_due(count):
+            self._log.warning("ami_protocol_error", error=str(err), errors=count,
+                              dropped_frames=self._proto.dropped_frames)

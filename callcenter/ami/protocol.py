@@ -19,6 +19,13 @@ compiler is at hand; ``CALLCENTER_NO_EXTENSIONS=1`` turns it off), else
 Follows blocks, banners, over-long frames, bad UTF-8) takes a line-by-line
 path that gives the same frames.
 
+Bounds (hostile or broken input): a frame over ``max_frame_bytes``
+(:data:`DEFAULT_MAX_FRAME_BYTES`), over ``max_frame_keys`` distinct keys
+(:data:`DEFAULT_MAX_FRAME_KEYS`) or over ``max_frame_values`` lines
+(:data:`DEFAULT_MAX_FRAME_VALUES`, a repeated key's values counted one each)
+is dropped whole and counted; the frames after it parse as usual. The caps
+apply to the frames of both parsers, so the C accelerator needs none of its own.
+
 This module does no I/O and imports nothing from the rest of the package but
 its own C accelerator.
 """
@@ -38,7 +45,16 @@ FieldValue = str | list[str]
 Frame = dict[str, FieldValue]
 
 DEFAULT_MAX_FRAME_BYTES = 1 << 20
+"""Bytes of one frame (its lines, without the blank line ending it)."""
+DEFAULT_MAX_FRAME_KEYS = 512
+"""Distinct keys of one frame; real Asterisk 22 frames hold at most about 100
+(``ListCommands``: one key per action)."""
+DEFAULT_MAX_FRAME_VALUES = 8192
+"""Lines of one frame (a repeated key's values each count): a long ``Command``
+output (``queue show`` of a large site) fits, 100,000 ``ChanVariable`` lines do not."""
 MAX_KEPT_ERRORS = 100
+LOG_EVERY = 100
+"""Protocol errors are logged for the first one, then for every ``LOG_EVERY``-th."""
 _END_COMMAND = "--END COMMAND--"
 _BANNER = re.compile(r"[^:\r\n]*/\d[\w.+~-]*")
 _MID_BANNER = re.compile(r"[^:\r\n]*Call Manager/\d[\w.+~-]*")
@@ -114,6 +130,17 @@ def _follows(frame: Frame) -> bool:
     return key == "Response" and (value[0] if isinstance(value, list) else value) == "Follows"
 
 
+def log_due(count: int) -> bool:
+    """Whether the ``count``-th error of a kind is worth a log line: the first, then
+    every :data:`LOG_EVERY`-th (a flood of bad input is counted, not echoed)."""
+    return count == 1 or count % LOG_EVERY == 0
+
+
+def _value_count(frame: Frame) -> int:
+    """The lines of ``frame``: a repeated key's values count one each."""
+    return sum(len(v) if type(v) is list else 1 for v in frame.values())
+
+
 _partition = str.partition
 _COLON_SPACE = repeat(": ")  # an endless iterator, shared by every map() below
 
@@ -183,10 +210,12 @@ class AMIProtocol:
     connection; a banner met between frames is recognised too), CRLF and bare
     LF line ends, frames ended by ``\\r\\n\\n``, ``Response: Follows`` blocks,
     and bytes that are not UTF-8 (replaced). :meth:`feed` never raises: a
-    frame over ``max_frame_bytes`` or with bad bytes is recorded as a
-    :class:`ProtocolError` in :attr:`errors` (the latest ones; all counted in
-    :attr:`error_count`) and passed to ``on_error``; an
-    over-long frame is dropped and parsing resumes after the next blank line.
+    frame over a bound (bytes, keys, values: see the module doc) or with bad
+    bytes is recorded as a :class:`ProtocolError` in :attr:`errors` (the
+    latest ones; all counted in :attr:`error_count`) and passed to
+    ``on_error`` (without one it is logged, the first and every
+    :data:`LOG_EVERY`-th); a frame over a bound is dropped whole (counted in
+    :attr:`dropped_frames`) and parsing resumes after its blank line.
     """
 
     _parse_crlf_frames = staticmethod(parse_crlf_frames)
@@ -195,11 +224,17 @@ class AMIProtocol:
         self,
         max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
         on_error: Callable[[ProtocolError], None] | None = None,
+        *,
+        max_frame_keys: int = DEFAULT_MAX_FRAME_KEYS,
+        max_frame_values: int = DEFAULT_MAX_FRAME_VALUES,
     ) -> None:
         self.max_frame_bytes = max_frame_bytes
+        self.max_frame_keys = max_frame_keys
+        self.max_frame_values = max_frame_values
         self.on_error = on_error
         self.errors: list[ProtocolError] = []  # the latest MAX_KEPT_ERRORS
         self.error_count = 0
+        self.dropped_frames = 0  # over a bound: bytes, keys or values
         self.banner: str | None = None
         self._buf = b""
         self._at_start = True
@@ -227,12 +262,33 @@ class AMIProtocol:
             if nl <= self.max_frame_bytes and _BANNER.fullmatch(first):
                 self.banner = first
                 buf = buf[nl + 1 :]
+        many_lines = buf.count(b"\n") > self.max_frame_values  # else no frame can have too many
         end = -1 if self._skipping else buf.rfind(_CRLF2)
         if end >= 0 and self._fast(buf, end, frames):
             buf = buf[end + 4 :]
         self._buf = self._slow(buf, frames)
         self._check_incomplete()
-        return frames
+        return self._bounded(frames, many_lines)
+
+    def _bounded(self, frames: list[Frame], many_lines: bool) -> list[Frame]:
+        """``frames`` without those over ``max_frame_keys`` keys or ``max_frame_values``
+        values (each dropped and counted)."""
+        keys, values = self.max_frame_keys, self.max_frame_values
+        if not many_lines and max(map(len, frames), default=0) <= keys:
+            return frames
+        kept: list[Frame] = []
+        for frame in frames:
+            if len(frame) > keys:
+                self._drop(f"frame of {len(frame)} keys (over {keys}) dropped")
+            elif many_lines and (n := _value_count(frame)) > values:
+                self._drop(f"frame of {n} lines (over {values}) dropped")
+            else:
+                kept.append(frame)
+        return kept
+
+    def _drop(self, message: str) -> None:
+        self.dropped_frames += 1
+        self._error(message)
 
     def _fast(self, buf: bytes, end: int, frames: list[Frame]) -> bool:
         """Parse the CRLF frames in ``buf[:end]``; False (nothing added) if :meth:`_slow` must."""
@@ -252,18 +308,27 @@ class AMIProtocol:
         self.error_count += 1
         self.errors.append(err)
         del self.errors[:-MAX_KEPT_ERRORS]
-        log.warning("ami_protocol_error", error=message)
         if self.on_error is not None:
             self.on_error(err)
+        elif log_due(self.error_count):
+            log.warning("ami_protocol_error", error=message, errors=self.error_count)
 
     def _check_incomplete(self) -> None:
-        # +1: the buffer may hold the first byte of the terminator, not part of the frame
-        if not self._skipping and len(self._buf) > self.max_frame_bytes + 1:
-            self._error(f"frame over {self.max_frame_bytes} bytes dropped; resync at blank line")
-            self._skipping = True
-            self._at_start = False
+        """Drop the frame still arriving once it is over a bound: bytes, or lines (so a
+        frame of 100,000 keys is never parsed), and skip to the next blank line."""
+        if not self._skipping:
+            # +1: the buffer may hold the first byte of the terminator, not part of the frame
+            if len(self._buf) > self.max_frame_bytes + 1:
+                self._skip(f"frame over {self.max_frame_bytes} bytes dropped")
+            elif self._buf.count(b"\n") > self.max_frame_values:
+                self._skip(f"frame over {self.max_frame_values} lines dropped")
         if self._skipping:
             self._buf = self._buf[-2:]
+
+    def _skip(self, why: str) -> None:
+        self._drop(f"{why}; resync at blank line")
+        self._skipping = True
+        self._at_start = False
 
     def _slow(self, buf: bytes, frames: list[Frame]) -> bytes:
         """Frame by frame, line-aware; returns the unconsumed bytes."""
@@ -289,7 +354,7 @@ class AMIProtocol:
             raw = buf[pos:stop]
             pos = nxt
             if len(raw) > self.max_frame_bytes:
-                self._error(f"frame over {self.max_frame_bytes} bytes dropped")
+                self._drop(f"frame over {self.max_frame_bytes} bytes dropped")
                 continue
             frame = self._decode_frame(raw)
             if frame:

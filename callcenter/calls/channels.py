@@ -12,6 +12,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import structlog
+
+log = structlog.get_logger(__name__)
+
 UNKNOWN = frozenset({"", "<unknown>", "unknown", "anonymous"})
 _SEQ = re.compile(r"-[0-9a-f]{8}(;\d)?$")
 _APP_PATHS = re.compile(r"\b[rt]\(([^)]+)\)")
@@ -32,20 +36,56 @@ def known(value: str) -> str | None:
     return None if value.strip() in UNKNOWN else value
 
 
-_LATEST_TIME = 32503680000.0  # 3000-01-01: later (or NaN, inf) is no clock's reading
+EARLIEST_TIMESTAMP = 946684800.0
+"""2000-01-01T00:00:00Z: an earlier ``Timestamp`` (``0``, a counter) is no clock's reading."""
+TIMESTAMP_AHEAD_S = 86400.0
+"""How far past the arrival time a ``Timestamp`` may be (clock skew, a replayed capture)."""
+_TIMESTAMP = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,9})?")  # ASCII digits: not \d
+
+
+def read_timestamp(frame: Mapping[str, Any], received_at: float) -> tuple[float, bool]:
+    """(event seconds, refused): the frame's ``Timestamp`` (Unix seconds) when it is
+    plain ASCII digits with an optional fraction, no earlier than 2000-01-01 and no
+    later than ``received_at`` + :data:`TIMESTAMP_AHEAD_S`; else ``received_at``, with
+    ``refused`` True when a ``Timestamp`` was there (absent is normal: responses,
+    ``timestampevents = no``)."""
+    ts = frame.get("Timestamp")
+    if ts is None:
+        return received_at, False
+    if isinstance(ts, str) and _TIMESTAMP.fullmatch(ts):
+        value = float(ts)
+        if EARLIEST_TIMESTAMP <= value <= received_at + TIMESTAMP_AHEAD_S:
+            return value, False
+    return received_at, True
 
 
 def event_seconds(frame: Mapping[str, Any], received_at: float) -> float:
-    """The frame's ``Timestamp`` (Unix seconds) when it is a plausible one, else ``received_at``."""
-    ts = frame.get("Timestamp")
-    if isinstance(ts, str):
-        try:
-            value = float(ts)
-        except ValueError:
-            return received_at
-        if 0.0 <= value < _LATEST_TIME:
-            return value
-    return received_at
+    """The frame's ``Timestamp`` (Unix seconds) when it is a plausible one, else
+    ``received_at`` (see :func:`read_timestamp`)."""
+    return read_timestamp(frame, received_at)[0]
+
+
+class TimestampCheck:
+    """The event times of one server's frames, counting the ``Timestamp`` fields refused
+    (:func:`read_timestamp`) in :attr:`refused`; logs a warning for the first refusal
+    and then every ``log_every``-th (a PBX whose clock says 1970 refuses them all)."""
+
+    def __init__(self, server: str, log_every: int = 1000) -> None:
+        self.server = server
+        self.log_every = log_every
+        self.refused = 0
+
+    def event_time(self, frame: Mapping[str, Any], received_at: float) -> datetime:
+        """As :func:`event_time`, counting (and now and then logging) a refusal."""
+        seconds, refused = read_timestamp(frame, received_at)
+        if refused:
+            self.refused += 1
+            if self.refused == 1 or self.refused % self.log_every == 0:
+                log.warning("ami_timestamp_refused", server=self.server,
+                            ami_event=text(frame, "Event"),
+                            timestamp=repr(frame.get("Timestamp"))[:60],
+                            received_at=received_at, refused=self.refused)
+        return datetime.fromtimestamp(seconds, UTC)
 
 
 def event_time(frame: Mapping[str, Any], received_at: float) -> datetime:

@@ -36,10 +36,10 @@ from callcenter.calls.callstate import (
     transfer_target,
 )
 from callcenter.calls.channels import (
+    TimestampCheck,
     base_name,
     dialled_number,
     endpoint_of,
-    event_time,
     interface_of,
     is_local,
     is_trunk,
@@ -98,6 +98,7 @@ class CallTracker:
         self.sent = SentActions()
         self.pbx_started_at: datetime | None = None
         """When the PBX process started, from the ``Uptime`` of the latest ``FullyBooted``."""
+        self.timestamps = TimestampCheck(server)  # .refused: Timestamps not believed
         self._out: list[Fact] = []
         self.handlers: dict[str, Handler] = {
             "Newchannel": self._on_channel, "Newstate": self._on_channel,
@@ -133,7 +134,7 @@ class CallTracker:
         if not isinstance(name, str):
             self._on_response(frame)
             return self._take()
-        at = event_time(frame, received_at)
+        at = self.timestamps.event_time(frame, received_at)
         if name in MEMBER_EVENTS:
             self._out += self.members.on_event(frame, at)
             return self._take()

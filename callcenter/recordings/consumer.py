@@ -7,6 +7,9 @@ it (:mod:`callcenter.recordings.formats`), moves it into the store, computes
 its SHA-256 and size, and writes its row: ready | empty | missing | corrupt.
 Missing and corrupt files are checked ``retries`` more times, ``retry_delay_s``
 apart, then raise a :class:`RecordingAlert` (log, ``alerts``, ``on_alert``).
+A path outside the monitor directories (:func:`files.map_path`) is refused at
+once: the file is never read, moved or hashed; its row says 'missing' with the
+reason, an error line and a ``refused`` alert name the call.
 Rows still 'pending' when the daemon stopped are taken up again at start, and
 a periodic sweep files the recordings of ended calls that have no row (their
 end was missed, or the database was down when it came).
@@ -35,13 +38,14 @@ from callcenter.store.recordings import Recording, RecordingRepository
 log = structlog.get_logger(__name__)
 
 
-AlertStatus = Literal["missing", "corrupt", "store_failed"]
+AlertStatus = Literal["missing", "corrupt", "store_failed", "refused"]
 
 
 @dataclass(frozen=True)
 class RecordingAlert(Fact):
-    """A recording still missing or corrupt after every retry, or a store that refuses
-    files (``store_failed``: the row stays pending): supervisors should look."""
+    """A recording still missing or corrupt after every retry, a store that refuses
+    files (``store_failed``: the row stays pending), or a path from AMI outside the
+    monitor directories (``refused``: the file was left alone): supervisors should look."""
 
     linkedid: str
     file_name: str
@@ -217,10 +221,14 @@ class RecordingConsumer:
     async def _check_and_store(self, repo: RecordingRepository, rec: Recording) -> None:
         """Check ``rec``'s file until it is usable or the retries are spent; write the row."""
         s = self.settings
-        local = files.map_path(rec.source_path, s.asterisk_dir, s.local_dir)
+        root = s.local_dir
+        try:
+            local = files.map_path(rec.source_path, s.asterisk_dir, s.local_dir)
+        except files.RefusedPath as exc:
+            return await self._refuse(repo, rec, exc)
         moved = Path(s.store_dir) / rec.path if rec.path else None
         if moved is not None and moved.is_file() and not local.exists():
-            local = moved  # moved before a stop, its row not yet written
+            local, root = moved, s.store_dir  # moved before a stop, its row not yet written
         ctx = {"server": rec.server, "linkedid": rec.linkedid, "file_name": rec.file_name}
         for attempt in range(1, s.retries + 2):
             size = await files.wait_complete(local, s.stable_wait_s, s.max_wait_s)
@@ -228,6 +236,10 @@ class RecordingConsumer:
                 result = Probe("corrupt", "", None, f"file never appeared: {local}")
                 status: AlertStatus = "missing"
             else:
+                try:  # again: a symlink may have taken the file's place meanwhile
+                    files.check_inside(local, root)
+                except files.RefusedPath as exc:
+                    return await self._refuse(repo, rec, exc)
                 async with self._cpu:
                     result = await asyncio.to_thread(_safe_probe, local)
                 status = "corrupt"
@@ -263,6 +275,16 @@ class RecordingConsumer:
         return replace(rec, status=result.verdict, format=result.format or None,
                        duration_s=result.duration_s, size_bytes=target.stat().st_size,
                        sha256=digest)
+
+    async def _refuse(self, repo: RecordingRepository, rec: Recording,
+                      reason: files.RefusedPath) -> None:
+        """Leave the file alone: a 'missing' row saying why, an error line, an alert."""
+        rec = replace(rec, status="missing", path=None, attempts=max(1, rec.attempts),
+                      detail=f"refused: {reason}")
+        log.error("recording_refused", server=rec.server, linkedid=rec.linkedid,
+                  file_name=rec.file_name, source_path=rec.source_path, reason=str(reason))
+        await repo.upsert(rec, self.settings.short_ratio)
+        self._alert(rec, "refused")
 
     def _alert(self, rec: Recording, status: AlertStatus) -> None:
         alert = RecordingAlert(rec.server, datetime.now(UTC), rec.linkedid, rec.file_name,

@@ -1,7 +1,9 @@
 """Recording files on disk: path mapping, waiting for completion, filing, safe lookup.
 
 Paths Asterisk announces are mapped from ``asterisk_dir`` to ``local_dir``
-(containers see the spool under different paths). Filed recordings live under
+(containers see the spool under different paths); a path that would leave
+the monitor directories is refused (:class:`RefusedPath`) before anything
+touches the file: an AMI event names the path, and AMI input is not trusted. Filed recordings live under
 ``store_dir`` at ``YYYY/MM/DD/<server>_<linkedid>_<n><ext>`` (the call's UTC
 start date); only :func:`resolve_stored` turns a stored relative path back
 into a file, and it refuses anything that would leave ``store_dir``.
@@ -20,20 +22,50 @@ from pathlib import Path, PurePosixPath
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+-]")
 
 
-def map_path(announced: str, asterisk_dir: str, local_dir: str) -> Path:
-    """Where the daemon finds the file Asterisk announced as ``announced``.
+class RefusedPath(ValueError):
+    """A recording path outside the monitor directories: its file is never touched."""
 
-    A path under ``asterisk_dir`` is moved under ``local_dir``; a relative one
-    (MixMonitor's default directory) is taken inside ``local_dir``; any other
-    absolute path is used as is.
+
+def map_path(announced: str, asterisk_dir: str, local_dir: str) -> Path:
+    """Where the daemon finds the file Asterisk announced as ``announced``, always
+    inside ``local_dir``.
+
+    A path under ``asterisk_dir`` (or already under ``local_dir``) is moved under
+    ``local_dir``; a relative one (MixMonitor's default directory) is taken inside
+    ``local_dir``. Raises :class:`RefusedPath` for any other absolute path, a ``..``
+    part, a NUL byte, and whatever :func:`check_inside` refuses.
     """
+    if not announced or "\x00" in announced:
+        raise RefusedPath("an empty path or a NUL byte")
     src = PurePosixPath(announced)
-    base = PurePosixPath(asterisk_dir)
-    if not src.is_absolute():
-        return Path(local_dir) / src
-    if src.is_relative_to(base):
-        return Path(local_dir) / src.relative_to(base)
-    return Path(announced)
+    if ".." in src.parts:
+        raise RefusedPath("a '..' part")
+    rel = src if not src.is_absolute() else next(
+        (src.relative_to(base) for base in map(PurePosixPath, (asterisk_dir, local_dir))
+         if base.is_absolute() and src.is_relative_to(base)), None)
+    if rel is None:
+        raise RefusedPath(f"outside {asterisk_dir} (and {local_dir})")
+    local = Path(local_dir) / rel
+    check_inside(local, local_dir)
+    return local
+
+
+def check_inside(path: Path, root_dir: str | Path) -> None:
+    """Raise :class:`RefusedPath` unless ``path`` is strictly inside ``root_dir`` once
+    both are resolved (no symlink on the way out), is not itself a symlink, and is a
+    regular file if it exists. Reads metadata only (link targets, file type)."""
+    try:
+        root = Path(root_dir).resolve()
+        real = path.resolve()
+        link, kind = path.is_symlink(), path.exists() and not path.is_file()
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop (Python < 3.13)
+        raise RefusedPath(f"unresolvable: {exc}") from None
+    if real == root or not real.is_relative_to(root):
+        raise RefusedPath(f"its real path {real} is outside {root}")
+    if link:
+        raise RefusedPath("a symlink")
+    if kind:
+        raise RefusedPath("not a regular file")
 
 
 def stored_name(server: str, linkedid: str, index: int, file_name: str,

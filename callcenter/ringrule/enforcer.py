@@ -12,7 +12,6 @@ learnt from receive times, so skewed PBX clocks and replays still give
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping, Sequence
@@ -23,6 +22,7 @@ from typing import Any, Protocol
 
 import structlog
 
+from callcenter.calls.channels import read_timestamp
 from callcenter.calls.model import (
     AgentStateChanged,
     CallEnded,
@@ -175,15 +175,13 @@ class RingEnforcer:
 
         Facts reach consumers after the ingest queue and the tracker (up to tens
         of ms in a burst); frames seen here, as the daemon receives them, give
-        the offset to within the network delay. Cheap: one float().
+        the offset to within the network delay. A Timestamp the tracker would not
+        believe (:func:`~callcenter.calls.channels.read_timestamp`: ``0``, digits of
+        another script, far ahead) teaches nothing.
         """
-        ts = frame.get("Timestamp")
-        if isinstance(ts, str):
-            try:
-                stamp = float(ts)
-            except ValueError:
-                return
-            if math.isfinite(stamp):
+        if "Timestamp" in frame:
+            stamp, refused = read_timestamp(frame, self.clock.now())
+            if not refused:
                 self._learn_offset(server, stamp)
 
     def quiet_for(self) -> float | None:

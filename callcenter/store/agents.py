@@ -71,7 +71,9 @@ class AgentRepository:
                 await conn.execute(_MEMBERS, *columns(
                     ((f.server, f.queue, f.interface, f.agent, f.in_queue, f.state, f.paused,
                       f.reason, f.at) for f in members), 9))
-            await self._touch_queues(conn, ((f.server, f.queue, f.at) for f in members))
+            # every fact, not only the latest per member: a queue's first_seen must not
+            # depend on how facts were batched
+            await self._touch_queues(conn, ((f.server, f.queue, f.at) for f in facts))
             await conn.execute(_HISTORY, *columns(
                 ((f.server, f.interface, f.queue or "", f.at, f.agent, f.state, f.paused,
                   f.reason, f.in_queue) for f in facts), 9))
