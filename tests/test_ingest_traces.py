@@ -20,7 +20,8 @@ from callcenter.store.writer import StoreWriter
 pytest.importorskip("callcenter.calls.tracker", reason="the tracker has not landed yet")
 
 TRACES = Path(__file__).parent / "traces"
-CAPTURES = sorted(p for d in ("real", "real2") for p in (TRACES / d).glob("*.expected.json"))
+CAPTURES = sorted(p for d in ("real", "real2", "real3")
+                  for p in (TRACES / d).glob("*.expected.json"))
 
 
 async def ingest(pool: asyncpg.Pool, capture: Path, spool: Path) -> list[dict[str, Any]]:
@@ -105,6 +106,7 @@ def tracked(items: list[Any], journaled_only: bool) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("capture", sorted((TRACES / "real").glob("*.jsonl"))
                          + sorted((TRACES / "real2").glob("*.jsonl"))
+                         + sorted((TRACES / "real3").glob("*.jsonl"))
                          + sorted((TRACES / "enforce").glob("*.jsonl")), ids=lambda p: p.stem)
 def test_noise_filter_drops_nothing_the_tracker_uses(capture: Path) -> None:
     """The tracker gives the same calls from the journaled entries as from all of them."""

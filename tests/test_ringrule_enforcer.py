@@ -54,8 +54,8 @@ async def test_answer_just_before_or_after_deadline(answer_at: float, violations
     assert len(outs) == violations
     if violations:
         v = outs[0].violation
-        assert (v.agent, v.queue, v.action, v.result, v.rings) == (
-            "agent1001", "support", "hangup", "ok", 4)
+        assert (v.agent, v.queue, v.action, v.result, v.rings) == (  # cut at the deadline: 3
+            "agent1001", "support", "hangup", "ok", 3)
         assert 15.0 <= v.ring_s < 15.1 and v.deadline_s == 15.0
         assert outs[0].sent == {"Action": "Hangup", "Channel": "PJSIP/agent1001-00000001",
                                 "Cause": "19"}
@@ -178,6 +178,20 @@ async def test_two_misses_pause_everywhere_and_alert() -> None:
     assert (alert.kind, alert.interface, alert.misses, alert.action, alert.result) == (
         "agent_paused", "PJSIP/agent1001", 2, "pause", "ok")
     assert list(enf.alerts) == alerts
+    await enf.close()
+
+
+async def test_rings_the_pbx_cancelled_are_not_misses() -> None:
+    """Rings the PBX ended itself (a queue wait running out, a restart: the tracker's
+    ``cancelled``) never count toward the pause, however many there are."""
+    enf, client, clock = await make()
+    for i in range(3):
+        a = attempt(chan=f"PJSIP/agent1001-0000000{i}", at=20.0 * i)
+        await enf.on_facts([started(a, f"L{i}"), ended(a, "cancelled", 8.0, f"L{i}")])
+    await clock.sleep_until(80)
+    await enf.drain()
+    assert client.actions("Hangup") == [] and client.actions("QueuePause") == []
+    assert list(enf.alerts) == []
     await enf.close()
 
 

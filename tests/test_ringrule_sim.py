@@ -120,8 +120,8 @@ async def test_queue_ring_cut_at_deadline_and_next_agent_offered(rig: Rig) -> No
     await rig.enforcer.drain()
     [out] = rig.enforcer.outcomes[("sim", call.linkedid)]
     v = out.violation
-    assert (v.agent, v.queue, v.action, v.result, v.rings) == (
-        "agent1001", "support", "hangup", "ok", 4)
+    assert (v.agent, v.queue, v.action, v.result, v.rings) == (  # cut at the deadline: 3
+        "agent1001", "support", "hangup", "ok", 3)
     assert rig.actions("QueuePause") == []
 
 

@@ -47,11 +47,11 @@ def judged(call: dict[str, Any]) -> tuple[list[tuple[Any, ...]], list[tuple[Any,
     ("real2/q_answer_near_limit", [("agent1001", "answered", True)], []),
     ("real/inbound_rna_then_next",
      [("agent1001", "no_answer", False), ("agent1002", "answered", True)],
-     [("agent1001", 4, "asterisk", "not_taken")]),
+     [("agent1001", 3, "asterisk", "not_taken")]),
     ("real2/q_rna_twice",
      [("agent1001", "no_answer", False), ("agent1002", "no_answer", False),
       ("agent1003", "answered", True)],
-     [("agent1001", 4, "asterisk", "not_taken"), ("agent1002", 4, "asterisk", "not_taken")]),
+     [("agent1001", 3, "asterisk", "not_taken"), ("agent1002", 3, "asterisk", "not_taken")]),
     # the direct call answered after 20.0 s: live, the caller would have been redirected
     ("real2/direct_late_answer", [("agent1002", "answered", False)],
      [("agent1002", 5, "redirect", "not_taken")]),
@@ -235,6 +235,178 @@ def test_queue_status_after_a_restart_tells_of_callers_already_waiting() -> None
     assert (started.call.caller, started.call.direction) == ("+3225550102", "inbound")
     assert tracker.feed(entry, 1795348805.0) == []  # listed again: already known to wait
 
+
+# -- the PBX ending calls and rings itself (issue 18) ----------------------------------------
+
+def _calls(items: Iterable[Item], tracker: CallTracker | None = None) -> list[dict[str, Any]]:
+    calls = track(items, tracker or CallTracker("pbx4"))
+    return sorted((j for j in map(record_to_json, calls) if j["direction"] != "internal"),
+                  key=lambda c: c["started_at"])
+
+
+def test_pbx_restart_fails_the_waiting_callers_and_cancels_their_rings() -> None:
+    """real3/j_core_restart: `core restart now` with four callers waiting (three ringing):
+    SoftHangupRequest Cause 4 (system shutdown), QueueCallerAbandon, no QUEUESTATUS, and an
+    AgentRingNoAnswer RingTime 14000 for agent1001: no timeout, no abandon, no missed ring."""
+    from callcenter.calls.model import QueueCallerLeft, RingEnded
+
+    tracker = CallTracker("pbx4")
+    facts = [f for kind, body, t in read_capture(TRACES / "real3" / "j_core_restart.jsonl")
+             for f in apply_entry(tracker, kind, body, t)]
+    calls = [record_to_json(f.call) for f in facts if isinstance(f, CallEnded)]
+    assert sorted(c["caller"] for c in calls) == [f"1380000010{i}" for i in range(1, 5)]
+    for c in calls:
+        assert (c["direction"], c["disposition"], c["hangup_by"]) == ("inbound", "failed", "system")
+        assert "PBX shut down or restarted" in c["incomplete_reason"]
+        assert c["violations"] == []
+        assert all(r["outcome"] == "cancelled" and r["rings"] == 3 for r in c["ring_attempts"])
+    assert sorted(len(c["ring_attempts"]) for c in calls) == [0, 1, 1, 1]
+    assert {f.attempt.outcome for f in facts if isinstance(f, RingEnded)} == {"cancelled"}
+    assert {f.reason for f in facts if isinstance(f, QueueCallerLeft)} == {"left"}
+
+
+def test_shutdown_event_ends_every_open_call_as_failed() -> None:
+    """A read=system session sees ``Shutdown`` (Restart: True): calls still open end there."""
+    items = list(read_capture(TRACES / "real3" / "j_core_restart.jsonl"))
+    cut = next(i for i, (_, b, _) in enumerate(items) if b.get("Event") == "SoftHangupRequest")
+    shutdown = next(it for it in items if it[1].get("Event") == "Shutdown")
+    calls = _calls([*items[:cut], shutdown])
+    assert len(calls) == 4
+    for c in calls:
+        assert (c["disposition"], c["hangup_by"], c["ended_at"] is not None) == (
+            "failed", "system", True)
+        assert c["incomplete_reason"] == "the PBX restarted (Shutdown event, Restart: True)"
+        assert all(r["outcome"] == "cancelled" for r in c["ring_attempts"])
+
+
+def test_queue_timeout_while_ringing_cancels_the_ring_it_cut() -> None:
+    """The caller's queue wait runs out while a phone rings: app_queue still emits DialEnd
+    NOANSWER and AgentRingNoAnswer (RingTime < the member timeout). Derived from the real
+    j_core_restart call of 13800000101 (ring of 13.5 s, RingTime 14000) without the restart's
+    SoftHangupRequest Cause 4 and with the QUEUESTATUS=TIMEOUT a timeout sets."""
+    lid = "pbx4-1796601886.25"
+    items: list[Any] = []
+    for kind, body, t in read_capture(TRACES / "real3" / "j_core_restart.jsonl"):
+        if kind != "frame" or body.get("Linkedid") != lid or (
+                body.get("Event") == "SoftHangupRequest" and body.get("Cause") == "4"):
+            continue
+        items.append((kind, body, t))
+        if body.get("Event") == "QueueCallerLeave":
+            items.append(("frame", {**body, "Event": "VarSet", "Variable": "QUEUESTATUS",
+                                    "Value": "TIMEOUT"}, t))
+    [call] = _calls(items)
+    assert (call["disposition"], call["hangup_by"], call["incomplete_reason"]) == (
+        "timeout", "system", None)
+    [ring] = call["ring_attempts"]
+    assert (ring["agent"], ring["outcome"], ring["rings"], ring["within_rule"]) == (
+        "agent1001", "cancelled", 3, True)
+    assert call["violations"] == []
+
+
+def test_no_answer_at_the_member_timeout_stays_the_agents_miss() -> None:
+    """real3/b: app_queue's member timeout (= the deadline) ends the ring at 15.003 s:
+    no_answer, three rings, a violation of three rings."""
+    [call] = replay("real3/b_first_agent_no_answer")
+    first = call["ring_attempts"][0]
+    assert (first["agent"], first["outcome"], first["rings"], first["within_rule"]) == (
+        "agent1003", "no_answer", 3, False)
+    assert [(v["agent"], v["rings"], v["action"]) for v in call["violations"]] == [
+        ("agent1003", 3, "asterisk")]
+
+
+def test_ring_cut_by_the_daemon_at_the_deadline_is_three_rings() -> None:
+    """real3/c: the daemon's Redirect cut the direct ring at 15.025 s."""
+    [call] = replay("real3/c_direct_daemon_redirect")
+    cut = call["ring_attempts"][0]
+    assert (cut["agent"], cut["outcome"], cut["rings"]) == ("agent1002", "cancelled", 3)
+    assert [(v["rings"], v["action"]) for v in call["violations"]] == [(3, "redirect")]
+
+
+@pytest.mark.parametrize(("ring_s", "rings"), [
+    (0.2, 1), (5.0, 1), (5.3, 2), (14.0, 3), (15.0, 3), (15.012, 3), (15.5, 3), (15.6, 4),
+    (20.0, 4)])
+def test_rings_counted_with_the_deadline_grace(ring_s: float, rings: int) -> None:
+    assert RingRule().rings(ring_s) == rings
+
+
+def _local_test_call() -> list[Any]:
+    """The README's provider-less test call, `channel originate Local/800@from-trunk
+    application Wait 60`: the ;1 half (Uniqueid = Linkedid) runs Wait, the ;2 half runs
+    from-trunk 800; no CallerID; agent1001 answers after 4 s; Wait ends at 60 s."""
+    lid, t0 = "pbx4-1796700000.0", 1796700000.0
+    one, two = "Local/800@from-trunk-00000000;1", "Local/800@from-trunk-00000000;2"
+    agent = "PJSIP/agent1001-00000002"
+
+    def ev(t: float, name: str, channel: str, uniqueid: str, **more: str) -> Any:
+        body = {"Event": name, "Timestamp": f"{t0 + t:.6f}", "Channel": channel,
+                "CallerIDNum": "<unknown>", "CallerIDName": "<unknown>", "Context": "from-trunk",
+                "Exten": "800", "Uniqueid": uniqueid, "Linkedid": lid, **more}
+        return ("frame", body, t0 + t)
+
+    two_id, agent_id = "pbx4-1796700000.1", "pbx4-1796700000.2"
+    dest = {"DestChannel": agent, "DestUniqueid": agent_id, "DestLinkedid": lid}
+    return [
+        ev(0.0, "Newchannel", one, lid, Context="default", Exten="s"),
+        ev(0.0, "Newchannel", two, two_id),
+        ev(0.01, "Newexten", two, two_id, Application="Queue", AppData="support,t,,,60"),
+        ev(0.02, "QueueCallerJoin", two, two_id, Queue="support", Position="1", Count="1"),
+        ev(0.03, "AgentCalled", two, two_id, Queue="support", Interface="PJSIP/agent1001",
+           MemberName="Alice Agent", **dest),
+        ev(0.03, "DialBegin", two, two_id, DialString="agent1001", **dest),
+        ev(4.03, "DialEnd", two, two_id, DialStatus="ANSWER", **dest),
+        ev(4.03, "AgentConnect", two, two_id, Queue="support", Interface="PJSIP/agent1001",
+           HoldTime="4", RingTime="4", **dest),
+        ev(4.04, "QueueCallerLeave", two, two_id, Queue="support", Position="1", Count="0"),
+        ev(60.0, "Hangup", one, lid, Cause="16", Context="default", Exten="s"),
+        ev(60.0, "HangupRequest", two, two_id),
+        ev(60.01, "Hangup", agent, agent_id, Cause="16", Context="from-agents"),
+        ev(60.01, "Hangup", two, two_id, Cause="16"),
+    ]
+
+
+def test_provider_less_local_test_call_is_an_inbound_call() -> None:
+    [call] = _calls(_local_test_call())
+    assert (call["direction"], call["caller"], call["callee"], call["queue"], call["agent"],
+            call["disposition"], call["hangup_by"]) == (
+        "inbound", None, "800", "support", "agent1001", "answered", "caller")
+    assert call["wait_s"] == pytest.approx(4.03) and call["talk_s"] == pytest.approx(55.98)
+
+
+def test_answered_call_cut_by_a_restart_stays_answered_with_the_reason() -> None:
+    items = _local_test_call()
+    talk, hangups = items[:-4], items[-4:]
+    _, last, t = hangups[-1]
+    soft = ("frame", {**last, "Event": "SoftHangupRequest", "Cause": "4"}, t - 0.01)
+    cut = [soft, *(it for it in hangups if it[1]["Event"] == "Hangup")]
+    [call] = _calls([*talk, *cut])
+    assert (call["disposition"], call["hangup_by"], call["agent"]) == (
+        "answered", "system", "agent1001")
+    assert "PBX shut down or restarted" in call["incomplete_reason"]
+
+
+@pytest.mark.parametrize(("uptime", "disposition"), [("3", "failed"), ("400", "incomplete")])
+def test_link_lost_over_a_restart_fails_the_calls_it_ended(uptime: str, disposition: str) -> None:
+    """The AMI link drops before any SoftHangupRequest is seen; at the new login
+    ``FullyBooted`` tells the PBX's Uptime: started after the calls' last events, it restarted
+    under them (failed, rings cancelled); up for long, their end was just not seen."""
+    items = list(read_capture(TRACES / "real3" / "j_core_restart.jsonl"))
+    cut = next(i for i, (_, b, _) in enumerate(items) if b.get("Event") == "SoftHangupRequest")
+    tracker = CallTracker("pbx4")
+    track(items[:cut], tracker)
+    back = items[cut][2] + 5.0
+    tracker.feed({"Event": "FullyBooted", "Privilege": "system,all", "Uptime": uptime,
+                  "LastReload": uptime, "Status": "Fully Booted"}, back)
+    calls = [record_to_json(f.call) for f in tracker.resync(set(), _utc(back + 0.5))
+             if isinstance(f, CallEnded)]
+    assert len(calls) == 4 and {c["disposition"] for c in calls} == {disposition}
+    rings = [r["outcome"] for c in calls for r in c["ring_attempts"]]
+    if disposition == "failed":
+        assert {c["hangup_by"] for c in calls} == {"system"}
+        assert all("restarted while the AMI link was down" in c["incomplete_reason"]
+                   for c in calls)
+        assert rings == ["cancelled"] * 3
+    else:
+        assert all("not seen" in c["incomplete_reason"] for c in calls)
 
 @pytest.mark.parametrize("stamp", ["0", "99999999999", "١٢٣", "1e9", "-5", " 1795349633",
                                    "nan", ["1795349633.1", "1795349633.2"]])

@@ -21,11 +21,21 @@ from callcenter.calls.model import (
     RingRule,
     Transfer,
     Violation,
-    count_rings,
 )
 
 RNA_TOLERANCE_S = 0.5
 """A ring-no-answer this close to the deadline is the member timeout set to the deadline."""
+
+SOFTHANGUP_SHUTDOWN = 4
+"""``SoftHangupRequest`` ``Cause`` is Asterisk's soft-hangup flag, not a Q.850 cause:
+``AST_SOFTHANGUP_SHUTDOWN`` (1 << 2) is the core hanging every channel up for a
+``core restart`` / ``core stop`` (seen in real3/j_core_restart: Cause 4 on every channel,
+then QueueCallerAbandon, Hangup Cause 0, no QUEUESTATUS, no HangupRequest)."""
+PBX_SHUTDOWN = "the PBX shut down or restarted (SoftHangupRequest Cause 4, system shutdown)"
+PBX_RESTARTED = "the PBX restarted (Shutdown event, Restart: True)"
+PBX_STOPPED = "the PBX shut down (Shutdown event)"
+PBX_RESTARTED_UNSEEN = ("the PBX restarted while the AMI link was down (FullyBooted Uptime: "
+                        "it started after the call's last event)")
 
 DIAL_OUTCOMES: dict[str, RingOutcome] = {
     "ANSWER": "answered", "NOANSWER": "no_answer", "BUSY": "busy",
@@ -78,6 +88,8 @@ class CallState:
     open_transfer: Transfer | None = None
     enforced: dict[str, Enforcement] = field(default_factory=dict)
     last_at: datetime | None = None
+    pbx_ended: str | None = None
+    """Why the PBX itself is ending the call (a restart or shutdown), once it said so."""
 
     @property
     def linkedid(self) -> str:
@@ -98,6 +110,25 @@ class CallState:
         return [(ch, a) for ch, a in self.attempts.items() if a.outcome is None]
 
 
+def pbx_ended_ring(cs: CallState, attempt: RingAttempt, outcome: RingOutcome, rule: RingRule,
+                   *, enforced: Enforcement | None) -> bool:
+    """True when the PBX ended an agent's ring for its own reasons, so that it is not the
+    agent's miss (outcome ``cancelled``, never ``no_answer``).
+
+    - The PBX is shutting down or restarting: app_queue reports one of the rings it cuts
+      as a ring-no-answer (real3/j_core_restart: AgentRingNoAnswer RingTime 14000).
+    - A ``no_answer`` that came clearly before the deadline, and not from an action of
+      ours: neither the member timeout (set to the deadline) nor the daemon ended it, so
+      the caller's queue wait ran out (app_queue still emits DialEnd NOANSWER and
+      AgentRingNoAnswer, RingTime 1000-9000) or the dialplan's own Dial() timeout did.
+    """
+    if outcome not in ("no_answer", "caller_hangup") or enforced is not None:
+        return False
+    if cs.pbx_ended is not None:
+        return not cs.customer_gone()
+    return outcome == "no_answer" and (attempt.ring_s or 0.0) < rule.deadline_s - RNA_TOLERANCE_S
+
+
 def judge_attempt(attempt: RingAttempt, rule: RingRule, *, direct: bool, applies: bool,
                   enforced: Enforcement | None) -> Violation | None:
     """Set ``rings`` and ``within_rule`` of an ended attempt; its violation, if any.
@@ -107,7 +138,7 @@ def judge_attempt(attempt: RingAttempt, rule: RingRule, *, direct: bool, applies
     ``applies`` is False for rings of outside numbers (outbound calls).
     """
     ring_s = attempt.ring_s or 0.0
-    attempt.rings = count_rings(ring_s, rule.cycle_s)
+    attempt.rings = rule.rings(ring_s)
     if not applies:
         return None
     deadline = rule.deadline_s
@@ -125,7 +156,7 @@ def judge_attempt(attempt: RingAttempt, rule: RingRule, *, direct: bool, applies
         action, result, detail = ("none" if planned == "record" else planned), "not_taken", ""
     violation = Violation(
         agent=attempt.agent, interface=attempt.interface, queue=attempt.queue,
-        ring_s=round(ring_s, 3), rings=count_rings(ring_s, rule.cycle_s), deadline_s=deadline,
+        ring_s=round(ring_s, 3), rings=attempt.rings, deadline_s=deadline,
         at=attempt.started_at + timedelta(seconds=deadline), action=action, result=result,
         detail=detail)
     if enforced is not None:
@@ -138,6 +169,8 @@ def disposition(cs: CallState) -> Disposition:
     r = cs.record
     if r.answered_at is not None:
         return "answered"
+    if cs.pbx_ended is not None and not cs.customer_gone():
+        return "failed"
     if cs.queue_exit is not None:
         return cs.queue_exit
     if r.direction == "inbound" and (r.queue is not None or cs.customer_gone()):

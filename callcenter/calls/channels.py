@@ -19,6 +19,8 @@ log = structlog.get_logger(__name__)
 UNKNOWN = frozenset({"", "<unknown>", "unknown", "anonymous"})
 _SEQ = re.compile(r"-[0-9a-f]{8}(;\d)?$")
 _APP_PATHS = re.compile(r"\b[rt]\(([^)]+)\)")
+_LOCAL = re.compile(r"^Local/(?P<exten>[^@]+)@(?P<context>.+)-[0-9a-f]{8};1$")
+INBOUND_CONTEXTS = ("from-trunk", "from-pstn", "from-external")
 
 
 def text(frame: Mapping[str, Any], key: str) -> str:
@@ -116,8 +118,18 @@ def is_trunk(channel: str, context: str) -> bool:
     dialplan/ we ship.
     """
     endpoint = endpoint_of(channel).lower()
-    return ("trunk" in endpoint or context.startswith(("from-trunk", "from-pstn", "from-external"))
-            ) and not is_local(channel)
+    return ("trunk" in endpoint or context.startswith(INBOUND_CONTEXTS)) and not is_local(channel)
+
+
+def local_inbound(channel: str) -> tuple[str, str] | None:
+    """(dialled exten, the ``;2`` half) when ``channel`` is the ``;1`` half of a Local channel
+    into an inbound context: a call placed as if from the provider, e.g. the README's test
+    call ``channel originate Local/800@from-trunk application Wait 60`` (no trunk, often
+    no CallerID). The ``;2`` half runs the inbound dialplan: it is the customer's leg."""
+    m = _LOCAL.match(channel)
+    if m is None or not m["context"].startswith(INBOUND_CONTEXTS):
+        return None
+    return m["exten"], channel[:-1] + "2"
 
 
 def dialled_number(dial_string: str) -> str:

@@ -30,6 +30,12 @@ def seconds_between(start: datetime | None, end: datetime | None) -> float | Non
     return (end - start).total_seconds()
 
 
+DEADLINE_GRACE_S = 0.5
+"""A ring that ended this little after the deadline was cut at the deadline (app_queue's
+member timeout ends it ~15.01 s after AgentCalled, the daemon's action lands ~15.03 s):
+it counts as the rule's number of rings, not one more."""
+
+
 def count_rings(ring_s: float, cycle_s: float) -> int:
     """Rings heard in ``ring_s`` seconds at a ring cycle of ``cycle_s`` (ceil, at least 1)."""
     return max(1, math.ceil(round(ring_s / cycle_s, 6)))
@@ -50,6 +56,14 @@ class RingRule:
     def deadline_s(self) -> float:
         """Seconds of ringing allowed."""
         return self.cycle_s * self.rings_allowed
+
+    def rings(self, ring_s: float) -> int:
+        """Rings heard in ``ring_s`` seconds; a ring cut at the deadline (up to
+        :data:`DEADLINE_GRACE_S` late) is ``rings_allowed``, not one more."""
+        rings = count_rings(ring_s, self.cycle_s)
+        if ring_s <= self.deadline_s + DEADLINE_GRACE_S:
+            rings = min(rings, self.rings_allowed)
+        return rings
 
 
 @dataclass

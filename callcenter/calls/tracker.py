@@ -21,12 +21,18 @@ from typing import Any, Literal
 from callcenter.calls.agents import MEMBER_EVENTS, AgentBook
 from callcenter.calls.callstate import (
     DIAL_OUTCOMES,
+    PBX_RESTARTED,
+    PBX_RESTARTED_UNSEEN,
+    PBX_SHUTDOWN,
+    PBX_STOPPED,
     QUEUE_EXITS,
+    SOFTHANGUP_SHUTDOWN,
     CallState,
     disposition,
     hangup_by,
     judge_attempt,
     latest_time,
+    pbx_ended_ring,
     transfer_target,
 )
 from callcenter.calls.channels import (
@@ -38,6 +44,7 @@ from callcenter.calls.channels import (
     is_local,
     is_trunk,
     known,
+    local_inbound,
     recording_paths,
     text,
 )
@@ -89,12 +96,15 @@ class CallTracker:
         self._by_channel: dict[str, str] = {}
         self._ended: OrderedDict[str, None] = OrderedDict()
         self.sent = SentActions()
+        self.pbx_started_at: datetime | None = None
+        """When the PBX process started, from the ``Uptime`` of the latest ``FullyBooted``."""
         self.timestamps = TimestampCheck(server)  # .refused: Timestamps not believed
         self._out: list[Fact] = []
         self.handlers: dict[str, Handler] = {
             "Newchannel": self._on_channel, "Newstate": self._on_channel,
             "Newexten": self._on_newexten, "VarSet": self._on_varset,
             "Rename": self._on_rename, "HangupRequest": self._on_hangup_request,
+            "SoftHangupRequest": self._on_soft_hangup_request,
             "Hangup": self._on_hangup, "QueueCallerJoin": self._on_queue_join,
             "QueueCallerAbandon": self._on_queue_abandon,
             "QueueCallerLeave": self._on_queue_leave, "AgentCalled": self._on_agent_called,
@@ -131,6 +141,14 @@ class CallTracker:
         if name == "QueueEntry":
             self._on_queue_entry(frame, at)
             return self._take()
+        if name == "Shutdown":
+            self._on_shutdown(frame, at)
+            return self._take()
+        if name == "FullyBooted":
+            uptime = text(frame, "Uptime")
+            if uptime.isdigit():
+                self.pbx_started_at = at - timedelta(seconds=int(uptime))
+            return self._take()
         handler = self.handlers.get(name)
         if handler is not None:
             cs = self._call_for(frame, at)
@@ -147,15 +165,23 @@ class CallTracker:
     def resync(self, active_linkedids: set[str], at: datetime) -> list[Fact]:
         """After a (re)connect: close every open call Asterisk no longer has, as incomplete.
 
-        Such a call ends at the latest moment its record knows of.
+        Such a call ends at the latest moment its record knows of. When the PBX started
+        after that moment (``FullyBooted`` at login tells its ``Uptime``), a restart ended
+        it: ``failed`` with that reason, its rings ``cancelled``.
         """
         self._out = []
         for lid in [lid for lid in self.calls if lid not in active_linkedids]:
             cs = self.calls[lid]
             r = cs.record
+            end = latest_time(r)
+            if self.pbx_started_at is not None and end < self.pbx_started_at:
+                # the PBX restarted under the call while we were away: as if we had seen it
+                cs.pbx_ended = PBX_RESTARTED_UNSEEN
+                self._finish(cs, end, judge=True)
+                continue
             r.disposition, r.incomplete_reason = "incomplete", (
                 "its end was not seen: the call was gone when the AMI link came back")
-            self._finish(cs, latest_time(r), judge=False)
+            self._finish(cs, end, judge=False)
         return self._take()
 
     def adopt(self, records: list[CallRecord]) -> None:
@@ -206,6 +232,10 @@ class CallTracker:
             r.callee = known(text(frame, "Exten"))
             if is_trunk(channel, text(frame, "Context")):
                 r.direction, cs.customer = "inbound", channel
+            elif (local := local_inbound(channel)) is not None:
+                r.direction, r.callee, cs.customer = "inbound", local[0], local[1]
+        elif channel == cs.customer and cs.record.caller is None:
+            cs.record.caller = known(text(frame, "CallerIDNum"))  # a Local call's ;2 half
 
     # -- channels ----------------------------------------------------------------------
     def _on_channel(self, frame: Frame, at: datetime, cs: CallState) -> None:
@@ -221,11 +251,27 @@ class CallTracker:
     def _on_hangup_request(self, frame: Frame, at: datetime, cs: CallState) -> None:
         channel = text(frame, "Channel")
         cs.hung_up.add(channel)
-        if channel == cs.customer and (channel == cs.originator or channel == cs.answer_channel):
+        if channel == cs.customer and (cs.record.direction == "inbound"
+                                       or channel == cs.answer_channel):
             cs.hangup_by = "caller"  # a dialled customer who never answered hung up nothing
         elif channel in cs.talking or (channel == cs.originator
                                        and cs.record.direction != "inbound"):
             cs.hangup_by = "agent"
+
+    def _on_soft_hangup_request(self, frame: Frame, at: datetime, cs: CallState) -> None:
+        """The core hangs channels up; ``Cause`` here is the soft-hangup flag, and the
+        shutdown flag means the PBX is restarting or stopping: not the caller, not a timeout."""
+        cause = text(frame, "Cause")
+        if cause.isdigit() and int(cause) & SOFTHANGUP_SHUTDOWN and cs.pbx_ended is None:
+            cs.pbx_ended = PBX_SHUTDOWN
+
+    def _on_shutdown(self, frame: Frame, at: datetime) -> None:
+        """``Shutdown`` (class system, so only a read=system user sees it): the PBX stops or
+        restarts; every call still open ends now as failed (the AMI link drops next)."""
+        reason = PBX_RESTARTED if text(frame, "Restart").lower() in ("true", "yes") else PBX_STOPPED
+        for cs in list(self.calls.values()):
+            cs.pbx_ended = reason
+            self._finish(cs, at, judge=True)
 
     def _on_hangup(self, frame: Frame, at: datetime, cs: CallState) -> None:
         channel = text(frame, "Channel")
@@ -265,6 +311,8 @@ class CallTracker:
             r.talk_ended_at = at
         if judge:
             r.disposition, r.hangup_by = disposition(cs), hangup_by(cs)
+            if cs.pbx_ended is not None and r.disposition in ("failed", "answered"):
+                r.incomplete_reason = cs.pbx_ended
         self.calls.pop(cs.linkedid, None)
         self._ended[cs.linkedid] = None
         if len(self._ended) > ENDED_MEMORY:
@@ -327,6 +375,8 @@ class CallTracker:
         self._on_queue_join(frame, joined, cs)
 
     def _on_queue_abandon(self, frame: Frame, at: datetime, cs: CallState) -> None:
+        if cs.pbx_ended is not None and not cs.customer_gone():
+            return  # a restart also "abandons" every waiting caller: neither abandon nor timeout
         cs.queue_exit = "abandoned" if cs.customer_gone() else "timeout"
 
     def _on_queue_leave(self, frame: Frame, at: datetime, cs: CallState) -> None:
@@ -435,11 +485,15 @@ class CallTracker:
 
     def _end_attempt(self, cs: CallState, channel: str, attempt: RingAttempt,
                      outcome: RingOutcome, at: datetime) -> None:
-        attempt.ended_at, attempt.outcome = at, outcome
+        attempt.ended_at = at
         direct = channel in cs.direct
-        violation = judge_attempt(
-            attempt, self.rule_for(None if direct else attempt.queue), direct=direct,
-            applies=channel != cs.customer, enforced=cs.enforced.get(channel))
+        rule, applies = self.rule_for(None if direct else attempt.queue), channel != cs.customer
+        enforced = cs.enforced.get(channel)
+        if applies and pbx_ended_ring(cs, attempt, outcome, rule, enforced=enforced):
+            outcome = "cancelled"
+        attempt.outcome = outcome
+        violation = judge_attempt(attempt, rule, direct=direct, applies=applies,
+                                  enforced=enforced)
         if violation is not None:
             cs.record.violations.append(violation)
         self._out.append(RingEnded(self.server, at, cs.linkedid, attempt))

@@ -31,7 +31,6 @@ from callcenter.calls.model import (
     RingEnded,
     RingStarted,
     Violation,
-    count_rings,
 )
 from callcenter.commands import CommandPort, CommandResult
 from callcenter.health import Instruments
@@ -302,7 +301,7 @@ class RingEnforcer:
         ring_s = round(now - ring.started, 3)
         violation = Violation(
             agent=a.agent, interface=a.interface, queue=a.queue, ring_s=ring_s,
-            rings=count_rings(ring_s, ring.rule.cycle_s), deadline_s=ring.rule.deadline_s,
+            rings=ring.rule.rings(ring_s), deadline_s=ring.rule.deadline_s,
             at=a.started_at + timedelta(seconds=ring.rule.deadline_s), action=name, result=result,
             detail=detail,
         )
