@@ -123,7 +123,7 @@ async def open_daemon_store(args: argparse.Namespace) -> tuple[Settings, asyncpg
     return settings, await open_store(dsn), False
 
 
-async def close_pool(pool: asyncpg.Pool, timeout_s: float = 2.0) -> None:
+async def close_pool(pool: asyncpg.Pool, timeout_s: float = 1.0) -> None:
     """Close ``pool``; a database that does not answer gets its connections cut."""
     try:
         await asyncio.wait_for(pool.close(), timeout_s)
