@@ -7,7 +7,7 @@ journal entries from the real2 captures, fresh ids, ~7 MB a minute: the rate
 measured on a busy centre), then drains it into a fresh database with
 :class:`callcenter.store.writer.StoreWriter` while a probe task wakes every
 millisecond and records how late it wakes (the loop's stalls), with full
-garbage collections scheduled as the daemon does (:class:`QuietGC`). Baseline in
+garbage collections and the GIL switch interval as the daemon sets them. Baseline in
 the same run: the stall of the old way, reading and parsing one segment's
 worth of spool inside the loop at once.
 
@@ -27,6 +27,7 @@ import os
 import random
 import re
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -37,6 +38,7 @@ import orjson
 import structlog
 
 from callcenter import db
+from callcenter.daemon import SWITCH_INTERVAL_S
 from callcenter.pipeline import JournalFilter
 from callcenter.pipeline_replay import read_capture
 from callcenter.quietgc import QuietGC
@@ -146,8 +148,9 @@ async def run(minutes: float, server_dsn: str) -> dict[str, Any]:
     writer = StoreWriter(pool, directory, retry_s=0.05)
     stalls: list[float] = []
     stop = asyncio.Event()
-    quiet = QuietGC([])  # full collections as the daemon schedules them
+    quiet = QuietGC([])  # full collections and the GIL switch interval as in the daemon
     quiet.start()
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     watcher = asyncio.create_task(probe(stalls, stop))
     t0 = time.perf_counter()
     await writer.start()
