@@ -81,7 +81,7 @@ def write_spool(directory: Path, minutes: float) -> tuple[int, int]:
                     if isinstance(payload.get(key), str):
                         payload[key] = _ID.sub(f"pbx2-{call}.\\2", payload[key])
             batch.append(JournalEntry.of("pbx2", seq, e.kind, payload, seq / 1e6))
-        payload_bytes = Op("journal", batch).encode()
+        payload_bytes = Op("journal", [e.row() for e in batch]).encode()
         spool.append(payload_bytes)
         entries += len(batch)
         written += len(payload_bytes)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -197,3 +198,31 @@ def test_embedded_server_starts_without_a_runtime_dir_warning(tmp_path: Path) ->
                          env=env, capture_output=True, text=True, timeout=120, check=False)
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("postgresql://") and "XDG_RUNTIME_DIR" not in out.stderr
+
+
+async def test_a_spool_left_by_the_previous_version_is_taken_in(pool: asyncpg.Pool,
+                                                                tmp_path: Path) -> None:
+    """An upgrade during an outage: the old JSON-lines spool is applied, then set aside."""
+    import json
+
+    from callcenter.store.codec import record_to_dict
+
+    frame = {"Event": "Newchannel", "Linkedid": "pbx-9.0", "Timestamp": "1700000000.5"}
+    old = tmp_path / "store.jsonl"
+    lines = [{"op": "journal", "items": [{"server": "pbx", "seq": 7, "kind": "frame",
+                                          "received_at": 1700000001.0, "payload": frame}]},
+             {"op": "calls", "items": [record_to_dict(make_call("pbx-9.0"))]}]
+    old.write_text("".join(json.dumps(line) + "\n" for line in lines) + '{"op": "jour',
+                   encoding="utf-8")
+    writer = StoreWriter(pool, tmp_path, retry_s=0.02)
+    await writer.start()
+    for _ in range(200):
+        if (tmp_path / "store.jsonl.imported").exists() and not writer.pending:
+            break
+        await asyncio.sleep(0.02)
+    await writer.close()
+    [entry] = [e async for e in JournalRepository(pool).entries("pbx")]
+    assert (entry.seq, entry.payload, entry.event, entry.linkedid) == (
+        7, frame, "Newchannel", "pbx-9.0")
+    assert [c.linkedid for c in await CallRepository(pool).list_calls()] == ["pbx-9.0"]
+    assert not old.exists()

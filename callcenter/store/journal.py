@@ -164,16 +164,29 @@ class JournalEntry(NamedTuple):
                        "Action:" + str(payload.get("Action", "")), None, payload)
         return cls(server, seq, kind, received_at, received_at, "resync", None, payload)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe form (for the spool)."""
-        return {"server": self.server, "seq": self.seq, "kind": self.kind,
-                "received_at": self.received_at, "payload": self.payload}
+    def row(self) -> JournalRow:
+        """The row this entry is stored as (its frame as JSON text)."""
+        return JournalRow(*self[:7], orjson.dumps(self.payload).decode())
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> JournalEntry:
-        """Inverse of :meth:`to_dict`."""
+        """An entry as spooled by callcenter before 0.2 (``store.jsonl``)."""
         return cls.of(data["server"], data["seq"], data["kind"], data["payload"],
                       data["received_at"])
+
+
+class JournalRow(NamedTuple):
+    """A journal entry as stored: what the spool keeps and the insert takes (few objects
+    to build back from the spool: the frame stays JSON text)."""
+
+    server: str
+    seq: int
+    kind: str
+    received_at: float
+    event_at: float
+    event: str
+    linkedid: str | None
+    frame: str
 
 
 _INSERT = """INSERT INTO journal
@@ -195,15 +208,19 @@ class JournalRepository:
     async def append(self, entries: Sequence[JournalEntry],
                      conn: asyncpg.Connection | None = None) -> None:
         """Store ``entries`` in one statement; entries already there are skipped."""
-        if not entries:
+        await self.append_rows([e.row() for e in entries], conn)
+
+    async def append_rows(self, rows: Sequence[JournalRow],
+                          conn: asyncpg.Connection | None = None) -> None:
+        """Store ``rows`` in one statement (atomic on its own); rows already there are
+        skipped."""
+        if not rows:
             return
         if conn is None:
             async with self.pool.acquire() as c:
-                await self.append(entries, c)
+                await self.append_rows(rows, c)
             return
-        # the fields up to linkedid, in the order of the unnest columns, then the frame text
-        rows = ((*e[:7], orjson.dumps(e.payload).decode()) for e in entries)
-        await conn.execute(_INSERT, *columns(rows, 8))  # one statement: atomic on its own
+        await conn.execute(_INSERT, *columns(rows, 8))
 
     async def last_seq(self, server: str) -> int:
         """The highest seq stored for ``server`` (0 when none)."""

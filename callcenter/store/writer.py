@@ -35,7 +35,7 @@ from callcenter.store.agents import AgentRepository
 from callcenter.store.calls import CallRepository
 from callcenter.store.codec import record_from_dict, record_to_dict, state_from_dict, state_to_dict
 from callcenter.store.gaps import GapRepository, JournalGap
-from callcenter.store.journal import JournalEntry, JournalRepository
+from callcenter.store.journal import JournalEntry, JournalRepository, JournalRow
 from callcenter.store.spool import Spool, SpoolPosition
 
 log = structlog.get_logger(__name__)
@@ -53,7 +53,7 @@ UNREACHABLE: tuple[type[BaseException], ...] = (
 
 ERROR_LOG_EVERY_S = 60.0
 """A fault that lasts is logged again at error level this often."""
-DRAIN_READ = 4
+DRAIN_READ = 1
 """Spooled operations read (and decoded, off the event loop) at a time."""
 
 
@@ -224,7 +224,7 @@ class StoreWriter:
     async def write_journal(self, entries: Sequence[JournalEntry]) -> None:
         """Append journal entries (kept on return: in PostgreSQL, the spool, or memory)."""
         if entries:
-            await self._submit(Op("journal", entries))
+            await self._submit(Op("journal", [e.row() for e in entries]))
 
     async def write_calls(self, records: Sequence[CallRecord]) -> None:
         """Upsert call records."""
@@ -319,7 +319,7 @@ class StoreWriter:
                 self._migrated = True
                 log.info("database_migrated_after_start")
             if op.kind == "journal":
-                await self.journal.append(op.items, conn)
+                await self.journal.append_rows(op.items, conn)
             elif op.kind == "calls":
                 await self.calls.upsert_calls(op.items, conn)
                 await self.agents.touch_queues(
@@ -340,7 +340,9 @@ class StoreWriter:
 
     # -- draining -------------------------------------------------------------------
     async def drain_forever(self) -> None:
-        """Every ``retry_s`` (or when woken), apply what waits; never returns."""
+        """Every ``retry_s`` (or when woken), apply what waits; never returns. First takes
+        in a spool left by callcenter before 0.2 (``store.jsonl``)."""
+        await asyncio.to_thread(self._import_legacy_spool)
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.retry_s)
@@ -393,6 +395,30 @@ class StoreWriter:
         """The next spooled operations, decoded (runs in a worker thread)."""
         return list(_decoded(self.spool.read(DRAIN_READ)))
 
+    def _import_legacy_spool(self) -> None:
+        """Append the operations of an old ``store.jsonl`` to the spool, in order (worker
+        thread); the file is renamed ``.imported`` once every line is in."""
+        old = self.spool.path / LEGACY_SPOOL
+        if not old.exists():
+            return
+        ops = 0
+        try:
+            with old.open("rb") as fh:
+                for n, line in enumerate(fh, 1):
+                    try:
+                        data = orjson.loads(line)
+                        op = Op(data["op"], [_LEGACY[data["op"]](i) for i in data["items"]])
+                    except (ValueError, KeyError, TypeError):
+                        log.error("spool_legacy_line_unreadable", path=str(old), line=n)
+                        continue
+                    self.spool.append(op.encode())
+                    ops += 1
+            old.rename(old.with_name(LEGACY_SPOOL + ".imported"))
+        except OSError as exc:  # tried again at the next start; writes are idempotent
+            self.disk.happened(repr(exc), spool=str(self.spool.path))
+            return
+        log.info("spool_legacy_imported", ops=ops, path=str(old))
+
     def _spill_held(self) -> None:
         """Move what memory holds to the spool while the disk takes it (worker thread)."""
         while self._held:
@@ -417,8 +443,16 @@ def _decoded(records: Sequence[tuple[SpoolPosition, bytes]]
             yield position, None
 
 
+LEGACY_SPOOL = "store.jsonl"
+_LEGACY: dict[str, Callable[[Any], Any]] = {
+    "journal": lambda item: JournalEntry.from_dict(item).row(),
+    "calls": record_from_dict,
+    "states": state_from_dict,
+}
+"""How each operation of a ``store.jsonl`` spool (before 0.2) is read back."""
+
 _ENCODERS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
-    "journal": (JournalEntry.to_dict, JournalEntry.from_dict),
+    "journal": (list, lambda row: JournalRow(*row)),
     "calls": (record_to_dict, record_from_dict),
     "states": (state_to_dict, state_from_dict),
 }
