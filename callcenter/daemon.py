@@ -29,6 +29,7 @@ from callcenter.commands import CommandPort
 from callcenter.health import Instruments, readiness
 from callcenter.pipeline import ServerPipeline, Tracker, is_realtime
 from callcenter.pipeline_durable import Consumer, DurablePath, FanOut
+from callcenter.pipeline_replay import resume_open_calls
 from callcenter.quietgc import QuietGC
 from callcenter.settings import AmiServer, Settings
 from callcenter.store.calls import CallRepository
@@ -80,6 +81,8 @@ class CallLogger:
                          agent=c.agent, caller=c.caller, reason=c.incomplete_reason)
 
 
+RESUME_TIMEOUT_S = 30.0
+"""How long the start may spend rebuilding the calls a previous run left open."""
 SWITCH_INTERVAL_S = 0.001
 """How long a worker thread may hold the GIL while the event loop waits for it."""
 STOP_BUDGET_S = 6.0
@@ -175,7 +178,13 @@ class Daemon:
             last = 0  # seqs are arrival times in µs: new ones follow the stored ones
         tracker = make_tracker(name, self.settings)
         try:  # calls a previous run left open: the first resync closes the lost ones
-            tracker.adopt(await asyncio.wait_for(CallRepository(self.pool).open_calls(name), 5))
+            ended, entries = await asyncio.wait_for(resume_open_calls(
+                self.writer.journal, CallRepository(self.pool), name, tracker,
+                datetime.now(UTC)), RESUME_TIMEOUT_S)
+            if ended:
+                await self.writer.write_calls(ended)
+            log.info("open_calls_resumed", server=name, open_calls=len(tracker.open_calls),
+                     ended_while_stored_open=len(ended), journal_entries=entries)
         except UNREACHABLE:
             log.warning("open_calls_unavailable", server=name)
         db = self.settings.database

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import asyncpg
 import structlog
 
-from callcenter.calls.model import AgentStateChanged, CallRecord, Fact
+from callcenter.calls.model import AgentStateChanged, CallEnded, CallRecord, Fact
 from callcenter.pipeline import Item, ServerPipeline, Tracker, apply_entry, is_realtime
 from callcenter.pipeline_durable import Consumer, DurablePath, FanOut
+from callcenter.store.calls import CallRepository
 from callcenter.store.consumer import calls_in
 from callcenter.store.journal import JournalRepository
 from callcenter.store.writer import StoreWriter
@@ -103,6 +105,40 @@ async def derive(journal: JournalRepository, server: str, tracker: Tracker, from
     return list(calls.values()), states, n
 
 
+RESUME_WINDOW = timedelta(hours=12)
+"""Open calls that started within this long are rebuilt from the journal at start; older
+ones (a call left open for half a day is already wrong) are taken from their rows."""
+
+
+async def resume_open_calls(journal: JournalRepository, calls: CallRepository, server: str,
+                            tracker: Tracker, now: datetime) -> tuple[list[CallRecord], int]:
+    """Give a fresh ``tracker`` the calls a previous run left open, rebuilt from their journal
+    entries (every entry from the first of theirs on, so the tracker knows their channels,
+    bridges, holds and transfers as a run that never stopped would), so live ingest and
+    ``rebuild`` agree. Returns the records of those that the journal shows ended (their
+    stored rows are stale: write them again) and the entries read.
+    """
+    records = await calls.open_calls(server)
+    recent = {r.linkedid for r in records if r.started_at >= now - RESUME_WINDOW}
+    first = await journal.first_seq_of(server, sorted(recent)) if recent else None
+    ended: dict[str, CallRecord] = {}
+    n = 0
+    if first is not None:
+        async for e in journal.entries(server, first):
+            n += 1
+            try:
+                facts = apply_entry(tracker, e.kind, e.payload, e.received_at)
+            except Exception:
+                log.exception("entry_rejected", server=server, event=e.event, linkedid=e.linkedid)
+                continue
+            ended.update((f.call.linkedid, f.call) for f in facts
+                         if isinstance(f, CallEnded) and f.call.linkedid in recent)
+            if n % 2000 == 0:
+                await asyncio.sleep(0)  # a long replay must not hold the loop
+    tracker.adopt([r for r in records if r.linkedid not in recent])
+    return list(ended.values()), n
+
+
 async def rebuild(pool: asyncpg.Pool, make_tracker: Callable[[str], Tracker],
                   since: datetime | None = None) -> dict[str, int]:
     """Re-derive call records from the journal; returns calls rewritten per server.
@@ -112,7 +148,6 @@ async def rebuild(pool: asyncpg.Pool, make_tracker: Callable[[str], Tracker],
     journal is replayed). Each server is rewritten in one transaction.
     """
     from callcenter.store.agents import AgentRepository
-    from callcenter.store.calls import CallRepository
 
     journal, repo, agents = JournalRepository(pool), CallRepository(pool), AgentRepository(pool)
     if since is None:

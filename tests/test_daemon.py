@@ -225,6 +225,36 @@ async def test_restart_closes_calls_the_previous_run_left_open(pool: asyncpg.Poo
     assert await stored(pool, "sim") == [live]
 
 
+async def test_a_restart_mid_call_resumes_it_from_the_journal_as_rebuild_does(
+        pool: asyncpg.Pool, tmp_path: Path) -> None:
+    """The daemon stops during a talk and is back before the hold and the hang-up: the
+    call is followed as if it had never stopped (its record is what ``rebuild`` gives)."""
+    sim = PBXSimulator(seed=3, speed=20)
+    await sim.start()
+    settings = settings_for(sim.port, tmp_path)
+    try:
+        first = Daemon(settings, pool, log_calls=False)
+        await first.start()
+        await until(lambda: _connected(first))
+        call = await sim.inbound_call("+3222000012", "800", agents={
+            "agent1001": AgentScript(answer_after=2, talk=80, hold=(50, 10))})
+        await until(lambda: _answered(pool))
+        await first.stop()
+        second = Daemon(settings, pool, log_calls=False)
+        await second.start()  # about 2.5 s (50 s simulated) before the hold
+        assert call.linkedid in second.trackers["sim"].open_calls
+        await call.wait()
+        await until(lambda: ended(pool, 1))
+        await second.stop()
+    finally:
+        await sim.stop()
+    [live] = await stored(pool, "sim")
+    assert (live["disposition"], live["agent"]) == ("answered", "agent1001")
+    assert live["hold_s"] >= 9.0 and live["talk_s"] >= 70.0
+    await rebuild(pool, lambda s: make_tracker(s, Settings()))
+    assert await stored(pool, "sim") == [live]
+
+
 async def test_full_collections_wait_for_moments_without_ring_deadlines(
         pool: asyncpg.Pool, tmp_path: Path) -> None:
     settings = settings_for(1, tmp_path)

@@ -228,6 +228,13 @@ class JournalRepository:
             "SELECT coalesce(max(seq), 0) FROM journal WHERE server = $1", server)
         return int(value)
 
+    async def first_seq_of(self, server: str, linkedids: Sequence[str]) -> int | None:
+        """The first seq of any of ``linkedids`` on ``server`` (None: none journaled)."""
+        value = await self.pool.fetchval(
+            "SELECT min(seq) FROM journal WHERE server = $1 AND linkedid = ANY($2::text[])",
+            server, list(linkedids))
+        return None if value is None else int(value)
+
     async def servers(self) -> list[str]:
         """Servers that have entries."""
         rows = await self.pool.fetch("SELECT DISTINCT server FROM journal ORDER BY server")
