@@ -196,6 +196,18 @@ async def test_garbage_on_the_wire_is_skipped(pool: asyncpg.Pool, tmp_path: Path
     assert [(c["disposition"], c["agent"]) for c in calls] == [("answered", "agent1001")]
 
 
+async def answered_then_stopped(settings: Settings, pool: asyncpg.Pool, sim: PBXSimulator,
+                                caller: str, agents: dict[str, AgentScript]) -> Any:
+    """A daemon that sees ``caller``'s call to 800 answered, then stops; the call goes on."""
+    first = Daemon(settings, pool, log_calls=False)
+    await first.start()
+    await until(lambda: _connected(first))
+    call = await sim.inbound_call(caller, "800", agents=agents)
+    await until(lambda: _answered(pool))
+    await first.stop()
+    return call
+
+
 async def test_restart_closes_calls_the_previous_run_left_open(pool: asyncpg.Pool,
                                                               tmp_path: Path) -> None:
     """A call open when the daemon stopped, ended while it was down: incomplete, as rebuilt."""
@@ -203,13 +215,8 @@ async def test_restart_closes_calls_the_previous_run_left_open(pool: asyncpg.Poo
     await sim.start()
     settings = settings_for(sim.port, tmp_path)
     try:
-        first = Daemon(settings, pool, log_calls=False)
-        await first.start()
-        await until(lambda: _connected(first))
-        call = await sim.inbound_call("+3222000011", "800",
-                                      agents={"agent1001": AgentScript(answer_after=2, talk=30)})
-        await until(lambda: _answered(pool))
-        await first.stop()
+        call = await answered_then_stopped(settings, pool, sim, "+3222000011", {
+            "agent1001": AgentScript(answer_after=2, talk=30)})
         await call.wait()  # ends while nobody listens
         second = Daemon(settings, pool, log_calls=False)
         await second.start()
@@ -233,15 +240,10 @@ async def test_a_restart_mid_call_resumes_it_from_the_journal_as_rebuild_does(
     await sim.start()
     settings = settings_for(sim.port, tmp_path)
     try:
-        first = Daemon(settings, pool, log_calls=False)
-        await first.start()
-        await until(lambda: _connected(first))
-        call = await sim.inbound_call("+3222000012", "800", agents={
+        call = await answered_then_stopped(settings, pool, sim, "+3222000012", {
             "agent1001": AgentScript(answer_after=2, talk=80, hold=(50, 10),
                                      attended_transfer_to="1003"),
             "agent1003": AgentScript(answer_after=2, talk=20)})
-        await until(lambda: _answered(pool))
-        await first.stop()
         second = Daemon(settings, pool, log_calls=False)
         await second.start()  # about 2.5 s (50 s simulated) before the hold
         assert call.linkedid in second.trackers["sim"].open_calls
