@@ -241,3 +241,30 @@ def test_spool_scan_pages_and_names() -> None:
     assert call_ids_in_name("in-800-1001-20261122-121527-1795349725.1.wav")[-1] == (
         "1795349725.1")
     assert call_ids_in_name("a.wav") == [] and call_ids_in_name("x1795349725.0.wav") == []
+
+
+async def test_file_given_up_as_missing_is_filed_when_it_turns_up(
+        pool: asyncpg.Pool, tmp_path: Path) -> None:
+    """The call's own path waited ``max_wait_s`` and wrote 'missing'; the file arrives
+    later (a slow NFS spool): the sweep files it. A refused row stays refused."""
+    from callcenter.calls.model import CallEnded
+
+    s = rec_settings(tmp_path, retries=0)
+    call = _stored_call()
+    evil = f"x-{PBX1}.wav"
+    consumer = await _sweep(pool, s, call)
+    call.recordings = [SHIPPED, evil]  # its end now comes, naming both
+    now = datetime.now(UTC)
+    await consumer.on_facts([RecordingAnnounced("pbx1", now, PBX1, f"/etc/{evil}", "PJSIP/x"),
+                             CallEnded("pbx1", now, call)])
+    await consumer.idle()
+    rows = {r.file_name: r for r in await RecordingRepository(pool).for_call("pbx1", PBX1)}
+    assert rows[SHIPPED].status == "missing" and rows[evil].detail.startswith("refused")
+    write_wav(Path(s.local_dir) / SHIPPED, 2.0)
+    write_wav(Path(s.local_dir) / evil, 2.0)  # the name of a refused recording
+    await _sweep(pool, s, consumer=consumer)
+    rows = {r.file_name: r for r in await RecordingRepository(pool).for_call("pbx1", PBX1)}
+    assert rows[SHIPPED].status == "ready" and rows[SHIPPED].attempts == 1
+    assert rows[evil].status == "missing" and rows[evil].detail.startswith("refused")
+    assert (Path(s.local_dir) / evil).is_file()
+    await consumer.close()

@@ -234,13 +234,19 @@ class RecordingConsumer:
 
     async def _file_found(self, repo: RecordingRepository, f: files.SpoolFile, p: Placement,
                           now: datetime, next_index: dict[tuple[str, str], int]) -> None:
-        """File ``f`` to its (ended) call unless a row for it exists already."""
+        """File ``f`` to its (ended) call unless a row for it exists already; a row that
+        gave the file up as missing (it came after ``max_wait_s``) is filed again."""
         s, call = self.settings, p.call
         key = (call.server, call.linkedid, f.name)
-        if p.has_row or key in self._active:
-            return  # filed, or being filed, by the call's own path
+        if key in self._active:
+            return  # being filed by the call's own path
         if call.ended_at is None or call.ended_at > now - timedelta(seconds=SWEEP_GRACE_S):
             return  # still going, or its CallEnded is on its way
+        late = None
+        if p.has_row:
+            late = await repo.get(*key)
+            if late is None or late.status != "missing" or late.detail.startswith("refused"):
+                return  # filed (or refused: a refusal stands) by the call's own path
         if f.name in call.recordings:
             index = call.recordings.index(f.name) + 1
         else:
@@ -251,6 +257,16 @@ class RecordingConsumer:
                         path=files.stored_name(call.server, call.linkedid, index, f.name,
                                                call.started_at.astimezone(UTC)),
                         queue=call.queue, talk_s=call.talk_s)
+        if late is not None and key not in self._active:
+            self._active.add(key)
+            log.info("recording_found_late", server=call.server, linkedid=call.linkedid,
+                     file_name=f.name, was=late.detail)
+            self._spawn(self._file_one(repo, replace(
+                late, status="pending", source_path=rec.source_path, path=rec.path,
+                attempts=0, detail="")))
+            return
+        if late is not None:
+            return
         self._active.add(rec.key)
         try:
             created = await repo.create(rec)
