@@ -107,7 +107,13 @@ class RecordingSettings(_Section):
     retry_delay_s: float = Field(default=10.0, ge=0)
     """Pause between two checks of a missing or corrupt file."""
     sweep_interval_s: float = Field(default=300.0, gt=0)
-    """How often ended calls whose recordings have no row yet are looked for."""
+    """How often ended calls whose recordings have no row yet are looked for (and the
+    monitor directory swept for files left there)."""
+    sweep_spool: bool = True
+    """Sweep ``local_dir`` for recording files no call record names: file each to its call
+    by the uniqueid / linkedid in its name, alert on those that match no call."""
+    orphan_grace_s: float = Field(default=900.0, ge=0)
+    """A file in ``local_dir`` that matches no call raises one alert once this old."""
     short_ratio: float = Field(default=0.5, ge=0, le=1)
 
 

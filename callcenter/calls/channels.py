@@ -146,6 +146,26 @@ def recording_paths(app_data: str) -> list[str]:
     return paths + [p.strip() for p in _APP_PATHS.findall(options) if p.strip()]
 
 
+RECORDING_CHANVARS = ("MIXMON_FILE", "MIXMONITOR_FILENAME")
+"""Channel variables naming the channel's recording file: the shipped dialplan sets
+``MIXMON_FILE`` and manager.conf ``channelvars`` repeats it on every later event."""
+
+
+def chan_variable_paths(frame: Mapping[str, Any], key: str) -> list[str]:
+    """The recording paths in ``frame[key]`` (``ChanVariable`` or ``DestChanVariable``,
+    one ``NAME=value`` string or a list of them): the non-empty values of
+    :data:`RECORDING_CHANVARS`, in order."""
+    value = frame.get(key)
+    items = value if isinstance(value, list) else [value]
+    out = []
+    for item in items:
+        if isinstance(item, str):
+            name, _, path = item.partition("=")
+            if path and name in RECORDING_CHANVARS:
+                out.append(path)
+    return out
+
+
 def base_name(path: str) -> str:
     """The file name of ``path`` (the part after the last ``/``)."""
     return path.rsplit("/", 1)[-1]

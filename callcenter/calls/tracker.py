@@ -38,6 +38,7 @@ from callcenter.calls.callstate import (
 from callcenter.calls.channels import (
     TimestampCheck,
     base_name,
+    chan_variable_paths,
     dialled_number,
     endpoint_of,
     interface_of,
@@ -153,6 +154,7 @@ class CallTracker:
         if handler is not None:
             cs = self._call_for(frame, at)
             if cs is not None:
+                self._learn_recordings(frame, at, cs)
                 handler(frame, at, cs)
         return self._take()
 
@@ -333,6 +335,18 @@ class CallTracker:
             cs.last_dial_status = value
         elif variable == "QUEUESTATUS" and value in QUEUE_EXITS:
             cs.queue_exit = QUEUE_EXITS[value]
+
+    def _learn_recordings(self, frame: Frame, at: datetime, cs: CallState) -> None:
+        """The recording file a channel carries in its ``ChanVariable`` (manager.conf
+        ``channelvars``): a call joined mid-way (a daemon restart) still learns the
+        recording whose MixMonitor start it missed. ``DestChanVariable`` counts when the
+        destination channel belongs to the same call."""
+        for key, channel, linkedid in (
+                ("ChanVariable", "Channel", "Linkedid"),
+                ("DestChanVariable", "DestChannel", "DestLinkedid")):
+            if key in frame and text(frame, linkedid) in ("", cs.linkedid):
+                for path in chan_variable_paths(frame, key):
+                    self._announce(cs, path, text(frame, channel), at)
 
     def _announce(self, cs: CallState, path: str, channel: str, at: datetime) -> None:
         name = base_name(path)

@@ -12,7 +12,11 @@ once: the file is never read, moved or hashed; its row says 'missing' with the
 reason, an error line and a ``refused`` alert name the call.
 Rows still 'pending' when the daemon stopped are taken up again at start, and
 a periodic sweep files the recordings of ended calls that have no row (their
-end was missed, or the database was down when it came).
+end was missed, or the database was down when it came). The same sweep walks the
+monitor directory (in pages, in a worker thread; symlinks never followed) and files
+each recording left there to its ended call by the uniqueid or linkedid in its name
+(:func:`files.call_ids_in_name`), when the call has no row for that file; a file that
+matches no call raises one ``orphaned`` alert once ``orphan_grace_s`` old.
 """
 
 from __future__ import annotations
@@ -33,19 +37,21 @@ from callcenter.calls.model import CallEnded, CallRecord, Fact, RecordingAnnounc
 from callcenter.recordings import files
 from callcenter.recordings.formats import Probe, probe
 from callcenter.settings import RecordingSettings, Settings
-from callcenter.store.recordings import Recording, RecordingRepository
+from callcenter.store.recordings import Placement, Recording, RecordingRepository
 
 log = structlog.get_logger(__name__)
 
 
-AlertStatus = Literal["missing", "corrupt", "store_failed", "refused"]
+AlertStatus = Literal["missing", "corrupt", "store_failed", "refused", "orphaned"]
 
 
 @dataclass(frozen=True)
 class RecordingAlert(Fact):
     """A recording still missing or corrupt after every retry, a store that refuses
-    files (``store_failed``: the row stays pending), or a path from AMI outside the
-    monitor directories (``refused``: the file was left alone): supervisors should look."""
+    files (``store_failed``: the row stays pending), a path from AMI outside the
+    monitor directories (``refused``: the file was left alone), or a file in the monitor
+    directory that no call claims (``orphaned``: no server nor linkedid; raised once per
+    file): supervisors should look."""
 
     linkedid: str
     file_name: str
@@ -58,6 +64,13 @@ SWEEP_WINDOW = timedelta(days=1)
 """How far back the sweep looks for calls ended without recording rows."""
 SWEEP_GRACE_S = 120.0
 """The sweep leaves calls ended this recently to the consumer's own CallEnded."""
+
+SPOOL_PAGE = 1000
+"""Files of the monitor directory listed per worker-thread call (and matched per query)."""
+CALL_SPAN = timedelta(days=1)
+"""A recording's call started at most this long before the file was last written."""
+CLOCK_SLACK = timedelta(hours=1)
+"""... and at most this long after (clocks of the PBX and of the file system)."""
 
 PoolFactory = Callable[[], Coroutine[Any, Any, asyncpg.Pool]]
 
@@ -85,6 +98,7 @@ class RecordingConsumer:
         self._pool_lock = asyncio.Lock()
         self._sweeper: asyncio.Task[None] | None = None
         self._swept = asyncio.Event()
+        self._orphans_alerted: set[str] = set()  # files of local_dir alerted (relative)
 
     @classmethod
     def from_settings(cls, settings: Settings, *,
@@ -171,12 +185,111 @@ class RecordingConsumer:
                                                      now - timedelta(seconds=SWEEP_GRACE_S)):
                     log.info("recording_swept", server=call.server, linkedid=call.linkedid)
                     self._spawn(self._file_call(call, {}))
+                if self.settings.sweep_spool:
+                    await self._sweep_spool(repo)
             except Exception:  # the database is down (or a bug): log, try again later
                 log.exception("recording_sweep_failed")
                 await asyncio.sleep(max(1.0, self.settings.retry_delay_s))
                 continue
             self._swept.set()
             await asyncio.sleep(self.settings.sweep_interval_s)
+
+    async def _sweep_spool(self, repo: RecordingRepository) -> None:
+        """File the recordings left in ``local_dir`` to their calls; alert (once per file)
+        on those no call claims."""
+        s = self.settings
+        scan = files.SpoolScan(s.local_dir, skip=(s.store_dir,))
+        seen: set[str] = set()
+        while not scan.done:
+            page = await asyncio.to_thread(scan.next_page, SPOOL_PAGE)
+            seen.update(f.rel for f in page)
+            if page:
+                await self._place_page(repo, page)
+        self._orphans_alerted &= seen  # a file gone and back is news again
+
+    async def _place_page(self, repo: RecordingRepository, page: list[files.SpoolFile]) -> None:
+        now = datetime.now(UTC)
+        pairs = [(f.name, i) for f in page for i in files.call_ids_in_name(f.name)]
+        placements = await repo.place_files(
+            pairs, datetime.fromtimestamp(min(f.mtime for f in page), UTC) - CALL_SPAN,
+            datetime.fromtimestamp(max(f.mtime for f in page), UTC) + CLOCK_SLACK)
+        by_name: dict[str, list[Placement]] = {}
+        for p in placements:
+            by_name.setdefault(p.file_name, []).append(p)
+        next_index: dict[tuple[str, str], int] = {}
+        busy = {k[2] for k in self._active} | {
+            name for names in self._announced.values() for name in names}
+        for f in page:
+            if f.name in busy:
+                continue  # announced for a call in progress, or being filed now
+            found = by_name.get(f.name, [])
+            best = max((len(p.matched_id) for p in found), default=0)
+            calls = {(p.call.server, p.call.linkedid): p for p in found
+                     if len(p.matched_id) == best}  # the longest id named: systemname too
+            if len(calls) == 1:
+                await self._file_found(repo, f, next(iter(calls.values())), now, next_index)
+            elif now.timestamp() - f.mtime >= self.settings.orphan_grace_s:
+                self._orphan_alert(f, f"matches {len(calls)} calls" if calls else
+                                   "its name matches no call's uniqueid or linkedid")
+
+    async def _file_found(self, repo: RecordingRepository, f: files.SpoolFile, p: Placement,
+                          now: datetime, next_index: dict[tuple[str, str], int]) -> None:
+        """File ``f`` to its (ended) call unless a row for it exists already; a row that
+        gave the file up as missing (it came after ``max_wait_s``) is filed again."""
+        s, call = self.settings, p.call
+        key = (call.server, call.linkedid, f.name)
+        if key in self._active:
+            return  # being filed by the call's own path
+        if call.ended_at is None or call.ended_at > now - timedelta(seconds=SWEEP_GRACE_S):
+            return  # still going, or its CallEnded is on its way
+        late = None
+        if p.has_row:
+            late = await repo.get(*key)
+            if late is None or late.status != "missing" or late.detail.startswith("refused"):
+                return  # filed (or refused: a refusal stands) by the call's own path
+        if f.name in call.recordings:
+            index = call.recordings.index(f.name) + 1
+        else:
+            ck = (call.server, call.linkedid)
+            index = next_index[ck] = next_index.get(ck, max(len(call.recordings), p.filed)) + 1
+        rec = Recording(call.server, call.linkedid, f.name, call.started_at,
+                        source_path=f"{s.asterisk_dir.rstrip('/')}/{f.rel}",
+                        path=files.stored_name(call.server, call.linkedid, index, f.name,
+                                               call.started_at.astimezone(UTC)),
+                        queue=call.queue, talk_s=call.talk_s)
+        if late is not None and key not in self._active:
+            self._active.add(key)
+            log.info("recording_found_late", server=call.server, linkedid=call.linkedid,
+                     file_name=f.name, was=late.detail)
+            self._spawn(self._file_one(repo, replace(
+                late, status="pending", source_path=rec.source_path, path=rec.path,
+                attempts=0, detail="")))
+            return
+        if late is not None:
+            return
+        self._active.add(rec.key)
+        try:
+            created = await repo.create(rec)
+            if created and f.name not in call.recordings:
+                await repo.link_to_call(call.server, call.linkedid, f.name)
+        except BaseException:
+            self._active.discard(rec.key)
+            raise
+        if not created:
+            self._active.discard(rec.key)
+            return
+        log.info("recording_found_in_spool", server=call.server, linkedid=call.linkedid,
+                 file_name=f.name, matched_id=p.matched_id)
+        self._spawn(self._file_one(repo, rec))
+
+    def _orphan_alert(self, f: files.SpoolFile, why: str) -> None:
+        if f.rel in self._orphans_alerted:
+            return
+        self._orphans_alerted.add(f.rel)
+        rec = Recording("", "", f.name, datetime.fromtimestamp(f.mtime, UTC),
+                        source_path=f"{self.settings.asterisk_dir.rstrip('/')}/{f.rel}",
+                        detail=f"left in the monitor directory ({f.rel}, {f.size} bytes): {why}")
+        self._alert(rec, "orphaned")
 
     def _resume(self, repo: RecordingRepository, pending: list[Recording]) -> None:
         for rec in pending:
@@ -187,7 +300,6 @@ class RecordingConsumer:
                 self._spawn(self._file_one(repo, rec))
 
     async def _file_call(self, call: CallRecord, announced: dict[str, str]) -> None:
-        repo = await self._repo()
         names = list(dict.fromkeys([*(PurePosixPath(n).name for n in call.recordings),
                                     *announced]))
         todo = [Recording(
@@ -198,9 +310,10 @@ class RecordingConsumer:
             queue=call.queue, talk_s=call.talk_s)
             for index, name in enumerate(names, 1)
             if (call.server, call.linkedid, name) not in self._active]
-        self._active.update(rec.key for rec in todo)
+        self._active.update(rec.key for rec in todo)  # before any wait: not orphans to the sweep
         created = []
         try:
+            repo = await self._repo()
             for rec in todo:  # a recording with a row already is filed or being filed
                 if await repo.create(rec):
                     created.append(rec)

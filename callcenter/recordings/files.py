@@ -16,6 +16,8 @@ import hashlib
 import os
 import re
 import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
@@ -143,3 +145,123 @@ def move_into_store(src: Path, store_dir: str | Path, rel: str) -> Path:
         os.replace(partial, target)
         src.unlink()
     return target
+
+
+@dataclass(frozen=True)
+class SpoolFile:
+    """A regular file found in the monitor directory: ``rel`` is '/'-separated, relative
+    to the directory scanned; ``mtime`` in Unix seconds."""
+
+    rel: str
+    size: int
+    mtime: float
+
+    @property
+    def name(self) -> str:
+        """The file's base name."""
+        return self.rel.rsplit("/", 1)[-1]
+
+
+class SpoolScan:
+    """Walks ``root`` a page at a time (call :meth:`next_page` from a worker thread: a
+    directory of 100,000 files never blocks the event loop, nor fills memory at once).
+
+    Only regular files are listed: symlinks (to files or directories) are skipped, never
+    followed; so are hidden names, ``.part`` files, directories deeper than
+    ``max_depth`` and the directories of ``skip`` (the store, if it lies inside).
+    """
+
+    def __init__(self, root: str | Path, *, skip: tuple[str | Path, ...] = (),
+                 max_depth: int = 4) -> None:
+        self.root = Path(root)
+        self.max_depth = max_depth
+        self._skip = {Path(p).resolve() for p in skip}
+        self._stack: list[tuple[Iterator[os.DirEntry[str]], str, int]] = []
+        self._started = False
+
+    @property
+    def done(self) -> bool:
+        """True once every directory has been read (or the scan was closed)."""
+        return self._started and not self._stack
+
+    def next_page(self, size: int) -> list[SpoolFile]:
+        """Up to ``size`` more files ([] once :attr:`done`)."""
+        if not self._started:
+            self._started = True
+            self._enter(self.root, "", 0)
+        out: list[SpoolFile] = []
+        while self._stack and len(out) < size:
+            it, rel, depth = self._stack[-1]
+            try:
+                entry = next(it, None)
+            except OSError:
+                entry = None
+            if entry is None:
+                self._stack.pop()
+                _close(it)
+                continue
+            if entry.name.startswith(".") or entry.name.endswith(".part"):
+                continue
+            try:
+                if entry.is_symlink():
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    if depth < self.max_depth and Path(entry.path).resolve() not in self._skip:
+                        self._enter(Path(entry.path), f"{rel}{entry.name}/", depth + 1)
+                    continue
+                if not entry.is_file(follow_symlinks=False):
+                    continue
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            out.append(SpoolFile(rel + entry.name, st.st_size, st.st_mtime))
+        return out
+
+    def close(self) -> None:
+        """Release the open directories."""
+        while self._stack:
+            _close(self._stack.pop()[0])
+
+    def _enter(self, path: Path, rel: str, depth: int) -> None:
+        if path.resolve() in self._skip:
+            return
+        try:
+            self._stack.append((os.scandir(path), rel, depth))
+        except OSError:  # gone, unreadable, not a directory
+            pass
+
+
+def _close(it: Iterator[os.DirEntry[str]]) -> None:
+    close = getattr(it, "close", None)
+    if close is not None:
+        close()
+
+
+_EPOCH_SEQ = re.compile(r"[0-9]{9,11}\.[0-9]+")
+_SEPARATORS = "-_"
+
+
+def call_ids_in_name(name: str, limit: int = 8) -> list[str]:
+    """The uniqueids / linkedids a recording's file name may carry, longest first.
+
+    An Asterisk uniqueid is ``[systemname-]<epoch>.<sequence>``; MixMonitor file names
+    put it anywhere between ``-``/``_`` separators (``${UNIQUEID}.wav``, the shipped
+    ``<date>-<time>-<caller>-${UNIQUEID}.wav``, FreePBX's ``in-<to>-<from>-<date>-<time>-
+    ${UNIQUEID}.wav``). Each ``<epoch>.<sequence>`` found gives itself and every
+    separator-bounded prefix extension (a systemname may contain ``-``); the ``limit``
+    shortest are kept."""
+    stem = name
+    dot = name.rfind(".")
+    if dot > 0 and any(c.isalpha() for c in name[dot + 1:]):
+        stem = name[:dot]  # the format's extension; '.0' of a bare uniqueid stays
+    out: list[str] = []
+    for m in _EPOCH_SEQ.finditer(stem):
+        start, end = m.span()
+        if start > 0 and stem[start - 1] not in _SEPARATORS:
+            continue
+        if end < len(stem) and stem[end] not in _SEPARATORS:
+            continue
+        starts = [i + 1 for i in range(start - 1) if stem[i] in _SEPARATORS]
+        out += [stem[s:end] for s in [0, *starts]] + [m.group()]
+    shortest = sorted(dict.fromkeys(out), key=len)[:limit]  # a systemname is short
+    return shortest[::-1]

@@ -46,6 +46,18 @@ class Recording:
         return self.server, self.linkedid, self.file_name
 
 
+@dataclass(frozen=True)
+class Placement:
+    """A file of the monitor directory matched to a call (:meth:`RecordingRepository.
+    place_files`): ``filed`` rows the call has, ``has_row`` one for this very file."""
+
+    file_name: str
+    matched_id: str
+    call: CallRecord
+    filed: int
+    has_row: bool
+
+
 _WRITTEN = ("server", "linkedid", "file_name", "call_started_at", "status", "source_path",
             "path", "format", "duration_s", "size_bytes", "sha256", "attempts", "detail",
             "queue", "talk_s")
@@ -61,6 +73,22 @@ WHERE ended_at >= $1 AND ended_at < $2 AND EXISTS (SELECT 1 FROM unnest(c.record
     WHERE NOT EXISTS (SELECT 1 FROM recordings r WHERE r.server = c.server
                       AND r.linkedid = c.linkedid AND r.file_name = f.name))
 ORDER BY ended_at"""
+_PLACE = """WITH f AS (SELECT * FROM unnest($1::text[], $2::text[]) AS f(name, id)),
+span AS (SELECT server, linkedid FROM calls WHERE started_at >= $3 AND started_at < $4),
+hits AS (
+    SELECT f.name, f.id, s.server, s.linkedid FROM f JOIN span s ON s.linkedid = f.id
+    UNION
+    SELECT f.name, f.id, ra.server, ra.linkedid FROM f JOIN ring_attempts ra ON ra.uniqueid = f.id
+        JOIN span s ON s.server = ra.server AND s.linkedid = ra.linkedid)
+SELECT h.name, h.id, c.server, c.linkedid, c.started_at, c.queue, c.answered_at,
+    c.talk_ended_at, c.ended_at, c.recordings,
+    (SELECT count(*) FROM recordings r WHERE r.server = c.server AND r.linkedid = c.linkedid)
+        AS filed,
+    EXISTS (SELECT 1 FROM recordings r WHERE r.server = c.server AND r.linkedid = c.linkedid
+            AND r.file_name = h.name) AS has_row
+FROM hits h JOIN calls c ON c.server = h.server AND c.linkedid = h.linkedid"""
+_LINK = """UPDATE calls SET recordings = array_append(recordings, $3)
+WHERE server = $1 AND linkedid = $2 AND NOT ($3 = ANY(recordings))"""
 _MARK_SHORT = """UPDATE recordings r SET short = coalesce(r.status IN ('ready', 'empty')
     AND r.talk_s > 0 AND tot.d < $3 * r.talk_s, false)
 FROM (SELECT coalesce(sum(duration_s) FILTER (WHERE status IN ('ready', 'empty')), 0) AS d
@@ -107,6 +135,25 @@ class RecordingRepository:
                            answered_at=r["answered_at"], talk_ended_at=r["talk_ended_at"],
                            ended_at=r["ended_at"], recordings=list(r["recordings"]))
                 for r in rows]
+
+    async def place_files(self, names_ids: list[tuple[str, str]], started_since: datetime,
+                          started_before: datetime) -> list[Placement]:
+        """The calls started in [``started_since``, ``started_before``) whose linkedid, or
+        the uniqueid of one of their rung channels, is the id of a (file name, id) pair:
+        one :class:`Placement` per (file, id, call)."""
+        if not names_ids:
+            return []
+        rows = await self.pool.fetch(_PLACE, [n for n, _ in names_ids],
+                                     [i for _, i in names_ids], started_since, started_before)
+        return [Placement(r["name"], r["id"], CallRecord(
+            r["server"], r["linkedid"], r["started_at"], queue=r["queue"],
+            answered_at=r["answered_at"], talk_ended_at=r["talk_ended_at"],
+            ended_at=r["ended_at"], recordings=list(r["recordings"])), r["filed"], r["has_row"])
+            for r in rows]
+
+    async def link_to_call(self, server: str, linkedid: str, file_name: str) -> None:
+        """Name ``file_name`` among the call's recordings (a file found by the sweep)."""
+        await self.pool.execute(_LINK, server, linkedid, file_name)
 
     async def for_call(self, server: str, linkedid: str) -> list[Recording]:
         """The call's recordings, oldest first."""
