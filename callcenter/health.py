@@ -94,6 +94,8 @@ def server_health(daemon: Daemon, name: str, now: float) -> dict[str, Any]:
         "durable_dropped_batches": durable.dropped_batches if durable else 0,
         "consumer_backlogs": {m.name: q.qsize() for m, q in zip(
             daemon.fanouts[name].metrics, daemon.fanouts[name].queues, strict=True)},
+        "consumer_dropped_batches": {m.name: m.dropped_batches
+                                     for m in daemon.fanouts[name].metrics},
         "entries_in": pipe.metrics.entries_in,
     }
 

@@ -28,7 +28,13 @@ log = structlog.get_logger(__name__)
 
 @runtime_checkable
 class Consumer(Protocol):
-    """A durable-path consumer of the tracker's facts (store, recordings, ...)."""
+    """A durable-path consumer of the tracker's facts (store, recordings, ...).
+
+    One marked ``lossless = True`` (the store: its writes never wait longer than the
+    write timeout, then spool) makes the durable path wait while its queue is full;
+    any other one that falls that far behind loses the batches that find its queue full
+    (counted, logged at error level): a stalled consumer never holds up the journal.
+    """
 
     async def on_facts(self, facts: Sequence[Fact]) -> None: ...
 
@@ -43,6 +49,8 @@ class QueueMetrics:
     """Times a producer found the queue full and had to wait (back-pressure)."""
     bytes_full_events: int = 0
     """Times a producer found the queue's byte bound reached and had to wait."""
+    dropped_batches: int = 0
+    """Batches a consumer that may lag lost because its queue was full."""
 
     def saw(self, q: asyncio.Queue[Any]) -> None:
         self.max_depth = max(self.max_depth, q.qsize())
@@ -65,10 +73,19 @@ class FanOut:
                        for c, q in zip(self.consumers, self.queues, strict=True)]
 
     async def dispatch(self, facts: Sequence[Fact]) -> None:
-        """Queue ``facts`` for every consumer; waits while a queue is full."""
-        for q, m in zip(self.queues, self.metrics, strict=True):
+        """Queue ``facts`` for every consumer; waits while a lossless consumer's queue is
+        full, drops the batch for any other whose queue is full."""
+        for consumer, q, m in zip(self.consumers, self.queues, self.metrics, strict=True):
             m.saw(q)
-            await q.put(facts)
+            if getattr(consumer, "lossless", False) is True:
+                await q.put(facts)
+            elif q.full():
+                if m.dropped_batches % 100 == 0:
+                    log.error("consumer_behind_batch_dropped", consumer=m.name,
+                              facts=len(facts), dropped=m.dropped_batches + 1)
+                m.dropped_batches += 1
+            else:
+                q.put_nowait(facts)
 
     async def close(self) -> None:
         """Let every consumer finish what is queued, then stop."""

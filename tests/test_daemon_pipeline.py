@@ -18,6 +18,8 @@ from callcenter.store.writer import StoreWriter
 
 
 class SlowConsumer:
+    lossless = True  # as the store: the durable path waits for it
+
     def __init__(self) -> None:
         self.got: list[Any] = []
 
@@ -64,6 +66,27 @@ async def test_fanout_back_pressure_is_counted_and_nothing_is_lost() -> None:
     await fanout.close()
     assert slow.got == facts
     assert fanout.metrics[0].full_events > 0 and fanout.metrics[0].max_depth == 2
+
+
+async def test_a_stalled_consumer_that_may_lag_loses_batches_never_holds_the_path() -> None:
+    gate = asyncio.Event()
+    got: list[Fact] = []
+
+    class Stalled:  # e.g. recordings waiting on a database that does not answer
+        async def on_facts(self, facts: Sequence[Fact]) -> None:
+            await gate.wait()
+            got.extend(facts)
+
+    store = SlowConsumer()
+    fanout = FanOut([Stalled(), store], maxsize=2)
+    facts = [Fact("s", datetime.fromtimestamp(i, UTC)) for i in range(20)]
+    for f in facts:
+        await asyncio.wait_for(fanout.dispatch([f]), 1)  # never waits for the stalled one
+    gate.set()
+    await fanout.close()
+    assert store.got == facts
+    stalled = fanout.metrics[0]
+    assert stalled.dropped_batches > 0 and len(got) == len(facts) - stalled.dropped_batches
 
 
 async def test_a_consumer_behind_gets_what_waits_in_one_call_in_order() -> None:

@@ -27,6 +27,9 @@ def calls_in(facts: Iterable[Fact]) -> list[CallRecord]:
 class StoreConsumer:
     """Writes every started/answered/ended call and every agent state change."""
 
+    lossless = True
+    """Never skipped: its writes wait at most the write timeout, then go to the spool."""
+
     def __init__(self, writer: StoreWriter) -> None:
         self.writer = writer
         self.calls_written = 0
