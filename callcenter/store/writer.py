@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -154,7 +154,8 @@ class StoreWriter:
         self._held_bytes = 0
         self._gaps_to_store: list[JournalGap] = []
         self._abandoned = False
-        self._deadlines: set[asyncio.Timeout] = set()
+        self._in_use: dict[asyncio.Task[Any], Any] = {}
+        """The connection each write task holds (cut when the write is abandoned)."""
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -191,8 +192,8 @@ class StoreWriter:
     def abandon_database(self) -> None:
         """Shutdown with a stalled database: end the write under way; spool the rest."""
         self._abandoned = True
-        for deadline in list(self._deadlines):
-            deadline.reschedule(asyncio.get_running_loop().time())
+        for task in list(self._in_use):
+            self._cut(task)
 
     # -- figures -----------------------------------------------------------------
     @property
@@ -285,34 +286,55 @@ class StoreWriter:
             if self.on_loss is not None:
                 self.on_loss(gap)
 
-    @contextlib.asynccontextmanager
-    async def _deadline(self) -> Any:
-        async with asyncio.timeout(self.timeout_s) as deadline:
-            if self._abandoned:
-                deadline.reschedule(asyncio.get_running_loop().time())
-            self._deadlines.add(deadline)
-            try:
-                yield
-            finally:
-                self._deadlines.discard(deadline)
+    async def _bounded(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run one database write within ``timeout_s``. Past it, the write is abandoned:
+        its connection is cut (a stalled server keeps asyncpg waiting even after a
+        cancellation) and TimeoutError raised, so nothing waits on the server."""
+        task = asyncio.ensure_future(work)
+        task.add_done_callback(_consume)
+        try:
+            done, _ = await asyncio.wait({task}, timeout=0 if self._abandoned else self.timeout_s)
+        except asyncio.CancelledError:
+            self._cut(task)
+            raise
+        if not done:
+            self._cut(task)
+            raise TimeoutError(f"the database did not answer within {self.timeout_s} s")
+        task.result()
+
+    def _cut(self, task: asyncio.Task[Any]) -> None:
+        conn = self._in_use.pop(task, None)
+        if conn is not None:
+            with contextlib.suppress(Exception):  # already released or closed
+                conn.terminate()
+        task.cancel()
 
     @contextlib.asynccontextmanager
     async def _connection(self) -> Any:
-        """A pooled connection for one write, all within the write deadline. A connection
-        whose work failed or was cut is terminated, not reset: a stalled server would
-        hold the reset (and the writer) until it answered again."""
-        async with self._deadline():
-            conn = await self.pool.acquire()
-            try:
-                yield conn
-            except BaseException:
+        """A pooled connection for the current write task (see :meth:`_bounded`); one
+        whose work failed is terminated, not reset (a reset waits on the server)."""
+        conn = await self.pool.acquire()
+        task = asyncio.current_task()
+        assert task is not None
+        self._in_use[task] = conn
+        try:
+            yield conn
+        except BaseException:
+            with contextlib.suppress(Exception):
                 conn.terminate()
-                raise
-            finally:
-                await self.pool.release(conn)
+            raise
+        finally:
+            self._in_use.pop(task, None)
+            await self.pool.release(conn)
 
     async def _apply(self, op: Op) -> None:
         started = time.perf_counter()
+        await self._bounded(self._write(op))
+        self.database.cleared()
+        if op.kind == "journal" and self.commit_latency is not None:
+            self.commit_latency(time.perf_counter() - started)
+
+    async def _write(self, op: Op) -> None:
         async with self._connection() as conn:
             if not self._migrated:
                 await db.migrate(conn)
@@ -334,9 +356,6 @@ class StoreWriter:
                 except BaseException:
                     self._gaps_to_store[:0] = gaps
                     raise
-        self.database.cleared()
-        if op.kind == "journal" and self.commit_latency is not None:
-            self.commit_latency(time.perf_counter() - started)
 
     # -- draining -------------------------------------------------------------------
     async def drain_forever(self) -> None:
@@ -368,9 +387,7 @@ class StoreWriter:
                 self._held.popleft()
                 self._held_bytes -= len(payload)
             if not self.pending and (self._gaps_to_store or self.database.error is not None):
-                async with self._connection() as conn:
-                    await self.gap_repo.record(self._gaps_to_store, conn)
-                self._gaps_to_store = []
+                await self._bounded(self._record_gaps())
                 self.database.cleared()
         except UNREACHABLE as exc:
             self.spool.rewind()
@@ -379,6 +396,11 @@ class StoreWriter:
         if not self.pending:
             log.info("spool_drained")
         return not self.pending
+
+    async def _record_gaps(self) -> None:
+        async with self._connection() as conn:
+            await self.gap_repo.record(self._gaps_to_store, conn)
+        self._gaps_to_store = []
 
     async def _apply_spooled(self, op: Op | None) -> None:
         if op is None:
@@ -431,6 +453,12 @@ class StoreWriter:
             self._held.popleft()
             self._held_bytes -= len(payload)
             self.disk.cleared()
+
+
+def _consume(task: asyncio.Task[Any]) -> None:
+    """Retrieve an abandoned write's outcome (its error was already handled as a timeout)."""
+    if not task.cancelled():
+        task.exception()
 
 
 def _decoded(records: Sequence[tuple[SpoolPosition, bytes]]
