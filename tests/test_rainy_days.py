@@ -161,6 +161,8 @@ async def test_a_stalled_database_delays_neither_enforcement_nor_the_wallboard(
         update = await asyncio.wait_for(read_event(board), 5)
         assert 'data-queue="support"' in update
         await r.until(lambda: r.actions("Hangup"), 30)
+        # recorded when Asterisk's response comes back, a moment after the action arrived
+        await r.until(lambda: r.enforcer.outcomes.get(("sim", first.linkedid)), 5)
         assert -1.0 <= cut_at_deadline_ms(r, first.linkedid) <= 100.0
         assert await asyncio.wait_for(first.wait(), 10) == "answered"
         second = await r.sim.inbound_call("+8613800000002", "800",
