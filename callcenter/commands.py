@@ -111,7 +111,7 @@ class CommandPort:
     async def send(self, server: str, action: Mapping[str, Any],
                    timeout: float | None = None) -> CommandResult:
         """Send ``action`` and wait for its result."""
-        return await asyncio.shield(self.submit(server, action, timeout))
+        return await self.submit(server, action, timeout)
 
     def _done(self, out: asyncio.Future[CommandResult], name: str, server: str,
               result: CommandResult) -> None:

@@ -27,7 +27,7 @@ import structlog
 from callcenter.calls.model import CallEnded, Fact, ServiceAlert
 from callcenter.commands import CommandPort
 from callcenter.health import Instruments, readiness
-from callcenter.pipeline import ServerPipeline, Tracker, is_realtime
+from callcenter.pipeline import ServerPipeline, Tracker, feed_realtime, is_realtime
 from callcenter.pipeline_durable import Consumer, DurablePath, FanOut
 from callcenter.pipeline_replay import resume_open_calls
 from callcenter.quietgc import QuietGC
@@ -139,22 +139,15 @@ class Daemon:
         alert = ServiceAlert("", datetime.now(UTC), problem,  # type: ignore[arg-type]
                              error is not None, error or "")
         if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._tell_realtime, [alert])
+            self._loop.call_soon_threadsafe(feed_realtime, self.realtime, [alert])
 
     def _store_loss(self, gap: JournalGap) -> None:
         detail = (f"{gap.server}: {gap.items} {gap.what} items not kept"
                   + (f" (journal seq {gap.first_seq}-{gap.last_seq})" if gap.first_seq else "")
                   + f": {gap.reason}")
         if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._tell_realtime, [
+            self._loop.call_soon_threadsafe(feed_realtime, self.realtime, [
                 ServiceAlert(gap.server, gap.noted_at, "store_data_dropped", True, detail)])
-
-    def _tell_realtime(self, facts: Sequence[Fact]) -> None:
-        for consumer in self.realtime:
-            try:
-                consumer.feed(facts)
-            except Exception:
-                log.exception("realtime_consumer_failed", consumer=type(consumer).__name__)
 
     async def start(self) -> None:
         """Start the writer, a pipeline per server, then connect the AMI clients; full
@@ -165,8 +158,6 @@ class Daemon:
         sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
         self.gc.start()
         self.supervisor.spawn("store-spool-drainer", self.writer.drain_forever)
-        if self.writer.pending:
-            log.info("spool_found", pending=self.writer.pending, path=str(self.writer.spool.path))
         for server in self.servers:
             await self._start_server(server)
 

@@ -196,7 +196,7 @@ class DaemonCollector(Collector):
                                 value=w.spool.depth)
         yield GaugeMetricFamily("callcenter_store_held_bytes",
                                 "Bytes held in memory (database and spool both failing).",
-                                value=w.health()["held_bytes"])
+                                value=w.held_bytes)
         yield GaugeMetricFamily("callcenter_database_up", "1 when writes reach PostgreSQL.",
                                 value=0 if w.database.error else 1)
         yield GaugeMetricFamily("callcenter_spool_healthy", "0 while the spool's disk fails.",

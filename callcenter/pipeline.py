@@ -58,6 +58,21 @@ def frame_size(frame: Any) -> int:
     return sum(len(k) + (len(v) if isinstance(v, str) else 64) for k, v in frame.items())
 
 
+def feed_realtime(consumers: Sequence[RealtimeConsumer], facts: Sequence[Fact],
+                  server: str = "") -> int:
+    """Give ``facts`` to each real-time consumer; one that raises is logged and the others
+    still get them. Returns how many raised."""
+    errors = 0
+    for consumer in consumers:
+        try:
+            consumer.feed(facts)
+        except Exception:
+            errors += 1
+            log.exception("realtime_consumer_failed", consumer=type(consumer).__name__,
+                          server=server)
+    return errors
+
+
 def is_realtime(consumer: object) -> bool:
     """True for a consumer that belongs on the real-time path."""
     return getattr(consumer, "realtime", False) is True and callable(
@@ -71,6 +86,9 @@ class Tracker(Protocol):
     def feed_sent(self, action: dict[str, Any], sent_at: float) -> list[Fact]: ...
     def resync(self, active_linkedids: set[str], at: datetime) -> list[Fact]: ...
     def adopt(self, records: list[CallRecord]) -> None: ...
+
+    @property
+    def open_calls(self) -> dict[str, CallRecord]: ...
 
 
 def apply_entry(tracker: Tracker, kind: EntryKind, payload: Any, at: float) -> list[Fact]:
@@ -95,6 +113,8 @@ class PipelineMetrics:
 
 
 Item = tuple[EntryKind, Any, float]
+Sized = tuple[Item, int]
+"""An item in the ingest queue with the bytes it counts for (:func:`frame_size`)."""
 TRACK_SLICE = 100
 """Entries the tracker reads between two turns of the event loop."""
 
@@ -152,7 +172,7 @@ class ServerPipeline:
         self.realtime = list(realtime)
         self.batch_size = batch_size
         self.batch_delay_s = batch_delay_s
-        self.queue: asyncio.Queue[Item | None] = asyncio.Queue(queue_size)
+        self.queue: asyncio.Queue[Sized | None] = asyncio.Queue(queue_size)
         self.queue_bytes = queue_bytes
         self.queued_bytes = 0
         """Approximate bytes of the frames waiting in the queue (:func:`frame_size`)."""
@@ -162,7 +182,7 @@ class ServerPipeline:
         self.queue_metrics = QueueMetrics(f"ingest:{server}")
         self.last_entry_at: float | None = None
         """Receive time (Unix seconds) of the newest entry processed."""
-        self._held: deque[Item] = deque()
+        self._held: deque[Sized] = deque()
         self.filter = JournalFilter(server, self.clock)
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -191,11 +211,11 @@ class ServerPipeline:
             self._room.clear()
             await self._room.wait()
         self.queued_bytes += size
-        await self.put_item(("frame", frame, received_at))
+        await self.put_item(("frame", frame, received_at), size)
 
     def submit_sent(self, action: dict[str, Any], sent_at: float) -> None:
         """Enqueue an action we sent, without waiting (AMIClient ``on_sent``)."""
-        item: Item = ("sent", dict(action), sent_at)
+        item: Sized = (("sent", dict(action), sent_at), 0)
         self.queue_metrics.saw(self.queue)
         if self._held or self.queue.full():
             self._held.append(item)
@@ -206,13 +226,14 @@ class ServerPipeline:
         """Enqueue an entry, waiting while the queue is full."""
         await self.put_item((kind, payload, received_at))
 
-    async def put_item(self, item: Item | None) -> None:
-        """Enqueue an item (None: stop after what is queued), waiting for room."""
+    async def put_item(self, item: Item | None, size: int = 0) -> None:
+        """Enqueue an item (None: stop after what is queued) of ``size`` bytes counted in
+        ``queued_bytes``, waiting for room."""
         if item is not None:
             self.queue_metrics.saw(self.queue)
         while self._held:
             await self.queue.put(self._held.popleft())
-        await self.queue.put(item)
+        await self.queue.put(None if item is None else (item, size))
 
     async def run(self) -> None:
         """Process batches until :meth:`stop`."""
@@ -227,8 +248,7 @@ class ServerPipeline:
         first = await self.queue.get()
         if first is None:
             return [], True
-        self._taken(first)
-        batch = [first]
+        batch = [self._taken(first)]
         deadline = time.monotonic() + self.batch_delay_s
         while len(batch) < self.batch_size:
             self._refill()
@@ -244,15 +264,16 @@ class ServerPipeline:
                 item = self.queue.get_nowait()
             if item is None:
                 return batch, True
-            self._taken(item)
-            batch.append(item)
+            batch.append(self._taken(item))
         self._refill()
         return batch, False
 
-    def _taken(self, item: Item) -> None:
-        if item[0] == "frame":
-            self.queued_bytes -= frame_size(item[1])
+    def _taken(self, queued: Sized) -> Item:
+        item, size = queued
+        if size:
+            self.queued_bytes -= size
             self._room.set()
+        return item
 
     def _refill(self) -> None:
         while self._held and not self.queue.full():
@@ -273,19 +294,10 @@ class ServerPipeline:
                 await asyncio.sleep(0)  # timers and other I/O go on between slices
             new = self._track(entries[start:start + TRACK_SLICE])
             if new:
-                self._deliver(new)
+                self.metrics.consumer_errors += feed_realtime(self.realtime, new, self.server)
                 facts += new
         if self.durable is not None:
             self.durable.submit(entries, facts, [i[2] for i in batch])
-
-    def _deliver(self, facts: list[Fact]) -> None:
-        for consumer in self.realtime:
-            try:
-                consumer.feed(facts)
-            except Exception:
-                self.metrics.consumer_errors += 1
-                log.exception("realtime_consumer_failed", consumer=type(consumer).__name__,
-                              server=self.server)
 
     def _track(self, entries: Sequence[JournalEntry]) -> list[Fact]:
         facts: list[Fact] = []

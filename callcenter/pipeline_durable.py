@@ -135,10 +135,7 @@ class DurablePath:
         self.write_entries = write_entries
         self.on_committed = on_committed
         self.queued_entries = 0
-        self.max_queued = 0
         self.dropped_batches = 0
-        self.last_committed_at: float | None = None
-        """Receive time (Unix seconds) of the newest entry journaled (or kept)."""
         self._queue: deque[Batch] = deque()
         self._wake = asyncio.Event()
         self._stopping = False
@@ -166,7 +163,6 @@ class DurablePath:
             return
         self._queue.append((entries, facts, received))
         self.queued_entries += size
-        self.max_queued = max(self.max_queued, self.queued_entries)
         self._wake.set()
 
     async def run(self) -> None:
@@ -202,8 +198,6 @@ class DurablePath:
         entries, facts, received = batch
         if self.writer is not None:
             await self.writer.write_journal(entries)
-        if received:
-            self.last_committed_at = received[-1]
         if self.on_committed is not None:
             self.on_committed(received, time.time())
         if facts:

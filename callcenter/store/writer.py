@@ -162,13 +162,10 @@ class StoreWriter:
 
     # -- life cycle ------------------------------------------------------------
     async def start(self) -> None:
-        """Start the drainer (it drains what a previous run left first)."""
+        """Start the drainer in a task of its own (the daemon runs :meth:`drain_forever`
+        under its supervisor instead)."""
         if self._task is None:
             self._task = asyncio.create_task(self.drain_forever(), name="store-spool-drainer")
-            if self.spool.depth:
-                log.info("spool_found", pending=self.spool.depth, bytes=self.spool.bytes,
-                         path=str(self.spool.path))
-                self._wake.set()
 
     async def close(self, drain_timeout_s: float = 3.0) -> None:
         """Stop the drainer, drain for at most ``drain_timeout_s``, keep what is left on
@@ -201,6 +198,11 @@ class StoreWriter:
         """Operations waiting (spooled or held in memory)."""
         return self.spool.depth + len(self._held)
 
+    @property
+    def held_bytes(self) -> int:
+        """Bytes of the writes held in memory (neither the database nor the spool took them)."""
+        return self._held_bytes
+
     def health(self) -> dict[str, Any]:
         """The write path's state, for ``/readyz``."""
         return {
@@ -209,17 +211,10 @@ class StoreWriter:
             "spool_ops": self.spool.depth, "spool_bytes": self.spool.bytes,
             "spool_error": self.disk.error,
             "spool_corrupt_records": self.spool.corrupt_records,
-            "held_ops": len(self._held), "held_bytes": self._held_bytes,
+            "held_ops": len(self._held), "held_bytes": self.held_bytes,
             "lost": dict(self.lost_items),
             "gaps": [g.as_dict() for g in self.gaps],
         }
-
-    @property
-    def ready(self) -> bool:
-        """True when writes reach PostgreSQL (or at least the spool) and nothing was lost
-        since the last start."""
-        return (self.database.error is None and self.disk.error is None
-                and not any(self.lost_items.values()))
 
     # -- writes -------------------------------------------------------------------
     async def write_journal(self, entries: Sequence[JournalEntry]) -> None:
@@ -360,8 +355,13 @@ class StoreWriter:
     # -- draining -------------------------------------------------------------------
     async def drain_forever(self) -> None:
         """Every ``retry_s`` (or when woken), apply what waits; never returns. First takes
-        in a spool left by callcenter before 0.2 (``store.jsonl``)."""
+        in a spool left by callcenter before 0.2 (``store.jsonl``); what a previous run
+        left is drained at once."""
         await asyncio.to_thread(self._import_legacy_spool)
+        if self.spool.depth:
+            log.info("spool_found", pending=self.spool.depth, bytes=self.spool.bytes,
+                     path=str(self.spool.path))
+            self._wake.set()
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.retry_s)
