@@ -24,7 +24,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -148,15 +147,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
           f"{args.concurrent} concurrent", file=sys.stderr)
     admin_dsn = args.dsn or os.environ.get("CALLCENTER_DSN") or db.embedded_dsn(
         Path(tempfile.gettempdir()) / "callcenter-bench-pg")
-    name = "cc_bench_" + uuid.uuid4().hex[:8]
-    admin = await asyncpg.connect(admin_dsn)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    base, _, query = admin_dsn.partition("?")
-    dsn = base.rsplit("/", 1)[0] + "/" + name + (f"?{query}" if query else "")
+    async with db.scratch_database(admin_dsn, "cc_bench_", migrated=True) as dsn:
+        return await measure(args, dsn, port, frames, child)
+
+
+async def measure(args: argparse.Namespace, dsn: str, port: int, frames: int,
+                  child: multiprocessing.Process) -> dict[str, Any]:
+    """Ingest the child's stream into the database of ``dsn``; the figures."""
     pool = await db.create_pool(dsn)
     try:
-        async with pool.acquire() as conn:
-            await db.migrate(conn)
         ceiling = await copy_rate(pool)
         delays: list[float] = []
 
@@ -204,8 +203,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 "p99_ms": round(q[98] * 1000, 1), "copy_rows_per_s": round(ceiling)}
     finally:
         await pool.close()
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 def main() -> None:

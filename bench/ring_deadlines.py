@@ -38,7 +38,6 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import structlog
 
 from callcenter import db
@@ -135,24 +134,6 @@ def percentile(values: list[float], p: float) -> float:
     """The p-th percentile (nearest rank) of ``values``."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
-
-
-async def fresh_database(server_dsn: str) -> str:
-    """A new migrated database on ``server_dsn``'s server (dropped at exit by the caller)."""
-    name = f"cc_bench_{os.getpid()}_{int(time.time())}"
-    admin = await asyncpg.connect(server_dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    base, _, query = server_dsn.partition("?")
-    dsn = base.rsplit("/", 1)[0] + "/" + name + (f"?{query}" if query else "")
-    conn = await asyncpg.connect(dsn)
-    try:
-        await db.migrate(conn)
-    finally:
-        await conn.close()
-    return dsn
 
 
 async def run(n: int, speed: float, dsn: str, stall_s: float | None) -> dict[str, Any]:
@@ -257,7 +238,8 @@ async def bench(n: int, speed: float, dsn: str, stall_s: float) -> dict[str, Any
     """Both rounds on one fresh database each; the summary of both."""
     summary: dict[str, Any] = {}
     for stall in (None, stall_s):
-        out = await run(n, speed, await fresh_database(dsn), stall)
+        async with db.scratch_database(dsn, "cc_bench_", migrated=True) as fresh:
+            out = await run(n, speed, fresh, stall)
         print(f"--- database {out['database']}")
         round_summary = out.pop("summary")
         for key, value in out.items():

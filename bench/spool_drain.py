@@ -33,7 +33,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import orjson
 import structlog
 
@@ -121,18 +120,6 @@ async def baseline_stall(directory: Path) -> float:
     return max(stalls)
 
 
-async def fresh_database(server_dsn: str) -> str:
-    name = f"cc_bench_drain_{os.getpid()}"
-    admin = await asyncpg.connect(server_dsn)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    base, _, query = server_dsn.partition("?")
-    return base.rsplit("/", 1)[0] + "/" + name + (f"?{query}" if query else "")
-
-
 async def run(minutes: float, server_dsn: str) -> dict[str, Any]:
     directory = Path(tempfile.mkdtemp(prefix="cc-bench-drain-"))
     t0 = time.perf_counter()
@@ -140,10 +127,20 @@ async def run(minutes: float, server_dsn: str) -> dict[str, Any]:
     print(f"spool written: {entries} entries, {size / 2**20:.0f} MB "
           f"in {time.perf_counter() - t0:.1f} s")
     baseline = await baseline_stall(directory)
-    dsn = await fresh_database(server_dsn)
-    conn = await asyncpg.connect(dsn)
-    await db.migrate(conn)
-    await conn.close()
+    async with db.scratch_database(server_dsn, "cc_bench_drain_", migrated=True) as dsn:
+        drain_s, stalls, stored = await drain(directory, dsn)
+    shutil.rmtree(directory, ignore_errors=True)
+    assert stored == entries, f"{stored} of {entries} entries stored"
+    print(f"drained in {drain_s:.1f} s; loop wakes measured: {len(stalls)}")
+    return {"spool_mb": round(size / 2**20), "entries": entries, "drain_s": round(drain_s, 1),
+            "entries_per_s": round(entries / drain_s),
+            "max_loop_stall_ms": round(max(stalls) * 1e3, 2),
+            "p99_loop_stall_ms": round(percentile(stalls, 99) * 1e3, 2),
+            "baseline_stall_ms": round(baseline * 1e3, 1)}
+
+
+async def drain(directory: Path, dsn: str) -> tuple[float, list[float], int]:
+    """Drain the spool in ``directory`` into ``dsn``: seconds, the loop's stalls, rows stored."""
     pool = await db.create_pool(dsn)
     writer = StoreWriter(pool, directory, retry_s=0.05)
     stalls: list[float] = []
@@ -163,19 +160,7 @@ async def run(minutes: float, server_dsn: str) -> dict[str, Any]:
     stored = await pool.fetchval("SELECT count(*) FROM journal")
     await writer.close()
     await pool.close()
-    shutil.rmtree(directory, ignore_errors=True)
-    admin = await asyncpg.connect(server_dsn)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{dsn.rsplit("/", 1)[1].split("?")[0]}"')
-    finally:
-        await admin.close()
-    assert stored == entries, f"{stored} of {entries} entries stored"
-    print(f"drained in {drain_s:.1f} s; loop wakes measured: {len(stalls)}")
-    return {"spool_mb": round(size / 2**20), "entries": entries, "drain_s": round(drain_s, 1),
-            "entries_per_s": round(entries / drain_s),
-            "max_loop_stall_ms": round(max(stalls) * 1e3, 2),
-            "p99_loop_stall_ms": round(percentile(stalls, 99) * 1e3, 2),
-            "baseline_stall_ms": round(baseline * 1e3, 1)}
+    return drain_s, stalls, int(stored)
 
 
 def main() -> None:

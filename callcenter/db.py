@@ -10,7 +10,10 @@ nothing.
 
 from __future__ import annotations
 
+import contextlib
+import uuid
 import warnings
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +41,42 @@ def embedded_dsn(data_dir: str | Path) -> str:
             _embedded[key] = pgserver.get_server(key, cleanup_mode="stop")
     uri: str = _embedded[key].get_uri()
     return uri
+
+
+def dsn_with_database(dsn: str, name: str) -> str:
+    """``dsn`` pointed at database ``name`` of the same server (query parameters kept)."""
+    base, _, query = dsn.partition("?")
+    scheme, _, rest = base.partition("://")
+    hostpart = rest.rsplit("/", 1)[0] if "/" in rest else rest
+    return f"{scheme}://{hostpart}/{name}" + (f"?{query}" if query else "")
+
+
+@contextlib.asynccontextmanager
+async def scratch_database(server_dsn: str, prefix: str, *,
+                           migrated: bool = False) -> AsyncIterator[str]:
+    """A new database on ``server_dsn``'s server (with the schema when ``migrated``), for a
+    test or a bench; its DSN, and the database dropped afterwards."""
+    name = prefix + uuid.uuid4().hex[:12]
+    admin = await asyncpg.connect(server_dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    dsn = dsn_with_database(server_dsn, name)
+    try:
+        if migrated:
+            conn = await asyncpg.connect(dsn)
+            try:
+                await migrate(conn)
+            finally:
+                await conn.close()
+        yield dsn
+    finally:
+        admin = await asyncpg.connect(server_dsn)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
 
 
 def resolve_dsn(dsn: str, data_dir: str | Path) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -34,28 +33,11 @@ def pg_server_dsn(tmp_path_factory: pytest.TempPathFactory) -> str:
     return db.embedded_dsn(tmp_path_factory.mktemp("pgdata"))
 
 
-def _with_db(dsn: str, name: str) -> str:
-    base, _, query = dsn.partition("?")
-    scheme, _, rest = base.partition("://")
-    hostpart = rest.rsplit("/", 1)[0] if "/" in rest else rest
-    return f"{scheme}://{hostpart}/{name}" + (f"?{query}" if query else "")
-
-
 @pytest.fixture
 async def bare_dsn(pg_server_dsn: str) -> AsyncIterator[str]:
     """A new, empty database (no schema) for one test; dropped afterwards."""
-    name = "cc_test_" + uuid.uuid4().hex[:12]
-    admin = await asyncpg.connect(pg_server_dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    yield _with_db(pg_server_dsn, name)
-    admin = await asyncpg.connect(pg_server_dsn)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async with db.scratch_database(pg_server_dsn, "cc_test_") as dsn:
+        yield dsn
 
 
 @pytest.fixture
