@@ -8,8 +8,9 @@ import struct
 import tempfile
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -40,17 +41,23 @@ def drain(spool: Spool, batch: int = 7) -> list[bytes]:
 
 
 @pytest.fixture
-def opened() -> Iterator[list[Spool]]:
-    """Spools to close at the end of the test (so a failing test releases its lock)."""
+def opened() -> Iterator[Callable[..., Spool]]:
+    """Opens a Spool, closed at the end of the test (so a failing test releases its lock)."""
     spools: list[Spool] = []
-    yield spools
+
+    def open_spool(*args: Any, **kwargs: Any) -> Spool:
+        spools.append(Spool(*args, **kwargs))
+        return spools[-1]
+
+    yield open_spool
     for s in spools:
         s.close()
 
 
-def test_round_trip_across_segments_deletes_consumed_ones(tmp_path: Path, opened: list[Spool]) -> None:
-    sp = Spool(tmp_path / "spool", segment_bytes=350)  # three 108-byte frames a segment
-    opened.append(sp)
+def test_round_trip_across_segments_deletes_consumed_ones(
+    tmp_path: Path, opened: Callable[..., Spool]
+) -> None:
+    sp = opened(tmp_path / "spool", segment_bytes=350)  # three 108-byte frames a segment
     sent = [payload(i) for i in range(20)]
     for p in sent:
         sp.append(p)
@@ -68,7 +75,9 @@ def test_round_trip_across_segments_deletes_consumed_ones(tmp_path: Path, opened
     assert drain(sp) == [b"after"]
 
 
-def test_reopen_resumes_at_the_committed_cursor(tmp_path: Path, opened: list[Spool]) -> None:
+def test_reopen_resumes_at_the_committed_cursor(
+    tmp_path: Path, opened: Callable[..., Spool]
+) -> None:
     sp = Spool(tmp_path, segment_bytes=350)
     for i in range(10):
         sp.append(payload(i))
@@ -76,24 +85,24 @@ def test_reopen_resumes_at_the_committed_cursor(tmp_path: Path, opened: list[Spo
     sp.commit(got[-1][0])
     sp.read(3)  # read, never committed: delivered again after a restart
     sp.close()
-    again = Spool(tmp_path, segment_bytes=350)
-    opened.append(again)
+    again = opened(tmp_path, segment_bytes=350)
     assert (again.depth, again.bytes) == (6, 6 * 108)
     assert drain(again, batch=100) == [payload(i) for i in range(4, 10)]
     assert again.depth == 0
 
 
-def test_a_second_spool_on_the_same_directory_is_refused(tmp_path: Path, opened: list[Spool]) -> None:
-    opened.append(Spool(tmp_path))
+def test_a_second_spool_on_the_same_directory_is_refused(
+    tmp_path: Path, opened: Callable[..., Spool]
+) -> None:
+    opened(tmp_path)
     with pytest.raises(SpoolLocked):
         Spool(tmp_path)
 
 
 def test_read_streams_on_and_rewind_restarts_at_the_commit(
-    tmp_path: Path, opened: list[Spool], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, opened: Callable[..., Spool], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sp = Spool(tmp_path)
-    opened.append(sp)
+    sp = opened(tmp_path)
     for i in range(300):
         sp.append(payload(i, 1000))
     pread, read_bytes = os.pread, [0]
@@ -118,7 +127,7 @@ def test_read_streams_on_and_rewind_restarts_at_the_commit(
 
 
 def test_short_writes_still_make_whole_records(
-    tmp_path: Path, opened: list[Spool], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, opened: Callable[..., Spool], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write, calls = os.write, [0]
 
@@ -126,8 +135,7 @@ def test_short_writes_still_make_whole_records(
         calls[0] += 1
         return write(fd, bytes(data[:3]))
 
-    sp = Spool(tmp_path, segment_bytes=500)
-    opened.append(sp)
+    sp = opened(tmp_path, segment_bytes=500)
     monkeypatch.setattr(spool_mod.os, "write", trickle)
     sent = [payload(i, 10 + 37 * i) for i in range(12)]
     for p in sent:
@@ -136,17 +144,15 @@ def test_short_writes_still_make_whole_records(
     assert calls[0] > 12 * 10
     sp.close()
     with capture_logs() as logs:
-        again = Spool(tmp_path, segment_bytes=500)
-    opened.append(again)
+        again = opened(tmp_path, segment_bytes=500)
     assert not [e for e in logs if e["log_level"] in ("warning", "error")]
     assert drain(again) == sent
 
 
 def test_enospc_mid_frame_truncates_back_and_raises(
-    tmp_path: Path, opened: list[Spool], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, opened: Callable[..., Spool], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sp = Spool(tmp_path)
-    opened.append(sp)
+    sp = opened(tmp_path)
     for i in range(3):
         sp.append(payload(i))
     [seg] = segments(tmp_path)
@@ -174,10 +180,9 @@ def test_enospc_mid_frame_truncates_back_and_raises(
 
 
 def test_read_only_filesystem_raises_erofs(
-    tmp_path: Path, opened: list[Spool], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, opened: Callable[..., Spool], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sp = Spool(tmp_path / "spool")
-    opened.append(sp)
+    sp = opened(tmp_path / "spool")
 
     def read_only(path: object, flags: int, mode: int = 0o777) -> int:
         raise OSError(errno.EROFS, "Read-only file system", str(path))
@@ -195,10 +200,9 @@ def test_read_only_filesystem_raises_erofs(
     assert drain(sp) == [b"op"]
 
 
-def test_a_directory_that_cannot_be_created(tmp_path: Path, opened: list[Spool]) -> None:
+def test_a_directory_that_cannot_be_created(tmp_path: Path, opened: Callable[..., Spool]) -> None:
     (tmp_path / "file").write_text("not a directory")
-    sp = Spool(tmp_path / "file" / "spool")  # does not raise
-    opened.append(sp)
+    sp = opened(tmp_path / "file" / "spool")  # does not raise
     assert (sp.depth, sp.read(10)) == (0, [])
     with pytest.raises(OSError):
         sp.append(b"op")
@@ -207,9 +211,8 @@ def test_a_directory_that_cannot_be_created(tmp_path: Path, opened: list[Spool])
     assert [e["event"] for e in logs] == ["spool_reject_failed"]
 
 
-def test_reject_keeps_payloads_framed(tmp_path: Path, opened: list[Spool]) -> None:
-    sp = Spool(tmp_path)
-    opened.append(sp)
+def test_reject_keeps_payloads_framed(tmp_path: Path, opened: Callable[..., Spool]) -> None:
+    sp = opened(tmp_path)
     sp.reject(b"one")
     sp.reject(b"two")
     data = (tmp_path / "rejected.seg").read_bytes()
@@ -218,10 +221,9 @@ def test_reject_keeps_payloads_framed(tmp_path: Path, opened: list[Spool]) -> No
 
 
 def test_size_bound_raises_spool_full_until_a_commit_frees_room(
-    tmp_path: Path, opened: list[Spool]
+    tmp_path: Path, opened: Callable[..., Spool]
 ) -> None:
-    sp = Spool(tmp_path, max_bytes=3 * 108)
-    opened.append(sp)
+    sp = opened(tmp_path, max_bytes=3 * 108)
     for i in range(3):
         sp.append(payload(i))
     size = sum(p.stat().st_size for p in segments(tmp_path))
@@ -236,7 +238,7 @@ def test_size_bound_raises_spool_full_until_a_commit_frees_room(
     assert drain(sp) == [payload(i) for i in (1, 2, 3)]
 
 
-def test_torn_tail_is_dropped_on_reopen(tmp_path: Path, opened: list[Spool]) -> None:
+def test_torn_tail_is_dropped_on_reopen(tmp_path: Path, opened: Callable[..., Spool]) -> None:
     sp = Spool(tmp_path, segment_bytes=350)
     for i in range(5):
         sp.append(payload(i))
@@ -246,8 +248,7 @@ def test_torn_tail_is_dropped_on_reopen(tmp_path: Path, opened: list[Spool]) -> 
     with last.open("ab") as fh:  # a crash in the middle of a frame
         fh.write(struct.pack(">II", 100, 0) + b"0123456789")
     with capture_logs() as logs:
-        again = Spool(tmp_path, segment_bytes=350)
-    opened.append(again)
+        again = opened(tmp_path, segment_bytes=350)
     [torn] = [e for e in logs if e["event"] == "spool_torn_tail_dropped"]
     assert (torn["log_level"], torn["bytes_dropped"]) == ("warning", 18)
     assert last.stat().st_size == size
@@ -259,7 +260,7 @@ def test_torn_tail_is_dropped_on_reopen(tmp_path: Path, opened: list[Spool]) -> 
 
 @pytest.mark.parametrize("where", ["crc", "length"])
 def test_a_corrupt_record_in_the_middle_skips_to_the_next_segment(
-    tmp_path: Path, opened: list[Spool], where: str
+    tmp_path: Path, opened: Callable[..., Spool], where: str
 ) -> None:
     sp = Spool(tmp_path, segment_bytes=250)  # two 108-byte frames a segment
     for i in range(6):
@@ -273,8 +274,7 @@ def test_a_corrupt_record_in_the_middle_skips_to_the_next_segment(
         data[0:4] = struct.pack(">I", 1 << 30)  # record 2 claims a gigabyte
     middle.write_bytes(bytes(data))
     with capture_logs() as logs:
-        again = Spool(tmp_path, segment_bytes=250)
-        opened.append(again)
+        again = opened(tmp_path, segment_bytes=250)
         got = drain(again, batch=100)
     assert got == [payload(i) for i in (0, 1, 4, 5)]  # records 2 and 3 shared the bad segment
     assert again.corrupt_records == 1
@@ -285,10 +285,9 @@ def test_a_corrupt_record_in_the_middle_skips_to_the_next_segment(
 
 
 def test_corruption_found_while_appending_moves_appends_to_a_new_segment(
-    tmp_path: Path, opened: list[Spool]
+    tmp_path: Path, opened: Callable[..., Spool]
 ) -> None:
-    sp = Spool(tmp_path)
-    opened.append(sp)
+    sp = opened(tmp_path)
     for i in range(3):
         sp.append(payload(i))
     [seg] = segments(tmp_path)
@@ -305,9 +304,8 @@ def test_corruption_found_while_appending_moves_appends_to_a_new_segment(
     assert segments(tmp_path) == []
 
 
-def test_append_and_drain_from_two_threads(tmp_path: Path, opened: list[Spool]) -> None:
-    sp = Spool(tmp_path, segment_bytes=2000)
-    opened.append(sp)
+def test_append_and_drain_from_two_threads(tmp_path: Path, opened: Callable[..., Spool]) -> None:
+    sp = opened(tmp_path, segment_bytes=2000)
     sent = [payload(i, 50 + i % 300) for i in range(400)]
     got: list[bytes] = []
     done = threading.Event()
@@ -354,9 +352,10 @@ def test_payloads_come_back_in_order(
         sp.close()
 
 
-def test_a_segment_deleted_behind_its_back_is_skipped(tmp_path: Path, opened: list[Spool]) -> None:
-    sp = Spool(tmp_path, segment_bytes=250)
-    opened.append(sp)
+def test_a_segment_deleted_behind_its_back_is_skipped(
+    tmp_path: Path, opened: Callable[..., Spool]
+) -> None:
+    sp = opened(tmp_path, segment_bytes=250)
     for i in range(6):
         sp.append(payload(i))
     segments(tmp_path)[1].unlink()

@@ -234,9 +234,7 @@ class Spool:
             self._seal_writer()
 
     def _seal_writer(self) -> None:
-        if self._wfd is not None:
-            with contextlib.suppress(OSError):
-                os.close(self._wfd)
+        _close_quietly(self._wfd)
         self._wfd = None
 
     def _count(self, n: int, records: int, nbytes: int) -> None:
@@ -295,9 +293,7 @@ class Spool:
         return payload
 
     def _close_reader(self) -> None:
-        if self._rfd is not None:
-            with contextlib.suppress(OSError):
-                os.close(self._rfd)
+        _close_quietly(self._rfd)
         self._rfd = None
 
     def _skip(self, n: int, off: int, reason: str) -> None:
@@ -451,3 +447,10 @@ def _fsync(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _close_quietly(fd: int | None) -> None:
+    """Close ``fd`` (when open), whatever the disk says: the spool is done with it."""
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(fd)
