@@ -163,21 +163,15 @@ class Daemon:
 
     async def _start_server(self, server: AmiServer) -> None:
         name = server.name
-        try:
-            last = await asyncio.wait_for(self.writer.journal.last_seq(name), 5)
-        except UNREACHABLE:
-            last = 0  # seqs are arrival times in µs: new ones follow the stored ones
         tracker = make_tracker(name, self.settings)
-        try:  # calls a previous run left open: the first resync closes the lost ones
-            ended, entries = await asyncio.wait_for(resume_open_calls(
-                self.writer.journal, CallRepository(self.pool), name, tracker,
-                datetime.now(UTC)), RESUME_TIMEOUT_S)
-            if ended:
-                await self.writer.write_calls(ended)
-            log.info("open_calls_resumed", server=name, open_calls=len(tracker.open_calls),
-                     ended_while_stored_open=len(ended), journal_entries=entries)
-        except UNREACHABLE:
+        try:
+            last = await asyncio.wait_for(self.writer.journal.last_seq(name),
+                                          self.writer.timeout_s)
+        except UNREACHABLE:  # seqs are arrival times in µs: new ones follow the stored ones
+            last = 0
             log.warning("open_calls_unavailable", server=name)
+        else:
+            await self._resume(name, tracker)
         db = self.settings.database
         fanout = FanOut(self.durable)
         durable = DurablePath(name, self.writer, fanout, max_entries=db.durable_queue_entries)
@@ -194,6 +188,21 @@ class Daemon:
         self.clients[name] = client
         await client.start()
         log.info("server_started", server=name, host=server.host, port=server.port)
+
+    async def _resume(self, name: str, tracker: Tracker) -> None:
+        """Rebuild the calls a previous run left open (the first resync closes the lost
+        ones); skipped by the caller when the database did not answer at once."""
+        try:
+            ended, entries = await asyncio.wait_for(resume_open_calls(
+                self.writer.journal, CallRepository(self.pool), name, tracker,
+                datetime.now(UTC)), RESUME_TIMEOUT_S)
+        except UNREACHABLE:
+            log.warning("open_calls_unavailable", server=name)
+            return
+        if ended:
+            await self.writer.write_calls(ended)
+        log.info("open_calls_resumed", server=name, open_calls=len(tracker.open_calls),
+                 ended_while_stored_open=len(ended), journal_entries=entries)
 
     def _on_event_for(self, name: str, pipe: ServerPipeline) -> Callable[[Any, float], Any]:
         """The AMI client's ``on_event``: consumers that ``observe`` frames as they are
