@@ -203,3 +203,42 @@ async def test_sigterm_while_database_and_spool_both_fail(fresh_dsn: str, sim: P
         assert await daemon.terminate() < STOP_LIMIT_S
     # what could be kept nowhere is reported, by server and journal range
     assert b"store_data_dropped" in daemon.output
+
+
+async def test_kill_9_mid_call_then_restart_records_the_call_as_rebuild_does(
+        fresh_dsn: str, pool: asyncpg.Pool, sim: PBXSimulator, tmp_path: Path) -> None:
+    """The daemon is killed (SIGKILL: nothing flushed, nothing said) during a talk and is
+    back before the hold and the hang-up: the call is recorded as ``rebuild`` gives it."""
+    from callcenter.cli.calls_cmd import call_json
+    from callcenter.daemon import make_tracker
+    from callcenter.pipeline_replay import rebuild
+    from callcenter.settings import Settings
+    from callcenter.store.calls import CallRepository
+
+    async def stored() -> list[dict[str, Any]]:
+        return [call_json(c) for c in await CallRepository(pool).list_calls(limit=None)]
+
+    async with running(fresh_dsn, sim, tmp_path) as first:
+        await first.until_ready(lambda status, r: status == 200)
+        call = await sim.inbound_call("+3222000013", "800", agents={
+            "agent1001": AgentScript(answer_after=1, talk=120, hold=(80, 10)),
+            "agent1002": AgentScript(answer_after=1, talk=120, hold=(80, 10))})
+        for _ in range(100):
+            if await pool.fetchval("SELECT count(*) FROM calls WHERE answered_at IS NOT NULL"):
+                break
+            await asyncio.sleep(0.1)
+        first.proc.kill()
+        await first.proc.wait()
+    async with running(fresh_dsn, sim, tmp_path) as second:
+        await second.until_ready(lambda status, r: status == 200)
+        assert await asyncio.wait_for(call.wait(), 30) == "answered"
+        for _ in range(100):
+            if await pool.fetchval("SELECT count(*) FROM calls WHERE ended_at IS NOT NULL"):
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.5)
+        assert await second.terminate() < STOP_LIMIT_S
+    [live] = await stored()
+    assert live["disposition"] == "answered" and live["hold_s"] >= 9.0
+    await rebuild(pool, lambda s: make_tracker(s, Settings()))
+    assert await stored() == [live]
