@@ -10,6 +10,7 @@ nothing.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 import warnings
@@ -98,6 +99,16 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asy
     pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=init)
     assert pool is not None
     return pool
+
+
+async def close_pool(pool: asyncpg.Pool, timeout_s: float = 1.0) -> None:
+    """Close ``pool`` within ``timeout_s``; past it its connections are cut. (asyncpg's
+    close waits for every connection to come back, and one whose acquire was cancelled
+    mid-connect never does: closing hung for good.)"""
+    try:
+        await asyncio.wait_for(pool.close(), timeout_s)
+    except TimeoutError:
+        pool.terminate()
 
 
 def migration_files() -> list[Path]:

@@ -56,7 +56,7 @@ async def pool(fresh_dsn: str) -> AsyncIterator[asyncpg.Pool]:
     """An asyncpg pool on a fresh migrated database."""
     p = await db.create_pool(fresh_dsn)
     yield p
-    await p.close()
+    await db.close_pool(p, 10.0)
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import asyncpg
 
+from callcenter import db
 from callcenter.calls.channels import event_time
 from callcenter.calls.model import (
     AgentStateChanged,
@@ -187,7 +188,7 @@ async def test_writer_spools_while_database_is_down(pool: asyncpg.Pool, fresh_ds
     assert writer.pending == 0
     assert await CallRepository(pool).get_call("pbx", done.linkedid) == done
     assert (await pool.fetchval("SELECT count(*) FROM calls")) == 1
-    await dead.close()
+    await db.close_pool(dead)
 
 
 def test_embedded_server_starts_without_a_runtime_dir_warning(tmp_path: Path) -> None:

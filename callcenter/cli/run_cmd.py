@@ -123,14 +123,6 @@ async def open_daemon_store(args: argparse.Namespace) -> tuple[Settings, asyncpg
     return settings, await open_store(dsn), False
 
 
-async def close_pool(pool: asyncpg.Pool, timeout_s: float = 1.0) -> None:
-    """Close ``pool``; a database that does not answer gets its connections cut."""
-    try:
-        await asyncio.wait_for(pool.close(), timeout_s)
-    except TimeoutError:
-        pool.terminate()
-
-
 async def exit_promptly(code: int, timeout_s: float = 1.0) -> int:
     """``code`` once every other task has ended; tasks that ignore their cancellation for
     ``timeout_s`` (I/O on a database that does not answer) are logged and the process
@@ -169,7 +161,7 @@ async def run(args: argparse.Namespace) -> int:
         if web:
             await web[0].cleanup()
         await daemon.stop()
-        await close_pool(pool)
+        await db.close_pool(pool)
     if daemon.supervisor.fatal is not None:
         print(f"callcenter: stopped: task {daemon.supervisor.fatal} kept failing (see the log)",
               file=sys.stderr)
