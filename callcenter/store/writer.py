@@ -363,8 +363,11 @@ class StoreWriter:
                      path=str(self.spool.path))
             self._wake.set()
         while True:
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a
+            # cancellation that comes as it times out, and close() then waited forever
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.retry_s)
+                async with asyncio.timeout(self.retry_s):
+                    await self._wake.wait()
             self._wake.clear()
             if self.pending or self.database.error is not None or self._gaps_to_store:
                 await self._drain()
