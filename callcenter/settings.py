@@ -40,6 +40,9 @@ class AmiServer(_Section):
     action_timeout_s: float = Field(default=10.0, gt=0)
     reconnect_min_s: float = Field(default=0.5, gt=0)
     reconnect_max_s: float = Field(default=30.0, gt=0)
+    cel_table: str = Field(default="cel", pattern=r"^([A-Za-z_][A-Za-z0-9_]*)?$")
+    """The table this PBX's ``cel_pgsql`` writes into, in the callcenter database (``""``:
+    this PBX writes no CEL, outages are not filled). Several PBXs: one table each."""
 
 
 class DatabaseSettings(_Section):
@@ -117,6 +120,17 @@ class RecordingSettings(_Section):
     short_ratio: float = Field(default=0.5, ge=0, le=1)
 
 
+class CelSettings(_Section):
+    """Completing the calls of an outage from Asterisk's CEL rows."""
+
+    settle_s: float = Field(default=10.0, ge=0)
+    """Wait this long after the AMI link is back before reading the outage's CEL rows
+    (cel_pgsql writes each row as it happens; this covers a busy database)."""
+    retry_s: float = Field(default=60.0, gt=0)
+    """How often an outage whose calls are still in progress (or whose CEL could not be
+    read) is tried again."""
+
+
 class WebSettings(_Section):
     """The web app."""
 
@@ -190,6 +204,7 @@ class Settings(_Section):
     ring: RingPolicy = RingPolicy()
     queues: dict[str, QueueOverride] = {}
     recordings: RecordingSettings = RecordingSettings()
+    cel: CelSettings = CelSettings()
     web: WebSettings = WebSettings()
     qa: QaSettings = QaSettings()
     agent_panel: AgentPanelSettings = AgentPanelSettings()
