@@ -25,6 +25,7 @@ import asyncpg
 import structlog
 
 from callcenter.calls.model import CallEnded, Fact, ServiceAlert
+from callcenter.cel.filler import OutageFiller
 from callcenter.commands import CommandPort
 from callcenter.health import Instruments, readiness
 from callcenter.pipeline import ServerPipeline, Tracker, feed_realtime, is_realtime
@@ -34,7 +35,7 @@ from callcenter.quietgc import QuietGC
 from callcenter.settings import AmiServer, Settings
 from callcenter.store.calls import CallRepository
 from callcenter.store.consumer import StoreConsumer
-from callcenter.store.gaps import JournalGap
+from callcenter.store.gaps import JournalGap, Outage
 from callcenter.store.journal import SeqClock
 from callcenter.store.writer import UNREACHABLE, StoreWriter
 from callcenter.supervisor import Supervisor
@@ -120,6 +121,9 @@ class Daemon:
         self.instruments = Instruments()
         self.writer.commit_latency = self.instruments.journal_commit_s.observe
         self.supervisor = Supervisor(on_fatal)
+        self.outages = OutageFiller(pool, settings, lambda name: make_tracker(name, settings),
+                                    on_alert=self._service_alert)
+        self._journal_last: dict[str, int] = {}
         self.trackers: dict[str, Tracker] = {}
         self.pipelines: dict[str, ServerPipeline] = {}
         self.fanouts: dict[str, FanOut] = {}
@@ -141,6 +145,9 @@ class Daemon:
         if self._loop is not None:
             self._loop.call_soon_threadsafe(feed_realtime, self.realtime, [alert])
 
+    def _service_alert(self, alert: ServiceAlert) -> None:
+        feed_realtime(self.realtime, [alert])
+
     def _store_loss(self, gap: JournalGap) -> None:
         detail = (f"{gap.server}: {gap.items} {gap.what} items not kept"
                   + (f" (journal seq {gap.first_seq}-{gap.last_seq})" if gap.first_seq else "")
@@ -158,6 +165,7 @@ class Daemon:
         sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
         self.gc.start()
         self.supervisor.spawn("store-spool-drainer", self.writer.drain_forever)
+        self.supervisor.spawn("outage-filler", self.outages.run)
         for server in self.servers:
             await self._start_server(server)
 
@@ -172,6 +180,7 @@ class Daemon:
             log.warning("open_calls_unavailable", server=name)
         else:
             await self._resume(name, tracker)
+        self._journal_last[name] = last
         db = self.settings.database
         fanout = FanOut(self.durable)
         durable = DurablePath(name, self.writer, fanout, max_entries=db.durable_queue_entries)
@@ -225,7 +234,9 @@ class Daemon:
         return on_connect
 
     async def resync(self, name: str, client: Any) -> None:
-        """After a (re)connect: close lost calls, reload queue members, tell consumers."""
+        """After a (re)connect: note the outage it ended, close lost calls, reload queue
+        members, tell consumers."""
+        self._note_outage(name, client)
         try:
             await self._resync_calls(name, client)
         except Exception:
@@ -237,6 +248,21 @@ class Daemon:
                     await hook(name, client)
                 except Exception:
                     log.exception("consumer_on_connect_failed", consumer=type(consumer).__name__)
+
+    def _note_outage(self, name: str, client: Any) -> None:
+        """The stretch without events a (re)connect ends: since the previous session's last
+        data (``link_down``) or, at the first connect, since the journal's last entry of a
+        previous run (``daemon_down``)."""
+        resumed = getattr(client, "connected_at", None) or time.time()
+        last_seq = self._journal_last.pop(name, 0)  # seqs are arrival times in µs
+        if getattr(client, "lost_at", None) is not None:
+            kind, lost = "link_down", float(client.lost_at)
+        elif last_seq:
+            kind, lost = "daemon_down", last_seq / 1e6
+        else:
+            return
+        self.outages.note(Outage(name, kind, datetime.fromtimestamp(lost, UTC),
+                                 datetime.fromtimestamp(resumed, UTC)))
 
     async def _resync_calls(self, name: str, client: Any) -> None:
         channels = await client.send_list_action({"Action": "CoreShowChannels"})

@@ -118,12 +118,24 @@ def readiness(daemon: Daemon) -> tuple[bool, dict[str, Any]]:
     if any(store["lost"].values()):
         problems.append("data dropped (see store.gaps)")
     problems += [f"task {name} failed" for name, t in tasks.items() if not t["running"]]
+    outages = outage_health(daemon)
+    if outages["fill_error"]:
+        problems.append(f"outage not completed from CEL: {outages['fill_error']}")
     report = {
         "ready": not problems, "problems": problems, "servers": servers, "store": store,
         "tasks": tasks, "last_enforcement_late_ms": None if late is None else round(late * 1e3, 1),
-        "sse_clients": sse_clients(daemon),
+        "sse_clients": sse_clients(daemon), "outages": outages,
     }
     return not problems, report
+
+
+def outage_health(daemon: Daemon) -> dict[str, Any]:
+    """The outages not completed from CEL yet, and why (``fill_error``: the last attempt
+    failed: no CEL table, or no row written)."""
+    h = daemon.outages.health
+    return {"recorded": h.recorded, "filled": h.filled, "calls_filled": h.calls_filled,
+            "unfilled": [o.as_dict() for o in h.unfilled],
+            "fill_error": next(iter(h.errors.values()), None)}
 
 
 def sse_clients(daemon: Daemon) -> int:
@@ -187,6 +199,27 @@ class DaemonCollector(Collector):
             "Time from a ring deadline to its enforcement action.")
         yield GaugeMetricFamily("callcenter_sse_clients", "Browsers on the live views.",
                                 value=sse_clients(d))
+        yield from self._outages()
+
+    def _outages(self) -> Iterator[Metric]:
+        h = self.daemon.outages.health
+        yield CounterMetricFamily("callcenter_outages", "Outages (no AMI events) noted.",
+                                  value=h.recorded)
+        yield CounterMetricFamily("callcenter_outages_filled",
+                                  "Outages whose calls were completed from CEL.", value=h.filled)
+        yield CounterMetricFamily("callcenter_outage_calls_filled",
+                                  "Calls completed from CEL.", value=h.calls_filled)
+        yield CounterMetricFamily("callcenter_outage_fill_failures",
+                                  "Attempts to complete an outage that failed.",
+                                  value=h.failures)
+        unfilled = GaugeMetricFamily("callcenter_outages_unfilled",
+                                     "Outages not completed from CEL yet.", labels=["server"])
+        counts: dict[str, int] = {}
+        for o in h.unfilled:
+            counts[o.server] = counts.get(o.server, 0) + 1
+        for server, n in sorted(counts.items()):
+            unfilled.add_metric([server], n)
+        yield unfilled
 
     def _store(self) -> Iterator[Metric]:
         w = self.daemon.writer

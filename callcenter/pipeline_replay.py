@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -12,6 +12,8 @@ import asyncpg
 import structlog
 
 from callcenter.calls.model import AgentStateChanged, CallEnded, CallRecord, Fact
+from callcenter.cel.merge import OutageCel, with_outages
+from callcenter.cel.source import outages_with_cel
 from callcenter.pipeline import Item, ServerPipeline, Tracker, apply_entry, is_realtime
 from callcenter.pipeline_durable import Consumer, DurablePath, FanOut
 from callcenter.store.calls import CallRepository
@@ -83,9 +85,11 @@ async def ingest_items(items: Sequence[Item], server: str, tracker: Tracker,
     await fanout.close()
 
 
-async def derive(journal: JournalRepository, server: str, tracker: Tracker, from_seq: int = 0
+async def derive(journal: JournalRepository, server: str, tracker: Tracker, from_seq: int = 0,
+                 outages: Sequence[OutageCel] = ()
                  ) -> tuple[list[CallRecord], list[AgentStateChanged], int]:
-    """Feed the journal of ``server`` from ``from_seq`` to ``tracker``.
+    """Feed the journal of ``server`` from ``from_seq`` to ``tracker``, each outage's CEL
+    in its place.
 
     Returns the calls (final state each), the agent state facts, and the
     number of entries read.
@@ -93,15 +97,17 @@ async def derive(journal: JournalRepository, server: str, tracker: Tracker, from
     calls: dict[str, CallRecord] = {}
     states: list[AgentStateChanged] = []
     n = 0
-    async for e in journal.entries(server, from_seq):
+    async for kind, payload, at in with_outages(journal.entries(server, from_seq), outages):
         n += 1
         try:
-            facts: list[Fact] = apply_entry(tracker, e.kind, e.payload, e.received_at)
+            facts: list[Fact] = apply_entry(tracker, kind, payload, at)
         except Exception:
-            log.exception("entry_rejected", server=server, event=e.event, linkedid=e.linkedid)
+            log.exception("entry_rejected", server=server, kind=kind)
             continue
         calls.update((c.linkedid, c) for c in calls_in(facts))
         states += [f for f in facts if isinstance(f, AgentStateChanged)]
+        if n % 2000 == 0:
+            await asyncio.sleep(0)  # a long replay must not hold the loop
     return list(calls.values()), states, n
 
 
@@ -140,12 +146,15 @@ async def resume_open_calls(journal: JournalRepository, calls: CallRepository, s
 
 
 async def rebuild(pool: asyncpg.Pool, make_tracker: Callable[[str], Tracker],
-                  since: datetime | None = None) -> dict[str, int]:
+                  since: datetime | None = None,
+                  cel_tables: Mapping[str, str] | None = None) -> dict[str, int]:
     """Re-derive call records from the journal; returns calls rewritten per server.
 
     Without ``since`` every call of every server is deleted and rewritten;
     with it, only calls having an event at/after ``since`` (their whole
-    journal is replayed). Each server is rewritten in one transaction.
+    journal is replayed). Each server is rewritten in one transaction. The calls of
+    each recorded outage are completed from the server's CEL table (``cel_tables``,
+    by server) as the daemon completes them.
     """
     from callcenter.store.agents import AgentRepository
 
@@ -157,7 +166,8 @@ async def rebuild(pool: asyncpg.Pool, make_tracker: Callable[[str], Tracker],
         scope = dict(await journal.affected_since(since))  # type: ignore[arg-type]
     out: dict[str, int] = {}
     for server, (from_seq, wanted) in scope.items():
-        calls, states, n = await derive(journal, server, make_tracker(server), from_seq)
+        outages = await outages_with_cel(pool, server, (cel_tables or {}).get(server, ""))
+        calls, states, n = await derive(journal, server, make_tracker(server), from_seq, outages)
         if wanted is not None:
             calls = [c for c in calls if c.linkedid in wanted]
         async with pool.acquire() as conn, conn.transaction():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from callcenter.settings import Settings
 from callcenter.store.calls import CallRepository
 from callcenter.store.consumer import StoreConsumer
 from callcenter.store.writer import StoreWriter
+from tests.support.expected import check_calls, expected_calls
 
 pytest.importorskip("callcenter.calls.tracker", reason="the tracker has not landed yet")
 
@@ -37,39 +37,11 @@ async def ingest(pool: asyncpg.Pool, capture: Path, spool: Path) -> list[dict[st
     return [call_json(c) for c in calls]
 
 
-def near(a: float | None, b: float | None) -> bool:
-    return (a is None and b is None) or (a is not None and b is not None and abs(a - b) <= 1.0)
-
-
-def check_call(got: dict[str, Any], want: dict[str, Any]) -> None:
-    for key in ("direction", "disposition", "queue", "hangup_by", "caller", "callee"):
-        assert got[key] == want[key], key
-    if want["direction"] == "inbound":
-        assert got["agent"] == want["answered_by"]
-    else:
-        assert (got["agent"] or "").endswith(want["caller"])
-    assert near(got["wait_s"], want["wait_s"]), ("wait_s", got["wait_s"], want["wait_s"])
-    assert near(got["talk_s"], want["talk_s"]), ("talk_s", got["talk_s"], want["talk_s"])
-    ras = got["ring_attempts"]
-    assert [(r["agent"], r["outcome"]) for r in ras] == [
-        (r["agent"], r["outcome"]) for r in want["ring_attempts"]]
-    for r, w in zip(ras, want["ring_attempts"], strict=True):
-        assert near(r["ring_s"], w["ring_s"]), ("ring_s", r, w)
-        assert isinstance(r["rings"], int) and r["rings"] >= 1
-    assert got["transfers"] == want["transfers"]
-    assert got["recordings"] == want["recordings"]
-
-
 @pytest.mark.parametrize("expected", CAPTURES, ids=lambda p: f"{p.parent.name}/{p.stem}")
 async def test_capture_stored_matches_expected(pool: asyncpg.Pool, expected: Path,
                                                tmp_path: Path) -> None:
-    want = json.loads(expected.read_text())["expected"]["calls"]
     capture = expected.with_name(expected.name.replace(".expected.json", ".jsonl"))
-    got = [c for c in await ingest(pool, capture, tmp_path) if c["direction"] != "internal"]
-    assert len(got) == len(want)
-    got.sort(key=lambda c: c["started_at"])
-    for g, w in zip(got, want, strict=True):
-        check_call(g, w)
+    check_calls(await ingest(pool, capture, tmp_path), expected_calls(expected))
 
 
 async def test_replaying_twice_changes_nothing(pool: asyncpg.Pool, tmp_path: Path) -> None:

@@ -123,6 +123,12 @@ class AMIClient:
         self.reconnect_min_s, self.reconnect_max_s = reconnect_min_s, reconnect_max_s
         self.connected = False
         self.connects = 0  # successful logins so far
+        self.last_received_at: float | None = None
+        """When data last arrived (any session)."""
+        self.lost_at: float | None = None
+        """When data last arrived in the latest session that ended (None: none ended yet)."""
+        self.connected_at: float | None = None
+        """When the current session's login succeeded."""
         self.login_rejected = False  # the latest login attempt was refused (bad credentials)
         self.last_error: Exception | None = None  # the latest failure, kept after a reconnect
         self._log = log.bind(server=name)
@@ -314,6 +320,7 @@ class AMIClient:
             self._logging_in = False
         self.connected, self.login_rejected = True, False
         self.connects += 1
+        self.connected_at = time.time()
         self._log.info("ami_connected", banner=self._proto.banner, connects=self.connects)
         if not first.done():
             first.set_result(None)
@@ -357,6 +364,8 @@ class AMIClient:
             )
 
     async def _disconnect(self) -> None:
+        if self.connected:
+            self.lost_at = self.last_received_at
         self.connected = False
         for task in list(self._tasks):
             task.cancel()
@@ -384,7 +393,7 @@ class AMIClient:
 
     async def _read(self, reader: asyncio.StreamReader) -> None:
         while data := await reader.read(65536):
-            received_at = time.time()
+            received_at = self.last_received_at = time.time()
             for frame in self._proto.feed(data):
                 if self.on_event is not None:
                     await self._call_ordered(self.on_event, frame, received_at)

@@ -249,7 +249,8 @@ class AgentStateChanged(Fact):
     in_queue: bool
 
 
-ServiceProblem = Literal["database_unreachable", "spool_write_failed", "store_data_dropped"]
+ServiceProblem = Literal[
+    "database_unreachable", "spool_write_failed", "store_data_dropped", "outage"]
 
 
 @dataclass(frozen=True)

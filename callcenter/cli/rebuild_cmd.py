@@ -38,7 +38,8 @@ async def run(args: argparse.Namespace) -> int:
     since = parse_since(args.since, tz) if args.since else None
     settings, pool = await open_cli_store(args)
     try:
-        done = await rebuild(pool, lambda server: make_tracker(server, settings), since)
+        done = await rebuild(pool, lambda server: make_tracker(server, settings), since,
+                             {s.name: s.cel_table for s in settings.servers})
     finally:
         await pool.close()
     total = sum(done.values())

@@ -10,7 +10,7 @@ keys each time and appending it again changes nothing.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal, NamedTuple
 
 import asyncpg
@@ -234,6 +234,24 @@ class JournalRepository:
             "SELECT min(seq) FROM journal WHERE server = $1 AND linkedid = ANY($2::text[])",
             server, list(linkedids))
         return None if value is None else int(value)
+
+    async def pbx_started_after(self, server: str, after: datetime) -> datetime | None:
+        """When the PBX process started, by the first ``FullyBooted`` received at/after
+        ``after`` (its event time less its ``Uptime``); None without one."""
+        row = await self.pool.fetchrow(
+            "SELECT event_time, frame->>'Uptime' AS uptime FROM journal WHERE server = $1"
+            " AND event = 'FullyBooted' AND received_at >= $2 ORDER BY seq LIMIT 1",
+            server, after)
+        if row is None or not str(row["uptime"] or "").isdigit():
+            return None
+        started: datetime = row["event_time"] - timedelta(seconds=int(row["uptime"]))
+        return started
+
+    async def has_calls_since(self, server: str, since: datetime) -> bool:
+        """True when a call event of ``server`` was journaled at/after ``since``."""
+        return bool(await self.pool.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM journal WHERE server = $1 AND event_time >= $2"
+            " AND linkedid IS NOT NULL)", server, since))
 
     async def servers(self) -> list[str]:
         """Servers that have entries."""
