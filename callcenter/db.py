@@ -44,6 +44,13 @@ def embedded_dsn(data_dir: str | Path) -> str:
     return uri
 
 
+def stop_embedded(data_dir: str | Path) -> None:
+    """Stop the embedded PostgreSQL of ``data_dir`` if this process started it."""
+    server = _embedded.pop(str(Path(data_dir).resolve()), None)
+    if server is not None:
+        server.cleanup()
+
+
 def dsn_with_database(dsn: str, name: str) -> str:
     """``dsn`` pointed at database ``name`` of the same server (query parameters kept)."""
     base, _, query = dsn.partition("?")

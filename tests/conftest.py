@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,12 +26,21 @@ def load_trace(path: Path) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="session")
-def pg_server_dsn(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """DSN of a PostgreSQL server: CALLCENTER_TEST_DSN, else an embedded one."""
+def pg_server_dsn() -> Iterator[str]:
+    """DSN of a PostgreSQL server: CALLCENTER_TEST_DSN, else an embedded one.
+
+    The embedded server's data lives in a directory of its own, not under pytest's
+    temporary directory: pytest removes old session directories when another session
+    starts, which took the data away from under a running server in concurrent runs.
+    """
     dsn = os.environ.get("CALLCENTER_TEST_DSN")
     if dsn:
-        return dsn
-    return db.embedded_dsn(tmp_path_factory.mktemp("pgdata"))
+        yield dsn
+        return
+    data_dir = tempfile.mkdtemp(prefix="callcenter-test-pg-")
+    yield db.embedded_dsn(data_dir)
+    db.stop_embedded(data_dir)
+    shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture
