@@ -20,6 +20,7 @@ from callcenter.pipeline import Item, apply_entry
 from callcenter.pipeline_replay import read_capture
 from callcenter.settings import Settings
 from callcenter.store.journal import JournalEntry
+from tests.support.cel import active_at
 from tests.support.expected import TRACES, check_calls, expected_calls
 
 REAL3 = sorted((TRACES / "real3").glob("*.expected.json"))
@@ -61,13 +62,6 @@ async def _entries(items: list[Item]) -> AsyncIterator[JournalEntry]:
         yield JournalEntry.of("pbx4", seq, kind, payload, at)
 
 
-def _active_at(rows: list[CelRow], at: datetime) -> list[str]:
-    """The linkedids Asterisk still had at ``at`` (what CoreShowChannels tells)."""
-    started = {r.linkedid for r in rows if r.eventtime <= at}
-    ended = {r.linkedid for r in rows if r.eventtime <= at and r.eventtype == "LINKEDID_END"}
-    return sorted(started - ended)
-
-
 async def cut_and_fill(expected: Path, lo: float, hi: float) -> list[dict[str, Any]]:
     """The capture with the share ``lo``..``hi`` of its time lost (nothing received), the
     link back at ``hi`` (a resync), and that stretch filled from CEL."""
@@ -78,7 +72,7 @@ async def cut_and_fill(expected: Path, lo: float, hi: float) -> list[dict[str, A
     before = [i for i in items if i[2] < lost_at]
     after = [i for i in items if i[2] >= resumed_at]
     back = datetime.fromtimestamp(resumed_at, UTC)
-    journal = [*before, ("resync", _active_at(rows, back), resumed_at), *after]
+    journal = [*before, ("resync", active_at(rows, back), resumed_at), *after]
     lost = datetime.fromtimestamp(before[-1][2] if before else lost_at, UTC)
     outage = OutageCel(lost, back, rows, shutdown_of(expected, rows) if hi == 1.0 else None)
     return track([item async for item in with_outages(_entries(journal), [outage])])
