@@ -14,8 +14,10 @@ import stat
 import subprocess
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from callcenter.deploy.container import healthy, main, servers_toml, warn_config, write_config
 from callcenter.settings import Settings
@@ -67,13 +69,41 @@ def test_compose_refuses_to_start_without_the_secrets(tmp_path: Path) -> None:
 def test_images_are_pinned_and_every_service_is_health_checked() -> None:
     text = COMPOSE.read_text(encoding="utf-8")
     images = re.findall(r"^\s+image:\s*(\S+)$", text, re.MULTILINE)
-    assert len(images) == 3
+    assert len(images) == 4  # migrate runs the callcenter image
     for image in images:
         tag = image.partition(":")[2]
         assert tag and tag != "latest" and re.search(r"\d+\.\d+", tag), image
-    services = re.findall(r"^  (\w[\w-]*):$", text.split("\nvolumes:")[0], re.MULTILINE)
-    assert services == ["asterisk", "db", "callcenter"]
-    assert text.count("healthcheck:") == 3
+    services = compose_services()
+    assert list(services) == ["asterisk", "db", "migrate", "callcenter"]
+    for name, service in services.items():
+        one_shot = service.get("restart") == "no"
+        assert ("healthcheck" in service) != one_shot, name
+    assert services["migrate"]["command"] == ["migrate"]
+
+
+def compose_services() -> dict[str, Any]:
+    services: dict[str, Any] = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))["services"]
+    return services
+
+
+def test_asterisk_writes_cel_into_the_migrated_database() -> None:
+    """cel.conf and cel_pgsql.conf are mounted, Asterisk starts after the migrations (cel_pgsql
+    reads the cel table's columns when it loads) and gets the database password it renders."""
+    services = compose_services()
+    asterisk = services["asterisk"]
+    mounts = {v.split(":")[1] for v in asterisk["volumes"]}
+    assert {"/etc/asterisk/cel.conf", "/etc/asterisk/cel_pgsql.conf",
+            "/etc/asterisk/pg_ready.py"} <= mounts
+    assert asterisk["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
+    assert services["migrate"]["depends_on"]["db"] == {"condition": "service_healthy"}
+    assert asterisk["environment"]["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD:?")
+    assert (services["migrate"]["environment"]["CALLCENTER_DSN"]
+            == services["callcenter"]["environment"]["CALLCENTER_DSN"])
+    db_env = services["db"]["environment"]
+    pgsql = (ROOT / "dialplan" / "cel_pgsql.conf").read_text(encoding="utf-8")
+    assert re.search(rf"^dbname = {db_env['POSTGRES_DB']}$", pgsql, re.MULTILINE)
+    assert re.search(rf"^user = {db_env['POSTGRES_USER']}$", pgsql, re.MULTILINE)
+    assert re.search(r"^hostname = 127\.0\.0\.1$", pgsql, re.MULTILINE)  # host network
 
 
 def test_no_secret_is_committed() -> None:
