@@ -12,9 +12,11 @@ import shutil
 import socket
 import stat
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
@@ -146,6 +148,43 @@ def test_asterisk_entrypoint_refuses_missing_and_placeholder_secrets() -> None:
                                  capture_output=True, text=True, timeout=10, check=False)
     assert placeholder.returncode == 2
     assert "AMI_SECRET still has the placeholder" in placeholder.stderr
+
+
+def test_asterisk_entrypoint_needs_the_database_password_for_cel() -> None:
+    script = ROOT / "dialplan" / "docker-entrypoint.sh"
+    env = {"PATH": os.environ.get("PATH", ""), "AMI_SECRET": "amisecret12345",
+           "AGENT_PASSWORDS": "1001=agentpass1001", "TRUNK_HOST": "127.0.0.1",
+           "TRUNK_USERNAME": "acct", "TRUNK_PASSWORD": "trunkpass12345"}
+
+    def run(**extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["sh", str(script), "true"], env={**env, **extra},
+                              capture_output=True, text=True, timeout=10, check=False)
+
+    missing = run()
+    assert missing.returncode != 0 and "POSTGRES_PASSWORD is not set" in missing.stderr
+    bad_port = run(POSTGRES_PASSWORD="dbpassword1234", POSTGRES_PORT="5432;")
+    assert bad_port.returncode == 2 and "POSTGRES_PORT '5432;' is not a port" in bad_port.stderr
+
+
+def test_pg_ready_waits_for_the_cel_database(pg_server_dsn: str, tmp_path: Path) -> None:
+    """dialplan/pg_ready.py (run before Asterisk): ready for a live server, whose address,
+    user and database it reads from cel_pgsql.conf; exit 1 when nothing answers in time."""
+    url = urlsplit(pg_server_dsn)
+    host = url.hostname or parse_qs(url.query)["host"][0]
+    conf = tmp_path / "cel_pgsql.conf"
+    conf.write_text(f"[global]\nhostname = {host} ; a comment\nuser = {url.username}\n"
+                    f"dbname = {url.path.lstrip('/')}\nhostname = ignored\n", encoding="utf-8")
+    script = str(ROOT / "dialplan" / "pg_ready.py")
+
+    def run(port: int) -> int:
+        return subprocess.run([sys.executable, script, str(conf), str(port), "0"],
+                              timeout=30, check=False).returncode
+
+    assert run(url.port or 5432) == 0
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        free = sock.getsockname()[1]
+    assert run(free) == 1
 
 
 def test_servers_toml_escapes_and_round_trips() -> None:
