@@ -8,6 +8,10 @@
 #   AGENT_PASSWORDS  "1001=secret,1002=secret,...": one SIP password per agent
 #   TRUNK_HOST, TRUNK_USERNAME, TRUNK_PASSWORD   the SIP provider
 #   RECORDINGS_GID   group shared with the callcenter container (default 2000)
+#   POSTGRES_PASSWORD, POSTGRES_PORT   the callcenter database, where cel_pgsql
+#                    writes Asterisk's CEL (cel_pgsql.conf)
+#   CEL_DB_WAIT_S    seconds to wait for PostgreSQL before starting Asterisk
+#                    (default 60; 0 = do not wait)
 set -eu
 
 fail() { echo "asterisk-entrypoint: $*" >&2; exit 2; }
@@ -27,8 +31,14 @@ check_secret() {
 : "${TRUNK_HOST:?TRUNK_HOST is not set}"
 : "${TRUNK_USERNAME:?TRUNK_USERNAME is not set}"
 : "${TRUNK_PASSWORD:?TRUNK_PASSWORD is not set}"
+: "${POSTGRES_PASSWORD:?POSTGRES_PASSWORD is not set}"
 check_secret AMI_SECRET "$AMI_SECRET"
 check_secret TRUNK_PASSWORD "$TRUNK_PASSWORD"
+check_secret POSTGRES_PASSWORD "$POSTGRES_PASSWORD"
+pg_port=${POSTGRES_PORT:-5432}
+case $pg_port in
+    ''|*[!0-9]*) fail "POSTGRES_PORT '$pg_port' is not a port number" ;;
+esac
 
 out=/etc/asterisk/callcenter-secrets
 umask 027
@@ -55,12 +65,23 @@ printf 'secret = %s\n' "$AMI_SECRET" > "$out/manager.conf"
     printf '[trunk-identify]\ntype = identify\nendpoint = trunk\nmatch = %s\n' "$TRUNK_HOST"
 } > "$out/pjsip.conf"
 
+printf 'port = %s\npassword = %s\n' "$pg_port" "$POSTGRES_PASSWORD" > "$out/cel_pgsql.conf"
+
 chown -R root:asterisk "$out"
 
 monitor=/var/spool/asterisk/monitor
 mkdir -p "$monitor"
 chown asterisk:"${RECORDINGS_GID:-2000}" "$monitor"
 chmod 2775 "$monitor"
+
+# cel_pgsql reads the cel table's columns once, when Asterisk loads it: wait for
+# PostgreSQL (a host reboot starts both at once), but never keep calls out for long.
+wait_s=${CEL_DB_WAIT_S:-60}
+if [ "$wait_s" != 0 ] && command -v python3 >/dev/null 2>&1; then
+    python3 /etc/asterisk/pg_ready.py /etc/asterisk/cel_pgsql.conf "$pg_port" "$wait_s" \
+        || echo "asterisk-entrypoint: PostgreSQL not ready after ${wait_s}s: CEL is not" \
+                "written until 'module unload cel_pgsql.so' + 'module load cel_pgsql.so'" >&2
+fi
 
 if [ "$#" -eq 0 ]; then
     set -- /usr/sbin/asterisk -f -U asterisk -G asterisk -vvv

@@ -7,15 +7,18 @@ import asyncio
 import json
 import re
 import shutil
+import socket
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 
 from callcenter.ami.protocol import Frame
 from callcenter.asterisk_conf import ConfInputError, parse_conf
 from callcenter.cli import main
-from callcenter.deploy.check import check_config
+from callcenter.deploy.cel_table import CEL_COLUMNS
+from callcenter.deploy.check import check_config, check_database
 from callcenter.deploy.dialplan import (
     Dialplan,
     Step,
@@ -239,6 +242,29 @@ CASES: dict[str, tuple[str, str, str, dict[str, Any], str, str]] = {
     "endpoint context missing": (
         "pjsip.conf", "context = from-agents", "context = agents", {}, "context = agents",
         "endpoint agent1001: context 'agents' does not exist"),
+    "CEL off": (
+        "cel.conf", "enable = yes", "enable = no", {}, "enable = no", "enable is not yes: CEL is"),
+    "CEL events lack HANGUP": (
+        "cel.conf", "ANSWER,HANGUP,", "ANSWER,", {}, "events =", "events lacks HANGUP"),
+    "CEL unknown event": (
+        "cel.conf", "PARK_END", "PARK_STOP", {}, "events =",
+        "events: unknown PARK_STOP: Asterisk rejects cel.conf"),
+    "CEL apps = all": (
+        "cel.conf", "apps = dial,queue,mixmonitor,", "apps = all,", {}, "apps = all",
+        "apps = all is not a keyword in Asterisk 22"),
+    "CEL apps lack mixmonitor": (
+        "cel.conf", "queue,mixmonitor,", "queue,", {}, "apps =", "apps lacks mixmonitor"),
+    "CEL local time": (
+        "cel_pgsql.conf", "usegmtime = yes", "usegmtime = no", {}, "usegmtime = no",
+        "usegmtime is not yes: eventtime would be the PBX's local time"),
+    "CEL table is not cel_table": (
+        "cel_pgsql.conf", "table = cel", "table = cel", {
+            "servers": [{"name": "pbx1", "cel_table": "cel_pbx1"}]}, "table = cel",
+        "table cel is not servers[].cel_table (cel_pbx1)"),
+    "CEL table unset": (
+        "cel_pgsql.conf", "table = cel\n", "", {
+            "servers": [{"name": "pbx1", "cel_table": "cel_pbx1"}]}, "[global]",
+        "table cel (not set: cel_pgsql's default) is not servers[].cel_table"),
     "queue member not an endpoint": (
         "queues.conf", "member => PJSIP/agent1003,0,Carol Agent\n\n[sales]",
         "member => PJSIP/agent1004,0,Dan Agent\n\n[sales]", {}, "agent1004",
@@ -441,3 +467,139 @@ def test_real_pbx_captures_ran_the_shipped_dialplan() -> None:
                 assert split_args(dp.expand(step.data))[0] == frame["AppData"].split(",")[0]
             seen += 1
     assert seen > 50
+
+
+# --- CEL: Asterisk writes the rows the daemon fills outages from ------------------------------
+
+def errors(findings: list[Finding]) -> list[str]:
+    return [str(f) for f in findings if not f.warning]
+
+
+@pytest.mark.parametrize("name", ["cel.conf", "cel_pgsql.conf"])
+def test_missing_cel_file_is_a_finding(conf_dir: Path, name: str) -> None:
+    (conf_dir / name).unlink()
+    found = errors(check_config(conf_dir, Settings()))
+    assert len(found) == 1 and found[0].startswith(f"{name}:1: missing:"), found
+    assert "outages will not be filled from CEL" in found[0]
+
+
+def test_empty_cel_table_is_a_warning_and_skips_the_cel_files(
+        conf_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (conf_dir / "cel.conf").unlink()
+    config = conf_dir / "callcenter.toml"
+    config.write_text('[[servers]]\nname = "pbx1"\ncel_table = ""\n', encoding="utf-8")
+    found = check_config(conf_dir, Settings.model_validate(
+        {"servers": [{"name": "pbx1", "cel_table": ""}]}))
+    assert [(f.file, f.warning) for f in found] == [("cel_pgsql.conf", True)]
+    assert "pbx1 has cel_table = \"\": this PBX's outages will not be filled" in found[0].message
+    assert main(["--config", str(config), "check-config", "--no-database", str(conf_dir)]) == 0
+    out = capsys.readouterr().out
+    assert f"{conf_dir / 'cel_pgsql.conf'}:1: warning: [[servers]] pbx1" in out
+    assert "consistent with the settings (1 warning(s))" in out
+
+
+def test_cel_over_ami_and_dtmf_are_warnings(conf_dir: Path) -> None:
+    mutate(conf_dir, "cel.conf", "enabled = no", "enabled = yes")
+    mutate(conf_dir, "cel.conf", "events = CHAN_START,", "events = ALL,CHAN_START,")
+    found = check_config(conf_dir, Settings())
+    assert all(f.warning for f in found) and len(found) == 2, [str(f) for f in found]
+    text = " ".join(f.message for f in found)
+    assert "twice the event volume" in text and "events include DTMF" in text
+
+
+def test_events_all_covers_what_the_daemon_needs(conf_dir: Path) -> None:
+    text = (conf_dir / "cel.conf").read_text(encoding="utf-8")
+    events = next(line for line in text.splitlines() if line.startswith("events ="))
+    mutate(conf_dir, "cel.conf", events, "events = ALL")
+    assert errors(check_config(conf_dir, Settings())) == []
+
+
+def test_server_option_picks_the_cel_table(conf_dir: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    two = {"servers": [{"name": "pbx1"}, {"name": "pbx2", "cel_table": "cel_pbx2"}]}
+    assert check_config(conf_dir, settings(**two)) == []  # table cel is pbx1's
+    assert check_config(conf_dir, settings(**two), "pbx1") == []
+    found = check_config(conf_dir, settings(**two), "pbx2")
+    assert [f.message for f in found] == [
+        "table cel is not servers[].cel_table (cel_pbx2): the daemon would read another table"]
+    with pytest.raises(ConfInputError, match="no \\[\\[servers\\]\\] named 'pbx3'"):
+        check_config(conf_dir, settings(**two), "pbx3")
+    assert main(["check-config", "--server", "pbx3", str(conf_dir)]) == 2
+    assert "no [[servers]] named 'pbx3'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("modules", "words"), [
+    ("[modules]\nautoload = yes\nnoload = cel_pgsql.so\n", "noload = cel_pgsql.so"),
+    ("[modules]\nautoload = no\nload = chan_pjsip.so\n", "autoload is not yes and no load"),
+    ("[modules]\nautoload = no\nload = cel_pgsql.so\n", None),
+    ("[modules]\nautoload = yes\n", None),
+])
+def test_modules_conf_must_load_cel_pgsql(conf_dir: Path, modules: str,
+                                          words: str | None) -> None:
+    (conf_dir / "modules.conf").write_text(modules, encoding="utf-8")
+    found = check_config(conf_dir, Settings())
+    if words is None:
+        assert found == []
+    else:
+        assert [f.file for f in found] == ["modules.conf"] and words in found[0].message
+
+
+# --- the cel table in the database ------------------------------------------------------------
+
+async def test_migrated_database_has_the_cel_table_cel_pgsql_needs(fresh_dsn: str) -> None:
+    assert await check_database(SHIPPED, Settings(), fresh_dsn) == []
+
+
+async def test_cel_table_missing_or_wrong_is_reported(bare_dsn: str, conf_dir: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    line = line_of(conf_dir, "cel_pgsql.conf", "table = cel")
+    found = await check_database(conf_dir, Settings(), bare_dsn)
+    assert [(f.file, f.line, f.warning) for f in found] == [("cel_pgsql.conf", line, False)]
+    assert "table cel does not exist in the database" in found[0].message
+    assert "callcenter migrate creates it" in found[0].message
+    conn = await asyncpg.connect(bare_dsn)
+    try:
+        await conn.execute("CREATE TABLE cel (id serial, eventtype text, "
+                           "eventtime timestamptz, uniqueid text)")
+    finally:
+        await conn.close()
+    messages = [f.message for f in await check_database(conf_dir, Settings(), bare_dsn)]
+    assert len(messages) == 2, messages
+    assert messages[0].startswith("table cel lacks the column(s) userdeftype, cid_name")
+    assert "linkedid" in messages[0] and "module unload cel_pgsql.so" in messages[0]
+    assert messages[1].startswith("table cel: eventtime is timestamp with time zone")
+    cli = ["check-config", "--dsn", bare_dsn, str(conf_dir)]
+    assert await asyncio.to_thread(main, cli) == 1
+    assert await asyncio.to_thread(main, [*cli, "--no-database"]) == 0
+    capsys.readouterr()
+
+
+async def test_another_pbx_table_is_created_like_cel(fresh_dsn: str, conf_dir: Path) -> None:
+    two = settings(servers=[{"name": "pbx1"}, {"name": "pbx2", "cel_table": "cel_pbx2"}])
+    found = await check_database(conf_dir, two, fresh_dsn, "pbx2")
+    assert len(found) == 1
+    assert "table cel_pbx2 does not exist" in found[0].message
+    assert "CREATE TABLE cel_pbx2 (LIKE cel INCLUDING ALL)" in found[0].message
+    conn = await asyncpg.connect(fresh_dsn)
+    try:
+        await conn.execute("CREATE TABLE cel_pbx2 (LIKE cel INCLUDING ALL)")
+    finally:
+        await conn.close()
+    assert await check_database(conf_dir, two, fresh_dsn) == []
+
+
+async def test_unreachable_database_is_a_warning(conf_dir: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nothing listens once closed
+    found = await check_database(conf_dir, Settings(),
+                                 f"postgresql://nobody@127.0.0.1:{port}/callcenter")
+    assert len(found) == 1 and found[0].warning
+    assert found[0].message.startswith("cannot check the CEL table(s) cel in the database: ")
+
+
+def test_cel_columns_are_the_migration_s() -> None:
+    sql = (SHIPPED.parent / "callcenter" / "migrations" / "013_cel_and_outages.sql").read_text(
+        encoding="utf-8")
+    body = sql.split("CREATE TABLE IF NOT EXISTS cel (")[1].split(");")[0]
+    assert tuple(line.split()[0] for line in body.strip().splitlines()) == CEL_COLUMNS

@@ -12,10 +12,14 @@ import shutil
 import socket
 import stat
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import yaml
 
 from callcenter.deploy.container import healthy, main, servers_toml, warn_config, write_config
 from callcenter.settings import Settings
@@ -67,13 +71,41 @@ def test_compose_refuses_to_start_without_the_secrets(tmp_path: Path) -> None:
 def test_images_are_pinned_and_every_service_is_health_checked() -> None:
     text = COMPOSE.read_text(encoding="utf-8")
     images = re.findall(r"^\s+image:\s*(\S+)$", text, re.MULTILINE)
-    assert len(images) == 3
+    assert len(images) == 4  # migrate runs the callcenter image
     for image in images:
         tag = image.partition(":")[2]
         assert tag and tag != "latest" and re.search(r"\d+\.\d+", tag), image
-    services = re.findall(r"^  (\w[\w-]*):$", text.split("\nvolumes:")[0], re.MULTILINE)
-    assert services == ["asterisk", "db", "callcenter"]
-    assert text.count("healthcheck:") == 3
+    services = compose_services()
+    assert list(services) == ["asterisk", "db", "migrate", "callcenter"]
+    for name, service in services.items():
+        one_shot = service.get("restart") == "no"
+        assert ("healthcheck" in service) != one_shot, name
+    assert services["migrate"]["command"] == ["migrate"]
+
+
+def compose_services() -> dict[str, Any]:
+    services: dict[str, Any] = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))["services"]
+    return services
+
+
+def test_asterisk_writes_cel_into_the_migrated_database() -> None:
+    """cel.conf and cel_pgsql.conf are mounted, Asterisk starts after the migrations (cel_pgsql
+    reads the cel table's columns when it loads) and gets the database password it renders."""
+    services = compose_services()
+    asterisk = services["asterisk"]
+    mounts = {v.split(":")[1] for v in asterisk["volumes"]}
+    assert {"/etc/asterisk/cel.conf", "/etc/asterisk/cel_pgsql.conf",
+            "/etc/asterisk/pg_ready.py"} <= mounts
+    assert asterisk["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
+    assert services["migrate"]["depends_on"]["db"] == {"condition": "service_healthy"}
+    assert asterisk["environment"]["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD:?")
+    assert (services["migrate"]["environment"]["CALLCENTER_DSN"]
+            == services["callcenter"]["environment"]["CALLCENTER_DSN"])
+    db_env = services["db"]["environment"]
+    pgsql = (ROOT / "dialplan" / "cel_pgsql.conf").read_text(encoding="utf-8")
+    assert re.search(rf"^dbname = {db_env['POSTGRES_DB']}$", pgsql, re.MULTILINE)
+    assert re.search(rf"^user = {db_env['POSTGRES_USER']}$", pgsql, re.MULTILINE)
+    assert re.search(r"^hostname = 127\.0\.0\.1$", pgsql, re.MULTILINE)  # host network
 
 
 def test_no_secret_is_committed() -> None:
@@ -116,6 +148,43 @@ def test_asterisk_entrypoint_refuses_missing_and_placeholder_secrets() -> None:
                                  capture_output=True, text=True, timeout=10, check=False)
     assert placeholder.returncode == 2
     assert "AMI_SECRET still has the placeholder" in placeholder.stderr
+
+
+def test_asterisk_entrypoint_needs_the_database_password_for_cel() -> None:
+    script = ROOT / "dialplan" / "docker-entrypoint.sh"
+    env = {"PATH": os.environ.get("PATH", ""), "AMI_SECRET": "amisecret12345",
+           "AGENT_PASSWORDS": "1001=agentpass1001", "TRUNK_HOST": "127.0.0.1",
+           "TRUNK_USERNAME": "acct", "TRUNK_PASSWORD": "trunkpass12345"}
+
+    def run(**extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["sh", str(script), "true"], env={**env, **extra},
+                              capture_output=True, text=True, timeout=10, check=False)
+
+    missing = run()
+    assert missing.returncode != 0 and "POSTGRES_PASSWORD is not set" in missing.stderr
+    bad_port = run(POSTGRES_PASSWORD="dbpassword1234", POSTGRES_PORT="5432;")
+    assert bad_port.returncode == 2 and "POSTGRES_PORT '5432;' is not a port" in bad_port.stderr
+
+
+def test_pg_ready_waits_for_the_cel_database(pg_server_dsn: str, tmp_path: Path) -> None:
+    """dialplan/pg_ready.py (run before Asterisk): ready for a live server, whose address,
+    user and database it reads from cel_pgsql.conf; exit 1 when nothing answers in time."""
+    url = urlsplit(pg_server_dsn)
+    host = url.hostname or parse_qs(url.query)["host"][0]
+    conf = tmp_path / "cel_pgsql.conf"
+    conf.write_text(f"[global]\nhostname = {host} ; a comment\nuser = {url.username}\n"
+                    f"dbname = {url.path.lstrip('/')}\nhostname = ignored\n", encoding="utf-8")
+    script = str(ROOT / "dialplan" / "pg_ready.py")
+
+    def run(port: int) -> int:
+        return subprocess.run([sys.executable, script, str(conf), str(port), "0"],
+                              timeout=30, check=False).returncode
+
+    assert run(url.port or 5432) == 0
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        free = sock.getsockname()[1]
+    assert run(free) == 1
 
 
 def test_servers_toml_escapes_and_round_trips() -> None:

@@ -5,12 +5,13 @@ is set and no ``CALLCENTER_CONFIG`` is given, writes the ``[[servers]]`` entry
 from ``PBX_NAME``, ``AMI_HOST``, ``AMI_PORT``, ``AMI_USERNAME`` and
 ``AMI_SECRET`` (a list the ``CALLCENTER_*`` variables cannot express) into a
 private TOML file, prints ``callcenter check-config`` findings for
-``DIALPLAN_DIR`` as warnings, then runs ``callcenter COMMAND ...`` (default
-``run``). ``health`` instead exits 0 when the web UI accepts connections.
+``DIALPLAN_DIR`` (and its CEL table in the database) as warnings, then runs
+``callcenter COMMAND ...`` (default ``run``). ``health`` instead exits 0 when the web UI accepts connections.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from callcenter.asterisk_conf import ConfInputError
 from callcenter.cli import main as cli_main
-from callcenter.deploy.check import check_config
+from callcenter.deploy.check import check_config, check_database
 from callcenter.settings import SettingsError, load_settings
 
 CONFIG_NAME = "callcenter-servers.toml"
@@ -52,14 +53,18 @@ def write_config(env: Mapping[str, str], directory: Path) -> Path:
 
 
 def warn_config(directory: Path) -> int:
-    """Print check-config findings of ``directory`` to stderr; their number."""
+    """Print check-config findings of ``directory`` (and of its CEL table when a database
+    URL is set) to stderr; their number."""
     try:
-        findings = check_config(directory, load_settings())
+        settings = load_settings()
+        findings = check_config(directory, settings)
+        if settings.database.dsn:
+            findings += asyncio.run(check_database(directory, settings, settings.database.dsn))
     except (ConfInputError, SettingsError) as exc:
         print(f"check-config: {exc}", file=sys.stderr)
         return 1
     for finding in findings:
-        print(f"check-config: {directory / finding.file}:{finding.line}: {finding.message}",
+        print(f"check-config: {directory / finding.file}:{finding.line}: {finding.text}",
               file=sys.stderr)
     return len(findings)
 

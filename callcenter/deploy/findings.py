@@ -9,6 +9,8 @@ from callcenter.asterisk_conf import ConfFile, ConfInputError, parse_conf
 from callcenter.deploy.dialplan import Dialplan, build_dialplan
 
 CONF_FILES = ("manager.conf", "queues.conf", "extensions.conf", "pjsip.conf")
+OPTIONAL_FILES = ("cel.conf", "cel_pgsql.conf", "modules.conf")
+"""Read when present: their absence is a finding (or, modules.conf, Asterisk's default)."""
 TRUE_WORDS = frozenset({"yes", "true", "y", "t", "1", "on"})
 
 
@@ -19,9 +21,16 @@ class Finding:
     file: str
     line: int
     message: str
+    warning: bool = False
+    """Worth knowing, but not an inconsistency: check-config still exits 0."""
+
+    @property
+    def text(self) -> str:
+        """The message, ``warning: `` first for a warning."""
+        return f"warning: {self.message}" if self.warning else self.message
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.message}"
+        return f"{self.file}:{self.line}: {self.text}"
 
 
 @dataclass
@@ -34,6 +43,8 @@ class Deployment:
     extensions: ConfFile
     dialplan: Dialplan
     pjsip: ConfFile
+    optional: dict[str, ConfFile]
+    """The :data:`OPTIONAL_FILES` found, by file name."""
 
 
 def is_true(value: str | None) -> bool:
@@ -42,10 +53,13 @@ def is_true(value: str | None) -> bool:
 
 
 def load_deployment(directory: Path) -> Deployment:
-    """Parse the four files of ``directory``; :class:`ConfInputError` when one cannot be read."""
+    """Parse the four files of ``directory`` and the optional ones present;
+    :class:`ConfInputError` when one cannot be read."""
     if not directory.is_dir():
         raise ConfInputError(f"{directory}: not a directory")
     files = {name: parse_conf(directory / name, directory) for name in CONF_FILES}
+    optional = {name: parse_conf(directory / name, directory) for name in OPTIONAL_FILES
+                if (directory / name).exists()}
     return Deployment(
         directory=directory,
         manager=files["manager.conf"],
@@ -53,4 +67,5 @@ def load_deployment(directory: Path) -> Deployment:
         extensions=files["extensions.conf"],
         dialplan=build_dialplan(files["extensions.conf"]),
         pjsip=files["pjsip.conf"],
+        optional=optional,
     )
