@@ -145,7 +145,10 @@ async def test_readyz_per_server_and_503_when_the_ami_link_is_down(
         server = report["servers"]["sim"]
         assert server["ami_connected"] and server["last_event_age_s"] is not None
         assert report["store"]["database"] == "ok" and report["store"]["spool_ops"] == 0
-        assert set(report["tasks"]) == {"store-spool-drainer", "pipeline-sim", "durable-sim"}
+        assert set(report["tasks"]) == {"store-spool-drainer", "outage-filler", "pipeline-sim",
+                                        "durable-sim"}
+        assert report["outages"] == {"recorded": 0, "filled": 0, "calls_filled": 0,
+                                     "unfilled": [], "fill_error": None}
         await sim.stop()
         await until(lambda: not d.clients["sim"].connected)
         resp = await client.get("/readyz")
@@ -182,7 +185,9 @@ async def test_metrics_in_the_prometheus_text_format(
     assert [s.value for s in late.samples if s.name.endswith("_count")] == [1.0]
     commits = families["callcenter_journal_commit_seconds"]
     assert next(s.value for s in commits.samples if s.name.endswith("_count")) > 0
-    for name in ("callcenter_spool_bytes", "callcenter_sse_clients", "callcenter_ami_connected",
+    for name in ("callcenter_outages", "callcenter_outages_unfilled",
+                 "callcenter_outage_calls_filled", "callcenter_outage_fill_failures",
+                 "callcenter_spool_bytes", "callcenter_sse_clients", "callcenter_ami_connected",
                  "callcenter_journal_lag_seconds", "callcenter_durable_queue_depth",
                  "callcenter_database_up", "callcenter_store_lost"):
         assert name in families, name
