@@ -94,6 +94,7 @@ class OutboundCall(Call):
             if s.outcome != "answer" or not ch.alive:
                 return self._gave_up(trunk)
             pbx.set_state(trunk, 6)
+            trunk.exten = ""  # app_dial's answered leg: Newexten AppDial with an empty Exten
             pbx.set_var(ch, "DIALSTATUS", "ANSWER")
             pbx.emit(pbx.ev.two("DialEnd", ch, trunk, {"DialStatus": "ANSWER"}))
             pbx.set_state(ch, 6)

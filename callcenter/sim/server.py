@@ -448,13 +448,15 @@ class PBXSimulator:
         return CallHandle(call.linkedid, call.channel.name, self.pbx.spawn(call.run()))
 
     async def outbound_call(self, agent: str, number: str, *, outcome: str = "answer",
-                            ring: float = 4.0, talk: float = 15.0) -> CallHandle:
-        """``agent`` (e.g. "agent1001") dials 9 + ``number`` out through the trunk."""
+                            ring: float = 4.0, talk: float = 15.0,
+                            hangup_by: str = "agent") -> CallHandle:
+        """``agent`` (e.g. "agent1001") dials 9 + ``number`` out through the trunk;
+        ``hangup_by`` "agent" or "caller" (the far end) ends an answered call."""
         self._check_up()
         self._sync()
         a = self.pbx.agents[f"PJSIP/{agent.removeprefix('PJSIP/')}"]
         call = OutboundCall(self.pbx, self.engine, a, number,
-                            OutboundScript(outcome, ring, talk))
+                            OutboundScript(outcome, ring, talk, hangup_by))
         return CallHandle(call.linkedid, call.channel.name, self.pbx.spawn(call.run()))
 
     def agent_login(self, agent: str, queue: str) -> str | None:
