@@ -190,9 +190,6 @@ async def test_core_restart_now_by_ami_command_comes_back() -> None:
         await again.close()
 
 
-tracker = pytest.importorskip("callcenter.daemon", reason="the daemon has not landed yet")
-
-
 async def test_daemon_records_callers_cut_by_a_restart_as_failed(
         pool: asyncpg.Pool, tmp_path: Path) -> None:
     """End to end: the daemon sees the restart, files waiting callers as failed with their
