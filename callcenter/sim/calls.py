@@ -57,6 +57,8 @@ class Call:
         self.outcome = ""
         self.hangup_cause: int | None = None  # a dialled leg's cause sticks to the customer
         self.gosub = ""
+        self.legs: list[Leg] = []  # the agents' phones ringing for the customer now
+        self.talk: Talk | None = None  # the conversation, once bridged
 
     # -- messages ---------------------------------------------------------------
     def post(self, *msg: Any) -> None:
@@ -98,6 +100,7 @@ class Call:
         ch = pbx.new_channel(agent.config.endpoint, agent.config.number, agent.config.name,
                              "from-agents", "s", 0, cust.linkedid)
         ch.owner, ch.exten = self, cust.exten
+        ch.app, ch.appdata = ("AppQueue" if queue is not None else "AppDial"), "(Outgoing Line)"
         ch.set_connected(cust)
         leg = Leg(agent, ch, queue, pbx.clock.event_time(), self.script_for(agent))
         if queue is not None:
@@ -176,6 +179,7 @@ class Call:
             return self.hangup_customer(17)
         agent.status = 6
         leg = self.ring(agent, None, agent.config.endpoint, pbx.config.direct_dial_timeout)
+        self.legs = [leg]
         while True:
             msg = await self.next()
             kind, target = msg[0], msg[1] if len(msg) > 1 else None
@@ -238,6 +242,7 @@ class Call:
         waiter = engine.join(q, self)
         pbx.emit(pbx.ev.chan("MusicOnHoldStart", cust, {"Class": "default"}))
         legs: list[Leg] = []
+        self.legs = legs
         qt = self.after(q.config.max_wait, "queue_timeout")
         engine.kick(q)
         while True:
@@ -286,14 +291,12 @@ class Call:
             else:
                 self.ignore(msg)
 
-    def cancel_legs(self, legs: list[Leg], twice: bool = False) -> None:
-        """DialEnd CANCEL (twice for app_queue's own cancel) and Cause 0 on ringing legs."""
+    def cancel_legs(self, legs: list[Leg], cause: int = 0) -> None:
+        """DialEnd CANCEL and Hangup ``cause`` (26: answered elsewhere) on ringing legs."""
         for leg in legs:
             self.dial_end(leg, "CANCEL")
-            if twice:
-                self.dial_end(leg, "CANCEL")
         for leg in legs:
-            self.drop_leg(leg, 0)
+            self.drop_leg(leg, cause)
             self.engine.kick_agent(leg.agent)
 
     def drain(self) -> None:
@@ -344,7 +347,7 @@ class Call:
         leg.stop()
         pbx.set_state(leg.channel, 6)
         self.dial_end(leg, "ANSWER")
-        self.cancel_legs([other for other in legs if other is not leg])
+        self.cancel_legs([other for other in legs if other is not leg], 26)
         pbx.emit(pbx.ev.chan("MusicOnHoldStop", cust))
         for ch in (cust, leg.channel):
             pbx.set_var(ch, "MEMBERINTERFACE", leg.agent.interface)
@@ -372,6 +375,7 @@ class Call:
         self.pbx.mixmonitor(ch, "3")
         self.pbx.newexten(ch, "4", "Return", "")
         ch.context, ch.exten, ch.priority = context, exten, priority
+        ch.app, ch.appdata = "AppQueue", "(Outgoing Line)"
 
 
 class InboundCall(Call):
@@ -383,6 +387,7 @@ class InboundCall(Call):
         self.channel = pbx.new_channel("trunk", caller, caller_name or f"Customer {caller[-4:]}",
                                        "from-trunk", dest, 4)
         self.channel.owner = self
+        self.channel.dnid = dest
         self.dest = dest
 
     @property

@@ -16,6 +16,7 @@ CAUSE_TXT = {
     16: "Normal Clearing",
     17: "User busy",
     19: "User alerting, no answer",
+    26: "Answered elsewhere",
     127: "Interworking, unspecified",
 }
 
@@ -123,6 +124,8 @@ class Channel:
     app: str = ""
     appdata: str = ""
     owner: Any = None  # the flow (call) that reacts to actions on this channel
+    dnid: str = ""  # the number dialled to reach the PBX (channels that called in)
+    ani: str | None = None  # None: the caller ID number (CEL cid_ani)
 
     def set_connected(self, other: Channel) -> None:
         """Show ``other`` as the connected line."""

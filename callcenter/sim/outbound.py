@@ -40,6 +40,7 @@ class OutboundCall(Call):
         self.channel = pbx.new_channel(cfg.endpoint, cfg.number, cfg.name, context,
                                        f"9{self.number}", state)
         self.channel.owner = self
+        self.channel.dnid = self.channel.exten
         agent.status = 2
 
     @property
@@ -81,6 +82,7 @@ class OutboundCall(Call):
                 pbx.set_var(ch, var, "")
             trunk = pbx.new_channel("trunk", self.number, "", "from-trunk", "s", 0, ch.linkedid)
             trunk.owner, trunk.exten = self, ch.exten
+            trunk.app, trunk.appdata, trunk.ani = "AppDial", "(Outgoing Line)", ""
             trunk.set_connected(ch)
             dial = {"DialString": f"{self.number}@trunk"}
             pbx.emit(pbx.ev.two("DialBegin", ch, trunk, dial))
@@ -92,6 +94,7 @@ class OutboundCall(Call):
             if s.outcome != "answer" or not ch.alive:
                 return self._gave_up(trunk)
             pbx.set_state(trunk, 6)
+            trunk.exten = ""  # app_dial's answered leg: Newexten AppDial with an empty Exten
             pbx.set_var(ch, "DIALSTATUS", "ANSWER")
             pbx.emit(pbx.ev.two("DialEnd", ch, trunk, {"DialStatus": "ANSWER"}))
             pbx.set_state(ch, 6)
@@ -100,7 +103,7 @@ class OutboundCall(Call):
             from callcenter.sim.model import AgentScript
 
             talk = AgentScript(0, s.talk, s.hangup_by, script.hold)
-            await Talk(self, trunk, ch, self.agent, talk, None).run()
+            await Talk(self, trunk, ch, self.agent, talk, None, dialed=trunk).run()
             return self.outcome
         finally:
             if self.agent.status != 1 and not ch.alive:
@@ -113,7 +116,8 @@ class OutboundCall(Call):
         pbx.emit(pbx.ev.two("DialEnd", ch, trunk, {"DialStatus": "BUSY"}))
         pbx.set_var(ch, "DIALSTATUS", "BUSY")
         pbx.hangup(trunk, 17, "486")
-        ch.priority = "6"
+        pbx.newexten(ch, "5", "NoOp", "Outbound result DIALSTATUS=BUSY")
+        pbx.newexten(ch, "6", "Hangup", "")
         pbx.request_hangup(ch, soft=True, cause=16)
         pbx.hangup(ch, 17, "486")
         self.outcome = "busy"

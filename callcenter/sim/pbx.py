@@ -73,7 +73,7 @@ class PBX:
         self.recording_files: list[Path] = []
         self.default_script = AgentScript()
         self.tasks: set[asyncio.Task[Any]] = set()
-        self.started = time.time()
+        self.started = clock.event_time()  # the process start (FullyBooted Uptime)
         self._seq = 0
         self._local_seq = 0
         login = int(clock.event_time())

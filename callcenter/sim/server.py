@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import secrets
 import time
@@ -16,17 +17,27 @@ from callcenter.ami.protocol import AMIProtocol, Frame, serialize_frame
 from callcenter.ami.writes import TurnWriter
 from callcenter.sim.actions import Actions, field
 from callcenter.sim.calls import InboundCall
+from callcenter.sim.cel import CelRecord, CelTap
+from callcenter.sim.celdb import CelWriter
 from callcenter.sim.clock import SimClock
 from callcenter.sim.model import AgentScript, SimConfig
 from callcenter.sim.outbound import OutboundCall, OutboundScript
 from callcenter.sim.pbx import PBX
 from callcenter.sim.queues import QueueEngine
+from callcenter.sim.shutdown import hang_up_everything
 
 log = structlog.get_logger(__name__)
 BANNER = b"Asterisk Call Manager/11.0.0\r\n"
 MAX_BACKLOG_BYTES = 64 << 20
 READ_SIZE = 1 << 16
 BURST_BYTES = 1 << 14
+SHUTDOWN_COMMANDS = {"core restart now": True, "core stop now": False}  # -> Restart
+SHUTDOWN_NOTICE_S = 1.1  # SoftHangupRequest Cause 4 -> Event: Shutdown (real3/j_core_restart)
+
+
+def classes(spec: str) -> frozenset[str]:
+    """``"call,agent"`` → its set of AMI classes (lower case)."""
+    return frozenset(c.strip().lower() for c in spec.split(",") if c.strip())
 
 
 @dataclass
@@ -52,6 +63,7 @@ class _Session:
         self.authed = False
         self.events = True
         self.challenge = ""
+        self.read: frozenset[str] = frozenset()
         self._out = TurnWriter(self._write)
 
     def send(self, data: bytes) -> None:
@@ -69,6 +81,15 @@ class _Session:
             self.writer.close()
             return
         self.writer.write(data)
+
+    def reads(self, frame: Frame) -> bool:
+        """Whether the session's read classes cover the event's Privilege."""
+        if "all" in self.read:
+            return True
+        privilege = frame.get("Privilege")
+        if not isinstance(privilege, str):
+            return True
+        return any(c in self.read for c in classes(privilege) - {"all"})
 
     async def drain(self) -> None:
         """Flush, then wait until the transport has sent it."""
@@ -127,6 +148,14 @@ class _Session:
         if not self.authed:
             self.send(serialize_frame(head | {"Response": "Error", "Message": "Permission denied"}))
             return True
+        if name == "command" and (restart := SHUTDOWN_COMMANDS.get(
+                " ".join(field(action, "Command").lower().split()))) is not None:
+            if not ({"command", "all"} & sim.write):
+                self.send(serialize_frame(head | {"Response": "Error",
+                                                  "Message": "Permission denied"}))
+                return True
+            sim.control(sim.restart() if restart else sim.stop_pbx())  # no response: the
+            return True  # socket just closes
         if name == "events":
             self.events = field(action, "EventMask", "on").lower() not in ("off", "none", "0")
             self.send(serialize_frame(head | {"Events": "On" if self.events else "Off"}))
@@ -151,10 +180,11 @@ class _Session:
             await self.drain()
             return False
         self.authed = True
+        self.read = sim.read
         self.events = field(action, "Events", "on").lower() not in ("off", "none", "0")
         self.send(serialize_frame(head | {"Message": "Authentication accepted"}))
-        up = str(int(time.time() - sim.pbx.started))
-        if self.events:
+        up = str(int(sim.now() - sim.pbx.started))
+        if self.events and ({"system", "all"} & self.read):
             self.send(serialize_frame({"Event": "FullyBooted", "Privilege": "system,all",
                                        "Uptime": up, "LastReload": up, "Status": "Fully Booted"}))
         sim._sessions.add(self)
@@ -178,7 +208,14 @@ class _Session:
 
 
 class PBXSimulator:
-    """A simulated Asterisk 22 speaking real AMI over TCP (see the package docstring)."""
+    """A simulated Asterisk 22 speaking real AMI over TCP (see the package docstring).
+
+    ``read``/``write``: the AMI user's classes (manager.conf); events are sent to a
+    session only when its read classes cover their Privilege. ``cel_ami``: emit
+    ``Event: CEL`` frames (cel.conf ``[manager] enabled = yes``); ``cel_dsn``: insert
+    the CEL rows into ``cel_table`` of that PostgreSQL database (cel_pgsql).
+    ``restart_delay_s``: simulated seconds a ``core restart`` keeps the PBX down.
+    """
 
     def __init__(
         self,
@@ -195,47 +232,102 @@ class PBXSimulator:
         config: SimConfig | None = None,
         auth_fail_delay: float = 1.0,
         keep_events: bool = False,
+        read: str = "all",
+        write: str = "all",
+        cel_ami: bool = False,
+        cel_dsn: str | None = None,
+        cel_table: str = "cel",
+        restart_delay_s: float = 2.0,
     ) -> None:
         self.host, self.port = host, port
         self.username, self.secret = username, secret
+        self.read, self.write = classes(read), classes(write)
         self.auth_fail_delay = auth_fail_delay
+        self.restart_delay_s = restart_delay_s
         self.clock = SimClock(speed)
         self.scheduled = False
         """True while a seeded schedule (``run_random``) drives the scripting calls: they
         then keep the logical time instead of catching up with the wall clock, so a
         run is the same on a loaded machine."""
-        self.pbx = PBX(config or SimConfig.default(), self.clock, systemname=systemname,
-                       timestampevents=timestampevents,
-                       recordings_dir=Path(recordings_dir) if recordings_dir else None, seed=seed)
-        self.engine = QueueEngine(self.pbx)
-        self.action_handler = Actions(self.pbx, self.engine)
+        self.config = config or SimConfig.default()
+        self._pbx_kw: dict[str, Any] = {
+            "systemname": systemname, "timestampevents": timestampevents,
+            "recordings_dir": Path(recordings_dir) if recordings_dir else None}
+        self.seed = seed
+        self.boots = 0
+        self.cel_ami = cel_ami
+        self.cel_writer = CelWriter(cel_dsn, cel_table) if cel_dsn else None
+        self.cel_records: list[CelRecord] = []
         self.actions: list[Frame] = []
         self.events: list[Frame] = []
         self._keep_events = keep_events
         self._sessions: set[_Session] = set()
         self._server: asyncio.Server | None = None
         self._client_tasks: set[asyncio.Task[Any]] = set()
+        self._control_tasks: set[asyncio.Task[Any]] = set()
+        self._power = asyncio.Lock()
+        self.up = True
+        self._boot()
+
+    def _boot(self) -> None:
+        """A new PBX process: configured members, no calls, uniqueids counted from 0."""
+        old = getattr(self, "pbx", None)
+        self.pbx = PBX(self.config, self.clock, seed=self.seed + self.boots, **self._pbx_kw)
+        self.boots += 1
+        if old is not None:  # the phones and the disk outlive the PBX process
+            self.pbx.default_script = old.default_script
+            self.pbx.recording_files = old.recording_files
+            for iface, agent in old.agents.items():
+                self.pbx.agents[iface].script = agent.script
+        self.engine = QueueEngine(self.pbx)
+        self.action_handler = Actions(self.pbx, self.engine)
         self.pbx.listeners.append(self._fan_out)
+        if self.cel_ami or self.cel_writer is not None or self._keep_events:
+            self.pbx.listeners.append(CelTap(self.pbx.channels, self.clock.event_time,
+                                             self._on_cel))
+        self.up = True
+
+    def _on_cel(self, record: CelRecord) -> None:
+        if self.cel_ami:
+            self.pbx.emit(self.pbx.ev.event("CEL", "call,all", record.ami_fields()))
+        if self.cel_writer is not None:
+            self.cel_writer.put(record)
+        if self._keep_events:
+            self.cel_records.append(record)
 
     # -- server -----------------------------------------------------------------
     async def start(self) -> None:
         """Listen on ``host:port`` (``port`` is updated when 0 was asked)."""
         self._server = await asyncio.start_server(self._on_client, self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
+        if self.cel_writer is not None:
+            self.cel_writer.start()
         log.info("sim_started", host=self.host, port=self.port, speed=self.clock.speed)
 
-    async def stop(self) -> None:
-        """Stop every call flow and close the server and its connections."""
+    async def _close_server(self) -> None:
+        if self._server is None:
+            return
+        self._server.close()
+        for task in list(self._client_tasks):
+            task.cancel()
+        await asyncio.gather(*self._client_tasks, return_exceptions=True)
+        await self._server.wait_closed()
+        self._server = None
+
+    async def _cancel_flows(self) -> None:
         for task in list(self.pbx.tasks):
             task.cancel()
         await asyncio.gather(*self.pbx.tasks, return_exceptions=True)
-        if self._server is not None:
-            self._server.close()
-            for task in list(self._client_tasks):
-                task.cancel()
-            await asyncio.gather(*self._client_tasks, return_exceptions=True)
-            await self._server.wait_closed()
-            self._server = None
+
+    async def stop(self) -> None:
+        """Stop every call flow and close the server and its connections."""
+        for task in list(self._control_tasks):
+            task.cancel()
+        await asyncio.gather(*self._control_tasks, return_exceptions=True)
+        await self._cancel_flows()
+        await self._close_server()
+        if self.cel_writer is not None:
+            await self.cel_writer.close()
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -243,6 +335,54 @@ class PBXSimulator:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+    # -- restart / shutdown -------------------------------------------------------
+    def control(self, coro: Any) -> asyncio.Task[Any]:
+        """Run a restart/stop in the background (an AMI ``Command`` asked for it)."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._control_tasks.add(task)
+        task.add_done_callback(self._control_tasks.discard)
+        return task
+
+    async def restart(self, delay_s: float | None = None) -> None:
+        """``core restart now``: every call ends, ``Shutdown`` (Restart: True), every AMI
+        connection closes; after ``delay_s`` simulated seconds (default
+        ``restart_delay_s``) a fresh PBX accepts logins again."""
+        async with self._power:
+            await self._shut_down(restart=True)
+            await self.clock.sleep(self.restart_delay_s if delay_s is None else delay_s)
+            self._boot()
+            await self.start()
+
+    async def stop_pbx(self) -> None:
+        """``core stop now``: as :meth:`restart` (Restart: False), and the PBX stays down."""
+        async with self._power:
+            await self._shut_down(restart=False)
+
+    async def _shut_down(self, restart: bool) -> None:
+        if not self.up:
+            return
+        self.up = False
+        self._sync()
+        old = self.pbx
+        hang_up_everything(old)
+        old.listeners.remove(self._fan_out)  # the flows' last gasps go nowhere
+        await self._cancel_flows()
+        old.listeners.clear()
+        await self.clock.sleep(SHUTDOWN_NOTICE_S)
+        if self._server is not None:
+            self._server.close()  # no new connections from now on
+        self._fan_out(old.ev.event("Shutdown", "system,all",
+                                   {"Shutdown": "Cleanly", "Restart": str(restart)}))
+        for s in list(self._sessions):
+            with contextlib.suppress(ConnectionError, TimeoutError):
+                await asyncio.wait_for(s.drain(), 1.0)
+            s.writer.close()
+        self._sessions.clear()
+        await self._close_server()
+        if self.cel_writer is not None:
+            await self.cel_writer.flush()
+        log.info("sim_pbx_down", restart=restart)
 
     async def _on_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
@@ -262,7 +402,7 @@ class PBXSimulator:
             return
         data = serialize_frame(frame)
         for s in list(self._sessions):
-            if s.events:
+            if s.events and s.reads(frame):
                 s.send(data)
 
     def disconnect_all(self) -> None:
@@ -278,6 +418,10 @@ class PBXSimulator:
     def _sync(self) -> None:
         if not self.scheduled:
             self.clock.sync()
+
+    def _check_up(self) -> None:
+        if not self.up:
+            raise RuntimeError("the simulated PBX is down (core stop / restart)")
 
     async def advance(self, sim_seconds: float) -> None:
         """Let ``sim_seconds`` of simulated time pass."""
@@ -297,18 +441,22 @@ class PBXSimulator:
         ``patience``: the caller hangs up after that many simulated seconds unless
         an agent answered. Returns at once (the call runs in the background).
         """
+        self._check_up()
         self._sync()
         call = InboundCall(self.pbx, self.engine, caller, did, caller_name,
                            scripts=agents, patience=patience)
         return CallHandle(call.linkedid, call.channel.name, self.pbx.spawn(call.run()))
 
     async def outbound_call(self, agent: str, number: str, *, outcome: str = "answer",
-                            ring: float = 4.0, talk: float = 15.0) -> CallHandle:
-        """``agent`` (e.g. "agent1001") dials 9 + ``number`` out through the trunk."""
+                            ring: float = 4.0, talk: float = 15.0,
+                            hangup_by: str = "agent") -> CallHandle:
+        """``agent`` (e.g. "agent1001") dials 9 + ``number`` out through the trunk;
+        ``hangup_by`` "agent" or "caller" (the far end) ends an answered call."""
+        self._check_up()
         self._sync()
         a = self.pbx.agents[f"PJSIP/{agent.removeprefix('PJSIP/')}"]
         call = OutboundCall(self.pbx, self.engine, a, number,
-                            OutboundScript(outcome, ring, talk))
+                            OutboundScript(outcome, ring, talk, hangup_by))
         return CallHandle(call.linkedid, call.channel.name, self.pbx.spawn(call.run()))
 
     def agent_login(self, agent: str, queue: str) -> str | None:

@@ -32,9 +32,11 @@ class Talk:
     """Runs one bridged conversation between the customer side and an agent phone."""
 
     def __init__(self, call: Call, customer: Channel, agent_ch: Channel, agent: Agent,
-                 script: AgentScript, qctx: QueueContext | None) -> None:
+                 script: AgentScript, qctx: QueueContext | None, *,
+                 dialed: Channel | None = None) -> None:
         self.call, self.pbx = call, call.pbx
         self.customer, self.agent_ch, self.agent = customer, agent_ch, agent
+        self.dialed = dialed or agent_ch  # the called leg enters the bridge first
         self.script, self.qctx = script, qctx
         self.bridge: Bridge | None = None
         self.started = 0.0
@@ -42,9 +44,11 @@ class Talk:
     async def run(self) -> None:
         """Bridge the two channels and react until the conversation ends."""
         pbx, call = self.pbx, self.call
+        call.talk = self
         br = self.bridge = pbx.new_bridge()
-        pbx.bridge_enter(br, self.agent_ch)
-        pbx.bridge_enter(br, self.customer)
+        caller = self.customer if self.dialed is self.agent_ch else self.agent_ch
+        pbx.bridge_enter(br, self.dialed)
+        pbx.bridge_enter(br, caller)
         pbx.set_var(self.agent_ch, "BRIDGEPEER", self.customer.name)
         pbx.set_var(self.customer, "BRIDGEPEER", self.agent_ch.name)
         pbx.set_agent_status(self.agent, 2)
@@ -95,18 +99,23 @@ class Talk:
         self.qctx.member.last_call = int(self.pbx.clock.event_time())
         self.qctx.queue.completed += 1
 
-    def _release_agent(self) -> None:
-        self.pbx.hangup(self.agent_ch, 16)
+    def _release_agent(self, cause: int = 16) -> None:
+        self.pbx.hangup(self.agent_ch, cause)
         self.pbx.set_agent_status(self.agent, 1)
         self.call.engine.kick_agent(self.agent)
 
-    def end(self, who: str) -> None:
-        """Hang up both sides; ``who`` ("agent"/"caller") hung up first."""
+    def end(self, who: str, shutdown: bool = False) -> None:
+        """Hang up both sides; ``who`` ("agent"/"caller") hung up first.
+
+        ``shutdown``: the PBX ends the call (core restart/stop): nobody's phone
+        hung up, both channels end with cause 0.
+        """
         pbx, br = self.pbx, self.bridge
         assert br is not None
         first, other = ((self.agent_ch, self.customer) if who == "agent"
                         else (self.customer, self.agent_ch))
-        pbx.request_hangup(first)
+        if not shutdown:
+            pbx.request_hangup(first)
         self._agent_complete(who)
         pbx.set_var(self.agent_ch, "BRIDGEPEER", "")
         pbx.set_var(self.customer, "BRIDGEPEER", "")
@@ -117,8 +126,8 @@ class Talk:
         pbx.set_var(self.customer, "DIALEDTIME", str(whole_seconds(now - self.customer.created)))
         pbx.request_hangup(other, soft=True, cause=16)
         pbx.bridge_destroy(br)
-        pbx.hangup(self.customer, self.call.hangup_cause or 16)
-        self._release_agent()
+        pbx.hangup(self.customer, 0 if shutdown else self.call.hangup_cause or 16)
+        self._release_agent(0 if shutdown else 16)
 
     async def blind_transfer(self, exten: str) -> None:
         """The agent transfers the customer to ``exten`` in context ``internal``."""
