@@ -24,7 +24,7 @@ from typing import Any
 import asyncpg
 import structlog
 
-from callcenter.calls.model import CallEnded, Fact, ServiceAlert
+from callcenter.calls.model import CallEnded, CallRecord, Fact, ServiceAlert
 from callcenter.cel.filler import OutageFiller
 from callcenter.commands import CommandPort
 from callcenter.health import Instruments, readiness
@@ -122,7 +122,7 @@ class Daemon:
         self.writer.commit_latency = self.instruments.journal_commit_s.observe
         self.supervisor = Supervisor(on_fatal)
         self.outages = OutageFiller(pool, settings, lambda name: make_tracker(name, settings),
-                                    on_alert=self._service_alert)
+                                    on_alert=self._service_alert, on_filled=self._calls_filled)
         self._journal_last: dict[str, int] = {}
         self.trackers: dict[str, Tracker] = {}
         self.pipelines: dict[str, ServerPipeline] = {}
@@ -144,6 +144,18 @@ class Daemon:
                              error is not None, error or "")
         if self._loop is not None:
             self._loop.call_soon_threadsafe(feed_realtime, self.realtime, [alert])
+
+    async def _calls_filled(self, records: list[CallRecord]) -> None:
+        """Calls an outage's CEL completed (the filler stored them): the other durable
+        consumers hear of their end as if live (the recordings consumer files theirs)."""
+        facts: list[Fact] = [CallEnded(r.server, r.ended_at or r.started_at, r) for r in records]
+        for consumer in self.durable:
+            if consumer is self.store:
+                continue
+            try:
+                await consumer.on_facts(facts)
+            except Exception:
+                log.exception("consumer_failed_on_filled_calls", consumer=type(consumer).__name__)
 
     def _service_alert(self, alert: ServiceAlert) -> None:
         feed_realtime(self.realtime, [alert])

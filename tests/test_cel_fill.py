@@ -62,6 +62,11 @@ async def _entries(items: list[Item]) -> AsyncIterator[JournalEntry]:
         yield JournalEntry.of("pbx4", seq, kind, payload, at)
 
 
+def _pbx_time(items: list[Item]) -> datetime | None:
+    """The PBX's time (its Timestamp) of the one frame in ``items``, if any."""
+    return datetime.fromtimestamp(float(items[0][1]["Timestamp"]), UTC) if items else None
+
+
 async def cut_and_fill(expected: Path, lo: float, hi: float) -> list[dict[str, Any]]:
     """The capture with the share ``lo``..``hi`` of its time lost (nothing received), the
     link back at ``hi`` (a resync), and that stretch filled from CEL."""
@@ -73,8 +78,17 @@ async def cut_and_fill(expected: Path, lo: float, hi: float) -> list[dict[str, A
     after = [i for i in items if i[2] >= resumed_at]
     back = datetime.fromtimestamp(resumed_at, UTC)
     journal = [*before, ("resync", active_at(rows, back), resumed_at), *after]
-    lost = datetime.fromtimestamp(before[-1][2] if before else lost_at, UTC)
-    outage = OutageCel(lost, back, rows, shutdown_of(expected, rows) if hi == 1.0 else None)
+    since = _pbx_time([i for i in before if "Timestamp" in i[1]][-1:]) or datetime.fromtimestamp(
+        lost_at, UTC)
+    until = _pbx_time([i for i in after if "Timestamp" in i[1]][:1]) or back
+    seen: dict[str, datetime] = {}
+    for _, frame, _ in after:
+        lid = frame.get("Linkedid")
+        lid = lid[0] if isinstance(lid, list) else lid  # a UserEvent body may repeat it
+        if "Timestamp" in frame and lid:
+            seen.setdefault(lid, datetime.fromtimestamp(float(frame["Timestamp"]), UTC))
+    outage = OutageCel(back, since, until, rows,
+                       shutdown_of(expected, rows) if hi == 1.0 else None, seen)
     return track([item async for item in with_outages(_entries(journal), [outage])])
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from callcenter.cel.filler import OutageFiller
 from callcenter.cel.rows import read_cel_csv
+from callcenter.cel.source import QUIET_AFTER
 from callcenter.cli.calls_cmd import call_json
 from callcenter.daemon import make_tracker
 from callcenter.pipeline import Item
@@ -115,7 +116,7 @@ async def test_without_cel_rows_the_outage_stays_open_and_says_why(
 
 
 async def test_a_missing_cel_table_or_none_configured_is_said(pool: asyncpg.Pool) -> None:
-    now = datetime.now(UTC)
+    now = datetime.now(UTC) - QUIET_AFTER
     outage = Outage(SERVER, "daemon_down", now - timedelta(seconds=30), now)
     filler = OutageFiller(pool, settings("cel_elsewhere"), lambda s: make_tracker(s, Settings()))
     filler.note(outage)
@@ -127,12 +128,20 @@ async def test_a_missing_cel_table_or_none_configured_is_said(pool: asyncpg.Pool
 
 
 async def test_an_outage_of_a_quiet_pbx_is_filled_with_no_calls(pool: asyncpg.Pool) -> None:
+    """No event since the link came back: the outage waits for one to date its end in the
+    PBX's clock, then, the PBX staying quiet, ends at the link's return."""
     now = datetime.now(UTC)
     filler = OutageFiller(pool, settings(), lambda s: make_tracker(s, Settings()))
-    filler.note(Outage(SERVER, "daemon_down", now - timedelta(minutes=5), now))
+    recent = Outage(SERVER, "daemon_down", now - timedelta(minutes=1), now)
+    filler.note(recent)
     await filler.pass_once()
     [row] = await OutageRepository(pool).recent()
-    assert row.filled_at is not None and row.filled_calls == 0
+    assert row.filled_at is None and row.fill_note == "waiting for an event after the outage"
+    quiet = Outage(SERVER, "daemon_down", now - timedelta(minutes=20), now - QUIET_AFTER)
+    filler.note(quiet)
+    await filler.pass_once()
+    rows = {o.lost_at: o for o in await OutageRepository(pool).recent()}
+    assert rows[quiet.lost_at].filled_at is not None and rows[quiet.lost_at].filled_calls == 0
     assert filler.health.errors == {}
 
 

@@ -9,121 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import signal
-import socket
-import sys
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import asyncpg
 import pytest
 
 from callcenter.sim import AgentScript, PBXSimulator
 from callcenter.sim.proxy import CutProxy, pg_proxy
+from tests.support.run import running
 
 SPEED = 10.0
 ANSWERS = AgentScript(1.0, 2.0)
 STOP_LIMIT_S = 10.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-class Running:
-    """A ``callcenter run`` child process and its /readyz."""
-
-    def __init__(self, proc: asyncio.subprocess.Process, web_port: int) -> None:
-        self.proc = proc
-        self.url = f"http://127.0.0.1:{web_port}/readyz"
-        self.output = b""
-        self._reader = asyncio.create_task(self._read())
-
-    async def _read(self) -> None:
-        """Keep the child's output (read all along: a full pipe would block its logging)."""
-        assert self.proc.stdout is not None
-        while chunk := await self.proc.stdout.read(65536):
-            self.output += chunk
-
-    async def readyz(self) -> tuple[int, dict[str, Any]] | None:
-        try:
-            async with aiohttp.ClientSession() as http, http.get(
-                    self.url, timeout=aiohttp.ClientTimeout(total=2)) as resp:
-                return resp.status, await resp.json()
-        except (aiohttp.ClientError, TimeoutError):
-            return None
-
-    async def until_ready(self, want: Any, timeout_s: float = 30.0) -> dict[str, Any]:
-        """Poll /readyz until ``want(status, report)``; the report."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            assert self.proc.returncode is None, "callcenter run exited"
-            got = await self.readyz()
-            if got is not None and want(*got):
-                return got[1]
-            await asyncio.sleep(0.2)
-        raise AssertionError(f"/readyz never matched; last: {await self.readyz()}; "
-                             f"output: {self.output[-3000:].decode(errors='replace')}")
-
-    async def terminate(self) -> float:
-        """SIGTERM; the seconds until the process exited (its output kept)."""
-        started = time.monotonic()
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(self.proc.wait(), 30)
-        except TimeoutError:
-            self.proc.send_signal(signal.SIGABRT)
-            await asyncio.sleep(2)
-            raise AssertionError("no exit 30 s after SIGTERM; output: "
-                                 + self.output[-3000:].decode(errors="replace")) from None
-        stopped = time.monotonic() - started
-        await asyncio.wait_for(self._reader, 5)
-        return stopped
-
-
-@contextlib.asynccontextmanager
-async def running(dsn: str, sim: PBXSimulator, tmp_path: Path, *,
-                  spool: Path | None = None) -> AsyncIterator[Running]:
-    web_port = free_port()
-    config = tmp_path / "callcenter.toml"
-    config.write_text(f"""
-[database]
-dsn = "{dsn}"
-spool_dir = "{spool or tmp_path / 'spool'}"
-write_timeout_s = 1.0
-batch_delay_s = 0.01
-
-[web]
-host = "127.0.0.1"
-port = {web_port}
-secure_cookies = false
-
-[[servers]]
-name = "sim"
-host = "127.0.0.1"
-port = {sim.port}
-secret = "secret"
-reconnect_min_s = 0.1
-reconnect_max_s = 0.5
-""", encoding="utf-8")
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "callcenter", "--config", str(config), "run",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        env={**os.environ, "PYTHONFAULTHANDLER": "1"})
-    run = Running(proc, web_port)
-    try:
-        yield run
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
 
 
 @pytest.fixture

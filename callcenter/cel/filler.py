@@ -13,15 +13,15 @@ read, is tried again every ``cel.retry_s``. ``callcenter rebuild`` goes the same
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import asyncpg
 import structlog
 
-from callcenter.calls.model import ServiceAlert
-from callcenter.cel.source import CLOCK_SLACK, outage_cel
+from callcenter.calls.model import CallRecord, ServiceAlert
+from callcenter.cel.source import CLOCK_SLACK, outage_cel, pbx_window
 from callcenter.pipeline import Tracker
 from callcenter.pipeline_replay import derive
 from callcenter.settings import Settings
@@ -49,16 +49,19 @@ class FillerHealth:
 
 
 class OutageFiller:
-    """Records outages and completes their calls from each server's CEL table."""
+    """Records outages and completes their calls from each server's CEL table;
+    ``on_filled`` hears of the calls completed (the recordings consumer files theirs)."""
 
     def __init__(self, pool: asyncpg.Pool, settings: Settings,
                  make_tracker: Callable[[str], Tracker],
-                 on_alert: Callable[[ServiceAlert], None] = lambda alert: None) -> None:
+                 on_alert: Callable[[ServiceAlert], None] = lambda alert: None,
+                 on_filled: Callable[[list[CallRecord]], Awaitable[None]] | None = None) -> None:
         self.pool = pool
         self.settings = settings
         self.tables = {s.name: s.cel_table for s in settings.servers}
         self.make_tracker = make_tracker
         self.on_alert = on_alert
+        self.on_filled = on_filled
         self.outages = OutageRepository(pool)
         self.journal = JournalRepository(pool)
         self.calls = CallRepository(pool)
@@ -124,14 +127,17 @@ class OutageFiller:
             started = await self.journal.pbx_started_after(outage.server, outage.resumed_at)
             if started is not None and started > outage.lost_at:
                 outage = replace(outage, pbx_started_at=started)
+        window = await pbx_window(self.journal, outage)
+        if window is None:
+            return await self._not_yet(outage, "waiting for an event after the outage")
         try:
-            latest = await cel.last_before(datetime.now(UTC) + CLOCK_SLACK)
-            if ((latest is None or latest < outage.lost_at - CLOCK_SLACK)
-                    and await self.journal.has_calls_since(outage.server, outage.lost_at)):
+            latest = await cel.last_before(window.until + CLOCK_SLACK)
+            if ((latest is None or latest < window.since)
+                    and await self.journal.has_calls_since(outage.server, window.since)):
                 return await self._not_yet(outage, f"no CEL row written into {table} since the "
                                            "outage began, though calls were: is cel_pgsql "
                                            "writing?", error=True)
-            source, lids = await outage_cel(cel, outage)
+            source, lids = await outage_cel(cel, self.journal, outage, window)
         except asyncpg.UndefinedTableError:
             return await self._not_yet(outage, f"CEL table {table} does not exist", error=True)
         first = await self.journal.first_seq_of(outage.server, lids) if lids else None
@@ -146,6 +152,8 @@ class OutageFiller:
         records = [c for c in calls if c.linkedid in wanted and c.ended_at is not None]
         if records:
             await self.calls.upsert_calls(records)
+            if self.on_filled is not None:
+                await self.on_filled(records)
         await self.outages.note(outage, f"{len(records)} call(s) completed from CEL",
                                 filled_at=datetime.now(UTC), calls=len(records))
         self.health.filled += 1

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from callcenter.cel.rows import CelRow
 from callcenter.cel.translate import Timed, frames_from_cel
@@ -17,44 +17,40 @@ EPSILON_S = 0.001
 
 @dataclass(frozen=True)
 class OutageCel:
-    """An outage (the daemon's clock: ``lost_at`` .. ``resumed_at``) with the CEL rows of
-    every call that has a row near it; ``shutdown_at``: when the PBX went away, if it
-    restarted within the outage."""
+    """An outage with the CEL rows of every call that has a row in it.
 
-    lost_at: datetime
+    ``resumed_at`` (our clock) is where the link came back: the frames go before the
+    first entry received from then on. ``since`` .. ``until`` is the outage in the PBX's
+    clock (the Timestamps of the last event journaled before it and of the first after:
+    CEL rows carry that clock), so nothing is fed twice. ``shutdown_at``: when the PBX
+    went away, if it restarted within the outage. A call's rows from its first event
+    after the outage on are left to its AMI events (``seen_from``).
+    """
+
     resumed_at: datetime
+    since: datetime
+    until: datetime
     rows: Sequence[CelRow]
     shutdown_at: datetime | None = None
+    seen_from: Mapping[str, datetime] = field(default_factory=dict)
+    """linkedid → the PBX time of its first event received after the outage."""
 
-    def frames(self, since: datetime, until: datetime) -> list[Timed]:
-        """The frames of what happened strictly between ``since`` and ``until`` (PBX clock)."""
-        return frames_from_cel(self.rows, since=since, until=until, shutdown_at=self.shutdown_at)
+    def frames(self) -> list[Timed]:
+        """The frames of what happened strictly between ``since`` and ``until``."""
+        return frames_from_cel(self.rows, since=self.since, until=self.until,
+                               shutdown_at=self.shutdown_at, seen_from=self.seen_from)
 
 
 async def with_outages(entries: AsyncIterable[JournalEntry],
                        outages: Sequence[OutageCel]) -> AsyncIterator[Item]:
     """The journal's entries as items, each outage's CEL frames inserted before the first
-    entry received after it. The frames cover the PBX-clock stretch between the last
-    event journaled before the outage and the first one after, so nothing is fed twice."""
+    entry received after it (or at the end, when the journal ends within it)."""
     pending = sorted(outages, key=lambda o: o.resumed_at)
-    last_event: float | None = None
     async for e in entries:
         while pending and e.received_at >= pending[0].resumed_at.timestamp() - EPSILON_S:
-            outage = pending.pop(0)
-            until = e.event_at if e.kind == "frame" else e.received_at
-            for frame, t in outage.frames(_since(outage, last_event), _utc(until)):
+            for frame, t in pending.pop(0).frames():
                 yield "frame", frame, t
         yield e.kind, e.payload, e.received_at
-        if e.kind == "frame":
-            last_event = e.event_at
-    for outage in pending:  # the journal ends within the outage: as far as it went
-        for frame, t in outage.frames(_since(outage, last_event), outage.resumed_at):
+    for outage in pending:
+        for frame, t in outage.frames():
             yield "frame", frame, t
-
-
-def _since(outage: OutageCel, last_event: float | None) -> datetime:
-    return outage.lost_at if last_event is None else _utc(last_event)
-
-
-def _utc(t: float) -> datetime:
-    return datetime.fromtimestamp(t, UTC)

@@ -19,6 +19,8 @@ one for one with the AMI CEL frames of the captures) and how it is read:
   side asked to hang up; 17 busy; 18/19, or 0 with no source = the PBX's own ring
   timeout: ``NOANSWER``, with ``AgentRingNoAnswer`` for a queue member; 26 answered
   elsewhere, 16 a redirect: ``CANCEL``), then ``Hangup`` with ``Cause``.
+- A channel that ran ``Dial`` tells its last ``DIALSTATUS`` in its ``HANGUP`` extra →
+  ``VarSet DIALSTATUS`` (a Dial to a busy phone makes no channel at all).
 - ``APP_START Queue`` → ``QueueCallerJoin``; its ``APP_END`` → ``QueueCallerLeave``,
   after ``QueueCallerAbandon`` when the caller hung up unanswered, or ``VarSet
   QUEUESTATUS=TIMEOUT`` when the Queue ran its full timeout (AppData's 5th argument).
@@ -35,7 +37,7 @@ CEL has no hold events: hold time within CEL-filled stretches is not known.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -45,6 +47,10 @@ from callcenter.cel.rows import CelRow
 
 BURST = timedelta(milliseconds=100)
 """Rows of one call this close before a hang-up belong to the same hang-up."""
+CEL_AHEAD = timedelta(milliseconds=50)
+"""A CEL row is stamped a few ms before the AMI event of the same moment (real3/chanspy:
+CHAN_START 4 ms before its Newchannel); a call's rows this close to its first AMI event
+after an outage are that event's."""
 SHUTDOWN_BURST = timedelta(seconds=1)
 """Hang-ups this close before the PBX went away were the core's own (restart / stop)."""
 _BUSY = {17}
@@ -77,16 +83,24 @@ class _Call:
     requested: dict[str, datetime] = field(default_factory=dict)
     """channel → when it asked to hang up (the start of its hang-up burst)."""
     shut_down: bool = False
+    dialled: set[str] = field(default_factory=set)
+    """Channels that ran Dial."""
 
 
 def frames_from_cel(rows: Iterable[CelRow], *, since: datetime | None = None,
-                    until: datetime | None = None,
-                    shutdown_at: datetime | None = None) -> list[Timed]:
+                    until: datetime | None = None, shutdown_at: datetime | None = None,
+                    seen_from: Mapping[str, datetime] | None = None) -> list[Timed]:
     """The AMI frames (with their Unix times) for the rows strictly between ``since``
-    and ``until`` (None: open). Give every row of the calls concerned, also those
+    and ``until`` (None: open), and for a call in ``seen_from`` (linkedid → its first
+    event received after the outage) only the rows before :data:`CEL_AHEAD` of that:
+    its AMI events tell the rest. Give every row of the calls concerned, also those
     outside the window: they tell which channel rang which, and who hung up."""
     ordered = sorted(rows, key=lambda r: (r.eventtime, r.id))
-    return _Translator(ordered, shutdown_at).frames(since, until)
+    frames = _Translator(ordered, shutdown_at).frames(since, until)
+    if not seen_from:
+        return frames
+    cut = {lid: (at - CEL_AHEAD).timestamp() for lid, at in seen_from.items()}
+    return [(f, t) for f, t in frames if t < cut.get(f["Linkedid"], t + 1)]
 
 
 class _Translator:
@@ -178,6 +192,10 @@ class _Translator:
             self._end_ring(row, call, channel, n)
         self._end_ring(row, call, row.channame, n)
         call.apps.pop(row.channame, None)
+        dial_status = str(row.extra.get("dialstatus") or "")
+        if dial_status and row.channame in call.dialled:
+            # the channel's last Dial ended so (e.g. BUSY before any channel was made)
+            self._event(row, n, "VarSet", Variable="DIALSTATUS", Value=dial_status)
         self._event(row, n, "Hangup", Cause=str(cause))
 
     def _end_ring(self, row: CelRow, call: _Call, channel: str, n: int) -> None:
@@ -201,7 +219,9 @@ class _Translator:
 
     def _app_start(self, row: CelRow, call: _Call, n: int) -> None:
         call.apps[row.channame] = (row.appname, row.appdata, row.eventtime)
-        if row.appname == "Queue":
+        if row.appname == "Dial":
+            call.dialled.add(row.channame)
+        elif row.appname == "Queue":
             call.queue_answered[row.channame] = False
             self._event(row, n, "QueueCallerJoin", Queue=row.appdata.split(",", 1)[0],
                         Position="")

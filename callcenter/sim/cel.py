@@ -161,6 +161,14 @@ class CelTap:
         if t is not None and t.dialstatus != "ANSWER":
             t.dialstatus = str(frame.get("DialStatus", ""))
 
+    def _on_VarSet(self, frame: Frame) -> None:
+        """``DIALSTATUS`` is what HANGUP's extra reports (also for a Dial that made no
+        channel: a busy phone)."""
+        t = self._tracked(frame)
+        if (t is not None and frame.get("Variable") == "DIALSTATUS" and frame.get("Value")
+                and t.dialstatus != "ANSWER"):
+            t.dialstatus = str(frame["Value"])
+
     def _on_HangupRequest(self, frame: Frame) -> None:
         """The channel's side hung up: it is the hangup source, of its bridge peers too."""
         t = self._tracked(frame)

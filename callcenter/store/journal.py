@@ -247,6 +247,32 @@ class JournalRepository:
         started: datetime = row["event_time"] - timedelta(seconds=int(row["uptime"]))
         return started
 
+    async def event_times_around(self, server: str, lost_at: datetime, resumed_at: datetime
+                                 ) -> tuple[datetime | None, datetime | None]:
+        """The PBX's own times (``Timestamp``) of the last event received by ``lost_at`` and
+        of the first received from ``resumed_at`` on (an outage in the PBX's clock; None: no
+        such event). Frames without a Timestamp (list responses) carry our clock: skipped."""
+        row = await self.pool.fetchrow(
+            "SELECT (SELECT event_time FROM journal WHERE server = $1 AND seq <= $2"
+            "        AND kind = 'frame' AND frame->>'Timestamp' IS NOT NULL"
+            "        ORDER BY seq DESC LIMIT 1) AS before,"
+            "       (SELECT event_time FROM journal WHERE server = $1 AND seq >= $3"
+            "        AND kind = 'frame' AND frame->>'Timestamp' IS NOT NULL"
+            "        ORDER BY seq LIMIT 1) AS after",
+            server, int(lost_at.timestamp() * 1e6), int(resumed_at.timestamp() * 1e6) - 1000)
+        return row["before"], row["after"]
+
+    async def first_events_after(self, server: str, resumed_at: datetime,
+                                 linkedids: Sequence[str]) -> dict[str, datetime]:
+        """linkedid → the PBX time (Timestamp) of its first event received from
+        ``resumed_at`` on, for those of ``linkedids`` that have one."""
+        rows = await self.pool.fetch(
+            "SELECT linkedid, min(event_time) AS first FROM journal WHERE server = $1"
+            " AND seq >= $2 AND linkedid = ANY($3::text[]) AND kind = 'frame'"
+            " AND frame->>'Timestamp' IS NOT NULL GROUP BY linkedid",
+            server, int(resumed_at.timestamp() * 1e6) - 1000, list(linkedids))
+        return {r["linkedid"]: r["first"] for r in rows}
+
     async def has_calls_since(self, server: str, since: datetime) -> bool:
         """True when a call event of ``server`` was journaled at/after ``since``."""
         return bool(await self.pool.fetchval(
