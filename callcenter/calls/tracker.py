@@ -255,16 +255,16 @@ class CallTracker:
         if text(customer, "Application") == "Queue" and r.queue is None:
             r.queue = text(customer, "ApplicationData").split(",", 1)[0] or None
             r.queues += [r.queue] if r.queue and r.queue not in r.queues else []
-        self._answer_from_bridges(cs, at)
-        if r.answered:
-            return
-        direct = text(customer, "Application") == "Dial"
+        self._answer_from_bridges(cs, at, alone=text(customer, "BridgeId") != "")
+        # rung by the customer's Dial or Queue, or (answered already) a transfer's target
+        direct = text(customer, "Application") == "Dial" and not r.answered
+        queue = None if direct or r.answered else r.queue
         for channel, s in by_channel.items():
             if (text(s, "ChannelState") == RINGING and channel != cs.customer
                     and not is_local(channel) and channel not in cs.attempts):
                 attempt = RingAttempt(
                     agent=endpoint_of(channel), interface=interface_of(channel),
-                    started_at=created_at(s, at) or at, queue=None if direct else r.queue,
+                    started_at=created_at(s, at) or at, queue=queue,
                     channel=channel, uniqueid=text(s, "Uniqueid") or None)
                 cs.attempts[channel] = attempt
                 if direct:
@@ -283,12 +283,14 @@ class CallTracker:
             r.direction, cs.customer, r.agent = "outbound", trunk, endpoint_of(origin)
             cs.talking.add(origin)
 
-    def _answer_from_bridges(self, cs: CallState, at: datetime) -> None:
+    def _answer_from_bridges(self, cs: CallState, at: datetime, *, alone: bool = False) -> None:
         """A call joined mid-way whose customer shares a bridge with an agent was answered,
-        at a time not seen (by whom not known when Local channels stand between them)."""
+        at a time not seen (by whom not known when Local channels stand between them, or
+        when the customer is ``alone`` in a bridge: the agent stepped out to consult)."""
         if cs.answer_channel is not None or cs.customer is None:
             return
-        found = bridged_party(cs.bridges, cs.customer)
+        found = bridged_party(cs.bridges, cs.customer) or (
+            (cs.customer, True) if alone else None)
         if found is None:
             return
         channel, transferred = found
@@ -296,6 +298,8 @@ class CallTracker:
         outbound = r.direction == "outbound"
         cs.answer_channel = cs.customer if outbound else channel
         cs.talking.add(channel)
+        if channel in cs.hung_up and cs.hangup_by is None:
+            cs.hangup_by = "agent"  # its HangupRequest came before the bridge told of it
         r.mark_unknown("answer", "hold", "ring_attempts")
         if not outbound:
             r.agent = None if transferred else endpoint_of(channel)
@@ -618,13 +622,16 @@ class CallTracker:
         ``TalkTime`` dates the answer and ``HoldTime`` the queue join before it; its
         ``Interface`` is the member who answered.)
         """
-        dest, talk = text(frame, "DestChannel"), text(frame, "TalkTime")
+        interface, talk = text(frame, "Interface"), text(frame, "TalkTime")
+        dest = text(frame, "DestChannel")
         r = cs.record
-        if cs.answer_seen or not dest or not talk.isdigit():
+        if cs.answer_seen or not (dest or interface) or not talk.isdigit():
             return
         first = cs.answer_channel is None
-        cs.answer_channel, r.answered_at = dest, at - timedelta(seconds=int(talk))
-        r.agent = endpoint_of(text(frame, "Interface") or dest)
+        cs.answer_channel = dest or cs.answer_channel or cs.customer
+        r.answered_at = at - timedelta(seconds=int(talk))
+        r.talk_ended_at = r.talk_ended_at or at  # the member's part of the call ends here
+        r.agent = endpoint_of(interface or dest)
         r.queue = r.queue or text(frame, "Queue") or None
         waited = text(frame, "HoldTime")
         if waited.isdigit() and r.queue_joined_at is None:
@@ -632,7 +639,8 @@ class CallTracker:
             r.started_at = min(r.started_at, r.queue_joined_at)
         r.mark_known("answer", "agent")
         r.mark_unknown("hold")  # the conversation before we joined was not seen
-        cs.talking.add(dest)
+        if dest:
+            cs.talking.add(dest)
         ended_by: dict[str, HangupBy] = {"agent": "agent", "caller": "caller"}
         cs.hangup_by = ended_by.get(text(frame, "Reason"), cs.hangup_by)
         if first:
