@@ -145,6 +145,8 @@ def test_direct_call_answered_during_an_outage_is_answered_not_failed() -> None:
     tracker = CallTracker("pbx2")
     for kind, body, at in seen:
         apply_entry(tracker, kind, body, at)
+    tracker.feed({"Event": "FullyBooted", "Privilege": "system,all", "Uptime": "9000",
+                  "LastReload": "9000", "Status": "Fully Booted"}, back)  # the new login
     tracker.resync(core_show_channels(missed, back), _utc(back))
     call = _run(tracker, rest)
     assert (call.disposition, call.agent, call.hangup_by) == (

@@ -99,6 +99,8 @@ class CallState:
     answer_seen: bool = False
     """The first answer itself was observed (DialEnd ANSWER / AgentConnect)."""
     bridges: dict[str, set[str]] = field(default_factory=dict)
+    gone: set[str] = field(default_factory=set)
+    """Channels whose Hangup was seen."""
     """Bridge id → the call's channels seen in it (BridgeEnter/Leave, CoreShowChannel)."""
 
     @property

@@ -102,6 +102,10 @@ class CallTracker:
         self.sent = SentActions()
         self.pbx_started_at: datetime | None = None
         """When the PBX process started, from the ``Uptime`` of the latest ``FullyBooted``."""
+        self._login_at: datetime | None = None
+        self._open_at_login: set[str] | None = None
+        """The calls open when the latest login's ``FullyBooted`` came: those a resync finds
+        still there spanned the outage (calls begun since then were seen whole)."""
         self.timestamps = TimestampCheck(server)  # .refused: Timestamps not believed
         self._out: list[Fact] = []
         self.handlers: dict[str, Handler] = {
@@ -152,6 +156,7 @@ class CallTracker:
             uptime = text(frame, "Uptime")
             if uptime.isdigit():
                 self.pbx_started_at = at - timedelta(seconds=int(uptime))
+            self._open_at_login, self._login_at = set(self.calls), at
             return self._take()
         handler = self.handlers.get(name)
         if handler is not None:
@@ -175,7 +180,8 @@ class CallTracker:
         it ends at the latest moment its record knows of. When the PBX started after that
         moment (``FullyBooted`` at login tells its ``Uptime``), a restart ended it:
         ``failed`` with that reason, its rings ``cancelled``. A call still there spans the
-        outage: what it may have missed is flagged unknown. From the channel frames a call
+        outage when it was open at the login's ``FullyBooted`` (class system): what it may
+        have missed is flagged unknown. From the channel frames a call
         we did not know is joined mid-way and the state of each call is learnt (its start
         from ``Duration``, its answer from a bridge, its ringing agents): see
         :mod:`callcenter.calls.evidence`.
@@ -199,9 +205,12 @@ class CallTracker:
                 continue
             cs.record.disposition, cs.record.incomplete_reason = "incomplete", END_UNSEEN
             self._finish(cs, end, judge=False, end_seen=False)
+        spanned, self._open_at_login = self._open_at_login or set(), None
         for lid in sorted(linkedids - self._ended.keys()):
             known_call = self.calls.get(lid)
             if known_call is not None:
+                if lid not in spanned:
+                    continue  # begun after the login, or no login seen: followed whole
                 self._across_gap(known_call, snapshots.get(lid))
             if lid in snapshots:
                 cs = known_call or self._start_call(lid, at, joined=True)
@@ -217,16 +226,11 @@ class CallTracker:
         if snaps is None:
             return
         alive = {text(s, "Channel") for s in snaps}
-        for channel, _ in cs.open_attempts():
-            if channel not in alive:  # its ring ended unseen: outcome and length unknown
-                del cs.attempts[channel]
+        for channel, attempt in cs.open_attempts():
+            if channel not in alive and (self._login_at is None
+                                         or attempt.started_at <= self._login_at):
+                del cs.attempts[channel]  # its ring ended unseen: outcome and length unknown
                 r.mark_unknown("ring_attempts")
-        for channel in cs.channels - alive:
-            if channel == cs.answer_channel and r.talk_ended_at is None:
-                r.mark_unknown("talk")
-            cs.channels.discard(channel)
-            cs.talking.discard(channel)
-            self._by_channel.pop(channel, None)
 
     def _apply_snapshot(self, cs: CallState, snaps: list[Mapping[str, Any]],
                         at: datetime) -> None:
@@ -234,7 +238,7 @@ class CallTracker:
         r = cs.record
         for s in snaps:
             channel = text(s, "Channel")
-            if channel:
+            if channel and channel not in cs.gone:  # a snapshot older than its Hangup
                 self._add_channel(cs, channel, s)
                 self._learn_recordings(s, at, cs)
                 if text(s, "BridgeId") and text(s, "ChannelState") == UP:
@@ -427,6 +431,7 @@ class CallTracker:
             r.hangup_cause = int(cause)
         cs.talking.discard(channel)
         cs.channels.discard(channel)
+        cs.gone.add(channel)
         self._by_channel.pop(channel, None)
         if not cs.channels:
             self._finish(cs, at, judge=True)
