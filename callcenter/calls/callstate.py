@@ -34,6 +34,9 @@ then QueueCallerAbandon, Hangup Cause 0, no QUEUESTATUS, no HangupRequest)."""
 PBX_SHUTDOWN = "the PBX shut down or restarted (SoftHangupRequest Cause 4, system shutdown)"
 PBX_RESTARTED = "the PBX restarted (Shutdown event, Restart: True)"
 PBX_STOPPED = "the PBX shut down (Shutdown event)"
+JOINED_UNSEEN = ("joined mid-way: how the call went before was not seen, and nothing "
+                 "after showed its outcome")
+END_UNSEEN = "its end was not seen: the call was gone when the AMI link came back"
 PBX_RESTARTED_UNSEEN = ("the PBX restarted while the AMI link was down (FullyBooted Uptime: "
                         "it started after the call's last event)")
 
@@ -90,6 +93,15 @@ class CallState:
     last_at: datetime | None = None
     pbx_ended: str | None = None
     """Why the PBX itself is ending the call (a restart or shutdown), once it said so."""
+    joined: bool = False
+    """First seen mid-way, or kept across an AMI outage: what went before was not observed,
+    so bridges may tell of an answer (:mod:`callcenter.calls.evidence`)."""
+    answer_seen: bool = False
+    """The first answer itself was observed (DialEnd ANSWER / AgentConnect)."""
+    bridges: dict[str, set[str]] = field(default_factory=dict)
+    gone: set[str] = field(default_factory=set)
+    """Channels whose Hangup was seen."""
+    """Bridge id → the call's channels seen in it (BridgeEnter/Leave, CoreShowChannel)."""
 
     @property
     def linkedid(self) -> str:
@@ -102,7 +114,7 @@ class CallState:
     def end_hold(self, channel: str, at: datetime) -> None:
         """Count the hold of ``channel`` (if any) up to ``at``."""
         since = self.holds.pop(channel, None)
-        if since is not None:
+        if since is not None and self.record.hold_s is not None:
             self.record.hold_s += max(0.0, (at - since).total_seconds())
 
     def open_attempts(self) -> list[tuple[str, RingAttempt]]:
@@ -167,12 +179,14 @@ def judge_attempt(attempt: RingAttempt, rule: RingRule, *, direct: bool, applies
 def disposition(cs: CallState) -> Disposition:
     """How a finished call ended (see ``callcenter calls --json`` in the README)."""
     r = cs.record
-    if r.answered_at is not None:
+    if r.answered:
         return "answered"
     if cs.pbx_ended is not None and not cs.customer_gone():
         return "failed"
     if cs.queue_exit is not None:
         return cs.queue_exit
+    if cs.joined and cs.last_dial_status is None and not cs.customer_gone():
+        return "incomplete"
     if r.direction == "inbound" and (r.queue is not None or cs.customer_gone()):
         return "abandoned"
     return UNANSWERED_DIAL.get(cs.last_dial_status or "", "failed")

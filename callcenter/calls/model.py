@@ -3,6 +3,12 @@
 Plain dataclasses, no I/O. Times are timezone-aware UTC datetimes; durations
 are float seconds. Consumers (store, ringrule, live, recordings, qa) depend on
 these types, never on raw AMI dictionaries.
+
+A record names the parts of its call that were not observed in
+:attr:`CallRecord.unknown` (values of :data:`UNKNOWN_PARTS`); a figure that
+depends on one is None, never 0 or a bound. The tracker decides which parts
+are unknown (see :mod:`callcenter.calls.evidence`); a record derived from
+complete evidence has ``unknown == []``.
 """
 
 from __future__ import annotations
@@ -18,6 +24,10 @@ Disposition = Literal[
 ]
 RingOutcome = Literal["answered", "no_answer", "caller_hangup", "cancelled", "busy", "unavailable"]
 HangupBy = Literal["caller", "agent", "system"]
+UnknownPart = Literal["start", "wait", "answer", "agent", "ring_attempts", "talk", "hold", "end"]
+UNKNOWN_PARTS: tuple[UnknownPart, ...] = (
+    "start", "wait", "answer", "agent", "ring_attempts", "talk", "hold", "end")
+"""The parts of a call a record may lack, in the order ``unknown`` lists them."""
 AgentStateName = Literal[
     "logged_out", "available", "ringing", "on_call", "wrap_up", "paused", "unavailable"
 ]
@@ -133,7 +143,9 @@ class CallRecord:
     talk_ended_at: datetime | None = None
     """When the agent who answered left the conversation (hang-up or transfer)."""
     ended_at: datetime | None = None
-    hold_s: float = 0.0
+    """With ``end`` unknown: the latest moment known of (the call was closed there)."""
+    hold_s: float | None = 0.0
+    """Seconds on hold; None when part of the conversation was not observed."""
     hangup_by: HangupBy | None = None
     hangup_cause: int | None = None
     disposition: Disposition | None = None
@@ -143,6 +155,8 @@ class CallRecord:
     ring_attempts: list[RingAttempt] = field(default_factory=list)
     violations: list[Violation] = field(default_factory=list)
     queues: list[str] = field(default_factory=list)
+    unknown: list[UnknownPart] = field(default_factory=list)
+    """The parts of the call not observed (:data:`UNKNOWN_PARTS`, in that order)."""
 
     @property
     def is_open(self) -> bool:
@@ -150,20 +164,40 @@ class CallRecord:
         return self.ended_at is None
 
     @property
+    def answered(self) -> bool:
+        """True when an agent (or the far end) answered, even at a time not observed."""
+        return self.answered_at is not None or "answer" in self.unknown
+
+    @property
     def wait_s(self) -> float | None:
-        """Inbound: queue/answer wait until the first agent answered (or the end)."""
-        start = self.started_at
-        end = self.answered_at or self.ended_at
-        return seconds_between(start, end)
+        """Inbound: queue/answer wait until the first agent answered (or the end);
+        None when ``wait`` is unknown."""
+        if "wait" in self.unknown:
+            return None
+        return seconds_between(self.started_at, self.answered_at or self.ended_at)
 
     @property
     def talk_s(self) -> float | None:
-        """Seconds the answering agent talked (hold included): answer → leaving the call.
+        """Seconds the answering agent talked (hold included): answer → leaving the call;
+        None when ``talk`` is unknown.
 
         After a transfer the customer talks on with someone else; that is not
         this agent's talk time (the transfer target has its own ring attempt).
         """
+        if "talk" in self.unknown:
+            return None
         return seconds_between(self.answered_at, self.talk_ended_at or self.ended_at)
+
+    def mark_unknown(self, *parts: UnknownPart) -> None:
+        """Add ``parts`` to :attr:`unknown` (kept in :data:`UNKNOWN_PARTS` order)."""
+        have = set(self.unknown) | set(parts)
+        self.unknown = [p for p in UNKNOWN_PARTS if p in have]
+        if "hold" in have:
+            self.hold_s = None
+
+    def mark_known(self, *parts: UnknownPart) -> None:
+        """Remove ``parts`` from :attr:`unknown` (evidence filled them)."""
+        self.unknown = [p for p in self.unknown if p not in parts]
 
 
 # ---------------------------------------------------------------- facts

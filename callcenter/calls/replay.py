@@ -1,7 +1,8 @@
 """Call records as JSON: the shape of ``callcenter calls --json``.
 
 Times as ISO 8601 UTC strings, durations in seconds (rounded to the
-millisecond), transfers as ``{type, from, to}``.
+millisecond), transfers as ``{type, from, to}``; ``unknown`` lists the parts
+not observed (their figures are null: see :mod:`callcenter.calls.evidence`).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def record_to_json(c: CallRecord) -> dict[str, Any]:
         "ended_at": _iso(c.ended_at), "wait_s": _secs(c.wait_s), "talk_s": _secs(c.talk_s),
         "hold_s": _secs(c.hold_s), "hangup_by": c.hangup_by, "hangup_cause": c.hangup_cause,
         "disposition": c.disposition, "incomplete_reason": c.incomplete_reason,
-        "recordings": list(c.recordings),
+        "unknown": list(c.unknown), "recordings": list(c.recordings),
         "transfers": [{"type": t.type, "from": t.from_agent, "to": t.to_agent}
                       for t in c.transfers],
         "ring_attempts": [attempt_to_json(a) for a in c.ring_attempts],

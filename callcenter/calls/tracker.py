@@ -14,13 +14,15 @@ What real Asterisk 22 does, and the tracker relies on, is listed in
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from callcenter.calls.agents import MEMBER_EVENTS, AgentBook
 from callcenter.calls.callstate import (
     DIAL_OUTCOMES,
+    END_UNSEEN,
+    JOINED_UNSEEN,
     PBX_RESTARTED,
     PBX_RESTARTED_UNSEEN,
     PBX_SHUTDOWN,
@@ -49,6 +51,7 @@ from callcenter.calls.channels import (
     recording_paths,
     text,
 )
+from callcenter.calls.evidence import RINGING, UP, bridged_party, created_at, settle
 from callcenter.calls.model import (
     AgentStateChanged,
     CallAnswered,
@@ -99,6 +102,10 @@ class CallTracker:
         self.sent = SentActions()
         self.pbx_started_at: datetime | None = None
         """When the PBX process started, from the ``Uptime`` of the latest ``FullyBooted``."""
+        self._login_at: datetime | None = None
+        self._open_at_login: set[str] | None = None
+        """The calls open when the latest login's ``FullyBooted`` came: those a resync finds
+        still there spanned the outage (calls begun since then were seen whole)."""
         self.timestamps = TimestampCheck(server)  # .refused: Timestamps not believed
         self._out: list[Fact] = []
         self.handlers: dict[str, Handler] = {
@@ -112,7 +119,7 @@ class CallTracker:
             "DialBegin": self._on_dial_begin, "DialEnd": self._on_dial_end,
             "AgentRingNoAnswer": self._on_ring_no_answer, "AgentConnect": self._on_agent_connect,
             "AgentComplete": self._on_agent_complete,
-            "BridgeEnter": self._on_channel, "Hold": self._on_hold, "Unhold": self._on_unhold,
+            "BridgeEnter": self._on_bridge, "BridgeLeave": self._on_bridge, "Hold": self._on_hold, "Unhold": self._on_unhold,
             "BlindTransfer": self._on_blind_transfer,
             "AttendedTransfer": self._on_attended_transfer,
         }
@@ -149,6 +156,7 @@ class CallTracker:
             uptime = text(frame, "Uptime")
             if uptime.isdigit():
                 self.pbx_started_at = at - timedelta(seconds=int(uptime))
+            self._open_at_login, self._login_at = set(self.calls), at
             return self._take()
         handler = self.handlers.get(name)
         if handler is not None:
@@ -164,27 +172,147 @@ class CallTracker:
                        self.calls.get(self._by_channel.get(text(action, "Channel"), "")))
         return []
 
-    def resync(self, active_linkedids: set[str], at: datetime) -> list[Fact]:
-        """After a (re)connect: close every open call Asterisk no longer has, as incomplete.
+    def resync(self, active: Iterable[str | Mapping[str, Any]], at: datetime) -> list[Fact]:
+        """After a (re)connect: ``active`` is what Asterisk has now, as linkedids or as
+        ``CoreShowChannel`` frames (one per channel, taken at ``at``).
 
-        Such a call ends at the latest moment its record knows of. When the PBX started
-        after that moment (``FullyBooted`` at login tells its ``Uptime``), a restart ended
-        it: ``failed`` with that reason, its rings ``cancelled``.
+        Every open call Asterisk no longer has is closed as incomplete, its end not seen:
+        it ends at the latest moment its record knows of. When the PBX started after that
+        moment (``FullyBooted`` at login tells its ``Uptime``), a restart ended it:
+        ``failed`` with that reason, its rings ``cancelled``. A call still there spans the
+        outage when it was open at the login's ``FullyBooted`` (class system): what it may
+        have missed is flagged unknown. From the channel frames a call
+        we did not know is joined mid-way and the state of each call is learnt (its start
+        from ``Duration``, its answer from a bridge, its ringing agents): see
+        :mod:`callcenter.calls.evidence`.
         """
         self._out = []
-        for lid in [lid for lid in self.calls if lid not in active_linkedids]:
+        linkedids: set[str] = set()
+        snapshots: dict[str, list[Mapping[str, Any]]] = {}
+        for item in active:
+            lid = item if isinstance(item, str) else text(item, "Linkedid")
+            if lid:
+                linkedids.add(lid)
+                if not isinstance(item, str):
+                    snapshots.setdefault(lid, []).append(item)
+        for lid in [lid for lid in self.calls if lid not in linkedids]:
             cs = self.calls[lid]
-            r = cs.record
-            end = latest_time(r)
+            end = latest_time(cs.record)
             if self.pbx_started_at is not None and end < self.pbx_started_at:
                 # the PBX restarted under the call while we were away: as if we had seen it
                 cs.pbx_ended = PBX_RESTARTED_UNSEEN
-                self._finish(cs, end, judge=True)
+                self._finish(cs, end, judge=True, end_seen=False)
                 continue
-            r.disposition, r.incomplete_reason = "incomplete", (
-                "its end was not seen: the call was gone when the AMI link came back")
-            self._finish(cs, end, judge=False)
+            cs.record.disposition, cs.record.incomplete_reason = "incomplete", END_UNSEEN
+            self._finish(cs, end, judge=False, end_seen=False)
+        spanned, self._open_at_login = self._open_at_login or set(), None
+        for lid in sorted(linkedids - self._ended.keys()):
+            known_call = self.calls.get(lid)
+            if known_call is not None:
+                if lid not in spanned:
+                    continue  # begun after the login, or no login seen: followed whole
+                self._across_gap(known_call, snapshots.get(lid))
+            if lid in snapshots:
+                cs = known_call or self._start_call(lid, at, joined=True)
+                self._apply_snapshot(cs, snapshots[lid], at)
         return self._take()
+
+    def _across_gap(self, cs: CallState, snaps: list[Mapping[str, Any]] | None) -> None:
+        """A call we tracked is still there after an outage: what happened meanwhile is
+        unknown (hold while answered, rings while not); channels gone hung up unseen."""
+        cs.joined = True
+        r = cs.record
+        r.mark_unknown("hold" if r.answered else "ring_attempts")
+        if snaps is None:
+            return
+        alive = {text(s, "Channel") for s in snaps}
+        for channel, attempt in cs.open_attempts():
+            if channel not in alive and (self._login_at is None
+                                         or attempt.started_at <= self._login_at):
+                del cs.attempts[channel]  # its ring ended unseen: outcome and length unknown
+                r.mark_unknown("ring_attempts")
+
+    def _apply_snapshot(self, cs: CallState, snaps: list[Mapping[str, Any]],
+                        at: datetime) -> None:
+        """Learn a call's channels, start, queue, answer and rings from ``CoreShowChannel``."""
+        r = cs.record
+        for s in snaps:
+            channel = text(s, "Channel")
+            if channel and channel not in cs.gone:  # a snapshot older than its Hangup
+                self._add_channel(cs, channel, s)
+                self._learn_recordings(s, at, cs)
+                if text(s, "BridgeId") and text(s, "ChannelState") == UP:
+                    cs.bridges.setdefault(text(s, "BridgeId"), set()).add(channel)
+        by_channel = {text(s, "Channel"): s for s in snaps}
+        if "start" in r.unknown:
+            origin = next((s for s in snaps if text(s, "Uniqueid") == cs.linkedid), None)
+            born = created_at(origin, at) if origin is not None else None
+            if born is not None:
+                r.started_at = born
+                r.mark_known("start")
+            else:
+                r.started_at = min([r.started_at, *filter(None, (created_at(s, at)
+                                                                 for s in snaps))])
+        if r.direction == "internal" and cs.originator is not None:
+            self._outbound_from(cs, by_channel)
+        customer = by_channel.get(cs.customer or "", {})
+        if text(customer, "Application") == "Queue" and r.queue is None:
+            r.queue = text(customer, "ApplicationData").split(",", 1)[0] or None
+            r.queues += [r.queue] if r.queue and r.queue not in r.queues else []
+        self._answer_from_bridges(cs, at, alone=text(customer, "BridgeId") != "")
+        # rung by the customer's Dial or Queue, or (answered already) a transfer's target
+        direct = text(customer, "Application") == "Dial" and not r.answered
+        queue = None if direct or r.answered else r.queue
+        for channel, s in by_channel.items():
+            if (text(s, "ChannelState") == RINGING and channel != cs.customer
+                    and not is_local(channel) and channel not in cs.attempts):
+                attempt = RingAttempt(
+                    agent=endpoint_of(channel), interface=interface_of(channel),
+                    started_at=created_at(s, at) or at, queue=queue,
+                    channel=channel, uniqueid=text(s, "Uniqueid") or None)
+                cs.attempts[channel] = attempt
+                if direct:
+                    cs.direct.add(channel)
+                r.ring_attempts.append(attempt)
+
+    def _outbound_from(self, cs: CallState, by_channel: Mapping[str, Mapping[str, Any]]
+                       ) -> None:
+        """An agent's call out to a trunk, seen mid-way: the dialled trunk leg is the customer."""
+        origin = cs.originator or ""
+        trunk = next((ch for ch, s in by_channel.items()
+                      if ch != origin and is_trunk(ch, text(s, "Context"))), None)
+        if trunk is not None and not is_trunk(origin, text(by_channel.get(origin, {}),
+                                                           "Context")):
+            r = cs.record
+            r.direction, cs.customer, r.agent = "outbound", trunk, endpoint_of(origin)
+            cs.talking.add(origin)
+
+    def _answer_from_bridges(self, cs: CallState, at: datetime, *, alone: bool = False) -> None:
+        """A call joined mid-way whose customer shares a bridge with an agent was answered,
+        at a time not seen (by whom not known when Local channels stand between them, or
+        when the customer is ``alone`` in a bridge: the agent stepped out to consult)."""
+        if cs.answer_channel is not None or cs.customer is None:
+            return
+        found = bridged_party(cs.bridges, cs.customer) or (
+            (cs.customer, True) if alone else None)
+        if found is None:
+            return
+        channel, transferred = found
+        r = cs.record
+        outbound = r.direction == "outbound"
+        cs.answer_channel = cs.customer if outbound else channel
+        cs.talking.add(channel)
+        if channel in cs.hung_up and cs.hangup_by is None:
+            cs.hangup_by = "agent"  # its HangupRequest came before the bridge told of it
+        r.mark_unknown("answer", "hold", "ring_attempts")
+        if not outbound:
+            r.agent = None if transferred else endpoint_of(channel)
+            if transferred:
+                r.mark_unknown("agent")
+        attempt = cs.attempts.get(channel)
+        if attempt is not None and attempt.outcome is None:
+            attempt.outcome = "answered"  # when is not known: no ring length, no judgement
+        self._out.append(CallAnswered(self.server, at, r, None))
 
     def adopt(self, records: list[CallRecord]) -> None:
         """Take over calls a previous run left open (from the store), before any event.
@@ -209,15 +337,18 @@ class CallTracker:
             return None
         cs = self.calls.get(lid)
         if cs is None:
-            cs = self._start_call(lid, at)
+            cs = self._start_call(lid, at, joined=not (
+                frame.get("Event") == "Newchannel" and text(frame, "Uniqueid") == lid))
         cs.last_at = at
         if channel and text(frame, "Linkedid") == lid and frame.get("Event") != "Hangup":
             self._add_channel(cs, channel, frame)
         return cs
 
-    def _start_call(self, lid: str, at: datetime) -> CallState:
+    def _start_call(self, lid: str, at: datetime, *, joined: bool) -> CallState:
         cs = CallState(CallRecord(server=self.server, linkedid=lid, started_at=at,
-                                  direction="internal"))
+                                  direction="internal"), joined=joined)
+        if joined:  # first seen mid-way: it began earlier, and may have rung unseen
+            cs.record.mark_unknown("start", "ring_attempts")
         self.calls[lid] = cs
         self._out.append(CallStarted(self.server, at, cs.record))
         return cs
@@ -241,7 +372,16 @@ class CallTracker:
 
     # -- channels ----------------------------------------------------------------------
     def _on_channel(self, frame: Frame, at: datetime, cs: CallState) -> None:
-        """Newchannel / Newstate / BridgeEnter: membership is all they teach."""
+        """Newchannel / Newstate: membership is all they teach."""
+
+    def _on_bridge(self, frame: Frame, at: datetime, cs: CallState) -> None:
+        """BridgeEnter / BridgeLeave: who shares a bridge; in a call joined mid-way, the
+        customer and an agent in one bridge tell of an answer not seen."""
+        bridge = text(frame, "BridgeUniqueid")
+        if bridge and text(frame, "Linkedid") == cs.linkedid:
+            cs.bridges.setdefault(bridge, set()).add(text(frame, "Channel"))
+            if cs.joined:
+                self._answer_from_bridges(cs, at)
 
     def _on_rename(self, frame: Frame, at: datetime, cs: CallState) -> None:
         old, new = text(frame, "Channel"), text(frame, "Newname")
@@ -291,12 +431,20 @@ class CallTracker:
             r.hangup_cause = int(cause)
         cs.talking.discard(channel)
         cs.channels.discard(channel)
+        cs.gone.add(channel)
         self._by_channel.pop(channel, None)
         if not cs.channels:
             self._finish(cs, at, judge=True)
 
-    def _finish(self, cs: CallState, at: datetime, *, judge: bool) -> None:
+    def _finish(self, cs: CallState, at: datetime, *, judge: bool,
+                end_seen: bool = True) -> None:
         r = cs.record
+        if not end_seen:  # closed at the latest moment known: the rest is unknown
+            r.mark_unknown("end", "hold")
+            if not r.answered or r.talk_ended_at is None:
+                r.mark_unknown("talk")
+            if cs.open_attempts():
+                r.mark_unknown("ring_attempts")
         if judge:
             for channel, attempt in cs.open_attempts():
                 self._end_attempt(cs, channel, attempt,
@@ -309,12 +457,15 @@ class CallTracker:
             t = cs.open_transfer
             t.to_agent = transfer_target(cs, t.at, t.from_agent)
         r.ended_at = at
-        if r.answered_at is not None and r.talk_ended_at is None:
+        if r.answered_at is not None and r.talk_ended_at is None and end_seen:
             r.talk_ended_at = at
         if judge:
             r.disposition, r.hangup_by = disposition(cs), hangup_by(cs)
             if cs.pbx_ended is not None and r.disposition in ("failed", "answered"):
                 r.incomplete_reason = cs.pbx_ended
+            elif r.disposition == "incomplete":
+                r.incomplete_reason = JOINED_UNSEEN
+        settle(r)
         self.calls.pop(cs.linkedid, None)
         self._ended[cs.linkedid] = None
         if len(self._ended) > ENDED_MEMORY:
@@ -383,8 +534,9 @@ class CallTracker:
             return  # already known to wait
         joined = at - timedelta(seconds=int(wait) if wait.isdigit() else 0)
         if cs is None:
-            cs = self._start_call(lid, joined)
+            cs = self._start_call(lid, joined, joined=True)
             self._add_channel(cs, channel, {**frame, "Uniqueid": lid})
+        cs.record.started_at = min(cs.record.started_at, joined)
         cs.last_at = at
         self._on_queue_join(frame, joined, cs)
 
@@ -472,19 +624,32 @@ class CallTracker:
         """A queue call's conversation ended; it also tells of an answer we did not see.
 
         (The daemon joined mid-call, e.g. after an AMI outage: AgentComplete's
-        ``TalkTime`` dates the answer.)
+        ``TalkTime`` dates the answer and ``HoldTime`` the queue join before it; its
+        ``Interface`` is the member who answered.)
         """
-        dest, talk = text(frame, "DestChannel"), text(frame, "TalkTime")
+        interface, talk = text(frame, "Interface"), text(frame, "TalkTime")
+        dest = text(frame, "DestChannel")
         r = cs.record
-        if cs.answer_channel is not None or not dest or not talk.isdigit():
+        if cs.answer_seen or not (dest or interface) or not talk.isdigit():
             return
-        cs.answer_channel, r.answered_at = dest, at - timedelta(seconds=int(talk))
-        r.agent = endpoint_of(text(frame, "Interface") or dest)
+        first = cs.answer_channel is None
+        cs.answer_channel = dest or cs.answer_channel or cs.customer
+        r.answered_at = at - timedelta(seconds=int(talk))
+        r.talk_ended_at = r.talk_ended_at or at  # the member's part of the call ends here
+        r.agent = endpoint_of(interface or dest)
         r.queue = r.queue or text(frame, "Queue") or None
-        cs.talking.add(dest)
+        waited = text(frame, "HoldTime")
+        if waited.isdigit() and r.queue_joined_at is None:
+            r.queue_joined_at = r.answered_at - timedelta(seconds=int(waited))
+            r.started_at = min(r.started_at, r.queue_joined_at)
+        r.mark_known("answer", "agent")
+        r.mark_unknown("hold")  # the conversation before we joined was not seen
+        if dest:
+            cs.talking.add(dest)
         ended_by: dict[str, HangupBy] = {"agent": "agent", "caller": "caller"}
         cs.hangup_by = ended_by.get(text(frame, "Reason"), cs.hangup_by)
-        self._out.append(CallAnswered(self.server, r.answered_at, r, None))
+        if first:
+            self._out.append(CallAnswered(self.server, r.answered_at, r, None))
 
     def _answer(self, cs: CallState, dest: str, attempt: RingAttempt, at: datetime) -> None:
         self._end_attempt(cs, dest, attempt, "answered", at)
@@ -492,7 +657,15 @@ class CallTracker:
         if dest != cs.customer:
             cs.talking.add(dest)
         if cs.answer_channel is None:
-            cs.answer_channel, r.answered_at = dest, at
+            if cs.joined and not (attempt.queue or dest in cs.direct
+                                  or r.direction == "outbound"):
+                # a transfer target answering in a call joined mid-way: the first answer,
+                # and who gave it, were not seen
+                cs.answer_channel = dest
+                r.mark_unknown("answer", "agent", "hold")
+                self._out.append(CallAnswered(self.server, at, r, attempt))
+                return
+            cs.answer_channel, r.answered_at, cs.answer_seen = dest, at, True
             if r.direction != "outbound":
                 r.agent = attempt.agent
             self._out.append(CallAnswered(self.server, at, r, attempt))

@@ -50,6 +50,8 @@ def _hold_under_limit(call: CallRecord, limit_s: float) -> AutoResult:
     """Yes when the call's hold time is at most ``limit_s``; N/A when never answered."""
     if call.answered_at is None:
         return AutoResult(None, True, "the call was not answered")
+    if call.hold_s is None:
+        return AutoResult(None, False, "hold time unknown (part of the call was not observed)")
     ok = call.hold_s <= limit_s
     return AutoResult(1 if ok else 0, False,
                       f"hold {call.hold_s:.0f} s (limit {limit_s:.0f} s)")

@@ -37,7 +37,7 @@ class Candidate:
     linkedid: str
     agent: str
     started_at: datetime
-    hold_s: float = 0.0
+    hold_s: float | None = 0.0
     talk_s: float | None = None
     ring_no_answer: bool = False
     complaint: bool = False
@@ -98,7 +98,7 @@ def rule_reasons(c: Candidate, rules: Rules) -> tuple[str, ...]:
     hits = {
         "ring_no_answer": c.ring_no_answer,
         "complaint": c.complaint,
-        "long_hold": c.hold_s > 0 and c.hold_s >= rules.long_hold_s,
+        "long_hold": c.hold_s is not None and c.hold_s > 0 and c.hold_s >= rules.long_hold_s,
         "long_talk": c.talk_s is not None and c.talk_s >= rules.long_talk_s,
     }
     return tuple(r for r in RULES if r in rules.rules and hits[r])
