@@ -82,6 +82,10 @@ class CallLogger:
                          agent=c.agent, caller=c.caller, reason=c.incomplete_reason)
 
 
+SNAPSHOT_FIELDS = ("Channel", "ChannelState", "Uniqueid", "Linkedid", "BridgeId", "Duration",
+                   "Application", "ApplicationData", "Context", "Exten", "CallerIDNum",
+                   "CallerIDName", "ChanVariable")
+"""The ``CoreShowChannel`` fields a resync journals (:mod:`callcenter.calls.evidence`)."""
 RESUME_TIMEOUT_S = 30.0
 """How long the start may spend rebuilding the calls a previous run left open."""
 SWITCH_INTERVAL_S = 0.001
@@ -277,18 +281,20 @@ class Daemon:
                                  datetime.fromtimestamp(resumed, UTC)))
 
     async def _resync_calls(self, name: str, client: Any) -> None:
+        clock = await _pbx_clock(client)
         channels = await client.send_list_action({"Action": "CoreShowChannels"})
         if channels.response.get("Response") != "Success":
             # never close calls on a refusal (e.g. a user without the privilege)
             log.warning("resync_unavailable", server=name,
                         message=channels.response.get("Message"))
             return
-        active = sorted({str(ev["Linkedid"]) for ev in channels.events
-                         if isinstance(ev.get("Linkedid"), str)})
-        await self.pipelines[name].put("resync", active, time.time())
+        # each channel as the tracker learns from it (its state, bridge, age, variables)
+        active = [{k: ev[k] for k in SNAPSHOT_FIELDS if k in ev} for ev in channels.events
+                  if isinstance(ev.get("Linkedid"), str)]
+        await self.pipelines[name].put("resync", clock + active, time.time())
         # QueueStatus's QueueParams/QueueMember events reach the tracker through on_event
         status = await client.send_list_action({"Action": "QueueStatus"})
-        log.info("resynced", server=name, active_calls=len(active),
+        log.info("resynced", server=name, active_calls=len({c["Linkedid"] for c in active}),
                  queue_entries=len(status.events))
 
     async def stop(self) -> None:
@@ -329,6 +335,19 @@ class Daemon:
     def health(self) -> tuple[bool, dict[str, Any]]:
         """(ready, report) as ``/readyz`` gives it (:func:`callcenter.health.readiness`)."""
         return readiness(self)
+
+
+async def _pbx_clock(client: Any) -> list[dict[str, Any]]:
+    """The PBX's clock now, as the resync entry carries it (a ``Pong``'s ``Timestamp``):
+    channel Durations and queue Waits count on it, the entry is dated on ours; [] when
+    the Pong has none (timestampevents off) or did not come."""
+    try:
+        pong = await client.send_action({"Action": "Ping"})
+    except Exception:
+        log.warning("pbx_clock_unknown", exc_info=True)
+        return []
+    stamp = pong.get("Timestamp") if isinstance(pong, dict) else None
+    return [{"Ping": "Pong", "Timestamp": stamp}] if isinstance(stamp, str) else []
 
 
 def _default_client_factory() -> ClientFactory:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
@@ -84,7 +84,7 @@ class Tracker(Protocol):
 
     def feed(self, frame: dict[str, Any], received_at: float) -> list[Fact]: ...
     def feed_sent(self, action: dict[str, Any], sent_at: float) -> list[Fact]: ...
-    def resync(self, active_linkedids: set[str], at: datetime) -> list[Fact]: ...
+    def resync(self, active: Iterable[str | Mapping[str, Any]], at: datetime) -> list[Fact]: ...
     def adopt(self, records: list[CallRecord]) -> None: ...
 
     @property
@@ -97,7 +97,7 @@ def apply_entry(tracker: Tracker, kind: EntryKind, payload: Any, at: float) -> l
         return tracker.feed(payload, at)
     if kind == "sent":
         return tracker.feed_sent(payload, at)
-    return tracker.resync(set(payload), datetime.fromtimestamp(at, UTC))
+    return tracker.resync(payload, datetime.fromtimestamp(at, UTC))
 
 
 @dataclass

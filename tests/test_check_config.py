@@ -134,6 +134,9 @@ CASES: dict[str, tuple[str, str, str, dict[str, Any], str, str]] = {
     "read lacks dialplan": (
         "manager.conf", "read = call,agent,dialplan", "read = call,agent", {}, "read = call",
         "read lacks dialplan"),
+    "read lacks system": (
+        "manager.conf", "read = call,agent,dialplan,system", "read = call,agent,dialplan", {},
+        "read = call", "read lacks system"),
     "read unset": (
         "manager.conf", "read = call,agent,dialplan", "", {}, "[callcenter]",
         "read lacks call, agent, dialplan"),

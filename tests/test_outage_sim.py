@@ -172,3 +172,33 @@ async def test_killed_daemon_with_cel_stores_what_an_uninterrupted_one_does(
     assert diff == []
     outage = await pool.fetchrow("SELECT kind, filled_calls FROM journal_gaps")
     assert outage["kind"] == "daemon_down" and outage["filled_calls"] >= 4
+async def test_without_cel_the_calls_missed_are_incomplete_never_wrong(
+        fresh_dsn: str, pool: asyncpg.Pool, witness_pool: asyncpg.Pool, tmp_path: Path) -> None:
+    sim = PBXSimulator(speed=SPEED, systemname="sim")
+    await sim.start()
+    watcher = await witness(sim, witness_pool, tmp_path)
+    try:
+        async with run_with_a_kill(sim, fresh_dsn, tmp_path) as (second, handles):
+            await second.until_ready(lambda status, r: status == 200)
+            for h in handles:
+                await asyncio.wait_for(h.wait(), 60)
+            report = await second.until_ready(
+                lambda status, r: r["outages"]["fill_error"] is not None, timeout_s=30)
+            assert report["outages"]["unfilled"] and status_of(report) == 503
+            await second.terminate()
+    finally:
+        await watcher.stop()
+        await sim.stop()
+    want, got = await stored(witness_pool), await stored(pool)
+    assert set(got) <= set(want)  # a call never seen is missing, never invented
+    wrong = [(lid, key, call[key], want[lid][key]) for lid, call in got.items()
+             for key in ("direction", "caller", "callee", "queue", "agent")
+             if call[key] is not None and call[key] != want[lid][key]]
+    # a call joined mid-way is dated by its uniqueid's second: within a second
+    wrong += [(lid, key, call[key], want[lid][key]) for lid, call in got.items()
+              for key in ("wait_s", "talk_s") if call[key] is not None
+              and (want[lid][key] is None or abs(call[key] - want[lid][key]) > 1.0)]
+    wrong += [(lid, "disposition", call["disposition"], want[lid]["disposition"])
+              for lid, call in got.items()
+              if call["disposition"] not in ("incomplete", want[lid]["disposition"])]
+    assert wrong == []  # unknown (None, incomplete) where not seen; never another value

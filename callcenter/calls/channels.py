@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -74,10 +74,18 @@ class TimestampCheck:
         self.server = server
         self.log_every = log_every
         self.refused = 0
+        self.offset_s = 0.0
+        """The PBX's clock less ours, by the latest Timestamp believed (0 before one)."""
+
+    def pbx_time(self, ours: datetime) -> datetime:
+        """``ours`` (our clock: a list response has no Timestamp) in the PBX's clock."""
+        return ours + timedelta(seconds=self.offset_s)
 
     def event_time(self, frame: Mapping[str, Any], received_at: float) -> datetime:
         """As :func:`event_time`, counting (and now and then logging) a refusal."""
         seconds, refused = read_timestamp(frame, received_at)
+        if not refused and "Timestamp" in frame:
+            self.offset_s = seconds - received_at
         if refused:
             self.refused += 1
             if self.refused == 1 or self.refused % self.log_every == 0:

@@ -6,8 +6,9 @@ restart, or an AMI outage during the call; it then missed some events. Rules
 
 - ``start``: the call was first seen after it began (its first frame is not the
   originating channel's ``Newchannel``). ``started_at`` is then dated by the
-  originating channel's ``CoreShowChannel`` ``Duration`` (whole seconds,
-  truncated: the midpoint, ±0.5 s) and ``start`` is known; without that dating
+  second in the originating channel's ``Uniqueid`` (the PBX's clock) or its
+  ``CoreShowChannel`` ``Duration`` (whole seconds, truncated: the midpoint,
+  ±0.5 s) and ``start`` is known; without that dating
   ``started_at`` is the earliest moment seen (a bound, not the start) and
   ``start`` is unknown. ``QueueEntry`` ``Wait`` and ``AgentComplete``
   ``HoldTime`` date the queue join, not the start.
@@ -34,13 +35,15 @@ restart, or an AMI outage during the call; it then missed some events. Rules
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from callcenter.calls.channels import is_local, text
 from callcenter.calls.model import CallRecord
 
 UP = "6"
+PLAUSIBLE_SKEW = timedelta(hours=12)
+"""A uniqueid's second further than this from the Duration's dating is not a time."""
 RINGING = "5"
 
 
@@ -53,11 +56,27 @@ def duration_s(value: str) -> int | None:
     return h * 3600 + m * 60 + s
 
 
+def uniqueid_epoch(uniqueid: str) -> int | None:
+    """The creation second an Asterisk uniqueid carries (``[system-]<epoch>.<n>``:
+    ``ast_channel_alloc`` writes ``time(NULL)``), or None."""
+    head = uniqueid.rpartition("-")[2].partition(".")[0]
+    return int(head) if head.isdigit() and len(head) >= 9 else None
+
+
 def created_at(snapshot: Mapping[str, Any], at: datetime) -> datetime | None:
-    """When the channel of a ``CoreShowChannel`` taken at ``at`` was created: ``Duration``
-    is truncated to whole seconds, so the midpoint of that second (±0.5 s)."""
+    """When the channel of a ``CoreShowChannel`` taken at ``at`` was created, to the
+    midpoint of its second (±0.5 s): by the second its ``Uniqueid`` carries (the PBX's
+    own clock, as event Timestamps), else by its ``Duration`` before ``at`` (our
+    clock; whole seconds, truncated)."""
     secs = duration_s(text(snapshot, "Duration"))
-    return None if secs is None else at - timedelta(seconds=secs + 0.5)
+    by_duration = None if secs is None else at - timedelta(seconds=secs + 0.5)
+    epoch = uniqueid_epoch(text(snapshot, "Uniqueid"))
+    if epoch is None:
+        return by_duration
+    by_uniqueid = datetime.fromtimestamp(epoch + 0.5, UTC)
+    if by_duration is not None and abs(by_uniqueid - by_duration) > PLAUSIBLE_SKEW:
+        return by_duration  # not a time (a uniqueid set by hand): the Duration's
+    return by_uniqueid
 
 
 def other_half(channel: str) -> str | None:

@@ -174,7 +174,8 @@ class CallTracker:
 
     def resync(self, active: Iterable[str | Mapping[str, Any]], at: datetime) -> list[Fact]:
         """After a (re)connect: ``active`` is what Asterisk has now, as linkedids or as
-        ``CoreShowChannel`` frames (one per channel, taken at ``at``).
+        ``CoreShowChannel`` frames (one per channel, taken at ``at``), and possibly the
+        ``Pong`` of a Ping sent just before (its ``Timestamp``: the PBX's clock then).
 
         Every open call Asterisk no longer has is closed as incomplete, its end not seen:
         it ends at the latest moment its record knows of. When the PBX started after that
@@ -190,6 +191,8 @@ class CallTracker:
         linkedids: set[str] = set()
         snapshots: dict[str, list[Mapping[str, Any]]] = {}
         for item in active:
+            if not isinstance(item, str) and "Timestamp" in item:
+                self.timestamps.event_time(item, at.timestamp())  # a Pong: the PBX's clock
             lid = item if isinstance(item, str) else text(item, "Linkedid")
             if lid:
                 linkedids.add(lid)
@@ -214,7 +217,8 @@ class CallTracker:
                 self._across_gap(known_call, snapshots.get(lid))
             if lid in snapshots:
                 cs = known_call or self._start_call(lid, at, joined=True)
-                self._apply_snapshot(cs, snapshots[lid], at)
+                # Durations count on the PBX's clock; ``at`` is ours
+                self._apply_snapshot(cs, snapshots[lid], self.timestamps.pbx_time(at))
         return self._take()
 
     def _across_gap(self, cs: CallState, snaps: list[Mapping[str, Any]] | None) -> None:
@@ -526,6 +530,8 @@ class CallTracker:
         linkedid of a call that started on it) names the call; ``Wait`` dates the join.
         """
         channel, queue, wait = text(frame, "Channel"), text(frame, "Queue"), text(frame, "Wait")
+        if "Timestamp" not in frame:  # a list event: our clock, Wait counts on the PBX's
+            at = self.timestamps.pbx_time(at)
         lid = self._by_channel.get(channel) or text(frame, "Uniqueid")
         if not channel or not queue or not lid or lid in self._ended:
             return

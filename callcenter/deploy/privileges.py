@@ -18,6 +18,9 @@ READ_NEEDED: dict[str, str] = {
     "call": "channel, dial, bridge, hold, transfer, MixMonitorStart and hangup events",
     "agent": "queue caller, AgentCalled/Connect/Complete/RingNoAnswer and queue member events",
     "dialplan": "Newexten and VarSet events (recording file names, QUEUESTATUS, DIALSTATUS)",
+    "system": "FullyBooted at each login (the PBX's Uptime: a restart told from an outage, "
+              "the calls that spanned the outage) and Shutdown events; reading them grants "
+              "no action",
 }
 
 ACTION_CLASSES: dict[str, tuple[str, ...]] = {
