@@ -127,6 +127,19 @@ DEFINITIONS: dict[str, dict[str, str]] = {
     "complaint_rate": {
         "en": "Answered calls with a complaint note / answered calls.",
         "zh": "投诉率：登记为投诉的接听电话 / 接听电话。"},
+    "unknown": {
+        "en": "Unknown is not zero: a wait, talk or hold time that was not observed (the "
+              "daemon joined the call mid-way, or the link was down) is unknown, never 0. "
+              "Such calls still count as offered and answered (a call answered at an unknown "
+              "time is answered) but are left out of the sums and averages of that time and "
+              "counted apart: unknown wait leaves ASA, longest wait and the service level "
+              "(neither within nor outside: it leaves the denominator, offered or answered); "
+              "unknown talk leaves talk time and AHT; unknown hold leaves hold time.",
+        "zh": "未知不等于零：未观察到的等待、通话或保持时间（守护进程中途接入或连接中断）记为"
+              "未知，绝不记为 0。这些电话仍计入呼入数和接听数（接听时间未知的电话算已接听），"
+              "但不计入该时间的合计与平均，另行计数：等待未知不计入平均应答速度、最长等待和服务"
+              "水平（既不算达标也不算未达标，从分母中除去）；通话未知不计入通话时长和平均处理"
+              "时长；保持未知不计入保持时长。"},
 }
 
 
