@@ -143,6 +143,15 @@ DEFINITIONS: dict[str, dict[str, str]] = {
 }
 
 
+LEFT_OUT = {
+    "wait": "%(n)s call(s) with unknown wait time left out of ASA, service level and longest wait",
+    "talk": "%(n)s call(s) with unknown talk time left out of talk time and AHT",
+    "hold": "%(n)s call(s) with unknown hold time left out of hold time",
+}
+"""How the reports and the wallboard say which calls a figure leaves out, by unknown part
+(English msgids, translated in the web catalogues; ``n``: the number of calls)."""
+
+
 @dataclass(frozen=True)
 class MetricSettings:
     """The thresholds the metrics depend on (section ``web`` of the settings)."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from callcenter.metrics import AgentFigures, CallFigures
+from callcenter.metrics import LEFT_OUT, AgentFigures, CallFigures
 from callcenter.reports.build import AgentRow, Report
 
 Cell = str | int | float | None
@@ -111,14 +111,6 @@ AGENT_COLUMNS: list[AgentCol] = [
     (Column("complaint rate %", "complaint_rate", "percent"),
      lambda a: pct(a.notes.complaint_rate) if a.notes else None),
 ]
-
-
-LEFT_OUT = {
-    "wait": "%(n)s call(s) with unknown wait time left out of ASA, service level and longest wait",
-    "talk": "%(n)s call(s) with unknown talk time left out of talk time and AHT",
-    "hold": "%(n)s call(s) with unknown hold time left out of hold time",
-}
-"""The notes under a report's figures (msgids; ``n`` the number of calls)."""
 
 
 def left_out(fig: CallFigures) -> list[tuple[str, int]]:
