@@ -73,9 +73,9 @@ CALL_COLUMNS: list[CallCol] = [
     (Column("violations", "violations", "count"), lambda f, r: f.violations),
     (Column("transfer rate %", "transfer_rate", "percent"), lambda f, r: pct(f.transfer_rate)),
     (Column("outbound", "outbound", "count"), lambda f, r: sum(f.outbound.values())),
-    (Column("wait unknown, left out", "unknown", "count"), lambda f, r: f.wait_unknown),
-    (Column("talk unknown, left out", "unknown", "count"), lambda f, r: f.talk_unknown),
-    (Column("hold unknown, left out", "unknown", "count"), lambda f, r: f.hold_unknown),
+    (Column("wait unknown (left out)", "unknown", "count"), lambda f, r: f.wait_unknown),
+    (Column("talk unknown (left out)", "unknown", "count"), lambda f, r: f.talk_unknown),
+    (Column("hold unknown (left out)", "unknown", "count"), lambda f, r: f.hold_unknown),
 ]
 
 
@@ -91,7 +91,7 @@ AGENT_COLUMNS: list[AgentCol] = [
     (Column("outbound", "agent_calls", "count"), lambda a: a.figures.outbound),
     (Column("talk s", "talk", "seconds"), lambda a: secs(a.figures.talk_s)),
     (Column("AHT s", "aht", "seconds"), lambda a: secs(a.figures.aht_s)),
-    (Column("talk unknown, left out", "unknown", "count"), lambda a: a.figures.talk_unknown),
+    (Column("talk unknown (left out)", "unknown", "count"), lambda a: a.figures.talk_unknown),
     (Column("three-ring rate %", "three_ring_rate", "percent"),
      lambda a: pct(a.figures.three_ring_rate)),
     (Column("missed rings", "missed_rings", "count"), lambda a: a.figures.ring_no_answer),
