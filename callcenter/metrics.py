@@ -127,7 +127,29 @@ DEFINITIONS: dict[str, dict[str, str]] = {
     "complaint_rate": {
         "en": "Answered calls with a complaint note / answered calls.",
         "zh": "投诉率：登记为投诉的接听电话 / 接听电话。"},
+    "unknown": {
+        "en": "Unknown is not zero: a wait, talk or hold time that was not observed (the "
+              "daemon joined the call mid-way, or the link was down) is unknown, never 0. "
+              "Such calls still count as offered and answered (a call answered at an unknown "
+              "time is answered) but are left out of the sums and averages of that time and "
+              "counted apart: unknown wait leaves ASA, longest wait and the service level "
+              "(neither within nor outside: it leaves the denominator, offered or answered); "
+              "unknown talk leaves talk time and AHT; unknown hold leaves hold time.",
+        "zh": "未知不等于零：未观察到的等待、通话或保持时间（守护进程中途接入或连接中断）记为"
+              "未知，绝不记为 0。这些电话仍计入呼入数和接听数（接听时间未知的电话算已接听），"
+              "但不计入该时间的合计与平均，另行计数：等待未知不计入平均应答速度、最长等待和服务"
+              "水平（既不算达标也不算未达标，从分母中除去）；通话未知不计入通话时长和平均处理"
+              "时长；保持未知不计入保持时长。"},
 }
+
+
+LEFT_OUT = {
+    "wait": "%(n)s call(s) with unknown wait time left out of ASA, service level and longest wait",
+    "talk": "%(n)s call(s) with unknown talk time left out of talk time and AHT",
+    "hold": "%(n)s call(s) with unknown hold time left out of hold time",
+}
+"""How the reports and the wallboard say which calls a figure leaves out, by unknown part
+(English msgids, translated in the web catalogues; ``n``: the number of calls)."""
 
 
 @dataclass(frozen=True)
@@ -189,7 +211,15 @@ class _RingFigures(_Additive):
 
 @dataclass
 class CallFigures(_RingFigures):
-    """Additive figures of a set of calls; the ratios are properties."""
+    """Additive figures of a set of calls; the ratios are properties.
+
+    A time that was not observed (``CallRecord.unknown``) is never a figure:
+    ``wait_unknown`` counts the calls (answered or ended) whose wait is not
+    known, ``answered_wait_unknown`` the answered ones among them;
+    ``talk_unknown`` / ``hold_unknown`` the answered calls that ended whose
+    talk / hold is not known. Those calls are left out of the sums and of the
+    denominators of the averages and of the service level.
+    """
 
     offered: int = 0
     answered: int = 0
@@ -204,23 +234,38 @@ class CallFigures(_RingFigures):
     talk_s: float = 0.0
     hold_s: float = 0.0
     transferred: int = 0
+    wait_unknown: int = 0
+    answered_wait_unknown: int = 0
+    talk_unknown: int = 0
+    hold_unknown: int = 0
     outbound: dict[str, int] = field(default_factory=dict)
 
     def service_level(self, denominator: Denominator) -> float | None:
-        """Answered within the threshold / the chosen denominator (0..1, None if empty)."""
-        decided = self.offered - self.waiting
-        den = {"offered": decided, "answered": self.answered,
+        """Answered within the threshold / the chosen denominator (0..1, None if empty).
+
+        Calls whose wait is unknown are neither within nor outside: they leave the
+        denominator (offered, or offered minus short: ``wait_unknown``; answered:
+        ``answered_wait_unknown``).
+        """
+        decided = self.offered - self.waiting - self.wait_unknown
+        den = {"offered": decided, "answered": self.answered - self.answered_wait_unknown,
                "offered_minus_short": decided - self.short_abandoned}[denominator]
         return ratio(self.answered_in_sl, den)
 
     @property
     def asa_s(self) -> float | None:
-        """Average speed of answer (seconds)."""
-        return ratio(self.answer_wait_s, self.answered)
+        """Average speed of answer (seconds), over the answered calls with a known wait."""
+        return ratio(self.answer_wait_s, self.answered - self.answered_wait_unknown)
 
     def aht_s(self, wrap_up_s: float = 0.0) -> float | None:
-        """Average handling time (seconds): (talk incl. hold + ``wrap_up_s``) / handled."""
+        """Average handling time (seconds): (talk incl. hold + ``wrap_up_s``) / handled
+        (answered calls that ended with a known talk time)."""
         return ratio(self.talk_s + wrap_up_s, self.handled)
+
+    @property
+    def hold_avg_s(self) -> float | None:
+        """Mean hold (seconds) of the answered calls that ended with a known hold."""
+        return ratio(self.hold_s, self.handled + self.talk_unknown - self.hold_unknown)
 
     @property
     def transfer_rate(self) -> float | None:
@@ -228,8 +273,27 @@ class CallFigures(_RingFigures):
         return ratio(self.transferred, self.answered)
 
 
-def queue_wait_s(call: CallRecord, now: datetime) -> float:
-    """Seconds from joining the queue (else the start) to the answer, the end, or ``now``."""
+def wait_unknown(call: CallRecord) -> bool:
+    """True when the call's queue wait was not observed (or its answer time)."""
+    return "wait" in call.unknown or (call.answered and call.answered_at is None)
+
+
+def talk_unknown(call: CallRecord) -> bool:
+    """True when the call's talk (answer to end) was not observed: the answer time or
+    the end is unknown."""
+    return call.answered_at is None or "talk" in call.unknown or "end" in call.unknown
+
+
+def hold_unknown(call: CallRecord) -> bool:
+    """True when the call's hold time was not observed."""
+    return call.hold_s is None or "hold" in call.unknown
+
+
+def queue_wait_s(call: CallRecord, now: datetime) -> float | None:
+    """Seconds from joining the queue (else the start) to the answer, the end, or ``now``;
+    None when the wait is unknown."""
+    if wait_unknown(call):
+        return None
     start = call.queue_joined_at or call.started_at
     end = call.answered_at or call.ended_at or now
     return max(0.0, (end - start).total_seconds())
@@ -247,26 +311,44 @@ def call_figures(calls: Iterable[CallRecord], ms: MetricSettings, now: datetime)
             continue
         wait = queue_wait_s(c, now)
         out.offered += 1
-        out.wait_s_max = max(out.wait_s_max, wait)
+        if wait is not None:
+            out.wait_s_max = max(out.wait_s_max, wait)
         _rings(out, c)
-        if c.answered_at is not None:
+        if c.answered:
             out.answered += 1
-            out.answer_wait_s += wait
-            out.answered_in_sl += wait <= ms.service_level_s
             out.transferred += bool(c.transfers)
+            if wait is None:
+                out.wait_unknown += 1
+                out.answered_wait_unknown += 1
+            else:
+                out.answer_wait_s += wait
+                out.answered_in_sl += wait <= ms.service_level_s
             if c.ended_at is not None:
-                out.handled += 1
-                out.talk_s += (c.ended_at - c.answered_at).total_seconds()
-                out.hold_s += c.hold_s
+                _talk(out, c)
         elif c.ended_at is None:
             out.waiting += 1
-        elif c.disposition == "abandoned":
-            short = wait < ms.short_abandon_s
-            out.short_abandoned += short
-            out.abandoned += not short
-        elif c.disposition == "timeout":
-            out.timeouts += 1
+        else:
+            out.wait_unknown += wait is None
+            if c.disposition == "abandoned":
+                short = wait is not None and wait < ms.short_abandon_s
+                out.short_abandoned += short
+                out.abandoned += not short
+            elif c.disposition == "timeout":
+                out.timeouts += 1
     return out
+
+
+def _talk(out: CallFigures, c: CallRecord) -> None:
+    """Add the talk and hold of an answered call that ended."""
+    if talk_unknown(c):
+        out.talk_unknown += 1
+    else:
+        out.handled += 1
+        out.talk_s += (c.ended_at - c.answered_at).total_seconds()  # type: ignore[operator]
+    if hold_unknown(c):
+        out.hold_unknown += 1
+    else:
+        out.hold_s += c.hold_s or 0.0
 
 
 def _rings(out: _RingFigures, call: CallRecord, agent: str | None = None) -> None:
@@ -282,7 +364,11 @@ def _rings(out: _RingFigures, call: CallRecord, agent: str | None = None) -> Non
 
 @dataclass
 class AgentFigures(_RingFigures):
-    """Additive figures of one agent: calls and, from the state history, time."""
+    """Additive figures of one agent: calls and, from the state history, time.
+
+    ``talk_unknown`` counts the calls (answered, or placed and answered) whose
+    talk time for this agent was not observed: left out of ``talk_s`` and of AHT.
+    """
 
     answered: int = 0
     outbound: int = 0
@@ -291,6 +377,8 @@ class AgentFigures(_RingFigures):
     available_s: float = 0.0
     on_call_s: float = 0.0
     wrap_up_s: float = 0.0
+    talk_unknown: int = 0
+    outbound_talk_unknown: int = 0
     paused_s: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -300,27 +388,42 @@ class AgentFigures(_RingFigures):
 
     @property
     def aht_s(self) -> float | None:
-        """The agent's (talk + wrap-up) / answered calls (seconds)."""
-        return ratio(self.talk_s + self.wrap_up_s, self.answered)
+        """The agent's (talk + wrap-up) / answered calls with a known talk (seconds)."""
+        return ratio(self.talk_s + self.wrap_up_s, self.answered - self.talk_unknown)
 
 
-def agent_talk(call: CallRecord) -> dict[str, float]:
-    """Talk seconds of each agent who answered ``call`` (an ended call).
+def agent_talk(call: CallRecord) -> dict[str, float | None]:
+    """Talk seconds of each agent who answered ``call`` (an ended call); None when unknown.
 
     An agent's part runs from its ring attempt's answer to its first transfer
-    away after that (or the call's end).
+    away after that (or the call's end). It is unknown when the answer time was
+    not observed, or when the call's end was not and the agent stayed to it.
     """
-    out: dict[str, float] = {}
+    out: dict[str, float | None] = {}
     if call.ended_at is None:
         return out
+    end_unknown = "end" in call.unknown
     for a in call.ring_attempts:
-        if a.outcome != "answered" or a.ended_at is None:
+        if a.outcome != "answered":
             continue
         start = a.ended_at
-        ends = [t.at for t in call.transfers if t.from_agent == a.agent and t.at >= start]
+        ends = [t.at for t in call.transfers
+                if t.from_agent == a.agent and start is not None and t.at >= start]
+        if start is None or (end_unknown and not ends):
+            out[a.agent] = None
+            continue
         end = min([*ends, call.ended_at])
-        out[a.agent] = out.get(a.agent, 0.0) + max(0.0, (end - start).total_seconds())
+        talk = max(0.0, (end - start).total_seconds())
+        known = out.get(a.agent, 0.0)
+        out[a.agent] = None if a.agent in out and known is None else (known or 0.0) + talk
     return out
+
+
+def outbound_talk(call: CallRecord) -> float | None:
+    """Talk seconds of an outbound call that ended (0 when not answered); None when unknown."""
+    if not call.answered:
+        return 0.0
+    return None if talk_unknown(call) else seconds_between(call.answered_at, call.ended_at)
 
 
 def agent_call_figures(calls: Iterable[CallRecord]) -> dict[str, AgentFigures]:
@@ -331,7 +434,9 @@ def agent_call_figures(calls: Iterable[CallRecord]) -> dict[str, AgentFigures]:
             if c.agent:
                 fig = out.setdefault(c.agent, AgentFigures())
                 fig.outbound += 1
-                fig.outbound_talk_s += seconds_between(c.answered_at, c.ended_at) or 0.0
+                talk = outbound_talk(c) if c.ended_at is not None else 0.0
+                fig.outbound_talk_s += talk or 0.0
+                fig.outbound_talk_unknown += talk is None
             continue
         if c.direction != "inbound":
             continue
@@ -341,7 +446,9 @@ def agent_call_figures(calls: Iterable[CallRecord]) -> dict[str, AgentFigures]:
         for agent in agents:
             fig = out.setdefault(agent, AgentFigures())
             fig.answered += agent in answering
-            fig.talk_s += talk.get(agent, 0.0)
+            part = talk.get(agent, 0.0)
+            fig.talk_s += part or 0.0
+            fig.talk_unknown += part is None
             _rings(fig, c, agent)
     return out
 
@@ -448,7 +555,7 @@ def note_figures(calls: Iterable[CallRecord], notes: Iterable[CallNote]
         by_call.setdefault((n.server, n.linkedid), []).append(n)
     out: dict[str, NoteFigures] = {CENTRE: NoteFigures()}
     for c in calls:
-        if c.direction != "inbound" or c.answered_at is None:
+        if c.direction != "inbound" or not c.answered:
             continue
         on_call = by_call.get((c.server, c.linkedid), [])
         complaint = any(n.complaint for n in on_call)

@@ -87,7 +87,9 @@ class LiveState:
         self.waiting: dict[CallKey, tuple[str, datetime]] = {}
         self.members: dict[MemberKey, AgentStateChanged] = {}
         self.agents: dict[str, AgentNow] = {}
-        self.current_call: dict[str, tuple[CallKey, datetime]] = {}
+        self.current_call: dict[str, tuple[CallKey, datetime | None]] = {}
+        """Each agent's call now and since when it has it (None: answered at a time not
+        observed, e.g. an answer learnt from a bridge after a resync)."""
         self.alerts: deque[SupervisorAlert] = deque(maxlen=ALERTS_KEPT)
         self.recording_alerts: deque[RecordingAlert] = deque(maxlen=ALERTS_KEPT)
         self.service_alerts: dict[str, ServiceAlert] = {}
@@ -148,7 +150,8 @@ class LiveState:
             outbound = f.call.direction == "outbound"
             agent = f.attempt.agent if f.attempt and not outbound else f.call.agent
             if agent:
-                self.current_call[agent] = (key, f.at)
+                unseen = f.attempt is None and f.call.answered_at is None
+                self.current_call[agent] = (key, None if unseen else f.at)
         elif isinstance(f, RingEnded):
             self._ring_answered(f)
         elif isinstance(f, CallEnded):
@@ -269,6 +272,8 @@ class LiveState:
             "service_level": fig.service_level(self.ms.denominator),
             "three_ring_rate": fig.three_ring_rate, "asa_s": fig.asa_s, "aht_s": fig.aht_s(),
             "ring_no_answer": fig.ring_no_answer, "violations": fig.violations,
+            "wait_unknown": fig.wait_unknown, "talk_unknown": fig.talk_unknown,
+            "hold_unknown": fig.hold_unknown,
         }
 
     def _queue(self, name: str, fig: CallFigures, now: datetime) -> dict[str, Any]:
@@ -302,14 +307,19 @@ class LiveState:
         shown = _member_state(state.fact) if state else "logged_out"
         if state is not None and shown == "logged_out" and logged:
             shown = _member_state(logged[-1])
+        call = self._call_of(agent, mask)
+        # on a call answered at a time not observed: how long is not known either
+        unseen = shown == "on_call" and call is not None and call["since"] is None
         return {
             "agent": agent, "name": state.fact.name if state else None, "state": shown,
             "reason": state.fact.reason if state and state.fact.paused else None,
-            "since": state.since.isoformat() if state else None,
+            "since": state.since.isoformat() if state and not unseen else None,
+            "since_unknown": unseen,
             "queues": sorted(f.queue for f in logged if f.queue),
             "unreachable": bool(logged) and all(f.state == "unavailable" for f in logged),
-            "call": self._call_of(agent, mask),
+            "call": call,
             "calls": fig.answered + fig.outbound, "talk_s": fig.talk_s + fig.outbound_talk_s,
+            "talk_unknown": fig.talk_unknown + fig.outbound_talk_unknown,
             "missed_rings": fig.ring_no_answer, "violations": fig.violations,
             "three_ring_rate": fig.three_ring_rate,
             "alerts": alerts,
@@ -321,11 +331,13 @@ class LiveState:
             return None
         key, since = current
         c = self.open_calls[key]
-        if any(t.from_agent == agent and t.at >= since for t in c.transfers):
+        if any(t.from_agent == agent and (since is None or t.at >= since)
+               for t in c.transfers):
             return None  # transferred away: no longer this agent's call
         number = c.callee if c.direction == "outbound" else c.caller
         return {"linkedid": c.linkedid, "server": c.server, "number": mask(number),
-                "direction": c.direction, "queue": c.queue, "since": since.isoformat()}
+                "direction": c.direction, "queue": c.queue,
+                "since": since.isoformat() if since else None}
 
 
 def _longest(waits: list[datetime], now: datetime) -> float:

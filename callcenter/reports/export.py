@@ -3,7 +3,9 @@
 The same tables feed the web page, the CSV and the XLSX export, so every
 format shows the same figures. Percentages are 0..100 with one decimal,
 durations seconds with one decimal; an empty cell means "not defined" (no
-calls for a ratio) or "not available" (QA / notes tables absent).
+calls for a ratio) or "not available" (QA / notes tables absent). Calls with a
+wait, talk or hold time that was not observed are counted in their own
+columns ("... unknown, left out"), never as 0 in a sum or an average.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from callcenter.metrics import AgentFigures, CallFigures
+from callcenter.metrics import LEFT_OUT, AgentFigures, CallFigures
 from callcenter.reports.build import AgentRow, Report
 
 Cell = str | int | float | None
@@ -71,6 +73,9 @@ CALL_COLUMNS: list[CallCol] = [
     (Column("violations", "violations", "count"), lambda f, r: f.violations),
     (Column("transfer rate %", "transfer_rate", "percent"), lambda f, r: pct(f.transfer_rate)),
     (Column("outbound", "outbound", "count"), lambda f, r: sum(f.outbound.values())),
+    (Column("wait unknown (left out)", "unknown", "count"), lambda f, r: f.wait_unknown),
+    (Column("talk unknown (left out)", "unknown", "count"), lambda f, r: f.talk_unknown),
+    (Column("hold unknown (left out)", "unknown", "count"), lambda f, r: f.hold_unknown),
 ]
 
 
@@ -86,6 +91,7 @@ AGENT_COLUMNS: list[AgentCol] = [
     (Column("outbound", "agent_calls", "count"), lambda a: a.figures.outbound),
     (Column("talk s", "talk", "seconds"), lambda a: secs(a.figures.talk_s)),
     (Column("AHT s", "aht", "seconds"), lambda a: secs(a.figures.aht_s)),
+    (Column("talk unknown (left out)", "unknown", "count"), lambda a: a.figures.talk_unknown),
     (Column("three-ring rate %", "three_ring_rate", "percent"),
      lambda a: pct(a.figures.three_ring_rate)),
     (Column("missed rings", "missed_rings", "count"), lambda a: a.figures.ring_no_answer),
@@ -105,6 +111,12 @@ AGENT_COLUMNS: list[AgentCol] = [
     (Column("complaint rate %", "complaint_rate", "percent"),
      lambda a: pct(a.notes.complaint_rate) if a.notes else None),
 ]
+
+
+def left_out(fig: CallFigures) -> list[tuple[str, int]]:
+    """(note, calls) for each kind of unknown time that ``fig`` leaves out (none: [])."""
+    counts = {"wait": fig.wait_unknown, "talk": fig.talk_unknown, "hold": fig.hold_unknown}
+    return [(LEFT_OUT[k], n) for k, n in counts.items() if n]
 
 
 def summary(report: Report) -> Table:

@@ -24,7 +24,8 @@ WITH n AS (
                SELECT 1 FROM complaints k WHERE k.note_id = n.id) AS complaint
     FROM call_notes n JOIN calls c USING (server, linkedid)
     WHERE c.started_at >= $1 AND c.started_at < $2 AND c.direction = 'inbound'
-      AND c.answered_at IS NOT NULL AND ($3::text IS NULL OR c.queue = $3)),
+      AND (c.answered_at IS NOT NULL OR 'answer' = ANY(c.unknown))
+      AND ($3::text IS NULL OR c.queue = $3)),
 cn AS (SELECT server, linkedid, call_agent, bool_or(complaint) AS complaint
        FROM n GROUP BY 1, 2, 3),
 a AS (SELECT DISTINCT ra.server, ra.linkedid, ra.agent, cn.complaint

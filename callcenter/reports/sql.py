@@ -21,13 +21,22 @@ import asyncpg
 
 from callcenter.metrics import AgentFigures, CallFigures, MetricSettings, add_time
 
+# ans: answered, even at a time not observed; wait NULL when not observed (metrics.wait_unknown);
+# talk_unk / hold_unk: metrics.talk_unknown / hold_unknown.
 CALLS_IN_RANGE = """
     SELECT server, linkedid, direction, disposition, agent, answered_at, ended_at, hold_s,
            coalesce(queue, '') AS queue,
            (started_at AT TIME ZONE $6::text)::date AS day,
            extract(hour FROM started_at AT TIME ZONE $6::text)::int AS hour,
-           greatest(0, extract(epoch FROM coalesce(answered_at, ended_at, $3::timestamptz)
-                    - coalesce(queue_joined_at, started_at)))::float8 AS wait
+           answered_at IS NOT NULL OR 'answer' = ANY(unknown) AS ans,
+           CASE WHEN 'wait' = ANY(unknown) OR (answered_at IS NULL AND 'answer' = ANY(unknown))
+                THEN NULL
+                ELSE greatest(0, extract(epoch FROM coalesce(answered_at, ended_at,
+                     $3::timestamptz) - coalesce(queue_joined_at, started_at)))::float8
+           END AS wait,
+           answered_at IS NULL OR 'talk' = ANY(unknown) OR 'end' = ANY(unknown) AS talk_unk,
+           hold_s IS NULL OR 'hold' = ANY(unknown) AS hold_unk,
+           'end' = ANY(unknown) AS end_unk
     FROM calls
     WHERE started_at >= $1::timestamptz AND started_at < $2::timestamptz
       AND direction IN ('inbound', 'outbound')
@@ -48,28 +57,31 @@ v AS (SELECT server, linkedid, count(*) AS n FROM violations JOIN c USING (serve
       WHERE c.direction = 'inbound' GROUP BY 1, 2),
 t AS (SELECT DISTINCT server, linkedid FROM transfers JOIN c USING (server, linkedid)),
 x AS (
-    SELECT c.*, c.direction = 'inbound' AS inb, c.answered_at IS NOT NULL AS ans,
+    SELECT c.*, c.direction = 'inbound' AS inb, c.ended_at IS NOT NULL AS ended,
            r.ra, r.raw, r.rna, v.n AS vn, t.linkedid IS NOT NULL AS tr
     FROM c LEFT JOIN r USING (server, linkedid) LEFT JOIN v USING (server, linkedid)
            LEFT JOIN t USING (server, linkedid))
 SELECT day, hour, queue,
     count(*) FILTER (WHERE inb) AS offered,
     count(*) FILTER (WHERE inb AND ans) AS answered,
-    count(*) FILTER (WHERE inb AND NOT ans AND disposition = 'abandoned' AND ended_at IS NOT NULL
-                     AND wait >= $10) AS abandoned,
-    count(*) FILTER (WHERE inb AND NOT ans AND disposition = 'abandoned' AND ended_at IS NOT NULL
+    count(*) FILTER (WHERE inb AND NOT ans AND disposition = 'abandoned' AND ended
+                     AND (wait >= $10 OR wait IS NULL)) AS abandoned,
+    count(*) FILTER (WHERE inb AND NOT ans AND disposition = 'abandoned' AND ended
                      AND wait < $10) AS short_abandoned,
-    count(*) FILTER (WHERE inb AND NOT ans AND disposition = 'timeout'
-                     AND ended_at IS NOT NULL) AS timeouts,
-    count(*) FILTER (WHERE inb AND NOT ans AND ended_at IS NULL) AS waiting,
+    count(*) FILTER (WHERE inb AND NOT ans AND disposition = 'timeout' AND ended) AS timeouts,
+    count(*) FILTER (WHERE inb AND NOT ans AND NOT ended) AS waiting,
     count(*) FILTER (WHERE inb AND ans AND wait <= $9) AS answered_in_sl,
     coalesce(sum(wait) FILTER (WHERE inb AND ans), 0) AS answer_wait_s,
     coalesce(max(wait) FILTER (WHERE inb), 0) AS wait_s_max,
-    count(*) FILTER (WHERE inb AND ans AND ended_at IS NOT NULL) AS handled,
+    count(*) FILTER (WHERE inb AND ans AND ended AND NOT talk_unk) AS handled,
     coalesce(sum(extract(epoch FROM ended_at - answered_at)::float8)
-             FILTER (WHERE inb AND ans AND ended_at IS NOT NULL), 0) AS talk_s,
-    coalesce(sum(hold_s) FILTER (WHERE inb AND ans AND ended_at IS NOT NULL), 0) AS hold_s,
+             FILTER (WHERE inb AND ans AND ended AND NOT talk_unk), 0) AS talk_s,
+    coalesce(sum(hold_s) FILTER (WHERE inb AND ans AND ended AND NOT hold_unk), 0) AS hold_s,
     count(*) FILTER (WHERE inb AND ans AND tr) AS transferred,
+    count(*) FILTER (WHERE inb AND wait IS NULL AND (ans OR ended)) AS wait_unknown,
+    count(*) FILTER (WHERE inb AND ans AND wait IS NULL) AS answered_wait_unknown,
+    count(*) FILTER (WHERE inb AND ans AND ended AND talk_unk) AS talk_unknown,
+    count(*) FILTER (WHERE inb AND ans AND ended AND hold_unk) AS hold_unknown,
     coalesce(sum(ra) FILTER (WHERE inb), 0)::int AS ring_answered,
     coalesce(sum(raw) FILTER (WHERE inb), 0)::int AS ring_answered_within,
     coalesce(sum(rna) FILTER (WHERE inb), 0)::int AS ring_no_answer,
@@ -83,18 +95,25 @@ FROM c WHERE direction = 'outbound' GROUP BY 1, 2, 3, 4"""
 
 AGENT_CALLS = f"""
 WITH c AS ({CALLS_IN_RANGE}),
-ra AS (
-    SELECT ra.*, c.day, c.queue AS call_queue, c.ended_at AS call_end,
+ra0 AS (
+    SELECT ra.*, c.day, c.queue AS call_queue, c.ended_at AS call_end, c.end_unk,
         (SELECT min(t.at) FROM transfers t WHERE t.server = ra.server
             AND t.linkedid = ra.linkedid AND t.from_agent = ra.agent
             AND t.at >= ra.ended_at) AS left_at
     FROM ring_attempts ra JOIN c USING (server, linkedid) WHERE c.direction = 'inbound'),
+ra AS (
+    SELECT *, bool_or(outcome = 'answered' AND call_end IS NOT NULL
+                      AND (ended_at IS NULL OR (end_unk AND left_at IS NULL)))
+              OVER (PARTITION BY server, linkedid, agent) AS talk_unk
+    FROM ra0),
 rings AS (
     SELECT day, call_queue AS queue, agent,
         count(DISTINCT (server, linkedid)) FILTER (WHERE outcome = 'answered') AS answered,
         coalesce(sum(greatest(0, extract(epoch FROM least(left_at, call_end) - ended_at)))
             FILTER (WHERE outcome = 'answered' AND call_end IS NOT NULL
-                    AND ended_at IS NOT NULL), 0)::float8 AS talk_s,
+                    AND NOT talk_unk), 0)::float8 AS talk_s,
+        count(DISTINCT (server, linkedid)) FILTER (WHERE outcome = 'answered' AND talk_unk)
+            AS talk_unknown,
         count(*) FILTER (WHERE outcome = 'answered' AND within_rule IS NOT NULL) AS ring_answered,
         count(*) FILTER (WHERE outcome = 'answered' AND within_rule) AS ring_answered_within,
         count(*) FILTER (WHERE outcome = 'no_answer') AS ring_no_answer
@@ -103,12 +122,16 @@ vio AS (SELECT c.day, c.queue, v.agent, count(*) AS violations
         FROM violations v JOIN c USING (server, linkedid)
         WHERE c.direction = 'inbound' GROUP BY 1, 2, 3),
 outb AS (SELECT day, queue, agent, count(*) AS outbound,
-                coalesce(sum(extract(epoch FROM ended_at - answered_at)), 0)::float8
-                    AS outbound_talk_s
+                coalesce(sum(extract(epoch FROM ended_at - answered_at))
+                         FILTER (WHERE NOT (ans AND talk_unk)), 0)::float8 AS outbound_talk_s,
+                count(*) FILTER (WHERE ended_at IS NOT NULL AND ans AND talk_unk)
+                    AS outbound_talk_unknown
          FROM c WHERE direction = 'outbound' AND agent IS NOT NULL GROUP BY 1, 2, 3)
 SELECT day, queue, agent, coalesce(answered, 0) AS answered,
        coalesce(outbound, 0) AS outbound, coalesce(talk_s, 0) AS talk_s,
        coalesce(outbound_talk_s, 0) AS outbound_talk_s,
+       coalesce(talk_unknown, 0) AS talk_unknown,
+       coalesce(outbound_talk_unknown, 0) AS outbound_talk_unknown,
        coalesce(ring_answered, 0) AS ring_answered,
        coalesce(ring_answered_within, 0) AS ring_answered_within,
        coalesce(ring_no_answer, 0) AS ring_no_answer, coalesce(violations, 0) AS violations

@@ -25,7 +25,7 @@ from callcenter.metrics import DEFINITIONS, MetricSettings
 from callcenter.reports import rollup
 from callcenter.reports.build import Report, ReportFilter, build_report
 from callcenter.reports.charts import report_charts
-from callcenter.reports.export import tables, to_csv, to_xlsx
+from callcenter.reports.export import left_out, tables, to_csv, to_xlsx
 from callcenter.reports.periods import KINDS, Period, PeriodError, parse_period
 from callcenter.web.auth import current_user, require_role
 from callcenter.web.keys import AUDIT, CATALOGUES, POOL, SETTINGS
@@ -82,6 +82,7 @@ async def report_page(request: web.Request) -> web.StreamResponse:
         return aiohttp_jinja2.render_template("reports/report.html", request, context,
                                               status=400)
     context.update(report=report, tables=tables(report), export_query=request.query_string,
+                   left_out=left_out(report.total),
                    charts=report_charts(report, {w: _(w) for w in CHART_WORDS}))
     return aiohttp_jinja2.render_template("reports/report.html", request, context)
 

@@ -303,16 +303,20 @@ class NoteRepository:
         return [dict(r) for r in rows]
 
     async def agent_day(self, agent: str, since: datetime, until: datetime) -> dict[str, Any]:
-        """``agent``'s figures for [since, until) UTC: calls handled, talk seconds, rings
+        """``agent``'s figures for [since, until) UTC: calls handled, talk seconds (and the
+        ended calls whose talk is unknown, left out of them: ``talk_unknown``), rings
         missed (ring-no-answer), and the latest submitted QA scores (none without QA)."""
         row = await self.pool.fetchrow(
-            f"SELECT count(*) AS calls, coalesce(sum(c.talk_s), 0) AS talk_s FROM calls c"
-            f" WHERE {_HANDLED} AND c.answered_at IS NOT NULL AND c.started_at >= $2"
-            f" AND c.started_at < $3", agent, since, until)
+            f"SELECT count(*) AS calls, coalesce(sum(c.talk_s), 0) AS talk_s,"
+            f" count(*) FILTER (WHERE c.talk_s IS NULL AND c.ended_at IS NOT NULL)"
+            f" AS talk_unknown FROM calls c"
+            f" WHERE {_HANDLED} AND (c.answered_at IS NOT NULL OR 'answer' = ANY(c.unknown))"
+            f" AND c.started_at >= $2 AND c.started_at < $3", agent, since, until)
         missed = await self.pool.fetchval(
             "SELECT count(*) FROM ring_attempts WHERE agent = $1 AND outcome = 'no_answer'"
             " AND started_at >= $2 AND started_at < $3", agent, since, until)
-        return {"calls": row["calls"], "talk_s": float(row["talk_s"]), "missed_rings": missed,
+        return {"calls": row["calls"], "talk_s": float(row["talk_s"]),
+                "talk_unknown": row["talk_unknown"], "missed_rings": missed,
                 "qa": await self._qa_scores(agent)}
 
     async def _qa_scores(self, agent: str, limit: int = 5) -> list[dict[str, Any]]:

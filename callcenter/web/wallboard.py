@@ -16,6 +16,7 @@ import asyncpg
 from aiohttp import web
 
 from callcenter.live import LiveConsumer, LiveState
+from callcenter.metrics import LEFT_OUT
 from callcenter.store.calls import CallRepository
 from callcenter.web.api import add_api
 from callcenter.web.auth import Principal, current_user, require_role
@@ -29,7 +30,7 @@ _RATE = {"type": "number", "nullable": True, "minimum": 0, "maximum": 1}
 _SECONDS = {"type": "number", "nullable": True}
 _FIGURES = {k: {"type": "integer"} for k in (
     "offered", "answered", "abandoned", "short_abandoned", "timeouts", "waiting",
-    "ring_no_answer", "violations")} | {
+    "ring_no_answer", "violations", "wait_unknown", "talk_unknown", "hold_unknown")} | {
     "service_level": _RATE, "three_ring_rate": _RATE, "asa_s": _SECONDS, "aht_s": _SECONDS,
     "longest_wait_s": _SECONDS}
 LIVE_SCHEMA = {"type": "object", "required": ["now", "day", "queues", "total", "agents"],
@@ -44,7 +45,8 @@ LIVE_SCHEMA = {"type": "object", "required": ["now", "day", "queues", "total", "
         "agent": {"type": "string"}, "state": {"type": "string"},
         "since": {"type": "string", "nullable": True}, "unreachable": {"type": "boolean"},
         "call": {"type": "object", "nullable": True}, "calls": {"type": "integer"},
-        "talk_s": {"type": "number"}, "missed_rings": {"type": "integer"}}}},
+        "talk_s": {"type": "number"}, "talk_unknown": {"type": "integer"},
+        "missed_rings": {"type": "integer"}}}},
     "alerts": {"type": "array", "items": {"type": "object"}}}}
 
 
@@ -72,7 +74,8 @@ def board_renderer(app: web.Application, principal: Principal) -> Callable[[Live
     mask = masker(principal)
 
     def render(state: LiveState) -> str:
-        html = template.render(board=state.snapshot(mask), _=_, percent=percent)
+        html = template.render(board=state.snapshot(mask), _=_, percent=percent,
+                               left_out=LEFT_OUT)
         return " ".join(line.strip() for line in html.splitlines() if line.strip())
 
     return render

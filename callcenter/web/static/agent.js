@@ -48,6 +48,10 @@
     var m = Math.floor(s / 60), sec = s % 60;
     return m + ":" + (sec < 10 ? "0" : "") + sec;
   }
+  function talk(c, unknown) {  // an answered call that ended without a talk time: unknown, not 0
+    if (c.talk_s !== null && c.talk_s !== undefined) { return hms(c.talk_s); }
+    return c.ended_at && (c.answered_at || c.disposition === "answered") ? unknown : "";
+  }
   var root = document.getElementById("agent-panel");
   function when(iso) {  // in the centre's time zone
     if (!iso) { return ""; }
@@ -110,6 +114,9 @@
   function renderDay(day) {
     document.getElementById("day-calls").textContent = day.calls;
     document.getElementById("day-talk").textContent = hms(day.talk_s);
+    var unknownTalk = document.getElementById("day-talk-unknown");
+    unknownTalk.textContent = day.talk_unknown ?
+      " (" + unknownTalk.getAttribute("data-text").replace("%(n)s", day.talk_unknown) + ")" : "";
     document.getElementById("day-missed").textContent = day.missed_rings;
     var qa = document.getElementById("day-qa");
     qa.textContent = "";
@@ -124,7 +131,7 @@
       var link = el("a", list.getAttribute(c.noted ? "data-yes" : "data-no"),
                     {"href": "/agent/calls/" + encodeURIComponent(c.server) + "/" + encodeURIComponent(c.linkedid)});
       list.appendChild(row([when(c.started_at), c.direction,
-                            c.direction === "outbound" ? c.callee : c.caller, c.queue, hms(c.talk_s), link]));
+                            c.direction === "outbound" ? c.callee : c.caller, c.queue, talk(c, list.getAttribute("data-unknown")), link]));
     });
     var due = document.getElementById("notes-due");
     due.textContent = "";
