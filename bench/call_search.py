@@ -48,6 +48,8 @@ SEARCHES: list[dict[str, str]] = [
     {"from": "2026-12-30T12:00", "to": "2026-12-30T18:00", "number": "138*5678"},
     {"from": "2026-10-01", "number": "138*5678"},
     {"from": "2026-12-01", "number": "13800012345"},
+    {"from": "2026-01-01", "number": "13800012345"},  # a customer's calls of the year
+    {"from": "2026-07-01", "number": "138*5678", "disposition": "abandoned"},
     {"from": "2026-12-20", "number": "5678"},
     {"from": "2026-12-01", "agent": "agent1005"},
     {"queue": "support", "disposition": "abandoned"},
@@ -99,20 +101,29 @@ def new_indexes() -> list[str]:
     return re.findall(r"CREATE INDEX (\w+)", MIGRATION.read_text("utf-8"))
 
 
-async def time_searches(pool: asyncpg.Pool, repeat: int) -> list[float]:
-    """Milliseconds of each page fetched: every search's first page and its next page."""
-    samples = []
+async def time_searches(pool: asyncpg.Pool, repeat: int) -> dict[int, list[float]]:
+    """Milliseconds of each page fetched, by search (its index in SEARCHES): the first
+    page and the next one (when there is one)."""
+    samples: dict[int, list[float]] = {i: [] for i in range(len(SEARCHES))}
     for _ in range(repeat):
-        for params in SEARCHES:
+        for i, params in enumerate(SEARCHES):
             q = parse_calls(params, TZ, NOW)
-            t0 = time.perf_counter()
-            rows = await search_calls(pool, q.filter, q.sort, None, q.size + 1)
-            samples.append((time.perf_counter() - t0) * 1000)
-            if len(rows) > q.size:
+            after = None
+            for _page in range(2):
                 t0 = time.perf_counter()
-                await search_calls(pool, q.filter, q.sort, rows[q.size - 1].keyset, q.size + 1)
-                samples.append((time.perf_counter() - t0) * 1000)
+                rows = await search_calls(pool, q.filter, q.sort, after, q.size + 1)
+                samples[i].append((time.perf_counter() - t0) * 1000)
+                if len(rows) <= q.size:
+                    break
+                after = rows[q.size - 1].keyset
     return samples
+
+
+def report(base: dict[int, list[float]], indexed: dict[int, list[float]]) -> None:
+    """Each search's median page time without and with the indexes, on stderr."""
+    for i, params in enumerate(SEARCHES):
+        print(f"{statistics.median(base[i]):8.1f} ms {statistics.median(indexed[i]):8.1f} ms"
+              f"  {params}", file=sys.stderr)
 
 
 def p50_p95(samples: list[float]) -> tuple[float, float]:
@@ -121,33 +132,53 @@ def p50_p95(samples: list[float]) -> tuple[float, float]:
     return round(statistics.median(samples), 1), round(cuts[18], 1)
 
 
+async def load(scratch: str, calls: int) -> None:
+    """Fill the scratch database, without migration 015's indexes."""
+    conn = await asyncpg.connect(scratch)
+    try:
+        for name in new_indexes():
+            await conn.execute(f"DROP INDEX IF EXISTS {name}")
+        t0 = time.perf_counter()
+        await reports_bench().generate(conn, calls)
+        await conn.execute(EXTRAS)
+        await conn.execute("ANALYZE")
+        print(f"generated {calls} calls in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    finally:
+        await conn.close()
+
+
+async def add_indexes(scratch: str) -> None:
+    """Run migration 015's statements again on the loaded data."""
+    conn = await asyncpg.connect(scratch)
+    try:
+        t0 = time.perf_counter()
+        await conn.execute(MIGRATION.read_text("utf-8"))
+        await conn.execute("ANALYZE")
+        print(f"015 indexes built in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    finally:
+        await conn.close()
+
+
+async def timed(scratch: str, repeat: int) -> dict[int, list[float]]:
+    """The searches' timings on a new pool (no plan cached from another phase)."""
+    pool = await db.create_pool(scratch, max_size=2)
+    try:
+        await time_searches(pool, 1)  # warm the cache alike for both phases
+        return await time_searches(pool, repeat)
+    finally:
+        await db.close_pool(pool, 10.0)
+
+
 async def run(dsn: str, calls: int, repeat: int) -> dict[str, float | int]:
     """Generate, time without and with the indexes, drop; the figures of the JSON line."""
     async with db.scratch_database(dsn, "cc_bench_search_", migrated=True) as scratch:
-        pool = await db.create_pool(scratch, max_size=2)
-        try:
-            async with pool.acquire() as conn:
-                for name in new_indexes():
-                    await conn.execute(f"DROP INDEX IF EXISTS {name}")
-                t0 = time.perf_counter()
-                await reports_bench().generate(conn, calls)
-                await conn.execute(EXTRAS)
-                await conn.execute("ANALYZE")
-                print(f"generated {calls} calls in {time.perf_counter() - t0:.1f} s",
-                      file=sys.stderr)
-            await time_searches(pool, 1)  # warm the cache alike for both runs
-            base = p50_p95(await time_searches(pool, repeat))
-            print(f"baseline (no 015 indexes): p50 {base[0]} ms, p95 {base[1]} ms",
-                  file=sys.stderr)
-            async with pool.acquire() as conn:
-                t0 = time.perf_counter()
-                await conn.execute(MIGRATION.read_text("utf-8"))
-                await conn.execute("ANALYZE")
-                print(f"015 indexes built in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
-            await time_searches(pool, 1)
-            p50, p95 = p50_p95(await time_searches(pool, repeat))
-        finally:
-            await db.close_pool(pool, 10.0)
+        await load(scratch, calls)
+        before = await timed(scratch, repeat)
+        await add_indexes(scratch)
+        after = await timed(scratch, repeat)
+    print("median page: without 015 indexes, with them, search", file=sys.stderr)
+    report(before, after)
+    (p50, p95), base = (p50_p95([t for ts in m.values() for t in ts]) for m in (after, before))
     return {"calls": calls, "p50_ms": p50, "p95_ms": p95, "baseline_p50_ms": base[0],
             "baseline_p95_ms": base[1]}
 

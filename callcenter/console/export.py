@@ -43,16 +43,14 @@ def to_csv(rows: Iterable[list[Cell]], _: Gettext) -> bytes:
 
 
 def to_xlsx(rows: Iterable[list[Cell]], _: Gettext) -> bytes:
-    """A one-sheet workbook, the header row frozen."""
+    """A one-sheet workbook, written row by row (an export may hold many calls)."""
     from openpyxl import Workbook
 
-    wb = Workbook()
-    ws = wb.active
-    ws.title = _("Calls")
-    ws.append([_(h) for h in HEADERS])
-    for row in rows:
-        ws.append(row)
-    ws.freeze_panes = "A2"
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(_("Calls"))
+    sheet.freeze_panes = "A2"
+    for line in ([_(h) for h in HEADERS], *rows):
+        sheet.append(line)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

@@ -160,9 +160,16 @@ def _row(r: asyncpg.Record) -> CallRow:
 
 async def search_calls(pool: asyncpg.Pool, f: CallFilter, sort: Sort = Sort(),
                        after: Keyset | None = None, limit: int = 50) -> list[CallRow]:
-    """Up to ``limit`` calls matching ``f`` in ``sort`` order, after the keyset ``after``."""
+    """Up to ``limit`` calls matching ``f`` in ``sort`` order, after the keyset ``after``.
+
+    Planned for its own values each time: how selective a number pattern or a time
+    range is varies too much for one generic plan of the prepared statement.
+    """
     sql, args = search_sql(f, sort, after, limit)
-    return [_row(r) for r in await pool.fetch(sql, *args)]
+    async with pool.acquire() as conn, conn.transaction(readonly=True):
+        await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+        rows = await conn.fetch(sql, *args)
+    return [_row(r) for r in rows]
 
 
 async def search_choices(pool: asyncpg.Pool) -> dict[str, list[str]]:
