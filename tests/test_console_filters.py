@@ -43,8 +43,8 @@ def test_defaults_and_local_times() -> None:
     q = parse_calls({"from": "2026-12-05T14:30", "to": "2026-12-05"}, TZ, NOW)
     assert q.filter.start == datetime(2026, 12, 5, 6, 30, tzinfo=UTC)
     assert q.filter.end == datetime(2026, 12, 5, 16, 0, tzinfo=UTC)  # the end of that day
-    v = parse_violations({"agent": "agent1001"}, TZ, NOW)
-    assert v.end == NOW and v.agent == "agent1001" and v.queue is None
+    v, after = parse_violations({"agent": "agent1001"}, TZ, NOW)
+    assert v.end == NOW and v.agent == "agent1001" and v.queue is None and after is None
 
 
 @pytest.mark.parametrize("key", [
@@ -54,6 +54,15 @@ def test_keyset_round_trip(key: tuple[object, str, str]) -> None:
     assert decode_keyset(encode_keyset(key), sort) == key  # type: ignore[arg-type]
     with pytest.raises(FilterError):  # a keyset of another sort is refused
         decode_keyset(encode_keyset(key), "wait" if sort == "started" else "started")  # type: ignore[arg-type]
+
+
+def test_violation_keyset_round_trip() -> None:
+    key = (datetime(2026, 12, 5, 6, 30, 15, tzinfo=UTC), "pbx1", "17.3", 2)
+    _, after = parse_violations({"after": encode_keyset(key)}, TZ, NOW)
+    assert after == key
+    for bad in [(key[0], "pbx1", "17.3"), (key[0], "pbx1", "17.3", "2"), (1.5, "a", "b", 0)]:
+        with pytest.raises(FilterError):
+            parse_violations({"after": encode_keyset(bad)}, TZ, NOW)
 
 
 def test_timeline_orders_events_and_knows_what_is_unknown() -> None:

@@ -300,3 +300,23 @@ async def test_violations_page_by_day_agent_queue(pool: asyncpg.Pool,
         sales = await (await qa.get("/violations", params={
             "from": "2026-11-01", "to": "2026-11-02", "queue": "sales"})).text()
         assert 'href="/calls/pbx1/c3"' in sales and 'href="/calls/pbx1/c1"' not in sales
+
+
+async def test_violations_page_through_keyset_pages(pool: asyncpg.Pool, settings: Settings,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from callcenter.console import web as console
+
+    monkeypatch.setattr(console, "VIOLATIONS_PAGE", 2)
+    for n in range(5):
+        await add_call(pool, f"v{n}", n)
+        await add_violation(pool, f"v{n}")
+    seen: list[str] = []
+    async with web_client(settings, pool, role="supervisor", features=FEATURES) as sup:
+        url: str | None = "/violations?from=2026-11-02&to=2026-11-02"
+        while url:
+            page = await (await sup.get(url)).text()
+            assert '<td class="num">5</td>' in page.split('id="by-agent"')[1]  # all counted
+            seen += re.findall(r'href="/calls/pbx1/(v\d)"', page)
+            nxt = re.search(r'href="([^"]+)" id="next-page"', page)
+            url = nxt.group(1).replace("&amp;", "&") if nxt else None
+    assert seen == ["v4", "v3", "v2", "v1", "v0"]

@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from callcenter.store.call_search import SORT_KEYS, CallFilter, Keyset, Sort
+from callcenter.store.violation_log import Keyset as ViolationKeyset
 from callcenter.store.violation_log import ViolationFilter
 
 DIRECTIONS = ("inbound", "outbound", "internal")
@@ -131,10 +132,10 @@ def whole_number(q: Mapping[str, str], field: str, low: int, high: int) -> int |
     return int(value)
 
 
-def encode_keyset(key: Keyset) -> str:
-    """The opaque ``after`` parameter of the next page."""
-    value = key[0].isoformat() if isinstance(key[0], datetime) else key[0]
-    raw = json.dumps([value, key[1], key[2]], separators=(",", ":")).encode()
+def encode_keyset(key: tuple[Any, ...]) -> str:
+    """The opaque ``after`` parameter of the next page (a calls or a violations keyset)."""
+    parts = [p.isoformat() if isinstance(p, datetime) else p for p in key]
+    raw = json.dumps(parts, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -148,17 +149,33 @@ def _keyset_value(value: Any, sort_key: str) -> Any:
     return None
 
 
-def decode_keyset(text: str, sort_key: str) -> Keyset:
-    """The keyset of an ``after`` parameter made by :func:`encode_keyset` for ``sort_key``."""
+def _decoded(text: str, sort_key: str, size: int) -> list[Any]:
+    """The parts of an ``after`` parameter: a sort value, then strings (and an int last
+    when ``size`` is 4); FilterError on anything else."""
     try:
         raw = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-        value, server, linkedid = raw if isinstance(raw, list) else (None, None, None)
-        value = _keyset_value(value, sort_key)
+        ok = isinstance(raw, list) and len(raw) == size
+        if ok:
+            raw[0] = _keyset_value(raw[0], sort_key)
+            ok = raw[0] is not None and all(isinstance(p, str) for p in raw[1:3]) and (
+                size == 3 or (isinstance(raw[3], int) and not isinstance(raw[3], bool)))
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
-        value = server = linkedid = None
-    if value is None or not isinstance(server, str) or not isinstance(linkedid, str):
+        ok = False
+    if not ok:
         raise FilterError("after", "not a page of this search; start again")
+    return list(raw)
+
+
+def decode_keyset(text: str, sort_key: str) -> Keyset:
+    """The keyset of an ``after`` parameter made by :func:`encode_keyset` for ``sort_key``."""
+    value, server, linkedid = _decoded(text, sort_key, 3)
     return value, server, linkedid
+
+
+def decode_violation_keyset(text: str) -> ViolationKeyset:
+    """The keyset of the violations page's ``after`` parameter."""
+    at, server, linkedid, idx = _decoded(text, "started", 4)
+    return at, server, linkedid, idx
 
 
 def parse_calls(q: Mapping[str, str], tz: str, now: datetime) -> CallQuery:
@@ -181,8 +198,10 @@ def parse_calls(q: Mapping[str, str], tz: str, now: datetime) -> CallQuery:
     return CallQuery(flt, sort, after, size)
 
 
-def parse_violations(q: Mapping[str, str], tz: str, now: datetime) -> ViolationFilter:
+def parse_violations(q: Mapping[str, str], tz: str, now: datetime
+                     ) -> tuple[ViolationFilter, ViolationKeyset | None]:
     """The violations page's query string: ``from``, ``to`` (default: the last 7 days up to
-    now), ``agent``, ``queue``."""
+    now), ``agent``, ``queue``, and ``after`` (the page to continue after)."""
     start, end = time_range(q, tz, now, default_days=DEFAULT_DAYS)
-    return ViolationFilter(start, end or now, name(q, "agent"), name(q, "queue"))
+    after = decode_violation_keyset(q["after"]) if q.get("after") else None
+    return ViolationFilter(start, end or now, name(q, "agent"), name(q, "queue")), after

@@ -49,7 +49,7 @@ from callcenter.web.nav import add_nav
 ROLES = ("supervisor", "admin", "qa")
 EXPORTERS = ("supervisor", "admin")
 EXPORT_MAX = 20_000
-VIOLATIONS_SHOWN = 500
+VIOLATIONS_PAGE = 200
 EXPORT_TYPES = {"csv": "text/csv; charset=utf-8",
                 "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 FIELDS = {"from": "From", "to": "To", "number": "Number", "agent": "Agent", "queue": "Queue",
@@ -176,20 +176,24 @@ async def call_page(request: web.Request) -> web.StreamResponse:
 
 @require_role(*ROLES)
 async def violations_page(request: web.Request) -> web.StreamResponse:
-    """Violations of a period by day, agent and queue, and the list, newest first."""
+    """Violations of a period by day, agent and queue, and a page of the list, newest first."""
     who = await current_user(request)
     context = await _form_context(request, who)
     try:
-        flt = parse_violations(request.query, _timezone(request), datetime.now(UTC))
+        flt, after = parse_violations(request.query, _timezone(request), datetime.now(UTC))
     except FilterError as exc:
         context.update(error=problem(exc, _gettext(request, who)), error_field=exc.field)
         return aiohttp_jinja2.render_template("console/violations.html", request, context,
                                               status=400)
     pool = request.app[POOL]
+    rows = await list_violations(pool, flt, after, limit=VIOLATIONS_PAGE + 1)
+    last = rows[VIOLATIONS_PAGE - 1] if len(rows) > VIOLATIONS_PAGE else None
     context.update(
         counts=await violation_counts(pool, flt, _timezone(request)),
-        violations=await list_violations(pool, flt, limit=VIOLATIONS_SHOWN + 1),
-        shown=VIOLATIONS_SHOWN)
+        violations=rows[:VIOLATIONS_PAGE],
+        first_query=_with(request, after="") if after else None,
+        next_query=_with(request, after=encode_keyset(
+            (last["at"], last["server"], last["linkedid"], last["idx"]))) if last else None)
     return aiohttp_jinja2.render_template("console/violations.html", request, context)
 
 
