@@ -247,7 +247,8 @@ class LiveState:
         return sorted(self.known_queues)
 
     def snapshot(self, mask: Callable[[str | None], str]) -> dict[str, Any]:
-        """The board now: queues, centre total, agents, alerts (numbers through ``mask``).
+        """The board now: queues, direct calls (no queue), centre total (= the queues + the
+        direct calls), agents, alerts (numbers through ``mask``).
 
         Times are ISO 8601 UTC strings, durations seconds, rates 0..1 or None.
         """
@@ -273,6 +274,8 @@ class LiveState:
                          "short_abandon_s": self.ms.short_abandon_s},
             "queues": [self._queue(q, figures.get(q, CallFigures()), now)
                        for q in self.queue_names()],
+            "direct": {**self._figures(figures.get(None, CallFigures())), "waiting": 0,
+                       "longest_wait_s": 0.0},
             "total": {**self._figures(sum(figures.values(), CallFigures())),
                       "waiting": len(waits), "longest_wait_s": _longest(waits, now)},
             "agents": [self._agent(a, by_agent.get(a, []), alerts[a], mask)
@@ -336,6 +339,7 @@ class LiveState:
         since = self._since(agent, shown, state.since) if state and not unseen else None
         return {
             "agent": agent, "name": state.fact.name if state else None, "state": shown,
+            "paused": bool(state and state.fact.paused),
             "reason": state.fact.reason if state and state.fact.paused else None,
             "since": since.isoformat() if since else None,
             "since_unknown": unseen,
