@@ -15,13 +15,9 @@ import asyncpg
 import pytest
 
 from callcenter.commands import CommandPort
-from callcenter.daemon import Daemon
-from callcenter.live import LiveConsumer
-from callcenter.settings import AmiServer, Settings
-from callcenter.sim import PBXSimulator
 from callcenter.store.audit import AuditRepository
 from callcenter.web.testing import ensure_user
-from tests.support.web_board import serve, sign_in
+from tests.support.web_board import serve, sign_in, sim_board
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(os.environ.get("CALLCENTER_ARTIFACTS")
@@ -40,57 +36,43 @@ async def test_supervisor_pauses_an_agent_from_the_wallboard(
     from playwright.async_api import async_playwright, expect
 
     text = TEXT[locale]
-    sim = PBXSimulator(speed=10.0, keep_events=True, systemname="sim")
-    await sim.start()
-    settings = Settings()
-    settings.database.spool_dir = str(tmp_path / "spool")
-    settings.servers = [AmiServer(name="sim", host=sim.host, port=sim.port, secret="secret",
-                                  reconnect_min_s=0.1, reconnect_max_s=1.0)]
-    live = LiveConsumer.from_settings(settings)
-    daemon = Daemon(settings, pool, consumers=[live], log_calls=False)
-    await daemon.start()
     name, password = await ensure_user(pool, "supervisor", None, "browser-test-pw")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    try:
-        async with serve(settings, pool, live=live,
-                         commands=CommandPort(daemon.clients)) as base, \
-                async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path=chromium)
-            try:
-                page = await browser.new_page(locale=locale,
-                                              viewport={"width": 1600, "height": 900})
-                await sign_in(page, base, "/wallboard", name, password)
-                row = page.locator('#board tr[data-agent="agent1001"]')
-                await expect(row.locator("button.agent-act")).to_be_visible(timeout=10_000)
-                await row.locator("button.agent-act").click()
-                dialog = page.locator("#agent-actions")
-                await expect(dialog).to_be_visible()
-                await dialog.locator("select[name=reason]").select_option("lunch")
-                await dialog.locator('form[data-action="pause"] button').click()
-                result = page.locator("#agent-action-result")
-                await expect(result).to_have_text(text["paused"], timeout=10_000)
-                await expect(result).to_have_class("notice")
-                await page.screenshot(path=str(ARTIFACTS / f"wallboard-pause-{locale}.png"))
-                await dialog.locator("button.close").click()
-                await expect(dialog).to_be_hidden()
-                # the board shows what Asterisk reported back, not our wish
-                await expect(row.locator("td.state")).to_contain_text(text["state"],
-                                                                       timeout=10_000)
-                await expect(row.locator("td.state .reason")).to_have_text("lunch")
+    async with sim_board(pool, tmp_path, keep_events=True) as rig, \
+            serve(rig.settings, pool, live=rig.live,
+                  commands=CommandPort(rig.daemon.clients)) as base, \
+            async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=chromium)
+        try:
+            page = await browser.new_page(locale=locale, viewport={"width": 1600, "height": 900})
+            await sign_in(page, base, "/wallboard", name, password)
+            row = page.locator('#board tr[data-agent="agent1001"]')
+            await expect(row.locator("button.agent-act")).to_be_visible(timeout=10_000)
+            await row.locator("button.agent-act").click()
+            dialog = page.locator("#agent-actions")
+            await expect(dialog).to_be_visible()
+            await dialog.locator("select[name=reason]").select_option("lunch")
+            await dialog.locator('form[data-action="pause"] button').click()
+            result = page.locator("#agent-action-result")
+            await expect(result).to_have_text(text["paused"], timeout=10_000)
+            await expect(result).to_have_class("notice")
+            await page.screenshot(path=str(ARTIFACTS / f"wallboard-pause-{locale}.png"))
+            await dialog.locator("button.close").click()
+            await expect(dialog).to_be_hidden()
+            # the board shows what Asterisk reported back, not our wish
+            await expect(row.locator("td.state")).to_contain_text(text["state"], timeout=10_000)
+            await expect(row.locator("td.state .reason")).to_have_text("lunch")
 
-                await row.locator("button.agent-act").click()
-                await dialog.locator('form[data-action="unpause"] button').click()
-                await expect(result).to_have_text(text["unpaused"], timeout=10_000)
-                await dialog.locator("button.close").click()
-                await expect(row.locator("td.state .reason")).to_have_count(0, timeout=10_000)
-            finally:
-                await browser.close()
-    finally:
-        await daemon.stop()
-        await sim.stop()
-        await live.close()
+            await row.locator("button.agent-act").click()
+            await dialog.locator('form[data-action="unpause"] button').click()
+            await expect(result).to_have_text(text["unpaused"], timeout=10_000)
+            await dialog.locator("button.close").click()
+            await expect(row.locator("td.state .reason")).to_have_count(0, timeout=10_000)
+        finally:
+            await browser.close()
+        actions = rig.sim.actions
     pauses = [{k: v for k, v in a.items() if k != "ActionID"}
-              for a in sim.actions if a.get("Action") == "QueuePause"]
+              for a in actions if a.get("Action") == "QueuePause"]
     assert pauses == [
         {"Action": "QueuePause", "Interface": "PJSIP/agent1001", "Paused": "true",
          "Reason": "lunch"},

@@ -4,13 +4,49 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 from aiohttp import web
 
-from callcenter.settings import Settings
+from callcenter.daemon import Daemon
+from callcenter.live import LiveConsumer
+from callcenter.settings import AmiServer, Settings
+from callcenter.sim import PBXSimulator
 from callcenter.web.app import CORE_FEATURES, create_app
+
+
+@dataclass
+class SimBoard:
+    """The simulator, the daemon on it and the live state the daemon feeds."""
+
+    settings: Settings
+    sim: PBXSimulator
+    daemon: Daemon
+    live: LiveConsumer
+
+
+@contextlib.asynccontextmanager
+async def sim_board(pool: asyncpg.Pool, tmp_path: Path, speed: float = 10.0,
+                    **sim_kwargs: Any) -> AsyncIterator[SimBoard]:
+    """A started PBX simulator ("sim") and a daemon feeding a live consumer."""
+    sim = PBXSimulator(speed=speed, systemname="sim", **sim_kwargs)
+    await sim.start()
+    settings = Settings()
+    settings.database.spool_dir = str(tmp_path / "spool")
+    settings.servers = [AmiServer(name="sim", host=sim.host, port=sim.port, secret="secret",
+                                  reconnect_min_s=0.1, reconnect_max_s=1.0)]
+    live = LiveConsumer.from_settings(settings)
+    daemon = Daemon(settings, pool, consumers=[live], log_calls=False)
+    await daemon.start()
+    try:
+        yield SimBoard(settings, sim, daemon, live)
+    finally:
+        await daemon.stop()
+        await sim.stop()
+        await live.close()
 
 
 @contextlib.asynccontextmanager
