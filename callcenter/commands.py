@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -69,8 +69,11 @@ def result_of(response: Mapping[str, Any]) -> CommandResult:
 class CommandPort:
     """Sends actions to named AMI servers; counts results by action and status."""
 
-    def __init__(self, clients: Mapping[str, ActionSender]) -> None:
+    def __init__(self, clients: Mapping[str, ActionSender],
+                 allowed: Callable[[str], bool] = lambda server: True) -> None:
         self.clients = clients
+        self.allowed = allowed
+        """Whether this instance may act on a server now (it holds its lease)."""
         self.results: Counter[tuple[str, str]] = Counter()
         """(action, status) → how many; for ``/metrics``."""
 
@@ -86,6 +89,10 @@ class CommandPort:
         out: asyncio.Future[CommandResult] = loop.create_future()
         name = str(action.get("Action"))
         client = self.clients.get(server)
+        if not self.allowed(server):
+            self._done(out, name, server, CommandResult(
+                "failed", f"this instance does not hold the lease of {server!r}"))
+            return out
         if client is None or getattr(client, "connected", True) is False:
             reason = f"unknown server {server!r}" if client is None else "not connected"
             self._done(out, name, server, CommandResult("failed", reason))

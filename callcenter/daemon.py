@@ -27,6 +27,7 @@ import structlog
 from callcenter.calls.model import CallEnded, CallRecord, Fact, ServiceAlert
 from callcenter.cel.filler import OutageFiller
 from callcenter.commands import CommandPort
+from callcenter.ha.leases import LeaseKeeper, instance_name
 from callcenter.health import Instruments, readiness
 from callcenter.pipeline import ServerPipeline, Tracker, feed_realtime, is_realtime
 from callcenter.pipeline_durable import Consumer, DurablePath, FanOut
@@ -37,6 +38,7 @@ from callcenter.store.calls import CallRepository
 from callcenter.store.consumer import StoreConsumer
 from callcenter.store.gaps import JournalGap, Outage
 from callcenter.store.journal import SeqClock
+from callcenter.store.leases import LeaseRepository
 from callcenter.store.writer import UNREACHABLE, StoreWriter
 from callcenter.supervisor import Supervisor
 
@@ -121,13 +123,15 @@ class Daemon:
         self.durable: list[Consumer] = [c for c in self.consumers if not is_realtime(c)]
         self.client_factory = client_factory
         self.clients: dict[str, Any] = {}
-        self.commands = CommandPort(self.clients)
+        self.ha = _lease_keeper(settings, pool, self) if settings.ha.enabled else None
+        self.commands = CommandPort(self.clients, allowed=self._may_act)
         self.instruments = Instruments()
         self.writer.commit_latency = self.instruments.journal_commit_s.observe
         self.supervisor = Supervisor(on_fatal)
         self.outages = OutageFiller(pool, settings, lambda name: make_tracker(name, settings),
                                     on_alert=self._service_alert, on_filled=self._calls_filled)
         self._journal_last: dict[str, int] = {}
+        self._taken_over: set[str] = set()
         self.trackers: dict[str, Tracker] = {}
         self.pipelines: dict[str, ServerPipeline] = {}
         self.fanouts: dict[str, FanOut] = {}
@@ -182,8 +186,50 @@ class Daemon:
         self.gc.start()
         self.supervisor.spawn("store-spool-drainer", self.writer.drain_forever)
         self.supervisor.spawn("outage-filler", self.outages.run)
+        if self.ha is not None:  # the servers whose lease this instance takes
+            self.writer.fence = self.ha.held
+            self.writer.on_fenced = self._fenced
+            self.supervisor.spawn("ha-leases", self.ha.run)
+            return
         for server in self.servers:
             await self._start_server(server)
+
+    def _may_act(self, server: str) -> bool:
+        """Actions on ``server`` are this instance's to send (it holds the lease)."""
+        return self.ha is None or self.ha.holds(server)
+
+    def _fenced(self, server: str) -> None:
+        """Another instance owns ``server`` now (our writes were refused): stop serving it."""
+        if self.ha is not None and server in self.ha.held:
+            self.ha.held.pop(server, None)
+        if server in self.pipelines:
+            asyncio.ensure_future(self.stop_server(server, "writes fenced off"))
+
+    async def gain_server(self, name: str, epoch: int) -> None:
+        """This instance took ``name``'s lease: serve it (a takeover outage is noted at
+        its first connect)."""
+        server = next(s for s in self.servers if s.name == name)
+        self._taken_over.add(name)
+        await self._start_server(server)
+        log.info("ha_serving", server=name, epoch=epoch)
+
+    async def stop_server(self, name: str, why: str) -> None:
+        """Stop serving ``name`` at once (no more actions), keeping what was received."""
+        client = self.clients.pop(name, None)
+        pipe = self.pipelines.pop(name, None)
+        if client is not None:
+            await asyncio.wait([asyncio.ensure_future(client.close())], timeout=1.0)
+        if pipe is not None:
+            await pipe.put_item(None)
+            await self.supervisor.finish(f"pipeline-{name}", 1.0)
+            if pipe.durable is not None:
+                await pipe.durable.stop()
+            await self.supervisor.finish(f"durable-{name}", 2.0)
+        fanout = self.fanouts.pop(name, None)
+        if fanout is not None:
+            await asyncio.wait([asyncio.ensure_future(fanout.close())], timeout=1.0)
+        self.trackers.pop(name, None)
+        log.warning("ha_server_stopped", server=name, reason=why)
 
     async def _start_server(self, server: AmiServer) -> None:
         name = server.name
@@ -274,7 +320,8 @@ class Daemon:
         if getattr(client, "lost_at", None) is not None:
             kind, lost = "link_down", float(client.lost_at)
         elif last_seq:
-            kind, lost = "daemon_down", last_seq / 1e6
+            kind = "takeover" if name in self._taken_over else "daemon_down"
+            lost = last_seq / 1e6
         else:
             return
         self.outages.note(Outage(name, kind, datetime.fromtimestamp(lost, UTC),
@@ -329,6 +376,8 @@ class Daemon:
                 await asyncio.wait(tasks, timeout=until(reserve_s))
         await self.supervisor.stop(timeout_s=0.3)
         await self.writer.close(drain_timeout_s=until(0.3))
+        if self.ha is not None:  # written what we had: the standby takes over at once
+            await asyncio.wait([asyncio.ensure_future(self.ha.release_all())], timeout=0.3)
         self.gc.stop()
         log.info("daemon_stopped", spool_pending=self.writer.pending)
 
@@ -348,6 +397,16 @@ async def _pbx_clock(client: Any) -> list[dict[str, Any]]:
         return []
     stamp = pong.get("Timestamp") if isinstance(pong, dict) else None
     return [{"Ping": "Pong", "Timestamp": stamp}] if isinstance(stamp, str) else []
+
+
+def _lease_keeper(settings: Settings, pool: asyncpg.Pool, daemon: Daemon) -> LeaseKeeper:
+    """The daemon's lease keeper: gaining a lease starts a server, losing it stops it."""
+    async def lost(name: str, why: str) -> None:
+        await daemon.stop_server(name, why)
+
+    return LeaseKeeper(LeaseRepository(pool), instance_name(settings.ha.instance),
+                       [s.name for s in settings.servers], takeover_s=settings.ha.takeover_s,
+                       on_gain=daemon.gain_server, on_loss=lost)
 
 
 def _default_client_factory() -> ClientFactory:

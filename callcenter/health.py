@@ -119,14 +119,24 @@ def readiness(daemon: Daemon) -> tuple[bool, dict[str, Any]]:
         problems.append("data dropped (see store.gaps)")
     problems += [f"task {name} failed" for name, t in tasks.items() if not t["running"]]
     outages = outage_health(daemon)
+    if daemon.ha is not None and not daemon.ha.database_ok:
+        problems.append("leases cannot be renewed: the database is unreachable")
     if outages["fill_error"]:
         problems.append(f"outage not completed from CEL: {outages['fill_error']}")
     report = {
         "ready": not problems, "problems": problems, "servers": servers, "store": store,
         "tasks": tasks, "last_enforcement_late_ms": None if late is None else round(late * 1e3, 1),
-        "sse_clients": sse_clients(daemon), "outages": outages,
+        "sse_clients": sse_clients(daemon), "outages": outages, "ha": ha_health(daemon),
     }
     return not problems, report
+
+
+def ha_health(daemon: Daemon) -> dict[str, Any] | None:
+    """Active/standby: this instance and the PBXs it serves (their lease epochs)."""
+    if daemon.ha is None:
+        return None
+    return {"instance": daemon.ha.instance, "serving": dict(daemon.ha.held),
+            "database_ok": daemon.ha.database_ok}
 
 
 def outage_health(daemon: Daemon) -> dict[str, Any]:

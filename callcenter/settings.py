@@ -145,6 +145,17 @@ class CelSettings(_Section):
     read) is tried again."""
 
 
+class HaSettings(_Section):
+    """Active/standby: several instances share the PBXs through leases in PostgreSQL."""
+
+    enabled: bool = False
+    instance: str = ""
+    """This instance's name (default: host, pid and a random suffix)."""
+    takeover_s: float = Field(default=5.0, ge=1.0)
+    """A lease not renewed for this long is taken by another instance (renewed every
+    third of it)."""
+
+
 class WebSettings(_Section):
     """The web app."""
 
@@ -219,6 +230,7 @@ class Settings(_Section):
     queues: dict[str, QueueOverride] = {}
     recordings: RecordingSettings = RecordingSettings()
     cel: CelSettings = CelSettings()
+    ha: HaSettings = HaSettings()
     web: WebSettings = WebSettings()
     qa: QaSettings = QaSettings()
     agent_panel: AgentPanelSettings = AgentPanelSettings()

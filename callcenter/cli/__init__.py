@@ -30,6 +30,7 @@ COMMAND_MODULES = [
     "callcenter.cli.checkconfig_cmd",
     "callcenter.cli.qa_cmd",
     "callcenter.cli.recordings_cmd",
+    "callcenter.cli.ha_cmd",
 ]
 
 

@@ -153,5 +153,6 @@ class OutageRepository:
 
 def _reason(outage: Outage) -> str:
     what = {"link_down": "the AMI link was down",
-            "daemon_down": "the daemon was not running"}.get(outage.kind, outage.kind)
+            "daemon_down": "the daemon was not running",
+            "takeover": "another instance took the PBX over"}.get(outage.kind, outage.kind)
     return what + (" and the PBX restarted" if outage.pbx_started_at else "")

@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +36,7 @@ from callcenter.store.calls import CallRepository
 from callcenter.store.codec import record_from_dict, record_to_dict, state_from_dict, state_to_dict
 from callcenter.store.gaps import GapRepository, JournalGap
 from callcenter.store.journal import JournalEntry, JournalRepository, JournalRow
+from callcenter.store.leases import LeaseRepository
 from callcenter.store.spool import Spool, SpoolPosition
 
 log = structlog.get_logger(__name__)
@@ -147,6 +148,11 @@ class StoreWriter:
         """Called with the seconds of each journal write to PostgreSQL (for ``/metrics``)."""
         self.on_loss: Callable[[JournalGap], None] | None = None
         """Called with each gap recorded (the daemon raises a wallboard alert)."""
+        self.fence: Mapping[str, int] | None = None
+        """Active/standby: server → the lease epoch this instance serves it under; writes
+        of other servers, or under an older epoch, are dropped (None: no fencing)."""
+        self.on_fenced: Callable[[str], None] | None = None
+        """Called with each server whose writes were fenced off."""
         self.database = Fault("database_unreachable")
         self.disk = Fault("spool_write_failed")
         self._migrated = not migrate
@@ -335,22 +341,46 @@ class StoreWriter:
                 await db.migrate(conn)
                 self._migrated = True
                 log.info("database_migrated_after_start")
-            if op.kind == "journal":
-                await self.journal.append_rows(op.items, conn)
-            elif op.kind == "calls":
-                await self.calls.upsert_calls(op.items, conn)
-                await self.agents.touch_queues(
-                    ((r.server, q, r.started_at) for r in op.items for q in r.queues or
-                     ([r.queue] if r.queue else [])), conn)
-            else:
-                await self.agents.apply_states(op.items, conn)
-            if self._gaps_to_store:
-                gaps, self._gaps_to_store = self._gaps_to_store, []
-                try:
-                    await self.gap_repo.record(gaps, conn)
-                except BaseException:
-                    self._gaps_to_store[:0] = gaps
-                    raise
+            if self.fence is None:
+                await self._write_items(op, conn)
+                return
+            async with conn.transaction():
+                await self._write_items(await self._fenced(op, conn), conn)
+
+    async def _fenced(self, op: Op, conn: Any) -> Op:
+        """``op`` without the items of servers whose lease this instance no longer holds
+        under the epoch it serves them with (:attr:`fence`); the leases stay share-locked
+        until the write commits, so a takeover cannot slip in between."""
+        assert self.fence is not None
+        servers = sorted({item.server for item in op.items})
+        current = await LeaseRepository.fenced_epochs(conn, servers)
+        lost = [s for s in servers if s not in self.fence or current.get(s) != self.fence[s]]
+        if not lost:
+            return op
+        log.error("store_fenced", servers=lost, kind=op.kind,
+                  items=sum(item.server in lost for item in op.items))
+        if self.on_fenced is not None:
+            for server in lost:
+                self.on_fenced(server)
+        return Op(op.kind, [item for item in op.items if item.server not in lost])
+
+    async def _write_items(self, op: Op, conn: Any) -> None:
+        if op.kind == "journal":
+            await self.journal.append_rows(op.items, conn)
+        elif op.kind == "calls":
+            await self.calls.upsert_calls(op.items, conn)
+            await self.agents.touch_queues(
+                ((r.server, q, r.started_at) for r in op.items for q in r.queues or
+                 ([r.queue] if r.queue else [])), conn)
+        else:
+            await self.agents.apply_states(op.items, conn)
+        if self._gaps_to_store:
+            gaps, self._gaps_to_store = self._gaps_to_store, []
+            try:
+                await self.gap_repo.record(gaps, conn)
+            except BaseException:
+                self._gaps_to_store[:0] = gaps
+                raise
 
     # -- draining -------------------------------------------------------------------
     async def drain_forever(self) -> None:

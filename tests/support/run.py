@@ -77,15 +77,30 @@ class Running:
 
 
 @contextlib.asynccontextmanager
-async def running(dsn: str, sim: PBXSimulator, tmp_path: Path, *,
-                  spool: Path | None = None, extra: str = "") -> AsyncIterator[Running]:
-    """``callcenter run`` against ``sim`` and ``dsn`` (``extra``: more TOML settings)."""
+async def running(dsn: str, sim: PBXSimulator | dict[str, PBXSimulator], tmp_path: Path, *,
+                  spool: Path | None = None, extra: str = "", name: str = "callcenter",
+                  cel_tables: dict[str, str] | None = None) -> AsyncIterator[Running]:
+    """``callcenter run`` against ``sim`` (or several, by server name) and ``dsn``
+    (``extra``: more TOML settings; ``name``: of its config file and default spool;
+    ``cel_tables``: a server's CEL table when not ``cel``)."""
     web_port = free_port()
-    config = tmp_path / "callcenter.toml"
+    sims = {"sim": sim} if isinstance(sim, PBXSimulator) else sim
+    servers = "".join(f"""
+[[servers]]
+name = "{server}"
+host = "127.0.0.1"
+port = {pbx.port}
+secret = "secret"
+reconnect_min_s = 0.1
+reconnect_max_s = 0.5
+cel_table = "{(cel_tables or {}).get(server, 'cel')}"
+""" for server, pbx in sims.items())
+    config = tmp_path / f"{name}.toml"
+    default_spool = tmp_path / ("spool" if name == "callcenter" else f"{name}-spool")
     config.write_text(f"""
 [database]
 dsn = "{dsn}"
-spool_dir = "{spool or tmp_path / 'spool'}"
+spool_dir = "{spool or default_spool}"
 write_timeout_s = 1.0
 batch_delay_s = 0.01
 
@@ -93,15 +108,7 @@ batch_delay_s = 0.01
 host = "127.0.0.1"
 port = {web_port}
 secure_cookies = false
-
-[[servers]]
-name = "sim"
-host = "127.0.0.1"
-port = {sim.port}
-secret = "secret"
-reconnect_min_s = 0.1
-reconnect_max_s = 0.5
-""" + extra, encoding="utf-8")
+""" + servers + extra, encoding="utf-8")
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "callcenter", "--config", str(config), "run",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,

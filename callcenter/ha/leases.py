@@ -1,0 +1,151 @@
+"""Holding the leases of PBXs: renew them, take a fair share, give up what is not ours.
+
+A lease table with heartbeats, not advisory locks: a paused (SIGSTOP) or partitioned
+owner keeps its database session and so would keep an advisory lock for good, while its
+lease row simply expires after ``takeover_s`` and another instance takes it, raising
+the epoch that fences the old owner's writes (:mod:`callcenter.store.writer`). An owner
+that has not renewed a lease for :data:`SAFE_FRACTION` of ``takeover_s`` (its database
+unreachable, or it was paused) stops acting on that PBX at once: by then another
+instance may own it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+import structlog
+
+from callcenter.store.leases import LeaseRepository
+
+log = structlog.get_logger(__name__)
+
+SAFE_FRACTION = 0.8
+"""A lease is acted on only this share of ``takeover_s`` after its last renewal."""
+UNREACHABLE = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+
+Hook = Callable[[str, int], Awaitable[None]]
+Loss = Callable[[str, str], Awaitable[None]]
+
+
+def instance_name(configured: str = "") -> str:
+    """``configured``, else ``<host>-<pid>-<random>``: unique per process."""
+    return configured or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+def fair_share(servers: int, live: list[str], instance: str) -> int:
+    """How many of ``servers`` PBXs ``instance`` serves among the ``live`` instances: an
+    even split, the first of them (by name) taking one more each for the remainder."""
+    ordered = sorted(set(live) | {instance})
+    base, extra = divmod(servers, len(ordered))
+    return base + (1 if ordered.index(instance) < extra else 0)
+
+
+class LeaseKeeper:
+    """Holds this instance's share of the leases of ``servers``; ``on_gain(server, epoch)``
+    and ``on_loss(server, why)`` start and stop serving a PBX (run as tasks: a slow start
+    never delays renewals)."""
+
+    def __init__(self, repo: LeaseRepository, instance: str, servers: list[str], *,
+                 takeover_s: float, on_gain: Hook, on_loss: Loss,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.repo = repo
+        self.instance = instance
+        self.servers = sorted(servers)
+        self.takeover_s = takeover_s
+        self.on_gain, self.on_loss = on_gain, on_loss
+        self.clock = clock
+        self.held: dict[str, int] = {}
+        """server → the epoch this instance holds it under."""
+        self._renewed: dict[str, float] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.database_ok = True
+
+    def holds(self, server: str) -> bool:
+        """True while this instance may act on ``server``."""
+        renewed = self._renewed.get(server)
+        return (server in self.held and renewed is not None
+                and self.clock() - renewed < self.takeover_s * SAFE_FRACTION)
+
+    async def run(self) -> None:
+        """Keep the leases until cancelled (every ``takeover_s`` / 3)."""
+        while True:
+            await self.step()
+            await asyncio.sleep(self.takeover_s / 3)
+
+    async def step(self) -> None:
+        """Renew, rebalance and take leases once; drop those not renewed in time."""
+        try:
+            await self._step()
+            self.database_ok = True
+        except UNREACHABLE as exc:
+            if self.database_ok:
+                log.error("ha_database_unreachable", error=repr(exc))
+            self.database_ok = False
+        for server in [s for s in self.held if not self.holds(s)]:
+            self._lose(server, "lease not renewed in time (database unreachable or paused)")
+
+    async def _step(self) -> None:
+        await self.repo.heartbeat(self.instance, socket.gethostname(), os.getpid())
+        for server, epoch in list(self.held.items()):
+            if await self.repo.renew(server, self.instance, epoch, self.takeover_s):
+                self._renewed[server] = self.clock()
+            else:
+                self._lose(server, "another instance owns it now")
+        share = fair_share(len(self.servers), await self.repo.live_instances(self.takeover_s),
+                           self.instance)
+        for server in sorted(self.held)[share:]:  # a newcomer takes its share
+            epoch = self.held[server]
+            self._lose(server, "handed over to balance the instances", handover=True)
+            await self.repo.release(server, self.instance, epoch)
+        for server in self._preference():
+            if len(self.held) >= share:
+                break
+            if server in self.held:
+                continue
+            epoch = await self.repo.acquire(server, self.instance, self.takeover_s)
+            if epoch is not None:
+                self.held[server], self._renewed[server] = epoch, self.clock()
+                log.info("ha_lease_taken", server=server, epoch=epoch, instance=self.instance)
+                self._spawn(self.on_gain(server, epoch))
+
+    def _preference(self) -> list[str]:
+        """Servers in an order of this instance's own (instances try different ones first)."""
+        return sorted(self.servers, key=lambda s: hashlib.sha1(
+            f"{self.instance}/{s}".encode()).hexdigest())
+
+    def _lose(self, server: str, why: str, *, handover: bool = False) -> None:
+        self.held.pop(server, None)
+        self._renewed.pop(server, None)
+        if handover:
+            log.info("ha_lease_handed_over", server=server, instance=self.instance)
+        else:
+            log.error("ha_lease_lost", server=server, reason=why, instance=self.instance)
+        self._spawn(self.on_loss(server, why))
+
+    async def release_all(self) -> None:
+        """Give every lease up and leave (a clean stop: the standby takes over at once)."""
+        try:
+            await self.repo.leave(self.instance)
+            for server, epoch in list(self.held.items()):
+                self.held.pop(server, None)
+                self._renewed.pop(server, None)
+                await self.repo.release(server, self.instance, epoch)
+        except UNREACHABLE:
+            return
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("ha_lease_change_failed", error=repr(exc), exc_info=exc)

@@ -1,0 +1,125 @@
+"""Two ``callcenter run`` instances share two simulated PBXs through leases in PostgreSQL:
+each PBX is served once; kill -9 the owner of a PBX under traffic and the other instance
+serves it within the takeover time, records the takeover as an outage (filled from the
+PBX's CEL) and stores every call once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from callcenter.sim import AgentScript, PBXSimulator
+from tests.support.run import Running, running
+
+HA = """
+[ha]
+enabled = true
+takeover_s = 1.0
+
+[cel]
+settle_s = 0.5
+retry_s = 0.5
+"""
+ANSWERS = AgentScript(1.0, 30.0)
+
+
+@contextlib.asynccontextmanager
+async def pbxs(dsn: str) -> AsyncIterator[dict[str, PBXSimulator]]:
+    sims = {name: PBXSimulator(speed=10, systemname=name, seed=n, cel_dsn=dsn,
+                               cel_table=f"cel_{name}")
+            for n, name in enumerate(("pbxa", "pbxb"))}
+    try:
+        for sim in sims.values():
+            await sim.start()
+        yield sims
+    finally:
+        for sim in sims.values():
+            await sim.stop()
+
+
+def serving(report: dict[str, Any]) -> set[str]:
+    return set((report.get("ha") or {}).get("serving") or {})
+
+
+async def test_kill_9_the_owner_and_the_standby_serves_its_pbx(
+        fresh_dsn: str, pool: asyncpg.Pool, tmp_path: Path) -> None:
+    cel = {name: f"cel_{name}" for name in ("pbxa", "pbxb")}
+    for table in cel.values():  # CEL rows carry no PBX name: one table per PBX (README)
+        await pool.execute(f"CREATE TABLE {table} (LIKE cel INCLUDING ALL)")
+    async with pbxs(fresh_dsn) as sims, running(fresh_dsn, sims, tmp_path, name="one", extra=HA,
+                       cel_tables=cel) as one, \
+                running(fresh_dsn, sims, tmp_path, name="two", extra=HA,
+                    cel_tables=cel) as two:
+        reports = await _both_ready(one, two)
+        owned = [serving(r) for r in reports]
+        assert owned[0] | owned[1] == {"pbxa", "pbxb"} and not owned[0] & owned[1]
+        victim, survivor = (one, two) if owned[0] else (two, one)
+        [taken] = owned[0] or owned[1]
+        calls = [await sims[taken].inbound_call(f"+3222000{n:03d}", "800",
+                                                agents={"agent1001": ANSWERS,
+                                                        "agent1002": ANSWERS})
+                 for n in range(2)]
+        await asyncio.sleep(0.5)
+        victim.proc.kill()
+        killed_at = time.monotonic()
+        report = await survivor.until_ready(
+            lambda status, r: serving(r) == {"pbxa", "pbxb"}, timeout_s=15)
+        took_s = time.monotonic() - killed_at
+        for call in calls:
+            assert await asyncio.wait_for(call.wait(), 60) == "answered"
+        report = await survivor.until_ready(
+            lambda status, r: r["outages"]["filled"] >= 1, timeout_s=30)
+        assert report["ha"]["database_ok"]
+    assert took_s < 5.0
+    rows = await pool.fetch("SELECT linkedid, disposition, agent FROM calls WHERE server = $1",
+                            taken)
+    assert sorted(r["linkedid"] for r in rows) == sorted(c.linkedid for c in calls)
+    assert {r["disposition"] for r in rows} == {"answered"}
+    kinds = {r["kind"] for r in await pool.fetch("SELECT kind FROM journal_gaps")}
+    assert kinds == {"takeover"}
+
+
+async def _both_ready(one: Running, two: Running) -> list[dict[str, Any]]:
+    """Both instances up, each serving one PBX (the leases spread)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        got = [await one.readyz(), await two.readyz()]
+        reports = [g[1] for g in got if g is not None]
+        if len(reports) == 2 and sorted(map(serving, reports), key=sorted) == [{"pbxa"},
+                                                                                {"pbxb"}]:
+            return reports
+        await asyncio.sleep(0.3)
+    raise AssertionError(f"the PBXs were never both served: {one.output[-2000:]!r}")
+
+
+async def test_a_paused_owner_resumes_fenced_off(fresh_dsn: str, pool: asyncpg.Pool,
+                                                 tmp_path: Path) -> None:
+    """SIGSTOP the owner past its lease, SIGCONT: the other instance serves its PBX, and the
+    resumed one gives up the lease it held (it says so); whatever it serves again is under
+    a newer epoch, which fences off anything written under the old one."""
+    import signal
+
+    async with pbxs(fresh_dsn) as sims, \
+            running(fresh_dsn, sims, tmp_path, name="one", extra=HA) as one, \
+            running(fresh_dsn, sims, tmp_path, name="two", extra=HA) as two:
+        reports = await _both_ready(one, two)
+        before = dict(reports[0]["ha"]["serving"])
+        one.proc.send_signal(signal.SIGSTOP)
+        await two.until_ready(lambda status, r: serving(r) == {"pbxa", "pbxb"}, timeout_s=15)
+        one.proc.send_signal(signal.SIGCONT)
+        deadline = time.monotonic() + 15
+        while b"ha_lease_lost" not in one.output:
+            assert time.monotonic() < deadline, one.output[-2000:]
+            await asyncio.sleep(0.2)
+        report = await one.until_ready(lambda status, r: r["ha"] is not None, timeout_s=5)
+        assert all(epoch > before.get(server, 0)
+                   for server, epoch in report["ha"]["serving"].items()), (before, report["ha"])
+        leases = {r["server"]: r["epoch"] for r in await pool.fetch(
+            "SELECT server, epoch FROM ha_leases")}
+        assert all(leases[server] > epoch for server, epoch in before.items())

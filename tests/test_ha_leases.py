@@ -1,0 +1,100 @@
+"""Leases of PBXs between instances, on a real PostgreSQL: spread, takeover after a pause,
+the paused owner fenced off (it can neither act nor write)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+
+from callcenter.calls.model import CallRecord
+from callcenter.ha.leases import LeaseKeeper
+from callcenter.store.leases import LeaseRepository
+from callcenter.store.writer import StoreWriter
+
+SERVERS = ["pbx1", "pbx2", "pbx3", "pbx4"]
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def keeper(pool: asyncpg.Pool, name: str, clock: FakeClock, log: list[tuple[str, str]],
+           takeover_s: float = 1.0) -> LeaseKeeper:
+    async def gain(server: str, epoch: int) -> None:
+        log.append((name, f"+{server}"))
+
+    async def loss(server: str, why: str) -> None:
+        log.append((name, f"-{server}"))
+
+    return LeaseKeeper(LeaseRepository(pool), name, SERVERS, takeover_s=takeover_s,
+                       on_gain=gain, on_loss=loss, clock=clock)
+
+
+async def test_leases_spread_and_a_paused_owner_is_taken_over_and_fenced(
+        pool: asyncpg.Pool) -> None:
+    import asyncio
+
+    clock, log = FakeClock(), []
+    a, b, c = (keeper(pool, n, clock, log) for n in ("a", "b", "c"))
+    for k in (a, b, c, a, b, c):
+        await k.step()
+    held = [set(k.held) for k in (a, b, c)]
+    assert sorted(len(h) for h in held) == [1, 1, 2]  # ceil(4 / 3): each PBX once
+    assert set().union(*held) == set(SERVERS) and sum(map(len, held)) == 4
+    # c is paused (SIGSTOP): it renews nothing; past takeover_s the others take its PBXs
+    paused = dict(c.held)
+    await asyncio.sleep(1.1)
+    clock.now += 1.1
+    for k in (a, b, a, b):
+        await k.step()
+    assert set(a.held) | set(b.held) == set(SERVERS)
+    leases = {lease.server: lease for lease in await LeaseRepository(pool).leases()}
+    assert all(leases[s].epoch > e and leases[s].owner in ("a", "b")
+               for s, e in paused.items())
+    # c resumes: before its next step it may not act; its step finds the leases gone
+    assert not any(c.holds(s) for s in paused)
+    await c.step()
+    assert c.held == {} and {("c", f"-{s}") for s in paused} <= set(log)
+
+
+async def test_writes_under_a_stale_epoch_are_fenced_off(pool: asyncpg.Pool,
+                                                         tmp_path: Path) -> None:
+    repo = LeaseRepository(pool)
+    assert await repo.acquire("pbx1", "old", 0.001) == 1
+    await asyncio_sleep(0.01)
+    assert await repo.acquire("pbx1", "new", 5.0) == 2  # the old lease expired: taken over
+    writer = StoreWriter(pool, tmp_path)
+    fenced: list[str] = []
+    writer.fence, writer.on_fenced = {"pbx1": 1}, fenced.append  # the old owner's view
+    await writer.start()
+    call = CallRecord("pbx1", "pbx1-1.0", datetime.now(UTC), direction="inbound")
+    await writer.write_calls([call])
+    writer.fence = {"pbx1": 2}  # the new owner's
+    await writer.write_calls([CallRecord("pbx1", "pbx1-2.0", datetime.now(UTC),
+                                         direction="inbound")])
+    await writer.close()
+    assert fenced == ["pbx1"]
+    assert [r["linkedid"] for r in await pool.fetch("SELECT linkedid FROM calls")] == ["pbx1-2.0"]
+
+
+async def asyncio_sleep(seconds: float) -> None:
+    import asyncio
+
+    await asyncio.sleep(seconds)
+
+
+async def test_a_clean_release_lets_another_take_at_once(pool: asyncpg.Pool) -> None:
+    clock, log = FakeClock(), []
+    a = keeper(pool, "a", clock, log, takeover_s=30.0)
+    await a.step()
+    assert set(a.held) == set(SERVERS)
+    await a.release_all()
+    b = keeper(pool, "b", clock, log, takeover_s=30.0)
+    await b.step()
+    assert set(b.held) == set(SERVERS)  # no 30 s wait
