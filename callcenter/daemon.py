@@ -272,6 +272,9 @@ class Daemon:
             return
         if ended:
             await self.writer.write_calls(ended)
+        # the rings in progress reach the ring rule, which starts now (after a restart or
+        # a takeover their deadlines are still enforced)
+        feed_realtime(self.realtime, tracker.ringing())
         log.info("open_calls_resumed", server=name, open_calls=len(tracker.open_calls),
                  ended_while_stored_open=len(ended), journal_entries=entries)
 

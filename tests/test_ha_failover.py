@@ -20,7 +20,7 @@ from tests.support.run import Running, running
 HA = """
 [ha]
 enabled = true
-takeover_s = 1.0
+takeover_s = 2.0
 
 [cel]
 settle_s = 0.5
@@ -29,11 +29,19 @@ retry_s = 0.5
 ANSWERS = AgentScript(1.0, 30.0)
 
 
+CEL = {name: f"cel_{name}" for name in ("pbxa", "pbxb")}
+"""CEL rows carry no PBX name: one table per PBX (README)."""
+
+
 @contextlib.asynccontextmanager
-async def pbxs(dsn: str) -> AsyncIterator[dict[str, PBXSimulator]]:
-    sims = {name: PBXSimulator(speed=10, systemname=name, seed=n, cel_dsn=dsn,
-                               cel_table=f"cel_{name}")
-            for n, name in enumerate(("pbxa", "pbxb"))}
+async def pbxs(dsn: str, pool: asyncpg.Pool, speed: float = 10.0
+               ) -> AsyncIterator[dict[str, PBXSimulator]]:
+    """Two simulated PBXs, each writing its CEL into its own table."""
+    for table in CEL.values():
+        await pool.execute(f"CREATE TABLE {table} (LIKE cel INCLUDING ALL)")
+    sims = {name: PBXSimulator(speed=speed, systemname=name, seed=n, cel_dsn=dsn,
+                               cel_table=CEL[name])
+            for n, name in enumerate(CEL)}
     try:
         for sim in sims.values():
             await sim.start()
@@ -49,32 +57,24 @@ def serving(report: dict[str, Any]) -> set[str]:
 
 async def test_kill_9_the_owner_and_the_standby_serves_its_pbx(
         fresh_dsn: str, pool: asyncpg.Pool, tmp_path: Path) -> None:
-    cel = {name: f"cel_{name}" for name in ("pbxa", "pbxb")}
-    for table in cel.values():  # CEL rows carry no PBX name: one table per PBX (README)
-        await pool.execute(f"CREATE TABLE {table} (LIKE cel INCLUDING ALL)")
-    async with pbxs(fresh_dsn) as sims, running(fresh_dsn, sims, tmp_path, name="one", extra=HA,
-                       cel_tables=cel) as one, \
-                running(fresh_dsn, sims, tmp_path, name="two", extra=HA,
-                    cel_tables=cel) as two:
+    async with pbxs(fresh_dsn, pool) as sims, \
+            running(fresh_dsn, sims, tmp_path, name="one", extra=HA, cel_tables=CEL) as one, \
+            running(fresh_dsn, sims, tmp_path, name="two", extra=HA, cel_tables=CEL) as two:
         reports = await _both_ready(one, two)
-        owned = [serving(r) for r in reports]
-        assert owned[0] | owned[1] == {"pbxa", "pbxb"} and not owned[0] & owned[1]
-        victim, survivor = (one, two) if owned[0] else (two, one)
-        [taken] = owned[0] or owned[1]
+        [taken] = serving(reports[0])
         calls = [await sims[taken].inbound_call(f"+3222000{n:03d}", "800",
                                                 agents={"agent1001": ANSWERS,
                                                         "agent1002": ANSWERS})
                  for n in range(2)]
         await asyncio.sleep(0.5)
-        victim.proc.kill()
+        one.proc.kill()
         killed_at = time.monotonic()
-        report = await survivor.until_ready(
-            lambda status, r: serving(r) == {"pbxa", "pbxb"}, timeout_s=15)
+        await two.until_ready(lambda status, r: serving(r) == {"pbxa", "pbxb"}, timeout_s=15)
         took_s = time.monotonic() - killed_at
         for call in calls:
             assert await asyncio.wait_for(call.wait(), 60) == "answered"
-        report = await survivor.until_ready(
-            lambda status, r: r["outages"]["filled"] >= 1, timeout_s=30)
+        report = await two.until_ready(lambda status, r: r["outages"]["filled"] >= 1,
+                                       timeout_s=30)
         assert report["ha"]["database_ok"]
     assert took_s < 5.0
     rows = await pool.fetch("SELECT linkedid, disposition, agent FROM calls WHERE server = $1",
@@ -105,9 +105,9 @@ async def test_a_paused_owner_resumes_fenced_off(fresh_dsn: str, pool: asyncpg.P
     a newer epoch, which fences off anything written under the old one."""
     import signal
 
-    async with pbxs(fresh_dsn) as sims, \
-            running(fresh_dsn, sims, tmp_path, name="one", extra=HA) as one, \
-            running(fresh_dsn, sims, tmp_path, name="two", extra=HA) as two:
+    async with pbxs(fresh_dsn, pool) as sims, \
+            running(fresh_dsn, sims, tmp_path, name="one", extra=HA, cel_tables=CEL) as one, \
+            running(fresh_dsn, sims, tmp_path, name="two", extra=HA, cel_tables=CEL) as two:
         reports = await _both_ready(one, two)
         before = dict(reports[0]["ha"]["serving"])
         one.proc.send_signal(signal.SIGSTOP)
@@ -123,3 +123,30 @@ async def test_a_paused_owner_resumes_fenced_off(fresh_dsn: str, pool: asyncpg.P
         leases = {r["server"]: r["epoch"] for r in await pool.fetch(
             "SELECT server, epoch FROM ha_leases")}
         assert all(leases[server] > epoch for server, epoch in before.items())
+
+
+async def test_a_ring_in_progress_at_the_takeover_is_enforced_by_the_new_owner(
+        fresh_dsn: str, pool: asyncpg.Pool, tmp_path: Path) -> None:
+    """Sales rings 20 s (app_queue's member timeout), the rule here allows 6 s (three rings
+    of 2 s; the PBX runs in real time, as the daemon's ring clock does): the owner is killed
+    0.5 s into a ring; the instance that takes over (within takeover_s, 2 s) cuts it at the
+    deadline."""
+    never = AgentScript(answer_after=None)
+    rule = HA + "\n[ring]\ncycle_s = 2.0\n"
+    async with pbxs(fresh_dsn, pool, speed=1.0) as sims, \
+            running(fresh_dsn, sims, tmp_path, name="one", extra=rule, cel_tables=CEL) as one, \
+            running(fresh_dsn, sims, tmp_path, name="two", extra=rule, cel_tables=CEL) as two:
+        reports = await _both_ready(one, two)
+        [taken] = serving(reports[0])
+        call = await sims[taken].inbound_call("+3222000777", "801", patience=12.0,
+                                              agents={"agent1002": never, "agent1003": never})
+        await asyncio.sleep(0.5)
+        one.proc.kill()
+        await two.until_ready(lambda status, r: serving(r) == {"pbxa", "pbxb"}, timeout_s=15)
+        await asyncio.wait_for(call.wait(), 60)
+        await two.until_ready(lambda status, r: r["outages"]["filled"] >= 1, timeout_s=30)
+    violations = await pool.fetch("SELECT action, result, ring_s FROM violations"
+                                  " WHERE linkedid = $1", call.linkedid)
+    assert violations and {v["action"] for v in violations} == {"hangup"}
+    assert {v["result"] for v in violations} == {"ok"}
+    assert all(v["ring_s"] < 6.5 for v in violations), violations  # cut at the deadline

@@ -130,6 +130,13 @@ class CallTracker:
         """The calls in progress, by linkedid."""
         return {lid: cs.record for lid, cs in self.calls.items()}
 
+    def ringing(self) -> list[Fact]:
+        """The rings in progress as the facts that began them: what a consumer starting
+        after a replay (the ring rule after a restart or a takeover) must be told."""
+        return [RingStarted(self.server, attempt.started_at, cs.linkedid, attempt,
+                            cs.customer, channel in cs.direct)
+                for cs in self.calls.values() for channel, attempt in cs.open_attempts()]
+
     @property
     def agents(self) -> dict[tuple[str, str], AgentStateChanged]:
         """The latest state of every queue member, by (interface, queue)."""
@@ -274,10 +281,9 @@ class CallTracker:
                     agent=endpoint_of(channel), interface=interface_of(channel),
                     started_at=created_at(s, at) or at, queue=queue,
                     channel=channel, uniqueid=text(s, "Uniqueid") or None)
-                cs.attempts[channel] = attempt
-                if direct:
-                    cs.direct.add(channel)
-                r.ring_attempts.append(attempt)
+                # a RingStarted as if seen: the ring rule enforces its deadline too
+                self._ring(cs, channel, {"Channel": cs.customer or ""}, attempt.started_at,
+                           attempt, direct=direct)
 
     def _outbound_from(self, cs: CallState, by_channel: Mapping[str, Mapping[str, Any]]
                        ) -> None:
