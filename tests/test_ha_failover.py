@@ -150,3 +150,28 @@ async def test_a_ring_in_progress_at_the_takeover_is_enforced_by_the_new_owner(
     assert violations and {v["action"] for v in violations} == {"hangup"}
     assert {v["result"] for v in violations} == {"ok"}
     assert all(v["ring_s"] < 6.5 for v in violations), violations  # cut at the deadline
+
+
+async def test_three_instances_spread_four_pbxs_each_served_once(
+        fresh_dsn: str, pool: asyncpg.Pool, tmp_path: Path) -> None:
+    names = [f"pbx{n}" for n in range(1, 5)]
+    sims = {name: PBXSimulator(speed=10, systemname=name, seed=n)
+            for n, name in enumerate(names)}
+    for sim in sims.values():
+        await sim.start()
+    try:
+        async with running(fresh_dsn, sims, tmp_path, name="i1", extra=HA) as i1, \
+                running(fresh_dsn, sims, tmp_path, name="i2", extra=HA) as i2, \
+                running(fresh_dsn, sims, tmp_path, name="i3", extra=HA) as i3:
+            deadline = time.monotonic() + 30
+            while True:
+                got = [await i.readyz() for i in (i1, i2, i3)]
+                served = [serving(g[1]) if g else set() for g in got]
+                if sorted(map(len, served)) == [1, 1, 2]:
+                    break
+                assert time.monotonic() < deadline, served
+                await asyncio.sleep(0.3)
+    finally:
+        for sim in sims.values():
+            await sim.stop()
+    assert set().union(*served) == set(names) and sum(map(len, served)) == 4
