@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
+import pytest
 
 from callcenter.calls.model import CallRecord
 from callcenter.ha.leases import LeaseKeeper
@@ -98,3 +99,20 @@ async def test_a_clean_release_lets_another_take_at_once(pool: asyncpg.Pool) -> 
     b = keeper(pool, "b", clock, log, takeover_s=30.0)
     await b.step()
     assert set(b.held) == set(SERVERS)  # no 30 s wait
+
+
+async def test_ha_status_says_who_serves_what(fresh_dsn: str, pool: asyncpg.Pool,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    import asyncio
+
+    from callcenter.cli import main
+
+    clock, log = FakeClock(), []
+    a = keeper(pool, "a", clock, log, takeover_s=30.0)
+    await a.step()
+    assert await asyncio.to_thread(main, ["ha", "status", "--dsn", fresh_dsn]) == 0
+    out = [line for line in capsys.readouterr().out.splitlines()
+           if line.startswith(("pbx", "live"))]  # not the log lines
+    assert [line.split(" (")[0] for line in out[:4]] == [f"{s}: a" for s in SERVERS]
+    assert all("epoch 1, serving" in line for line in out[:4])
+    assert out[-1] == "live instances: a"
