@@ -52,6 +52,7 @@ FEATURES = (
     "callcenter.reports.web",
     "callcenter.qa.web",
     "callcenter.agentpanel.web",
+    "callcenter.monitoring.web",
 )
 
 
