@@ -149,3 +149,17 @@ async def test_errors_are_translated(pool: asyncpg.Pool, tmp_path: Path) -> None
             "server": "sim", "linkedid": "x", "mode": "listen"})
         assert resp.status == 403
         assert (await resp.json())["message"] == "您无权监听通话。"
+
+
+async def test_call_ends_while_the_softphone_rings(pool: asyncpg.Pool, tmp_path: Path) -> None:
+    """ChanSpy finds nothing to spy on (option S): the session ends as too_late."""
+    async with monitor_rig(pool, tmp_path) as rig:
+        await rig.set_softphone()
+        rig.sim.pbx.supervisors["PJSIP/supervisor2001"].answer_after = 3.0
+        call = await rig.live_call()
+        session = await (await rig.post("/api/monitoring/sessions", {
+            "server": "sim", "linkedid": call.linkedid, "mode": "listen"})).json()
+        customer = rig.sim.pbx.channels[call.channel]
+        customer.owner.post("hangup", customer, 16)
+        ended = await rig.session(session["id"], "ended")
+        assert ended["outcome"] == "too_late" and ended["started_at"] is None

@@ -146,8 +146,9 @@ class MonitoringRepository:
                 await conn.execute(_STARTED, f.server, f.spy_linkedid, f.linkedid,
                                    endpoint_of(f.spyer_channel), f.mode, f.at)
             elif isinstance(f, MonitoringEnded):
+                unstarted = f.outcome == "ended" and f.linkedid is None
                 await conn.execute(_ENDED, f.server, f.spy_linkedid, f.linkedid,
                                    "ended" if f.outcome == "ended" else "failed",
-                                   f.outcome, f.detail, f.at)
+                                   "too_late" if unstarted else f.outcome, f.detail, f.at)
             else:
                 await CallRepository(self.pool).delete_calls(f.server, [f.linkedid], conn)
