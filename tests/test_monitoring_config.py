@@ -27,8 +27,8 @@ def test_shipped_supervisor_endpoint_passes() -> None:
 def test_unknown_supervisor_endpoint_is_reported() -> None:
     found = [m for m in messages(DIALPLAN, settings("supervisor2001", "supervisor2999"))
              if "monitoring" in m]
-    assert found == ["monitoring.endpoints: supervisor2999 is not an endpoint of pjsip.conf: "
-                     "live monitoring cannot ring that supervisor"]
+    assert found == [("monitoring.endpoints: supervisor2999 is not an endpoint of pjsip.conf: "
+                     "live monitoring cannot ring that supervisor")]
 
 
 def test_endpoint_without_aor_is_reported(tmp_path: Path) -> None:
@@ -37,8 +37,8 @@ def test_endpoint_without_aor_is_reported(tmp_path: Path) -> None:
     pjsip = conf / "pjsip.conf"
     pjsip.write_text(pjsip.read_text().replace("[supervisor2001](agent-aor)\n", ""))
     assert [m for m in messages(conf, settings("supervisor2001")) if "monitoring" in m] == [
-        "monitoring.endpoints: supervisor2001 has no aor section of its name: its softphone "
-        "cannot register"]
+        ("monitoring.endpoints: supervisor2001 has no aor section of its name: its softphone "
+        "cannot register")]
 
 
 def test_ami_user_without_originate_is_reported(tmp_path: Path) -> None:
