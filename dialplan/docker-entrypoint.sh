@@ -7,7 +7,7 @@
 #   AMI_SECRET       secret of the AMI user "callcenter" (manager.conf)
 #   AGENT_PASSWORDS  "1001=secret,1002=secret,...": one SIP password per agent
 #   SUPERVISOR_PASSWORDS  "2001=secret,...": one per supervisor softphone (live
-#                    monitoring); optional, a supervisor without one cannot register
+#                    monitoring); a supervisor endpoint without one cannot register
 #   TRUNK_HOST, TRUNK_USERNAME, TRUNK_PASSWORD   the SIP provider
 #   RECORDINGS_GID   group shared with the callcenter container (default 2000)
 #   POSTGRES_PASSWORD, POSTGRES_PORT   the callcenter database, where cel_pgsql
