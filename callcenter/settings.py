@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 
 class SettingsError(Exception):
@@ -45,12 +45,26 @@ class AmiServer(_Section):
     this PBX writes no CEL, outages are not filled). Several PBXs: one table each."""
 
 
+def user_data_dir() -> Path:
+    """The per-user directory of the embedded database, the spool and the demo's files
+    (``$XDG_DATA_HOME/callcenter``, by default ``~/.local/share/callcenter``): the same
+    from whatever directory a command runs."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("callcenter", appauthor=False))
+
+
 class DatabaseSettings(_Section):
     """PostgreSQL. An empty ``dsn`` means the embedded server in ``data_dir``."""
 
     dsn: str = ""
-    data_dir: str = ".callcenter/pgdata"
-    spool_dir: str = ".callcenter/spool"
+    data_dir: str = Field(default_factory=lambda: str(user_data_dir() / "pgdata"))
+    spool_dir: str = Field(default_factory=lambda: str(user_data_dir() / "spool"))
+
+    @field_validator("data_dir", "spool_dir")
+    @classmethod
+    def _home(cls, value: str) -> str:
+        return os.path.expanduser(value)
     batch_size: int = Field(default=500, ge=1)
     batch_delay_s: float = Field(default=0.02, ge=0)
     queue_size: int = Field(default=2000, ge=1)
@@ -218,7 +232,7 @@ class Settings(_Section):
     """Everything the daemon, the web app and the CLI are configured with."""
 
     servers: list[AmiServer] = []
-    database: DatabaseSettings = DatabaseSettings()
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     ring: RingPolicy = RingPolicy()
     queues: dict[str, QueueOverride] = {}
     recordings: RecordingSettings = RecordingSettings()

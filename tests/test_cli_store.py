@@ -93,7 +93,8 @@ async def test_demo_for_seconds_stops_cleanly_with_a_summary(fresh_dsn: str, tmp
                                                              ) -> None:
     pytest.importorskip("callcenter.calls.tracker", reason="the tracker has not landed yet")
     env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("CALLCENTER_")}
-    env |= {"CALLCENTER_DSN": fresh_dsn, "CALLCENTER_WEB__PORT": "0"}
+    env |= {"CALLCENTER_DSN": fresh_dsn, "CALLCENTER_WEB__PORT": "0",
+            "XDG_DATA_HOME": str(tmp_path / "data")}  # the spool and the demo's files
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "callcenter", "demo", "--for", "4", "--speed", "30",
         "--calls-per-hour", "600", cwd=tmp_path, env=env,
@@ -106,4 +107,26 @@ async def test_demo_for_seconds_stops_cleanly_with_a_summary(fresh_dsn: str, tmp
     assert summary.startswith("calls logged: ")
     assert int(summary.split()[2]) > 0
     assert "Traceback" not in err.decode()
-    assert all(json.loads(line) for line in err.decode().splitlines() if line.startswith("{"))
+    logs = [json.loads(line) for line in err.decode().splitlines() if line.startswith("{")]
+    assert logs and not [e for e in logs if e["level"] in ("warning", "error")]  # a clean demo
+    assert not (tmp_path / ".callcenter").exists() and not (tmp_path / "recordings").exists()
+
+
+async def test_demo_on_a_taken_port_says_so_in_one_line(fresh_dsn: str, tmp_path: Path) -> None:
+    import socket
+
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("CALLCENTER_")}
+    env |= {"CALLCENTER_DSN": fresh_dsn, "XDG_DATA_HOME": str(tmp_path / "data")}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "callcenter", "demo", "--for", "3", "--port", str(port),
+            cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE)
+        _, err = await asyncio.wait_for(proc.communicate(), 90)
+    lines = [line for line in err.decode().splitlines() if not line.startswith("{")]
+    assert proc.returncode != 0 and "Traceback" not in err.decode()
+    assert lines == [(f"callcenter: cannot serve the web UI on 127.0.0.1:{port} (in use): "
+                     "pass --port with a free port, or --port 0")]

@@ -143,52 +143,52 @@ async def run_with_a_kill(sim: PBXSimulator, dsn: str, tmp_path: Path
         yield second, handles
 
 
-async def test_killed_daemon_with_cel_stores_what_an_uninterrupted_one_does(
-        fresh_dsn: str, pool: asyncpg.Pool, witness_pool: asyncpg.Pool, tmp_path: Path) -> None:
-    sim = PBXSimulator(speed=SPEED, systemname="sim", recordings_dir=tmp_path / "monitor",
-                       cel_dsn=fresh_dsn)
+@contextlib.asynccontextmanager
+async def killed_mid_traffic(tmp_path: Path, dsn: str, witness_pool: asyncpg.Pool,
+                             **sim_options: Any) -> AsyncIterator[Running]:
+    """The simulator, the witness, and ``callcenter run`` killed mid-traffic and started
+    again; yields the second run once every call has ended."""
+    sim = PBXSimulator(speed=SPEED, systemname="sim", **sim_options)
     await sim.start()
     watcher = await witness(sim, witness_pool, tmp_path)
     try:
-        async with run_with_a_kill(sim, fresh_dsn, tmp_path) as (second, handles):
+        async with run_with_a_kill(sim, dsn, tmp_path) as (second, handles):
             await second.until_ready(lambda status, r: status == 200)
             for h in handles:
                 await asyncio.wait_for(h.wait(), 60)
-            report = await second.until_ready(
-                lambda status, r: r["outages"]["filled"] >= 1 and not r["outages"]["unfilled"],
-                timeout_s=30)
-            assert report["outages"]["recorded"] == 1 and report["outages"]["calls_filled"] >= 4
-            recorded = {n for c in (await stored(witness_pool)).values() for n in c["recordings"]}
-            assert len(recorded) == 8  # every call was recorded (MixMonitor at the answer)
-            assert await filed(pool, recorded) == recorded
-            assert await second.terminate() < 10
+            yield second
     finally:
         await watcher.stop()
         await sim.stop()
+
+
+async def test_killed_daemon_with_cel_stores_what_an_uninterrupted_one_does(
+        fresh_dsn: str, pool: asyncpg.Pool, witness_pool: asyncpg.Pool, tmp_path: Path) -> None:
+    async with killed_mid_traffic(tmp_path, fresh_dsn, witness_pool, cel_dsn=fresh_dsn,
+                                  recordings_dir=tmp_path / "monitor") as second:
+        report = await second.until_ready(
+            lambda status, r: r["outages"]["filled"] >= 1 and not r["outages"]["unfilled"],
+            timeout_s=30)
+        assert report["outages"]["recorded"] == 1 and report["outages"]["calls_filled"] >= 4
+        recorded = {n for c in (await stored(witness_pool)).values() for n in c["recordings"]}
+        assert len(recorded) == 8  # every call was recorded (MixMonitor at the answer)
+        assert await filed(pool, recorded) == recorded
+        assert await second.terminate() < 10
     want, got = await stored(witness_pool), await stored(pool)
     assert len(want) == 8 and {c["disposition"] for c in want.values()} >= {
         "answered", "abandoned"}
-    diff = differences(got, want)
-    assert diff == []
+    assert differences(got, want) == []
     outage = await pool.fetchrow("SELECT kind, filled_calls FROM journal_gaps")
     assert outage["kind"] == "daemon_down" and outage["filled_calls"] >= 4
+
+
 async def test_without_cel_the_calls_missed_are_incomplete_never_wrong(
         fresh_dsn: str, pool: asyncpg.Pool, witness_pool: asyncpg.Pool, tmp_path: Path) -> None:
-    sim = PBXSimulator(speed=SPEED, systemname="sim")
-    await sim.start()
-    watcher = await witness(sim, witness_pool, tmp_path)
-    try:
-        async with run_with_a_kill(sim, fresh_dsn, tmp_path) as (second, handles):
-            await second.until_ready(lambda status, r: status == 200)
-            for h in handles:
-                await asyncio.wait_for(h.wait(), 60)
-            report = await second.until_ready(
-                lambda status, r: r["outages"]["fill_error"] is not None, timeout_s=30)
-            assert report["outages"]["unfilled"] and status_of(report) == 503
-            await second.terminate()
-    finally:
-        await watcher.stop()
-        await sim.stop()
+    async with killed_mid_traffic(tmp_path, fresh_dsn, witness_pool) as second:
+        report = await second.until_ready(
+            lambda status, r: r["outages"]["fill_error"] is not None, timeout_s=30)
+        assert report["outages"]["unfilled"] and status_of(report) == 503
+        await second.terminate()
     want, got = await stored(witness_pool), await stored(pool)
     assert set(got) <= set(want)  # a call never seen is missing, never invented
     wrong = [(lid, key, call[key], want[lid][key]) for lid, call in got.items()

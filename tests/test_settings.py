@@ -88,3 +88,16 @@ def test_callcenter_config_unreadable_is_one_line_naming_the_path(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and str(path) in err and "CALLCENTER_CONFIG" in err
     assert "Traceback" not in err
+
+
+def test_embedded_database_is_per_user_not_per_directory(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run from any directory, a command finds the same embedded database and spool."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
+    monkeypatch.chdir(tmp_path)
+    db = load_settings(None, env={}).database
+    assert db.data_dir == str(tmp_path / "share" / "callcenter" / "pgdata")
+    assert db.spool_dir == str(tmp_path / "share" / "callcenter" / "spool")
+    conf = tmp_path / "c.toml"
+    conf.write_text('[database]\nspool_dir = "~/spool"\n', encoding="utf-8")
+    assert load_settings(conf, env={}).database.spool_dir == str(Path.home() / "spool")

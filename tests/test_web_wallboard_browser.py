@@ -15,14 +15,10 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiohttp import web
 
-from callcenter.daemon import Daemon
-from callcenter.live import LiveConsumer
-from callcenter.settings import AmiServer, Settings
-from callcenter.sim import AgentScript, PBXSimulator
-from callcenter.web.app import CORE_FEATURES, create_app
+from callcenter.sim import AgentScript
 from callcenter.web.testing import ensure_user
+from tests.support.web_board import serve, sim_board
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(os.environ.get("CALLCENTER_ARTIFACTS")
@@ -47,28 +43,9 @@ async def until(cond: Callable[[], Any], timeout: float = 15.0) -> Any:
 @pytest.fixture
 async def served(pool: asyncpg.Pool, tmp_path: Path) -> AsyncIterator[tuple[str, Any, Any]]:
     """(base URL, simulator, live consumer): the simulator, the daemon and the web app."""
-    sim = PBXSimulator(speed=SPEED, systemname="sim")
-    await sim.start()
-    settings = Settings()
-    settings.web.secure_cookies = False
-    settings.database.spool_dir = str(tmp_path / "spool")
-    settings.servers = [AmiServer(name="sim", host=sim.host, port=sim.port, secret="secret",
-                                  reconnect_min_s=0.1, reconnect_max_s=1.0)]
-    live = LiveConsumer.from_settings(settings)
-    daemon = Daemon(settings, pool, consumers=[live], log_calls=False)
-    await daemon.start()
-    runner = web.AppRunner(create_app(settings, pool, live=live, features=CORE_FEATURES))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}", sim, live
-    finally:
-        await runner.cleanup()
-        await daemon.stop()
-        await sim.stop()
-        await live.close()
+    async with sim_board(pool, tmp_path, SPEED) as rig, \
+            serve(rig.settings, pool, live=rig.live) as base:
+        yield base, rig.sim, rig.live
 
 
 async def test_supervisor_sees_a_caller_arrive_and_figures_match_the_database(

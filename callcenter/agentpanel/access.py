@@ -8,7 +8,8 @@
 | a customer's call history    | every call; note text of own  | all               | no   |
 | complaints                   | their own notes' complaints   | all, answer them  | no   |
 | follow-ups                   | their own: plan, close, call  | read any agent's  | no   |
-| queue presence, click-to-call| themselves                    | no                | no   |
+| queue presence              | themselves                    | pause, unpause, remove any agent | no |
+| click-to-call                | themselves                    | no                | no   |
 """
 
 from __future__ import annotations

@@ -1,5 +1,9 @@
 """Queue presence: log in / out of queues and pause with a reason, through the command port.
 
+The signed-in agent acts on themselves; a supervisor or an admin may pause, unpause
+or remove any agent (``agent=``, from the wallboard). Every action is audited with
+the actor and the agent's interface.
+
 What the panel shows is Asterisk's answer, never our wish: the queue member rows
 the store keeps from the tracker's AgentStateChanged facts (also after a change
 made elsewhere: a supervisor, the three-ring auto-pause), and the same facts
@@ -14,7 +18,7 @@ from typing import Any
 import asyncpg
 
 from callcenter.actors import Actor
-from callcenter.agentpanel.access import agent_of
+from callcenter.agentpanel.access import MANAGERS, agent_of, require
 from callcenter.agentpanel.forms import FormError
 from callcenter.commands import CommandPort, CommandResult
 from callcenter.settings import AgentPanelSettings
@@ -45,9 +49,14 @@ class Presence:
         """The queue member interface of ``agent`` (``PJSIP/agent1001``)."""
         return self.settings.interface_template.format(agent=agent)
 
-    async def line(self, actor: Actor) -> Line:
-        """The agent's server (where their interface was last seen, else the only one)."""
-        interface = self.interface(agent_of(actor))
+    async def line(self, actor: Actor, agent: str | None = None) -> Line:
+        """The line of the signed-in agent, or of ``agent`` (supervisors and admins only):
+        its server (where its interface was last seen, else the only one)."""
+        if agent is None:
+            agent = agent_of(actor)
+        else:
+            require(actor, MANAGERS, "act on an agent's queue presence")
+        interface = self.interface(agent)
         server = await self.pool.fetchval(
             "SELECT server FROM agents WHERE interface = $1 ORDER BY updated_at DESC LIMIT 1",
             interface)
@@ -78,18 +87,20 @@ class Presence:
         await self._audit(actor, "queue_join", line, result, queue=queue)
         return result
 
-    async def leave(self, actor: Actor, queue: str) -> CommandResult:
-        """QueueRemove of the agent's interface from ``queue``."""
-        line = await self.line(actor)
+    async def leave(self, actor: Actor, queue: str, agent: str | None = None) -> CommandResult:
+        """QueueRemove of the agent's (or ``agent``'s) interface from ``queue``."""
+        line = await self.line(actor, agent)
         queue = await self._known_queue(queue)
         assert self.commands is not None
         result = await self.commands.queue_remove(line.server, queue, line.interface)
         await self._audit(actor, "queue_leave", line, result, queue=queue)
         return result
 
-    async def pause(self, actor: Actor, paused: bool, reason: str = "") -> CommandResult:
-        """QueuePause in all the agent's queues; a pause needs a configured reason."""
-        line = await self.line(actor)
+    async def pause(self, actor: Actor, paused: bool, reason: str = "",
+                    agent: str | None = None) -> CommandResult:
+        """QueuePause of the agent (or ``agent``) in all its queues; a pause needs a
+        configured reason."""
+        line = await self.line(actor, agent)
         if paused and reason not in self.settings.pause_reasons:
             raise FormError({"reason": "Choose a pause reason from the list."})
         assert self.commands is not None

@@ -145,10 +145,10 @@ class OutageFiller:
         tracker = self.make_tracker(outage.server)
         calls, _, _ = await derive(self.journal, outage.server, tracker,
                                    min(at_loss, first or at_loss), [source])
-        still_open = [lid for lid in lids if lid in tracker.open_calls]
+        still_open = [lid for lid in lids if lid in tracker.open_calls]  # filled when over
         if still_open:
             return await self._not_yet(outage, f"{len(still_open)} call(s) still in progress")
-        wanted = set(lids)
+        wanted = {frame["Linkedid"] for frame, _ in source.frames()}  # what CEL completed
         records = [c for c in calls if c.linkedid in wanted and c.ended_at is not None]
         if records:
             await self.calls.upsert_calls(records)

@@ -35,9 +35,14 @@ COMMAND_MODULES = [
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every registered sub-command."""
+    from callcenter.settings import user_data_dir
+
     parser = argparse.ArgumentParser(
         prog="callcenter",
         description="Call-centre telephony integration service for Asterisk.",
+        epilog=f"Without a database URL (--dsn, CALLCENTER_DSN or [database] dsn) every "
+               f"command uses the embedded PostgreSQL in {user_data_dir() / 'pgdata'} "
+               f"(spool: {user_data_dir() / 'spool'}), from whatever directory it runs.",
     )
     parser.add_argument("--config", help="TOML configuration file (or CALLCENTER_CONFIG)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -5,16 +5,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import inspect
 from pathlib import Path
 from typing import Any
 
 import structlog
 
-from callcenter.cli.common import add_dsn_argument, settings_from_args
+from callcenter.cli.common import add_dsn_argument, dsn_from_settings, settings_from_args
 from callcenter.cli.run_cmd import CliError, guarded, open_cli_store, start_web, stop_event
 from callcenter.daemon import Daemon, default_consumers
-from callcenter.settings import AmiServer
+from callcenter.settings import AmiServer, Settings
+from callcenter.sim.model import SimConfig
 from callcenter.store.calls import CallRepository
 
 log = structlog.get_logger(__name__)
@@ -30,6 +32,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="random arrivals per simulated hour (default 60: a busy but staffed "
                         "centre for the simulator's 3 agents)")
     p.add_argument("--seed", type=int, default=1, help="random seed of the simulator")
+    p.add_argument("--port", type=int, metavar="PORT",
+                   help="the web UI's port (default: web.port, 8080; 0: any free port)")
     add_dsn_argument(p)
     p.set_defaults(handler=run)
 
@@ -48,12 +52,26 @@ async def _demo_users(pool: Any) -> Any:
     return None
 
 
+def shipped_queues(settings: Settings) -> SimConfig:
+    """The simulator's PBX with every queue's member timeout at the ring rule's deadline,
+    as ``dialplan/queues.conf`` ships them."""
+    from callcenter.ringrule.policy import rule_for_settings
+
+    config = SimConfig.default()
+    rule_for = rule_for_settings(settings)
+    for queue in config.queues:
+        queue.timeout = rule_for(queue.name).deadline_s
+    return config
+
+
 @guarded
 async def run(args: argparse.Namespace) -> int:
     if args.duration is not None and args.duration <= 0:
         raise CliError("--for: give a positive number of seconds")
     if args.speed <= 0 or args.calls_per_hour <= 0:
         raise CliError("--speed and --calls-per-hour must be positive")
+    if args.port is not None and not 0 <= args.port <= 65535:
+        raise CliError("--port: give a port number from 0 to 65535")
     from callcenter.sim import PBXSimulator
     from callcenter.sim.scenario import run_random
 
@@ -61,9 +79,16 @@ async def run(args: argparse.Namespace) -> int:
     settings, pool = await open_cli_store(args, migrate=True)
     monitor = base / "monitor"
     settings.recordings.local_dir = str(monitor)
+    if not Path(settings.recordings.store_dir).is_absolute():  # not the current directory
+        settings.recordings.store_dir = str(base / settings.recordings.store_dir)
     settings.web.secure_cookies = False  # the demo serves plain http on loopback
+    if args.port is not None:
+        settings.web.port = args.port
+    # the simulated PBX is configured as the shipped dialplan/ (every member timeout = the
+    # three-ring deadline) and writes its CEL into the demo's database, as cel_pgsql does
     sim = PBXSimulator(seed=args.seed, speed=args.speed, recordings_dir=monitor,
-                       systemname="sim", secret="demo")
+                       systemname="sim", secret="demo", config=shipped_queues(settings),
+                       answers_getconfig=True, cel_dsn=dsn_from_settings(settings))
     await sim.start()
     settings.servers = [AmiServer(name="sim", host=sim.host, port=sim.port, secret="demo",
                                   reconnect_min_s=0.2, reconnect_max_s=2.0)]
@@ -71,7 +96,14 @@ async def run(args: argparse.Namespace) -> int:
     daemon = Daemon(settings, pool, consumers=default_consumers(settings),
                     on_fatal=lambda task: stop.set())
     await daemon.start()
-    web = await start_web(settings, pool, daemon)
+    try:
+        web = await start_web(settings, pool, daemon)
+    except OSError as exc:
+        await daemon.stop()
+        await sim.stop()
+        why = "in use" if exc.errno == errno.EADDRINUSE else exc.strerror or str(exc)
+        raise CliError(f"cannot serve the web UI on {settings.web.host}:{settings.web.port} "
+                       f"({why}): pass --port with a free port, or --port 0") from None
     users = await _demo_users(pool) if web else None
     traffic = asyncio.create_task(run_random(sim, args.calls_per_hour, seed=args.seed))
     print(f"callcenter demo: PBX simulator on {sim.host}:{sim.port} (speed ×{args.speed:g}), "

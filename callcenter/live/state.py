@@ -29,6 +29,7 @@ from callcenter.calls.model import (
     QueueCallerJoined,
     QueueCallerLeft,
     RingEnded,
+    RingStarted,
     ServiceAlert,
 )
 from callcenter.metrics import (
@@ -48,6 +49,8 @@ MemberKey = tuple[str, str, str]
 Clock = Callable[[], datetime]
 MEMBER_STATES = ("available", "ringing", "on_call", "wrap_up", "paused", "unavailable")
 ALERTS_KEPT = 50
+_RUNG = ("on_call", "available")
+"""Member states an unanswered ring shows as ringing (busy: ``device_state_busy_at``)."""
 
 
 def utcnow() -> datetime:
@@ -88,6 +91,10 @@ class LiveState:
         self.waiting: dict[CallKey, tuple[str, datetime]] = {}
         self.members: dict[MemberKey, AgentStateChanged] = {}
         self.agents: dict[str, AgentNow] = {}
+        self.rings: dict[str, dict[CallKey, datetime]] = {}
+        """Each agent's phone ringing now (not answered yet): call → ring start. Real
+        Asterisk may report a ringing phone as busy (``device_state_busy_at``): these
+        facts, not the device state, tell ringing from talking."""
         self.current_call: dict[str, tuple[CallKey, datetime | None]] = {}
         """Each agent's call now and since when it has it (None: answered at a time not
         observed, e.g. an answer learnt from a bridge after a resync)."""
@@ -150,10 +157,16 @@ class LiveState:
             self.waiting.pop(key, None)
             outbound = f.call.direction == "outbound"
             agent = f.attempt.agent if f.attempt and not outbound else f.call.agent
+            if f.attempt:
+                self._ring_stopped(f.attempt.agent, key)
             if agent:
                 unseen = f.attempt is None and f.call.answered_at is None
                 self.current_call[agent] = (key, None if unseen else f.at)
+        elif isinstance(f, RingStarted):
+            key = (f.server, f.linkedid)
+            self.rings.setdefault(f.attempt.agent, {})[key] = f.attempt.started_at
         elif isinstance(f, RingEnded):
+            self._ring_stopped(f.attempt.agent, (f.server, f.linkedid))
             self._ring_answered(f)
         elif isinstance(f, CallEnded):
             self._end_call(f.server, f.call)
@@ -174,6 +187,12 @@ class LiveState:
             return False
         return True
 
+    def _ring_stopped(self, agent: str, key: CallKey) -> None:
+        rings = self.rings.get(agent, {})
+        rings.pop(key, None)
+        if not rings:
+            self.rings.pop(agent, None)
+
     def _ring_answered(self, f: RingEnded) -> None:
         """A later answer (e.g. the target of a transfer) gives that agent the call."""
         key = (f.server, f.linkedid)
@@ -189,6 +208,8 @@ class LiveState:
         for agent, (k, _) in list(self.current_call.items()):
             if k == key:
                 del self.current_call[agent]
+        for agent in list(self.rings):
+            self._ring_stopped(agent, key)
         self._count(call)
 
     def _count(self, call: CallRecord) -> None:
@@ -229,7 +250,8 @@ class LiveState:
         return sorted(self.known_queues)
 
     def snapshot(self, mask: Callable[[str | None], str]) -> dict[str, Any]:
-        """The board now: queues, centre total, agents, alerts (numbers through ``mask``).
+        """The board now: queues, direct calls (no queue), centre total (= the queues + the
+        direct calls), agents, alerts (numbers through ``mask``).
 
         Times are ISO 8601 UTC strings, durations seconds, rates 0..1 or None.
         """
@@ -255,6 +277,8 @@ class LiveState:
                          "short_abandon_s": self.ms.short_abandon_s},
             "queues": [self._queue(q, figures.get(q, CallFigures()), now)
                        for q in self.queue_names()],
+            "direct": {**self._figures(figures.get(None, CallFigures())), "waiting": 0,
+                       "longest_wait_s": 0.0},
             "total": {**self._figures(sum(figures.values(), CallFigures())),
                       "waiting": len(waits), "longest_wait_s": _longest(waits, now)},
             "agents": [self._agent(a, by_agent.get(a, []), alerts[a], mask)
@@ -286,7 +310,7 @@ class LiveState:
         for (_, _, q), f in self.members.items():
             if q != name:
                 continue
-            state = _member_state(f)
+            state = self._shown(f.agent, _member_state(f))
             states[state] += 1
             if state == "paused":
                 reasons[f.reason or ""] += 1
@@ -300,7 +324,8 @@ class LiveState:
         }
 
     def _agent_names(self) -> set[str]:
-        return set(self.agents) | set(self.agent_figures) | set(self.current_call)
+        return (set(self.agents) | set(self.agent_figures) | set(self.current_call)
+                | set(self.rings))
 
     def _agent(self, agent: str, memberships: list[AgentStateChanged], alerts: int,
                mask: Callable[[str | None], str]) -> dict[str, Any]:
@@ -310,13 +335,16 @@ class LiveState:
         shown = _member_state(state.fact) if state else "logged_out"
         if state is not None and shown == "logged_out" and logged:
             shown = _member_state(logged[-1])
+        shown = self._shown(agent, shown, (*_RUNG, "logged_out"))  # a direct call rings too
         call = self._call_of(agent, mask)
         # on a call answered at a time not observed: how long is not known either
         unseen = shown == "on_call" and call is not None and call["since"] is None
+        since = self._since(agent, shown, state.since) if state and not unseen else None
         return {
             "agent": agent, "name": state.fact.name if state else None, "state": shown,
+            "paused": bool(state and state.fact.paused),
             "reason": state.fact.reason if state and state.fact.paused else None,
-            "since": state.since.isoformat() if state and not unseen else None,
+            "since": since.isoformat() if since else None,
             "since_unknown": unseen,
             "queues": sorted(f.queue for f in logged if f.queue),
             "unreachable": bool(logged) and all(f.state == "unavailable" for f in logged),
@@ -327,6 +355,27 @@ class LiveState:
             "three_ring_rate": fig.three_ring_rate,
             "alerts": alerts,
         }
+
+    def _talking(self, agent: str) -> bool:
+        current = self.current_call.get(agent)
+        return current is not None and current[0] in self.open_calls
+
+    def _shown(self, agent: str, state: str, over: tuple[str, ...] = _RUNG) -> str:
+        """``state`` corrected by the call facts: a phone rung and not answered is
+        ringing (even when its device state says busy), unless the agent is on a call."""
+        if state in over and agent in self.rings and not self._talking(agent):
+            return "ringing"
+        return state
+
+    def _since(self, agent: str, shown: str, state_since: datetime) -> datetime:
+        """Since when ``agent`` is ``shown``: from the first ring while ringing, from the
+        answer while on a call (a busy device state may date from the ring)."""
+        if shown == "ringing" and agent in self.rings:
+            return min(self.rings[agent].values())
+        answered = self.current_call.get(agent, (None, None))[1]
+        if shown == "on_call" and self._talking(agent) and answered is not None:
+            return max(state_since, answered)
+        return state_since
 
     def _call_of(self, agent: str, mask: Callable[[str | None], str]) -> dict[str, Any] | None:
         current = self.current_call.get(agent)

@@ -50,11 +50,14 @@ def _complete(name: str, aid: str, n: int, **extra: str) -> Frame:
 class Actions:
     """Dispatches an action to its handler; returns the frames to send back in order."""
 
-    def __init__(self, pbx: PBX, engine: QueueEngine) -> None:
+    def __init__(self, pbx: PBX, engine: QueueEngine, *, answers_getconfig: bool = False
+                 ) -> None:
         self.pbx, self.engine = pbx, engine
         self.handlers: dict[str, Callable[[Frame, str], list[Frame]]] = {
             name[3:].lower(): getattr(self, name) for name in dir(self) if name.startswith("do_")
         }
+        if not answers_getconfig:  # most tests' daemons then enforce every deadline themselves
+            del self.handlers["getconfig"]
 
     def handle(self, action: Frame) -> list[Frame]:
         """Reply to ``action`` (a parsed frame)."""
@@ -90,6 +93,19 @@ class Actions:
                           "for other possible commands)")]
         frame = _resp(aid, "Success", "Command output follows")
         frame["Output"] = out if len(out) > 1 else out[0]
+        return [frame]
+
+    def do_GetConfig(self, action: Frame, aid: str) -> list[Frame]:
+        """``GetConfig`` of ``queues.conf``: the simulated queues as Asterisk lists them
+        (``Category-NNNNNN`` / ``Line-NNNNNN-MMMMMM: key=value``)."""
+        if field(action, "Filename") != "queues.conf":
+            return [_resp(aid, "Error", "Config file not found")]
+        frame = _resp(aid)
+        for i, q in enumerate(self.pbx.config.queues):
+            frame[f"Category-{i:06d}"] = q.name
+            lines = [f"strategy={q.strategy}", f"timeout={q.timeout:g}", f"retry={q.retry:g}",
+                     *(f"member={m}" for m in ([] if q.dynamic else q.members))]
+            frame.update((f"Line-{i:06d}-{n:06d}", line) for n, line in enumerate(lines))
         return [frame]
 
     # -- queues -----------------------------------------------------------------

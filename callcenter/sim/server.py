@@ -215,6 +215,8 @@ class PBXSimulator:
     ``Event: CEL`` frames (cel.conf ``[manager] enabled = yes``); ``cel_dsn``: insert
     the CEL rows into ``cel_table`` of that PostgreSQL database (cel_pgsql).
     ``restart_delay_s``: simulated seconds a ``core restart`` keeps the PBX down.
+    ``answers_getconfig``: answer ``GetConfig queues.conf`` with the simulated queues (a
+    daemon then leaves rings its queues' member timeout ends to app_queue).
     """
 
     def __init__(
@@ -238,6 +240,7 @@ class PBXSimulator:
         cel_dsn: str | None = None,
         cel_table: str = "cel",
         restart_delay_s: float = 2.0,
+        answers_getconfig: bool = False,
     ) -> None:
         self.host, self.port = host, port
         self.username, self.secret = username, secret
@@ -256,6 +259,7 @@ class PBXSimulator:
         self.seed = seed
         self.boots = 0
         self.cel_ami = cel_ami
+        self.answers_getconfig = answers_getconfig
         self.cel_writer = CelWriter(cel_dsn, cel_table) if cel_dsn else None
         self.cel_records: list[CelRecord] = []
         self.actions: list[Frame] = []
@@ -280,7 +284,8 @@ class PBXSimulator:
             for iface, agent in old.agents.items():
                 self.pbx.agents[iface].script = agent.script
         self.engine = QueueEngine(self.pbx)
-        self.action_handler = Actions(self.pbx, self.engine)
+        self.action_handler = Actions(self.pbx, self.engine,
+                                      answers_getconfig=self.answers_getconfig)
         self.pbx.listeners.append(self._fan_out)
         if self.cel_ami or self.cel_writer is not None or self._keep_events:
             self.pbx.listeners.append(CelTap(self.pbx.channels, self.clock.event_time,

@@ -44,7 +44,8 @@ from callcenter.web.nav import nav_for
 from callcenter.web.throttle import LoginThrottle
 
 HERE = Path(__file__).parent
-CORE_FEATURES = ("callcenter.web.wallboard", "callcenter.web.users", "callcenter.web.account")
+CORE_FEATURES = ("callcenter.web.wallboard", "callcenter.web.wallboard_actions",
+                 "callcenter.web.users", "callcenter.web.account")
 """The web package's own feature modules."""
 FEATURES = (
     *CORE_FEATURES,
@@ -52,6 +53,7 @@ FEATURES = (
     "callcenter.reports.web",
     "callcenter.qa.web",
     "callcenter.agentpanel.web",
+    "callcenter.console.web",
     "callcenter.monitoring.web",
 )
 

@@ -20,7 +20,7 @@ from callcenter.metrics import LEFT_OUT
 from callcenter.store.calls import CallRepository
 from callcenter.web.api import add_api
 from callcenter.web.auth import Principal, current_user, require_role
-from callcenter.web.keys import CATALOGUES, LIVE, POOL
+from callcenter.web.keys import CATALOGUES, LIVE, POOL, SETTINGS
 from callcenter.web.masking import FULL_NUMBER_ROLES, mask_number
 from callcenter.web.nav import add_nav
 
@@ -40,6 +40,7 @@ LIVE_SCHEMA = {"type": "object", "required": ["now", "day", "queues", "total", "
     "queues": {"type": "array", "items": {"type": "object", "properties": {
         "name": {"type": "string"}, **_FIGURES, "agents": {"type": "object"},
         "paused_reasons": {"type": "object"}}}},
+    "direct": {"type": "object", "properties": _FIGURES},
     "total": {"type": "object", "properties": _FIGURES},
     "agents": {"type": "array", "items": {"type": "object", "properties": {
         "agent": {"type": "string"}, "state": {"type": "string"},
@@ -87,7 +88,8 @@ async def wallboard(request: web.Request) -> web.StreamResponse:
     live = _live(request)
     board = board_renderer(request.app, principal)(live.state) if live else None
     return aiohttp_jinja2.render_template("wallboard.html", request, {
-        "board": board, "tv": request.query.get("tv") == "1"})
+        "board": board, "tv": request.query.get("tv") == "1",
+        "pause_reasons": request.app[SETTINGS].agent_panel.pause_reasons})
 
 
 @require_role(*ROLES)

@@ -1,4 +1,5 @@
-// The live wallboard: swap in the board pushed over Server-Sent Events, tick durations.
+// The live wallboard: swap in the board pushed over Server-Sent Events, tick durations;
+// the agent actions dialog (pause with a reason, unpause, remove from a queue).
 (function () {
   "use strict";
   var board = document.getElementById("board");
@@ -37,4 +38,47 @@
   source.onerror = function () { show(false); };
   sync(); tick();
   setInterval(tick, 1000);
+
+  // Acting on an agent: a dialog outside the board (the board is replaced on every update).
+  var dialog = document.getElementById("agent-actions");
+  if (!dialog) { return; }
+  var result = document.getElementById("agent-action-result");
+  var agent = "";
+  function field(name) { return dialog.querySelector('[data-field="' + name + '"]'); }
+  function say(text, ok) {
+    result.hidden = false;
+    result.textContent = text;
+    result.className = ok ? "notice" : "error";
+  }
+  board.addEventListener("click", function (e) {
+    var button = e.target.closest ? e.target.closest("button.agent-act") : null;
+    if (!button) { return; }
+    agent = button.getAttribute("data-agent");
+    field("agent").textContent = agent;
+    field("state").textContent = button.getAttribute("data-state");
+    var queues = (button.getAttribute("data-queues") || "").split(",").filter(Boolean);
+    var select = dialog.querySelector("select[name=queue]");
+    select.innerHTML = "";
+    queues.forEach(function (q) {
+      var option = document.createElement("option");
+      option.value = q; option.textContent = q;
+      select.appendChild(option);
+    });
+    dialog.querySelector('form[data-action="remove"] button').disabled = !queues.length;
+    result.hidden = true;
+    dialog.showModal();
+  });
+  dialog.addEventListener("submit", function (e) {
+    var form = e.target;
+    var action = form.getAttribute("data-action");
+    if (!action) { return; } // the close button
+    e.preventDefault();
+    var url = dialog.getAttribute("data-url") + encodeURIComponent(agent) + "/" + action;
+    fetch(url, {method: "POST", body: new FormData(form), credentials: "same-origin",
+                headers: {"Accept": "application/json"}})
+      .then(function (resp) {
+        return resp.json().then(function (body) { say(body.message, body.ok); },
+                                function () { say(resp.status + " " + resp.statusText, false); });
+      }, function () { say(status ? status.getAttribute("data-offline") : "", false); });
+  });
 })();

@@ -1,0 +1,1 @@
+"""The supervisors' console: call search, a call's page, the three-ring violations."""
