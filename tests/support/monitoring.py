@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import time
+import inspect
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from callcenter.sim import AgentScript, PBXSimulator
 from callcenter.sim.server import CallHandle
 from callcenter.store.users import UserRepository
 from callcenter.web.testing import web_client
+from tests.support.wait import until as wait_until
 
 SPEED = 10.0
 TALK = AgentScript(answer_after=1.0, talk=600.0)
@@ -29,16 +29,19 @@ NEVER = AgentScript(answer_after=None)
 
 
 async def until(cond: Callable[[], Any], timeout: float = 10.0) -> Any:
-    """Poll ``cond`` (sync or async) until it returns something truthy."""
-    deadline = time.monotonic() + timeout
-    while True:
+    """The first truthy value of ``cond()`` (sync or async), polled."""
+    found: list[Any] = []
+
+    async def check() -> bool:
         value = cond()
-        if asyncio.iscoroutine(value):
+        if inspect.isawaitable(value):
             value = await value
         if value:
-            return value
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.02)
+            found.append(value)
+        return bool(value)
+
+    await wait_until(check, timeout)
+    return found[0]
 
 
 @dataclass
