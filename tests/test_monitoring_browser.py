@@ -1,6 +1,7 @@
 """In a real browser (Chromium), in Chinese and English: a supervisor sets the softphone on
 the account page, then listens, whispers and barges on a simulated live call from the
-wallboard and stops each session; the QA page of the call tells who monitored it.
+wallboard and stops each session; and listens from the call's page, which then says who
+monitored it.
 
 Screenshots go to ``test-artifacts/`` (or ``$CALLCENTER_ARTIFACTS``).
 """
@@ -21,10 +22,11 @@ ARTIFACTS = Path(os.environ.get("CALLCENTER_ARTIFACTS")
                  or Path(__file__).resolve().parents[1] / "test-artifacts")
 TEXT = {
     "zh": {"saved": "您的软电话分机已保存。", "listen": "监听", "whisper": "耳语", "barge": "强插",
-           "active": "监听中（{}）", "ended": "监听已结束。", "locale": "zh-CN"},
+           "active": "监听中（{}）", "ended": "监听已结束。", "locale": "zh-CN",
+           "by": "由 {} 于"},
     "en": {"saved": "Your softphone endpoint was saved.", "listen": "Listen",
            "whisper": "Whisper", "barge": "Barge", "active": "Monitoring ({})",
-           "ended": "Monitoring ended.", "locale": "en-GB"},
+           "ended": "Monitoring ended.", "locale": "en-GB", "by": "monitored by {} from"},
 }
 
 
@@ -75,3 +77,42 @@ async def test_listen_whisper_barge_from_the_wallboard(pool: asyncpg.Pool, tmp_p
             " WHERE linkedid = $1 AND status = 'ended' ORDER BY id", call.linkedid))
         assert [(r["mode"], r["outcome"], r["supervisor"]) for r in rows] == [
             (m, "ended", name) for m in ("listen", "whisper", "barge")]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+async def test_listen_from_the_call_page(pool: asyncpg.Pool, tmp_path: Path, chromium: str,
+                                         lang: str) -> None:
+    from playwright.async_api import async_playwright, expect
+
+    t = TEXT[lang]
+    async with monitor_rig(pool, tmp_path) as rig:
+        base = str(rig.client.make_url("")).rstrip("/")
+        name, password = await ensure_user(pool, "supervisor", None, "browser-test-pw")
+        await pool.execute("UPDATE users SET language = $2, softphone = 'supervisor2001'"
+                           " WHERE username = $1", name, lang)
+        call = await rig.live_call("agent1003")
+        await until(lambda: pool.fetchval("SELECT answered_at FROM calls WHERE linkedid = $1",
+                                          call.linkedid))
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=chromium)
+            try:
+                page = await browser.new_page(locale=t["locale"])
+                url = f"{base}/calls/sim/{call.linkedid}"
+                await page.goto(url)
+                await page.fill("input[name=username]", name)
+                await page.fill("input[name=password]", password)
+                await page.press("input[name=password]", "Enter")
+                await page.wait_for_url(url)
+                await page.click(".monitor-call button.monitor-listen")
+                bar = page.locator("#monitor-bar")
+                await expect(bar.locator(".monitor-text")).to_have_text(
+                    t["active"].format(t["listen"]), timeout=10_000)
+                await bar.locator(".monitor-stop").click()
+                await expect(bar.locator(".monitor-text")).to_have_text(t["ended"],
+                                                                        timeout=10_000)
+                await page.reload()
+                await expect(page.locator(".monitoring-sessions li")).to_contain_text(
+                    t["by"].format(name))
+                await page.screenshot(path=str(ARTIFACTS / f"monitor-call-page-{lang}.png"))
+            finally:
+                await browser.close()
