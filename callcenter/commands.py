@@ -82,6 +82,11 @@ class CommandPort:
         """The server names commands can be sent to."""
         return sorted(self.clients)
 
+    def connected(self, server: str) -> bool:
+        """True while ``server``'s AMI link is up (an action can leave now)."""
+        client = self.clients.get(server)
+        return client is not None and getattr(client, "connected", True) is not False
+
     def submit(self, server: str, action: Mapping[str, Any],
                timeout: float | None = None) -> asyncio.Future[CommandResult]:
         """Write ``action`` to ``server`` now; a future of its result (never an exception)."""

@@ -221,6 +221,24 @@ class AgentPanelSettings(_Section):
     """The note category that opens a complaint."""
 
 
+class MonitoringSettings(_Section):
+    """Live listen / whisper / barge (ChanSpy on an agent's channel, from the supervisor's
+    own softphone, set on the account page)."""
+
+    roles: list[Literal["admin", "supervisor", "qa", "agent"]] = ["supervisor", "admin"]
+    """Roles whose users may monitor live calls."""
+    users: list[str] = []
+    """Users who may monitor whatever their role."""
+    modes: list[Literal["listen", "whisper", "barge"]] = ["listen", "whisper", "barge"]
+    """The modes offered (listen: quiet; whisper: the agent hears; barge: both hear)."""
+    endpoints: list[str] = []
+    """The supervisors' softphone endpoints on the PBX (``check-config`` verifies them)."""
+    interface_template: str = "PJSIP/{endpoint}"
+    """The Originate channel of a supervisor's softphone, from its endpoint."""
+    ring_timeout_s: float = Field(default=30.0, gt=0, le=300)
+    """How long the supervisor's phone rings before the session fails (no answer)."""
+
+
 class Settings(_Section):
     """Everything the daemon, the web app and the CLI are configured with."""
 
@@ -234,6 +252,7 @@ class Settings(_Section):
     web: WebSettings = WebSettings()
     qa: QaSettings = QaSettings()
     agent_panel: AgentPanelSettings = AgentPanelSettings()
+    monitoring: MonitoringSettings = MonitoringSettings()
     log_format: Literal["auto", "json", "console"] = "auto"
 
     @model_validator(mode="after")

@@ -6,6 +6,8 @@
 #
 #   AMI_SECRET       secret of the AMI user "callcenter" (manager.conf)
 #   AGENT_PASSWORDS  "1001=secret,1002=secret,...": one SIP password per agent
+#   SUPERVISOR_PASSWORDS  "2001=secret,...": one per supervisor softphone (live
+#                    monitoring); a supervisor endpoint without one cannot register
 #   TRUNK_HOST, TRUNK_USERNAME, TRUNK_PASSWORD   the SIP provider
 #   RECORDINGS_GID   group shared with the callcenter container (default 2000)
 #   POSTGRES_PASSWORD, POSTGRES_PORT   the callcenter database, where cel_pgsql
@@ -46,16 +48,23 @@ mkdir -p "$out"
 
 printf 'secret = %s\n' "$AMI_SECRET" > "$out/manager.conf"
 
-{
-    for pair in $(printf '%s' "$AGENT_PASSWORDS" | tr ',' ' '); do
+# sip_auths PREFIX VARIABLE "NNNN=password,...": one [PREFIXNNNN-auth] section each.
+sip_auths() {
+    prefix=$1 variable=$2
+    for pair in $(printf '%s' "$3" | tr ',' ' '); do
         ext=${pair%%=*} password=${pair#*=}
         case $ext in
-            ''|*[!0-9]*) fail "AGENT_PASSWORDS: '$ext' is not an extension number" ;;
+            ''|*[!0-9]*) fail "$variable: '$ext' is not an extension number" ;;
         esac
-        check_secret "password of agent$ext" "$password"
-        printf '[agent%s-auth](auth-agent)\nusername = agent%s\npassword = %s\n\n' \
-            "$ext" "$ext" "$password"
+        check_secret "password of $prefix$ext" "$password"
+        printf '[%s%s-auth](auth-agent)\nusername = %s%s\npassword = %s\n\n' \
+            "$prefix" "$ext" "$prefix" "$ext" "$password"
     done
+}
+
+{
+    sip_auths agent AGENT_PASSWORDS "$AGENT_PASSWORDS"
+    sip_auths supervisor SUPERVISOR_PASSWORDS "${SUPERVISOR_PASSWORDS:-}"
     printf '[trunk-aor]\ntype = aor\ncontact = sip:%s\nqualify_frequency = 60\n\n' "$TRUNK_HOST"
     printf '[trunk-auth]\ntype = auth\nauth_type = userpass\nusername = %s\npassword = %s\n\n' \
         "$TRUNK_USERNAME" "$TRUNK_PASSWORD"

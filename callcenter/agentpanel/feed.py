@@ -28,6 +28,7 @@ from callcenter.calls.model import (
     CallAnswered,
     CallEnded,
     CallStarted,
+    CallWithdrawn,
     Fact,
     RingEnded,
     RingStarted,
@@ -94,6 +95,8 @@ class AgentFeed:
         if isinstance(fact, CallStarted):
             self._callers[fact.server, fact.call.linkedid] = (fact.call.caller,
                                                               fact.call.caller_name)
+        elif isinstance(fact, CallWithdrawn):
+            self._callers.pop((fact.server, fact.linkedid), None)
         elif isinstance(fact, RingStarted):
             self._ring(fact)
         elif isinstance(fact, RingEnded):

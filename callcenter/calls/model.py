@@ -296,3 +296,39 @@ class ServiceAlert(Fact):
     problem: ServiceProblem
     active: bool
     detail: str
+
+
+# ---------------------------------------------------------------- monitoring (ChanSpy)
+
+MonitorMode = Literal["listen", "whisper", "barge"]
+MonitorOutcome = Literal["ended", "no_answer", "busy", "failed"]
+
+
+@dataclass(frozen=True)
+class CallWithdrawn(Fact):
+    """``linkedid``, first taken for a call, is a supervisor's spy leg: it is no call."""
+
+    linkedid: str
+
+
+@dataclass(frozen=True)
+class MonitoringStarted(Fact):
+    """ChanSpy began on the call ``linkedid`` (its ``SpyeeLinkedid``); the spy leg is
+    ``spy_linkedid``; ``mode`` None when the Originate's Data was not seen."""
+
+    spy_linkedid: str
+    linkedid: str
+    spyer_channel: str
+    spyee_channel: str
+    mode: MonitorMode | None
+
+
+@dataclass(frozen=True)
+class MonitoringEnded(Fact):
+    """The spy leg ``spy_linkedid`` is over: ``ended`` (it ran, or ChanSpy found nothing
+    to spy on when ``linkedid`` is None), or the supervisor's phone did not take it."""
+
+    spy_linkedid: str
+    linkedid: str | None
+    outcome: MonitorOutcome
+    detail: str = ""

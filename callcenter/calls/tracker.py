@@ -58,6 +58,7 @@ from callcenter.calls.model import (
     CallEnded,
     CallRecord,
     CallStarted,
+    CallWithdrawn,
     Fact,
     HangupBy,
     QueueCallerJoined,
@@ -71,6 +72,7 @@ from callcenter.calls.model import (
     Transfer,
 )
 from callcenter.calls.sent import SentActions
+from callcenter.calls.spying import SPY_EVENTS, SpyLegs
 
 Frame = Mapping[str, Any]
 Handler = Callable[[Frame, datetime, CallState], None]
@@ -100,6 +102,7 @@ class CallTracker:
         self._by_channel: dict[str, str] = {}
         self._ended: OrderedDict[str, None] = OrderedDict()
         self.sent = SentActions()
+        self.spies = SpyLegs(server)
         self.pbx_started_at: datetime | None = None
         """When the PBX process started, from the ``Uptime`` of the latest ``FullyBooted``."""
         self._login_at: datetime | None = None
@@ -159,6 +162,12 @@ class CallTracker:
         if name == "Shutdown":
             self._on_shutdown(frame, at)
             return self._take()
+        if name in SPY_EVENTS:
+            spy, facts = self.spies.on_event(frame, at)
+            if spy is not None:
+                self._withdraw(spy, at)
+            self._out += facts
+            return self._take()
         if name == "FullyBooted":
             uptime = text(frame, "Uptime")
             if uptime.isdigit():
@@ -217,6 +226,8 @@ class CallTracker:
             self._finish(cs, end, judge=False, end_seen=False)
         spanned, self._open_at_login = self._open_at_login or set(), None
         for lid in sorted(linkedids - self._ended.keys()):
+            if self.spies.owns(lid):
+                continue
             known_call = self.calls.get(lid)
             if known_call is not None:
                 if lid not in spanned:
@@ -343,6 +354,9 @@ class CallTracker:
         channel = text(frame, "Channel") or text(frame, "TransfererChannel") or text(
             frame, "OrigTransfererChannel")
         lid = text(frame, "Linkedid") or self._by_channel.get(channel, "")
+        if self.spies.owns(lid):
+            self._out += self.spies.on_channel_event(frame, at)
+            return None
         if not lid or lid in self._ended:
             return None
         cs = self.calls.get(lid)
@@ -353,6 +367,15 @@ class CallTracker:
         if channel and text(frame, "Linkedid") == lid and frame.get("Event") != "Hangup":
             self._add_channel(cs, channel, frame)
         return cs
+
+    def _withdraw(self, lid: str, at: datetime) -> None:
+        """``lid`` is a spy leg: forget it as a call (:class:`CallWithdrawn` if it was one)."""
+        cs = self.calls.pop(lid, None)
+        if cs is not None:
+            for channel in cs.channels:
+                self._by_channel.pop(channel, None)
+        if cs is not None or lid in self._ended:
+            self._out.append(CallWithdrawn(self.server, at, lid))
 
     def _start_call(self, lid: str, at: datetime, *, joined: bool) -> CallState:
         cs = CallState(CallRecord(server=self.server, linkedid=lid, started_at=at,

@@ -38,6 +38,7 @@ from callcenter.console.words import labeller
 from callcenter.recordings.http import recording_url
 from callcenter.store.call_detail import call_detail
 from callcenter.store.call_search import CallRow, search_calls, search_choices
+from callcenter.store.monitoring import MonitoringRepository
 from callcenter.store.recordings import RecordingRepository
 from callcenter.store.violation_log import list_violations, violation_counts
 from callcenter.web.auth import Principal, current_user, require_role
@@ -171,7 +172,8 @@ async def call_page(request: web.Request) -> web.StreamResponse:
         "unknown": unknown_fields(detail.call), "label": labeller(_gettext(request, who)),
         "recordings": [{"url": recording_url(r), "file_name": r.file_name,
                         "duration_s": r.duration_s} for r in recordings if r.status == "ready"],
-        "unplayable": [r for r in recordings if r.status != "ready"]})
+        "unplayable": [r for r in recordings if r.status != "ready"],
+        "monitoring": await MonitoringRepository(pool).of_call(server, linkedid)})
 
 
 @require_role(*ROLES)

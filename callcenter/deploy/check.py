@@ -9,6 +9,7 @@ from callcenter.deploy.ami_checks import check_manager, unknown_classes
 from callcenter.deploy.cel_checks import cel_servers, check_cel
 from callcenter.deploy.cel_table import check_cel_tables
 from callcenter.deploy.findings import Finding, load_deployment
+from callcenter.deploy.monitor_checks import check_monitoring
 from callcenter.deploy.pbx_checks import check_dialplan, check_pjsip, check_queues
 from callcenter.settings import Settings
 
@@ -28,6 +29,7 @@ def check_config(directory: Path, settings: Settings, server: str | None = None
         *check_queues(dep, settings),
         *check_dialplan(dep, settings),
         *check_pjsip(dep),
+        *check_monitoring(dep, settings),
         *check_cel(dep, settings, server),
     }
     return sorted(found)

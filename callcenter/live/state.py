@@ -24,6 +24,7 @@ from callcenter.calls.model import (
     CallEnded,
     CallRecord,
     CallStarted,
+    CallWithdrawn,
     Fact,
     QueueCallerJoined,
     QueueCallerLeft,
@@ -169,6 +170,8 @@ class LiveState:
             self._ring_answered(f)
         elif isinstance(f, CallEnded):
             self._end_call(f.server, f.call)
+        elif isinstance(f, CallWithdrawn):  # a supervisor's spy leg: no call
+            self.open_calls.pop((f.server, f.linkedid), None)
         elif isinstance(f, AgentStateChanged):
             self._member(f)
         elif isinstance(f, SupervisorAlert):

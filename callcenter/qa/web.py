@@ -41,6 +41,7 @@ from callcenter.qa.report import (
 from callcenter.qa.reviews import Invalid, Review, ReviewError, ReviewService
 from callcenter.qa.sampling import SamplingError, assign_week, sample_week, week_of
 from callcenter.qa.scoring import ItemScore
+from callcenter.store.monitoring import MonitoringRepository
 from callcenter.store.qa import MissingTable, QaRepository
 from callcenter.web.auth import Principal, current_user, require_role
 from callcenter.web.keys import POOL, SETTINGS
@@ -117,6 +118,8 @@ async def _page(request: web.Request, who: Principal, review: Review, *,
         "review": review, "row": row, "form": review.form, "scores": review.scores,
         "call": await svc.call(review), "recordings": recordings,
         "notes": await repo.notes(row.server, row.linkedid),
+        "monitoring": await MonitoringRepository(request.app[POOL]).of_call(row.server,
+                                                                             row.linkedid),
         "editable": editable, "resolving": resolving,
         "can_respond": (who.role == "agent" and row.response is None
                         and review.respond_until is not None

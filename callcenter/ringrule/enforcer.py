@@ -27,6 +27,7 @@ from callcenter.calls.model import (
     AgentStateChanged,
     CallEnded,
     CallStarted,
+    CallWithdrawn,
     Fact,
     RingEnded,
     RingStarted,
@@ -148,6 +149,8 @@ class RingEnforcer:
                 self._ring_ended(fact)
             elif isinstance(fact, CallStarted):
                 self._calls[(fact.server, fact.call.linkedid)] = fact
+            elif isinstance(fact, CallWithdrawn):
+                self._calls.pop((fact.server, fact.linkedid), None)
             elif isinstance(fact, CallEnded):
                 self._calls.pop((fact.server, fact.call.linkedid), None)
                 self.book.end_call(fact.server, fact.call.linkedid)

@@ -12,6 +12,7 @@ from callcenter.sim.model import Channel
 from callcenter.sim.outbound import OutboundCall
 from callcenter.sim.pbx import PBX
 from callcenter.sim.queues import QueueEngine
+from callcenter.sim.spy import SpyCall
 
 TRUE = {"true", "yes", "1", "on", "y", "t"}
 
@@ -223,7 +224,7 @@ class Actions:
                 self._post(hit, "hangup", hit, cause)
                 out.append(_with_aid({"Event": "ChannelHungup", "Channel": hit.name}, aid))
             return [*out, _complete("ChannelsHungupListComplete", aid, len(hits))]
-        ch = self.pbx.channels.get(name)
+        ch = self.pbx.channels.get(name) or self.pbx.by_uniqueid(name)
         if ch is None:
             return [_resp(aid, "Error", "No such channel")]
         self._post(ch, "hangup", ch, cause)
@@ -259,10 +260,20 @@ class Actions:
         return [_resp(aid, message="Atxfer successfully queued")]
 
     def do_Originate(self, action: Frame, aid: str) -> list[Frame]:
+        if field(action, "Application").lower() == "chanspy":
+            return self._spy(action, aid)
         agent = self.pbx.agents.get(field(action, "Channel"))
         exten = field(action, "Exten")
         if agent is None or not exten:
             return [_resp(aid, "Error", "Originate failed")]
         call = OutboundCall(self.pbx, self.engine, agent, exten, originate=dict(action))
         self.pbx.spawn(call.run())
+        return [_resp(aid, message="Originate successfully queued")]
+
+    def _spy(self, action: Frame, aid: str) -> list[Frame]:
+        """Originate with Application ChanSpy: only to a supervisor's phone here."""
+        supervisor = self.pbx.supervisors.get(field(action, "Channel"))
+        if supervisor is None or "," not in field(action, "Data"):
+            return [_resp(aid, "Error", "Originate failed")]
+        self.pbx.spawn(SpyCall(self.pbx, self.engine, supervisor, action).run())
         return [_resp(aid, message="Originate successfully queued")]

@@ -54,6 +54,26 @@ class AgentConfig:
 
 
 @dataclass
+class SupervisorConfig:
+    """A supervisor's softphone (``PJSIP/supervisor2001``), rung for live monitoring:
+    it answers after ``answer_after`` s (None: never)."""
+
+    endpoint: str
+    name: str
+    answer_after: float | None = 1.0
+
+    @property
+    def interface(self) -> str:
+        """``PJSIP/<endpoint>``."""
+        return f"PJSIP/{self.endpoint}"
+
+    @property
+    def number(self) -> str:
+        """The extension, e.g. ``2001`` for ``supervisor2001``."""
+        return self.endpoint.removeprefix("supervisor")
+
+
+@dataclass
 class QueueConfig:
     """An app_queue queue; ``timeout`` is the member ring timeout in seconds."""
 
@@ -77,6 +97,8 @@ class SimConfig:
     direct_dial_timeout: float = 30.0
     # DIDs whose queue records on the answering agent's channel (queue gosub), not the caller's
     agent_recording_dids: frozenset[str] = frozenset({"802"})
+    supervisors: list[SupervisorConfig] = field(default_factory=lambda: [
+        SupervisorConfig("supervisor2001", "Sam Supervisor")])
 
     @classmethod
     def default(cls, n_agents: int = 3) -> SimConfig:

@@ -68,6 +68,7 @@ class PBX:
         self.listeners: list[Callable[[Frame], None]] = []
         self.channels: dict[str, Channel] = {}
         self.agents: dict[str, Agent] = {}
+        self.supervisors = {s.interface: s for s in config.supervisors}
         self.queues: dict[str, Queue] = {}
         self.recordings: dict[str, Recording] = {}
         self.recording_files: list[Path] = []
@@ -117,11 +118,12 @@ class PBX:
         state: int,
         linkedid: str | None = None,
         name: str | None = None,
+        uniqueid: str | None = None,
     ) -> Channel:
         """Create a channel (``PJSIP/<endpoint>-<seq>``) and emit Newchannel."""
         seq = self._seq
         self._seq += 1
-        uniqueid = f"{self.systemname}-{int(self.clock.event_time())}.{seq}"
+        uniqueid = uniqueid or f"{self.systemname}-{int(self.clock.event_time())}.{seq}"
         ch = Channel(
             name=name or f"PJSIP/{endpoint}-{seq:08x}",
             uniqueid=uniqueid,
@@ -247,6 +249,10 @@ class PBX:
             target = self.recordings_dir / Path(rec.path).name
             write_wav(target, rec.bridged_s)
             self.recording_files.append(target)
+
+    def by_uniqueid(self, uniqueid: str) -> Channel | None:
+        """The live channel whose Uniqueid is ``uniqueid`` (AMI actions accept one)."""
+        return next((c for c in self.channels.values() if c.uniqueid == uniqueid), None)
 
     # -- agents -----------------------------------------------------------------
     def agent_of(self, ch: Channel) -> Agent | None:

@@ -464,6 +464,16 @@ class PBXSimulator:
                             OutboundScript(outcome, ring, talk, hangup_by))
         return CallHandle(call.linkedid, call.channel.name, self.pbx.spawn(call.run()))
 
+    def supervisor_hangup(self, endpoint: str) -> bool:
+        """The supervisor hangs up the phone on which they monitor a call; False if none."""
+        self._sync()
+        prefix = f"PJSIP/{endpoint.removeprefix('PJSIP/')}-"
+        for ch in list(self.pbx.channels.values()):
+            if ch.name.startswith(prefix) and ch.owner is not None:
+                ch.owner.post("supervisor_hangup")
+                return True
+        return False
+
     def agent_login(self, agent: str, queue: str) -> str | None:
         """Add the agent to ``queue`` (QueueMemberAdded); an error message or None."""
         self._sync()

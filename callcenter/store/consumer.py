@@ -12,6 +12,7 @@ from callcenter.calls.model import (
     CallStarted,
     Fact,
 )
+from callcenter.store.monitoring import monitoring_facts
 from callcenter.store.writer import StoreWriter
 
 
@@ -25,7 +26,8 @@ def calls_in(facts: Iterable[Fact]) -> list[CallRecord]:
 
 
 class StoreConsumer:
-    """Writes every started/answered/ended call and every agent state change."""
+    """Writes every started/answered/ended call, every agent state change and the
+    monitoring facts."""
 
     lossless = True
     """Never skipped: its writes wait at most the write timeout, then go to the spool."""
@@ -43,3 +45,4 @@ class StoreConsumer:
         states = [f for f in facts if isinstance(f, AgentStateChanged)]
         if states:
             await self.writer.write_states(states)
+        await self.writer.write_monitoring(monitoring_facts(facts))

@@ -20,6 +20,7 @@ LANGUAGES = ("zh", "en")
 MIN_PASSWORD_LENGTH = 8
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 _AGENT = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+SOFTPHONE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
@@ -46,11 +47,13 @@ class User:
     language: str | None
     disabled: bool
     created_at: datetime
+    softphone: str | None = None
+    """The user's own softphone endpoint (e.g. supervisor2001): where live monitoring rings."""
 
 
 def _user(row: asyncpg.Record) -> User:
     return User(row["username"], row["role"], row["agent"], row["language"], row["disabled"],
-                row["created_at"])
+                row["created_at"], row.get("softphone"))
 
 
 def check_password(password: str) -> None:
@@ -176,6 +179,12 @@ class UserRepository:
             raise UserError("unknown language %(language)r: one of %(languages)s",
                             language=language, languages=", ".join(LANGUAGES))
         await self._update(username, "language = $2", language)
+
+    async def set_softphone(self, username: str, endpoint: str | None) -> None:
+        """The user's softphone endpoint (None: none); :class:`UserError` for a bad name."""
+        if endpoint is not None and not SOFTPHONE.match(endpoint):
+            raise UserError("a softphone endpoint is letters, digits, '_', '.' or '-'")
+        await self._update(username, "softphone = $2", endpoint)
 
     async def _update(self, username: str, assignment: str, value: object) -> None:
         status = await self.pool.execute(

@@ -37,6 +37,12 @@ from callcenter.store.codec import record_from_dict, record_to_dict, state_from_
 from callcenter.store.gaps import GapRepository, JournalGap
 from callcenter.store.journal import JournalEntry, JournalRepository, JournalRow
 from callcenter.store.leases import LeaseRepository
+from callcenter.store.monitoring import (
+    MonitoringFact,
+    MonitoringRepository,
+    fact_from_dict,
+    fact_to_dict,
+)
 from callcenter.store.spool import Spool, SpoolPosition
 
 log = structlog.get_logger(__name__)
@@ -135,6 +141,7 @@ class StoreWriter:
         self.journal = JournalRepository(pool)
         self.calls = CallRepository(pool)
         self.agents = AgentRepository(pool)
+        self.monitoring = MonitoringRepository(pool)
         self.gap_repo = GapRepository(pool)
         self.spool = Spool(spool_dir, max_bytes=spool_max_bytes)
         self.timeout_s = timeout_s
@@ -143,7 +150,8 @@ class StoreWriter:
         self.spooled_ops = 0
         self.gaps: deque[JournalGap] = deque(maxlen=100)
         """The newest gaps (for ``/readyz``); all of them also go to ``journal_gaps``."""
-        self.lost_items: dict[str, int] = {"journal": 0, "calls": 0, "states": 0}
+        self.lost_items: dict[str, int] = {"journal": 0, "calls": 0, "states": 0,
+                                           "monitoring": 0}
         self.commit_latency: Callable[[float], None] | None = None
         """Called with the seconds of each journal write to PostgreSQL (for ``/metrics``)."""
         self.on_loss: Callable[[JournalGap], None] | None = None
@@ -237,6 +245,11 @@ class StoreWriter:
         """Record agent state facts."""
         if facts:
             await self._submit(Op("states", facts))
+
+    async def write_monitoring(self, facts: Sequence[MonitoringFact]) -> None:
+        """Store monitoring facts (sessions; spy legs withdrawn from the calls)."""
+        if facts:
+            await self._submit(Op("monitoring", facts))
 
     def _direct(self) -> bool:
         return (not self.spool.depth and not self._held and not self._abandoned
@@ -372,6 +385,8 @@ class StoreWriter:
             await self.agents.touch_queues(
                 ((r.server, q, r.started_at) for r in op.items for q in r.queues or
                  ([r.queue] if r.queue else [])), conn)
+        elif op.kind == "monitoring":
+            await self.monitoring.apply(op.items, conn)
         else:
             await self.agents.apply_states(op.items, conn)
         if self._gaps_to_store:
@@ -516,4 +531,5 @@ _ENCODERS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
     "journal": (list, lambda row: JournalRow(*row)),
     "calls": (record_to_dict, record_from_dict),
     "states": (state_to_dict, state_from_dict),
+    "monitoring": (fact_to_dict, fact_from_dict),
 }

@@ -54,6 +54,7 @@ FEATURES = (
     "callcenter.qa.web",
     "callcenter.agentpanel.web",
     "callcenter.console.web",
+    "callcenter.monitoring.web",
 )
 
 

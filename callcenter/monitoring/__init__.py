@@ -1,0 +1,1 @@
+"""Live listen / whisper / barge: supervisors monitor calls in progress through ChanSpy."""
