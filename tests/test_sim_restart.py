@@ -91,7 +91,9 @@ async def four_callers_ringing(sim: PBXSimulator) -> None:
 
 
 async def test_restart_ends_waiting_and_ringing_callers_as_real_asterisk() -> None:
-    async with PBXSimulator(speed=SPEED, keep_events=True, restart_delay_s=1.0) as sim:
+    # HoldTime/RingTime are compared to the second: at speed 100 a 20 ms stall of a loaded
+    # machine is 2 simulated seconds, at speed 20 it is 0.4 s
+    async with PBXSimulator(speed=20, keep_events=True, restart_delay_s=1.0) as sim:
         client = await SimClient.connect(sim.port)
         await client.login()
         await four_callers_ringing(sim)
