@@ -28,10 +28,10 @@ from callcenter.agentpanel.web import attach_feed
 from callcenter.ami.protocol import Frame
 from callcenter.commands import CommandPort
 from callcenter.daemon import Daemon
-from callcenter.settings import AmiServer, Settings
 from callcenter.sim import AgentScript, PBXSimulator
 from callcenter.sim.testing import SimClient
 from callcenter.web.testing import web_client
+from tests.support.settings import sim_settings
 
 pytest.importorskip("callcenter.calls.tracker")
 
@@ -116,11 +116,7 @@ class Rig:
 async def rig(pool: asyncpg.Pool, tmp_path: Path) -> AsyncIterator[Rig]:
     sim = PBXSimulator(speed=SPEED, keep_events=True, auth_fail_delay=0.01, systemname="sim")
     await sim.start()
-    settings = Settings()
-    settings.web.secure_cookies = False
-    settings.database.spool_dir = str(tmp_path / "spool")
-    settings.servers = [AmiServer(name="sim", host=sim.host, port=sim.port, secret="secret",
-                                  reconnect_min_s=0.1, reconnect_max_s=1.0)]
+    settings = sim_settings(sim, tmp_path)
     daemon = Daemon(settings, pool, consumers=[AgentFeed()], log_calls=False)
     await daemon.start()
     try:

@@ -16,11 +16,11 @@ from aiohttp.test_utils import TestClient
 from callcenter.commands import CommandPort
 from callcenter.daemon import Daemon
 from callcenter.live import LiveConsumer
-from callcenter.settings import AmiServer, Settings
 from callcenter.sim import AgentScript, PBXSimulator
 from callcenter.sim.server import CallHandle
 from callcenter.store.users import UserRepository
 from callcenter.web.testing import web_client
+from tests.support.settings import sim_settings
 from tests.support.wait import until as wait_until
 
 SPEED = 10.0
@@ -87,11 +87,7 @@ async def monitor_rig(pool: asyncpg.Pool, tmp_path: Path, role: str = "superviso
     """The rig, signed in as a user of ``role``; ``monitoring``: [monitoring] settings."""
     sim = PBXSimulator(speed=SPEED, keep_events=True, auth_fail_delay=0.01, systemname="sim")
     await sim.start()
-    settings = Settings()
-    settings.web.secure_cookies = False
-    settings.database.spool_dir = str(tmp_path / "spool")
-    settings.servers = [AmiServer(name="sim", host=sim.host, port=sim.port, secret="secret",
-                                  reconnect_min_s=0.1, reconnect_max_s=1.0)]
+    settings = sim_settings(sim, tmp_path)
     settings.monitoring = settings.monitoring.model_copy(update=monitoring)
     live = LiveConsumer.from_settings(settings)
     daemon = Daemon(settings, pool, consumers=[live], log_calls=False)
