@@ -96,6 +96,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     from callcenter.daemon import Daemon
     from callcenter.live import LiveConsumer
     from callcenter.live.sync import LiveSync
+    from callcenter.live.wire import synced
     from callcenter.settings import AmiServer, Settings
     from callcenter.store.calls import CallRepository
     from callcenter.store.setup import open_store
@@ -128,7 +129,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
     def stamped(frame: Any, received_at: float) -> Any:
         facts = feed(frame, received_at)
-        for f in facts:
+        for f in filter(synced, facts):
             received.setdefault(ident(f), received_at)
         return facts
 
