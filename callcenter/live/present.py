@@ -32,12 +32,12 @@ def present_facts(state: LiveState, owned: Callable[[str], bool]) -> list[Fact]:
         if owned(server):
             facts.append(CallStarted(server, call.started_at, call))
     for agent, ((server, linkedid), since) in state.current_call.items():
-        call = state.open_calls.get((server, linkedid))
-        if call is None or not owned(server):
+        talking = state.open_calls.get((server, linkedid))
+        if talking is None or not owned(server):
             continue
-        attempt = None if since is None else RingAttempt(agent, "", since, call.queue,
+        attempt = None if since is None else RingAttempt(agent, "", since, talking.queue,
                                                          ended_at=since, outcome="answered")
-        facts.append(CallAnswered(server, since or call.started_at, call, attempt))
+        facts.append(CallAnswered(server, since or talking.started_at, talking, attempt))
     for (server, linkedid), (queue, at) in state.waiting.items():
         if owned(server):
             facts.append(QueueCallerJoined(server, at, linkedid, queue, 0))

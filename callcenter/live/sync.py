@@ -8,7 +8,7 @@ Used when ``[ha] enabled``: a wallboard opened on any instance shows every PBX. 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import asyncpg
@@ -38,7 +38,7 @@ class LiveSync:
         """A sync whose two links are connections to ``dsn``."""
         return cls(instance, lambda: asyncpg.connect(dsn), live, calls=calls, owns=owns)
 
-    def tasks(self) -> dict[str, Callable[[], Awaitable[None]]]:
+    def tasks(self) -> dict[str, Callable[[], Coroutine[Any, Any, None]]]:
         """The long-lived tasks to run (supervised), by name."""
         return {"live-publish": self.publisher.run, "live-listen": self.listener.run}
 
