@@ -93,6 +93,17 @@ async def run_sim(concurrent: int, n_agents: int, warmup: float, seconds: float,
     await sim.stop()
 
 
+async def start_sim(ctx: Any, args: argparse.Namespace) -> tuple[Any, Connection, int]:
+    """The simulator's process (``--concurrent``, ``--agents``, ``--warmup``,
+    ``--seconds``), the pipe to it (send "go" to start the calls) and its AMI port."""
+    sim_end, sim_child = ctx.Pipe()
+    sim = ctx.Process(target=sim_process,
+                      args=(args.concurrent, args.agents, args.warmup, args.seconds, sim_child))
+    sim.start()
+    port = (await asyncio.get_running_loop().run_in_executor(None, sim_end.recv))["port"]
+    return sim, sim_end, port
+
+
 # ------------------------------------------------------------------ the browsers (child)
 
 def clients_process(url: str, tokens: list[str], conn: Connection) -> None:
@@ -199,11 +210,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="live-fanout-"))
     dsn = args.dsn or db.embedded_dsn(tmp / "pgdata")
     pool = await open_store(dsn)
-    sim_end, sim_child = ctx.Pipe()
-    sim = ctx.Process(target=sim_process,
-                      args=(args.concurrent, args.agents, args.warmup, args.seconds, sim_child))
-    sim.start()
-    port = (await loop.run_in_executor(None, sim_end.recv))["port"]
+    sim, sim_end, port = await start_sim(ctx, args)
 
     settings = Settings()
     settings.web.secure_cookies = False

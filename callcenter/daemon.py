@@ -19,11 +19,12 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import structlog
 
+from callcenter import db
 from callcenter.calls.model import CallEnded, CallRecord, Fact, ServiceAlert
 from callcenter.cel.filler import OutageFiller
 from callcenter.commands import CommandPort
@@ -41,6 +42,9 @@ from callcenter.store.journal import SeqClock
 from callcenter.store.leases import LeaseRepository
 from callcenter.store.writer import UNREACHABLE, StoreWriter
 from callcenter.supervisor import Supervisor
+
+if TYPE_CHECKING:
+    from callcenter.live.sync import LiveSync
 
 log = structlog.get_logger(__name__)
 
@@ -135,6 +139,7 @@ class Daemon:
         self.trackers: dict[str, Tracker] = {}
         self.pipelines: dict[str, ServerPipeline] = {}
         self.fanouts: dict[str, FanOut] = {}
+        self.live_sync = _live_sync(self)
         self.gc = QuietGC([c.quiet_for for c in self.consumers if hasattr(c, "quiet_for")])
         self._loop: asyncio.AbstractEventLoop | None = None
         self.writer.database.on_change = self.writer.disk.on_change = self._store_fault
@@ -190,6 +195,8 @@ class Daemon:
             self.writer.fence = self.ha.held
             self.writer.on_fenced = self._fenced
             self.supervisor.spawn("ha-leases", self.ha.run)
+            for name, task in (self.live_sync.tasks() if self.live_sync else {}).items():
+                self.supervisor.spawn(name, task)
             return
         for server in self.servers:
             await self._start_server(server)
@@ -410,6 +417,21 @@ def _lease_keeper(settings: Settings, pool: asyncpg.Pool, daemon: Daemon) -> Lea
     return LeaseKeeper(LeaseRepository(pool), instance_name(settings.ha.instance),
                        [s.name for s in settings.servers], takeover_s=settings.ha.takeover_s,
                        on_gain=daemon.gain_server, on_loss=lost)
+
+
+def _live_sync(daemon: Daemon) -> LiveSync | None:
+    """With leases, the live views' sync with the other instances (of the daemon's live
+    consumer, when it has one)."""
+    from callcenter.live import LiveConsumer
+    from callcenter.live.sync import LiveSync
+
+    live = next((c for c in daemon.consumers if isinstance(c, LiveConsumer)), None)
+    if daemon.ha is None or live is None:
+        return None
+    database = daemon.settings.database
+    return LiveSync.for_dsn(daemon.ha.instance, db.resolve_dsn(database.dsn, database.data_dir),
+                            live, calls=CallRepository(daemon.pool),
+                            owns=daemon.pipelines.__contains__)
 
 
 def _default_client_factory() -> ClientFactory:

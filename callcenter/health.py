@@ -121,12 +121,16 @@ def readiness(daemon: Daemon) -> tuple[bool, dict[str, Any]]:
     outages = outage_health(daemon)
     if daemon.ha is not None and not daemon.ha.database_ok:
         problems.append("leases cannot be renewed: the database is unreachable")
+    sync = daemon.live_sync.health() if daemon.live_sync is not None else None
+    if sync is not None and not sync["listening"] and sync["connects"]:
+        problems.append("live views stale: not listening to the other instances")
     if outages["fill_error"]:
         problems.append(f"outage not completed from CEL: {outages['fill_error']}")
     report = {
         "ready": not problems, "problems": problems, "servers": servers, "store": store,
         "tasks": tasks, "last_enforcement_late_ms": None if late is None else round(late * 1e3, 1),
         "sse_clients": sse_clients(daemon), "outages": outages, "ha": ha_health(daemon),
+        "live_sync": sync,
     }
     return not problems, report
 
@@ -210,6 +214,26 @@ class DaemonCollector(Collector):
         yield GaugeMetricFamily("callcenter_sse_clients", "Browsers on the live views.",
                                 value=sse_clients(d))
         yield from self._outages()
+        yield from self._live_sync()
+
+    def _live_sync(self) -> Iterator[Metric]:
+        sync = self.daemon.live_sync
+        if sync is None:
+            return
+        h = sync.health()
+        yield GaugeMetricFamily("callcenter_live_sync_listening",
+                                "1 while the live facts of other instances arrive.",
+                                value=int(h["listening"]))
+        yield GaugeMetricFamily("callcenter_live_sync_queue_depth",
+                                "Live facts waiting to be published.", value=h["queued"])
+        yield CounterMetricFamily("callcenter_live_sync_published",
+                                  "Live-sync notifications sent.", value=h["published"])
+        yield CounterMetricFamily("callcenter_live_sync_received",
+                                  "Live-sync notifications received from other instances.",
+                                  value=h["received"])
+        yield CounterMetricFamily("callcenter_live_sync_dropped",
+                                  "Live facts never published (queue full or too long).",
+                                  value=h["dropped"])
 
     def _outages(self) -> Iterator[Metric]:
         h = self.daemon.outages.health

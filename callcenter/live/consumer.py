@@ -2,7 +2,8 @@
 
 ``LiveConsumer.on_facts`` folds facts into :class:`LiveState`; supervisor
 alerts come through ``on_alert`` (the RingEnforcer's and the
-RecordingConsumer's hook). Every change wakes
+RecordingConsumer's hook); ``taps`` see both (the live sync publishes them), while
+``feed_remote`` folds in what another instance published. Every change wakes
 one broadcaster task, which publishes at once unless it published less than
 ``min_interval_s`` ago (then it waits: a burst of events gives one update, and
 at most one update per interval goes out), renders the snapshot once per kind
@@ -65,6 +66,8 @@ class LiveConsumer:
         self._dirty = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.seeded = False
+        self.taps: list[Callable[[Sequence[Fact]], None]] = []
+        """Called with every fact (and alert) of this instance, before it is folded in."""
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock = utcnow) -> LiveConsumer:
@@ -77,6 +80,12 @@ class LiveConsumer:
 
     def feed(self, facts: Sequence[Fact]) -> None:
         """Fold ``facts`` into the live state; wake the broadcaster when it changed."""
+        for tap in self.taps:
+            tap(facts)
+        self.feed_remote(facts)
+
+    def feed_remote(self, facts: Sequence[Fact]) -> None:
+        """Fold facts another instance published (not tapped: never published again)."""
         if self.state.apply(facts):
             self._changed()
 
@@ -86,17 +95,17 @@ class LiveConsumer:
 
     def on_alert(self, alert: SupervisorAlert | RecordingAlert) -> None:
         """Hook for ``RingEnforcer.on_alert`` and ``RecordingConsumer.on_alert``."""
-        if self.state.apply([alert]):
-            self._changed()
+        self.feed([alert])
 
-    async def seed(self, calls: CallSource) -> None:
-        """Count today's calls already stored (after a restart), once it has worked."""
-        if self.seeded:
+    async def seed(self, calls: CallSource, *, again: bool = False) -> None:
+        """Count today's calls already stored (after a restart), once it has worked;
+        ``again``: count those not counted yet once more (the live sync's reconnect)."""
+        if self.seeded and not again:
             return
         midnight = datetime.combine(self.state.day, time(0), tzinfo=self.state.zone)
         since = midnight - timedelta(hours=1)  # calls are filtered by their local day
         stored = await calls.list_calls(limit=None, since=since, newest_first=False)
-        if self.seeded:
+        if self.seeded and not again:
             return
         self.seeded = True
         self.state.seed(stored)
