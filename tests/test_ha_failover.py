@@ -6,53 +6,16 @@ PBX's CEL) and stores every call once."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 
 from callcenter.sim import AgentScript, PBXSimulator
-from tests.support.run import Running, running
+from tests.support.ha import CEL, HA, both_ready, pbxs, serving
 
-HA = """
-[ha]
-enabled = true
-takeover_s = 2.0
-
-[cel]
-settle_s = 0.5
-retry_s = 0.5
-"""
 ANSWERS = AgentScript(1.0, 30.0)
-
-
-CEL = {name: f"cel_{name}" for name in ("pbxa", "pbxb")}
-"""CEL rows carry no PBX name: one table per PBX (README)."""
-
-
-@contextlib.asynccontextmanager
-async def pbxs(dsn: str, pool: asyncpg.Pool, speed: float = 10.0
-               ) -> AsyncIterator[dict[str, PBXSimulator]]:
-    """Two simulated PBXs, each writing its CEL into its own table."""
-    for table in CEL.values():
-        await pool.execute(f"CREATE TABLE {table} (LIKE cel INCLUDING ALL)")
-    sims = {name: PBXSimulator(speed=speed, systemname=name, seed=n, cel_dsn=dsn,
-                               cel_table=CEL[name])
-            for n, name in enumerate(CEL)}
-    try:
-        for sim in sims.values():
-            await sim.start()
-        yield sims
-    finally:
-        for sim in sims.values():
-            await sim.stop()
-
-
-def serving(report: dict[str, Any]) -> set[str]:
-    return set((report.get("ha") or {}).get("serving") or {})
+from tests.support.run import running
 
 
 async def test_kill_9_the_owner_and_the_standby_serves_its_pbx(
@@ -60,7 +23,7 @@ async def test_kill_9_the_owner_and_the_standby_serves_its_pbx(
     async with pbxs(fresh_dsn, pool) as sims, \
             running(fresh_dsn, sims, tmp_path, name="one", extra=HA, cel_tables=CEL) as one, \
             running(fresh_dsn, sims, tmp_path, name="two", extra=HA, cel_tables=CEL) as two:
-        reports = await _both_ready(one, two)
+        reports = await both_ready(one, two)
         [taken] = serving(reports[0])
         calls = [await sims[taken].inbound_call(f"+3222000{n:03d}", "800",
                                                 agents={"agent1001": ANSWERS,
@@ -85,19 +48,6 @@ async def test_kill_9_the_owner_and_the_standby_serves_its_pbx(
     assert kinds == {"takeover"}
 
 
-async def _both_ready(one: Running, two: Running) -> list[dict[str, Any]]:
-    """Both instances up, each serving one PBX (the leases spread)."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        got = [await one.readyz(), await two.readyz()]
-        reports = [g[1] for g in got if g is not None]
-        if len(reports) == 2 and sorted(map(serving, reports), key=sorted) == [{"pbxa"},
-                                                                                {"pbxb"}]:
-            return reports
-        await asyncio.sleep(0.3)
-    raise AssertionError(f"the PBXs were never both served: {one.output[-2000:]!r}")
-
-
 async def test_a_paused_owner_resumes_fenced_off(fresh_dsn: str, pool: asyncpg.Pool,
                                                  tmp_path: Path) -> None:
     """SIGSTOP the owner past its lease, SIGCONT: the other instance serves its PBX, and the
@@ -108,7 +58,7 @@ async def test_a_paused_owner_resumes_fenced_off(fresh_dsn: str, pool: asyncpg.P
     async with pbxs(fresh_dsn, pool) as sims, \
             running(fresh_dsn, sims, tmp_path, name="one", extra=HA, cel_tables=CEL) as one, \
             running(fresh_dsn, sims, tmp_path, name="two", extra=HA, cel_tables=CEL) as two:
-        reports = await _both_ready(one, two)
+        reports = await both_ready(one, two)
         before = dict(reports[0]["ha"]["serving"])
         one.proc.send_signal(signal.SIGSTOP)
         await two.until_ready(lambda status, r: serving(r) == {"pbxa", "pbxb"}, timeout_s=15)
@@ -136,7 +86,7 @@ async def test_a_ring_in_progress_at_the_takeover_is_enforced_by_the_new_owner(
     async with pbxs(fresh_dsn, pool, speed=1.0) as sims, \
             running(fresh_dsn, sims, tmp_path, name="one", extra=rule, cel_tables=CEL) as one, \
             running(fresh_dsn, sims, tmp_path, name="two", extra=rule, cel_tables=CEL) as two:
-        reports = await _both_ready(one, two)
+        reports = await both_ready(one, two)
         [taken] = serving(reports[0])
         call = await sims[taken].inbound_call("+3222000777", "801", patience=12.0,
                                               agents={"agent1002": never, "agent1003": never})

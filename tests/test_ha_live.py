@@ -15,8 +15,8 @@ import asyncpg
 from callcenter.sim import AgentScript
 from callcenter.store.users import UserRepository
 from callcenter.web.testing import ensure_user
+from tests.support.ha import CEL, HA, both_ready, pbxs, serving
 from tests.support.run import Running, running
-from tests.test_ha_failover import HA, _both_ready, pbxs, serving
 
 TALKS = AgentScript(1.0, 80.0)
 """Answers at once and talks 8 s (the simulators run 10 times faster)."""
@@ -49,16 +49,13 @@ async def shown(http: aiohttp.ClientSession, run: Running, server: str, linkedid
 
 async def test_a_board_shows_the_calls_of_a_pbx_owned_by_another_instance(
         fresh_dsn: str, pool: asyncpg.Pool, tmp_path: Path) -> None:
-    for name in ("pbxa", "pbxb"):
-        await pool.execute(f"CREATE TABLE cel_{name} (LIKE cel INCLUDING ALL)")
     user, _ = await ensure_user(pool, "supervisor")
     token, _ = await UserRepository(pool).create_session(user, hours=1)
-    cel = {name: f"cel_{name}" for name in ("pbxa", "pbxb")}
-    async with pbxs(fresh_dsn) as sims, \
-            running(fresh_dsn, sims, tmp_path, name="one", extra=HA, cel_tables=cel) as one, \
-            running(fresh_dsn, sims, tmp_path, name="two", extra=HA, cel_tables=cel) as two, \
+    async with pbxs(fresh_dsn, pool) as sims, \
+            running(fresh_dsn, sims, tmp_path, name="one", extra=HA, cel_tables=CEL) as one, \
+            running(fresh_dsn, sims, tmp_path, name="two", extra=HA, cel_tables=CEL) as two, \
             aiohttp.ClientSession(cookies={"cc_session": token}) as http:
-        owned = [serving(r) for r in await _both_ready(one, two)]
+        owned = [serving(r) for r in await both_ready(one, two)]
         owner, other = (one, two) if "pbxa" in owned[0] else (two, one)
         await other.until_ready(lambda status, r: (r["live_sync"] or {}).get("listening"))
         first = await sims["pbxa"].inbound_call("+3222000001", "800",

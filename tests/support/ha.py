@@ -1,0 +1,63 @@
+"""Simulated PBXs for ``callcenter run`` instances in active/standby, for tests."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+
+from callcenter.sim import PBXSimulator
+from tests.support.run import Running
+
+HA = """
+[ha]
+enabled = true
+takeover_s = 2.0
+
+[cel]
+settle_s = 0.5
+retry_s = 0.5
+"""
+
+
+CEL = {name: f"cel_{name}" for name in ("pbxa", "pbxb")}
+"""CEL rows carry no PBX name: one table per PBX (README)."""
+
+
+@contextlib.asynccontextmanager
+async def pbxs(dsn: str, pool: asyncpg.Pool, speed: float = 10.0
+               ) -> AsyncIterator[dict[str, PBXSimulator]]:
+    """Two simulated PBXs, each writing its CEL into its own table."""
+    for table in CEL.values():
+        await pool.execute(f"CREATE TABLE {table} (LIKE cel INCLUDING ALL)")
+    sims = {name: PBXSimulator(speed=speed, systemname=name, seed=n, cel_dsn=dsn,
+                               cel_table=CEL[name])
+            for n, name in enumerate(CEL)}
+    try:
+        for sim in sims.values():
+            await sim.start()
+        yield sims
+    finally:
+        for sim in sims.values():
+            await sim.stop()
+
+
+def serving(report: dict[str, Any]) -> set[str]:
+    return set((report.get("ha") or {}).get("serving") or {})
+
+
+async def both_ready(one: Running, two: Running) -> list[dict[str, Any]]:
+    """Both instances up, each serving one PBX (the leases spread)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        got = [await one.readyz(), await two.readyz()]
+        reports = [g[1] for g in got if g is not None]
+        if len(reports) == 2 and sorted(map(serving, reports), key=sorted) == [{"pbxa"},
+                                                                                {"pbxb"}]:
+            return reports
+        await asyncio.sleep(0.3)
+    raise AssertionError(f"the PBXs were never both served: {one.output[-2000:]!r}")
