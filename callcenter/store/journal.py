@@ -284,13 +284,17 @@ class JournalRepository:
         rows = await self.pool.fetch("SELECT DISTINCT server FROM journal ORDER BY server")
         return [r["server"] for r in rows]
 
-    async def affected_since(self, since: datetime) -> dict[str, tuple[int, set[str]]]:
-        """Per server: the first seq of any call with an event at/after ``since``, and its calls."""
+    async def affected_since(self, since: datetime, from_seq: int = 0
+                             ) -> dict[str, tuple[int, set[str]]]:
+        """Per server: the first seq (≥ ``from_seq``) of any call with an event at/after
+        ``since``, and its calls; only entries from ``from_seq`` on are read (the journal's
+        partitions before it are not)."""
         rows = await self.pool.fetch(
             "SELECT j.server, j.linkedid, min(j.seq) AS first_seq FROM journal j"
-            " WHERE (j.server, j.linkedid) IN (SELECT DISTINCT server, linkedid FROM journal"
-            "   WHERE event_time >= $1 AND linkedid IS NOT NULL)"
-            " GROUP BY j.server, j.linkedid", since)
+            " WHERE j.seq >= $2 AND (j.server, j.linkedid) IN (SELECT DISTINCT server,"
+            "   linkedid FROM journal WHERE seq >= $2 AND event_time >= $1"
+            "   AND linkedid IS NOT NULL)"
+            " GROUP BY j.server, j.linkedid", since, from_seq)
         out: dict[str, tuple[int, set[str]]] = {}
         for r in rows:
             first, ids = out.get(r["server"], (r["first_seq"], set()))
