@@ -104,7 +104,7 @@ class Replay:
         in a later batch when it changes again) and the agent state facts, in order."""
         calls: dict[str, CallRecord] = {}
         states: list[AgentStateChanged] = []
-        entries = with_outages(self.journal.entries(self.server, self.from_seq), self.outages)
+        entries = with_outages(self.journal.items(self.server, self.from_seq), self.outages)
         async for kind, payload, at in entries:
             self.entries += 1
             try:

@@ -10,12 +10,16 @@ call records as they are.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Literal, NamedTuple
 
 import asyncpg
+import structlog
+
+log = structlog.get_logger(__name__)
 
 PruneAction = Literal["drop", "detach"]
 _BOUNDS = re.compile(r"FROM \('?(-?\d+)'?\) TO \('?(-?\d+)'?\)")
@@ -127,3 +131,24 @@ class JournalPartitions:
                         "INSERT INTO journal_pruned (partition, from_seq, until_seq, action,"
                         " pruned_at) VALUES ('journal_default@' || $2::text, $1, $2, 'drop',"
                         " now())", first, cutoff)
+
+
+async def maintain_forever(pool: asyncpg.Pool, keep_months: int, action: PruneAction,
+                           every_s: float = 3600.0) -> None:
+    """The daemon's journal maintenance, every ``every_s``: this month's and next month's
+    partitions exist ahead of their first entry; with ``keep_months`` > 0, older months
+    are pruned (:meth:`JournalPartitions.prune`). A database error is logged and retried
+    at the next round (inserts never depend on it: the default partition takes them)."""
+    months = JournalPartitions(pool)
+    while True:
+        now = datetime.now(UTC)
+        try:
+            await months.add_months(now)
+            if keep_months > 0:
+                done = await months.prune(now, keep_months, action)
+                if done.pruned or done.held_by:
+                    log.info("journal_pruned", months=[p.name for p in done.pruned],
+                             action=action, held_by_open_calls=done.held_by)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("journal_maintenance_failed", error=str(exc))
+        await asyncio.sleep(every_s)
