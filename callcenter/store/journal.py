@@ -9,6 +9,7 @@ keys each time and appending it again changes nothing.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal, NamedTuple
@@ -322,12 +323,16 @@ class JournalRepository:
 
     async def _pages(self, server: str, from_seq: int, page: int
                      ) -> AsyncIterator[tuple[int, EntryKind, Any, float]]:
-        last = from_seq - 1
+        """Pages of ``server``'s journal, the next one fetched while this one is read."""
         loads = orjson.loads
-        while True:
-            rows = await self.pool.fetch(PAGE, server, last, page)
-            for seq, kind, at, frame in rows:
-                yield seq, kind, loads(frame), at
-            if len(rows) < page:
-                return
-            last = rows[-1][0]
+        ahead = asyncio.ensure_future(self.pool.fetch(PAGE, server, from_seq - 1, page))
+        try:
+            while ahead is not None:
+                rows = await ahead
+                ahead = (asyncio.ensure_future(self.pool.fetch(PAGE, server, rows[-1][0], page))
+                         if len(rows) == page else None)
+                for seq, kind, at, frame in rows:
+                    yield seq, kind, loads(frame), at
+        finally:  # left early: the page ahead completes on its own, unread (no cancelled
+            if ahead is not None:  # fetch: its connection goes back to the pool clean)
+                ahead.add_done_callback(lambda f: f.cancelled() or f.exception())
