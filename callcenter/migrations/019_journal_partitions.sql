@@ -15,18 +15,10 @@ ALTER INDEX journal_pkey RENAME TO journal_unpartitioned_pkey;
 DROP INDEX journal_linkedid_idx;
 DROP INDEX journal_time_brin;
 
-CREATE TABLE journal (
-    server      text        NOT NULL,
-    seq         bigint      NOT NULL,
-    kind        text        NOT NULL DEFAULT 'frame'
-                CHECK (kind IN ('frame', 'sent', 'resync')),
-    received_at timestamptz NOT NULL,
-    event_time  timestamptz NOT NULL,
-    event       text        NOT NULL,
-    linkedid    text,
-    frame       json        NOT NULL,
-    PRIMARY KEY (server, seq)
-) PARTITION BY RANGE (seq);
+-- the same columns, defaults and checks as before (frame json since migration 010)
+CREATE TABLE journal (LIKE journal_unpartitioned INCLUDING DEFAULTS INCLUDING CONSTRAINTS)
+    PARTITION BY RANGE (seq);
+ALTER TABLE journal ADD PRIMARY KEY (server, seq);
 CREATE INDEX journal_linkedid_idx ON journal (server, linkedid);
 CREATE INDEX journal_time_brin ON journal USING brin (event_time);
 CREATE TABLE journal_default PARTITION OF journal DEFAULT;
