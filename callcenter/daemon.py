@@ -39,6 +39,7 @@ from callcenter.store.calls import CallRepository
 from callcenter.store.consumer import StoreConsumer
 from callcenter.store.gaps import JournalGap, Outage
 from callcenter.store.journal import SeqClock
+from callcenter.store.journal_partitions import maintain_forever
 from callcenter.store.leases import LeaseRepository
 from callcenter.store.writer import UNREACHABLE, StoreWriter
 from callcenter.supervisor import Supervisor
@@ -191,6 +192,10 @@ class Daemon:
         self.gc.start()
         self.supervisor.spawn("store-spool-drainer", self.writer.drain_forever)
         self.supervisor.spawn("outage-filler", self.outages.run)
+        db_settings = self.settings.database
+        self.supervisor.spawn("journal-maintenance", lambda: maintain_forever(
+            self.pool, db_settings.journal_retention_months,
+            db_settings.journal_retention_action))
         if self.ha is not None:  # the servers whose lease this instance takes
             self.writer.fence = self.ha.held
             self.writer.on_fenced = self._fenced

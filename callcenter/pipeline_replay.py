@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from callcenter.pipeline_durable import Consumer, DurablePath, FanOut
 from callcenter.store.calls import CallRepository
 from callcenter.store.consumer import calls_in
 from callcenter.store.journal import JournalRepository
+from callcenter.store.journal_partitions import JournalPartitions, seq_of, time_of
 from callcenter.store.writer import StoreWriter
 
 log = structlog.get_logger(__name__)
@@ -85,6 +86,44 @@ async def ingest_items(items: Sequence[Item], server: str, tracker: Tracker,
     await fanout.close()
 
 
+class Replay:
+    """The journal of ``server`` from ``from_seq``, each outage's CEL in its place, fed to
+    ``tracker``: the changed calls and agent state facts in bounded batches
+    (:meth:`batches`), so a month's replay holds one batch, not the month."""
+
+    def __init__(self, journal: JournalRepository, server: str, tracker: Tracker,
+                 from_seq: int = 0, outages: Sequence[OutageCel] = ()) -> None:
+        self.journal, self.server, self.tracker = journal, server, tracker
+        self.from_seq, self.outages = from_seq, outages
+        self.entries = 0
+        """Entries read so far."""
+
+    async def batches(self, size: int = 1000
+                      ) -> AsyncIterator[tuple[list[CallRecord], list[AgentStateChanged]]]:
+        """Every ``size`` calls changed: those calls (latest state each; a call comes again
+        in a later batch when it changes again) and the agent state facts, in order."""
+        calls: dict[str, CallRecord] = {}
+        states: list[AgentStateChanged] = []
+        entries = with_outages(self.journal.items(self.server, self.from_seq), self.outages)
+        async for kind, payload, at in entries:
+            self.entries += 1
+            try:
+                facts: list[Fact] = apply_entry(self.tracker, kind, payload, at)
+            except Exception:
+                log.exception("entry_rejected", server=self.server, kind=kind)
+                continue
+            if facts:
+                calls.update((c.linkedid, c) for c in calls_in(facts))
+                states += [f for f in facts if isinstance(f, AgentStateChanged)]
+                if len(calls) >= size or len(states) >= 4 * size:
+                    yield list(calls.values()), states
+                    calls, states = {}, []
+            if self.entries % 2000 == 0:
+                await asyncio.sleep(0)  # a long replay must not hold the loop
+        if calls or states:
+            yield list(calls.values()), states
+
+
 async def derive(journal: JournalRepository, server: str, tracker: Tracker, from_seq: int = 0,
                  outages: Sequence[OutageCel] = ()
                  ) -> tuple[list[CallRecord], list[AgentStateChanged], int]:
@@ -94,21 +133,13 @@ async def derive(journal: JournalRepository, server: str, tracker: Tracker, from
     Returns the calls (final state each), the agent state facts, and the
     number of entries read.
     """
+    replay = Replay(journal, server, tracker, from_seq, outages)
     calls: dict[str, CallRecord] = {}
     states: list[AgentStateChanged] = []
-    n = 0
-    async for kind, payload, at in with_outages(journal.entries(server, from_seq), outages):
-        n += 1
-        try:
-            facts: list[Fact] = apply_entry(tracker, kind, payload, at)
-        except Exception:
-            log.exception("entry_rejected", server=server, kind=kind)
-            continue
-        calls.update((c.linkedid, c) for c in calls_in(facts))
-        states += [f for f in facts if isinstance(f, AgentStateChanged)]
-        if n % 2000 == 0:
-            await asyncio.sleep(0)  # a long replay must not hold the loop
-    return list(calls.values()), states, n
+    async for changed, facts in replay.batches():
+        calls.update((c.linkedid, c) for c in changed)
+        states += facts
+    return list(calls.values()), states, replay.entries
 
 
 RESUME_WINDOW = timedelta(hours=12)
@@ -145,37 +176,59 @@ async def resume_open_calls(journal: JournalRepository, calls: CallRepository, s
     return list(ended.values()), n
 
 
+REBUILD_LOOKBACK = RESUME_WINDOW
+"""``rebuild --since`` reads the journal from this long before ``since`` on: a call with an
+event since then that started earlier still is (a longer one keeps its stored record)."""
+
+
 async def rebuild(pool: asyncpg.Pool, make_tracker: Callable[[str], Tracker],
                   since: datetime | None = None,
                   cel_tables: Mapping[str, str] | None = None) -> dict[str, int]:
     """Re-derive call records from the journal; returns calls rewritten per server.
 
     Without ``since`` every call of every server is deleted and rewritten;
-    with it, only calls having an event at/after ``since`` (their whole
-    journal is replayed). Each server is rewritten in one transaction. The calls of
-    each recorded outage are completed from the server's CEL table (``cel_tables``,
-    by server) as the daemon completes them.
+    with it, only calls having an event at/after ``since`` (their journal is replayed,
+    from :data:`REBUILD_LOOKBACK` before ``since`` on: only those months are read). Calls
+    that started before the journal's horizon (months pruned by retention) or before
+    that lookback keep their stored records. Each server is rewritten in one
+    transaction, a batch of calls at a time. The calls of each recorded outage are
+    completed from the server's CEL table (``cel_tables``, by server) as the daemon
+    completes them.
     """
-    from callcenter.store.agents import AgentRepository
-
-    journal, repo, agents = JournalRepository(pool), CallRepository(pool), AgentRepository(pool)
+    journal = JournalRepository(pool)
+    floor = await JournalPartitions(pool).horizon()
     if since is None:
         scope: dict[str, tuple[int, set[str] | None]] = {
-            s: (0, None) for s in await journal.servers()}
+            s: (floor, None) for s in await journal.servers()}
     else:
-        scope = dict(await journal.affected_since(since))  # type: ignore[arg-type]
+        floor = max(floor, seq_of(since - REBUILD_LOOKBACK))
+        scope = dict(await journal.affected_since(since, floor))  # type: ignore[arg-type]
     out: dict[str, int] = {}
     for server, (from_seq, wanted) in scope.items():
         outages = await outages_with_cel(pool, server, (cel_tables or {}).get(server, ""))
-        calls, states, n = await derive(journal, server, make_tracker(server), from_seq, outages)
-        if wanted is not None:
-            calls = [c for c in calls if c.linkedid in wanted]
-        async with pool.acquire() as conn, conn.transaction():
-            await repo.delete_calls(server, None if wanted is None else sorted(wanted), conn)
-            for i in range(0, len(calls), 1000):
-                await repo.upsert_calls(calls[i:i + 1000], conn)
-            await agents.apply_states(states, conn)
-        log.info("rebuilt", server=server, entries=n, calls=len(calls))
-        out[server] = len(calls)
+        replay = Replay(journal, server, make_tracker(server), from_seq, outages)
+        out[server] = await _rewrite(pool, replay, wanted, time_of(floor) if floor else None)
+        log.info("rebuilt", server=server, entries=replay.entries, calls=out[server])
     return out
 
+
+async def _rewrite(pool: asyncpg.Pool, replay: Replay, wanted: set[str] | None,
+                   floor: datetime | None) -> int:
+    """Replace the calls of ``replay``'s server (``wanted``, or all) by what it derives, in
+    one transaction; calls stored as started before ``floor`` stay. The calls rewritten."""
+    from callcenter.store.agents import AgentRepository
+
+    repo, agents, server = CallRepository(pool), AgentRepository(pool), replay.server
+    async with pool.acquire() as conn, conn.transaction():
+        await repo.delete_calls(server, None if wanted is None else sorted(wanted), conn,
+                                floor)
+        async for calls, states in replay.batches():
+            if wanted is not None:
+                calls = [c for c in calls if c.linkedid in wanted]
+            if floor is not None and calls:
+                kept = await repo.started_before(server, [c.linkedid for c in calls], floor,
+                                                 conn)
+                calls = [c for c in calls if c.linkedid not in kept]
+            await repo.upsert_calls(calls, conn)
+            await agents.apply_states(states, conn)
+        return await repo.count_calls(server, wanted, floor, conn)

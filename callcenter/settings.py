@@ -80,6 +80,13 @@ class DatabaseSettings(_Section):
     writes (MiB); past it, data is dropped and recorded as a journal gap."""
     durable_queue_entries: int = Field(default=50_000, ge=100)
     """Bound of each server's durable-path queue (journal entries waiting to be written)."""
+    journal_retention_months: int = Field(default=0, ge=0)
+    """Full UTC months of journal kept before the current one (0: kept forever); older
+    months are dropped (or detached) by the daemon once an hour and by ``callcenter journal
+    prune``, never one holding an entry of a call still open."""
+    journal_retention_action: Literal["drop", "detach"] = "drop"
+    """What retention does to an old month: ``drop`` it, or ``detach`` it (it stays as a
+    table of its own, ``journal_yYYYYmMM``, for the operator to archive and drop)."""
 
 
 class RingPolicy(_Section):

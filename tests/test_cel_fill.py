@@ -19,7 +19,6 @@ from callcenter.daemon import make_tracker
 from callcenter.pipeline import Item, apply_entry
 from callcenter.pipeline_replay import read_capture
 from callcenter.settings import Settings
-from callcenter.store.journal import JournalEntry
 from tests.support.cel import active_at
 from tests.support.expected import TRACES, check_calls, expected_calls
 
@@ -57,9 +56,9 @@ def test_cel_alone_gives_the_captures_calls(expected: Path) -> None:
     check_calls(track(("frame", f, t) for f, t in frames), expected_calls(expected))
 
 
-async def _entries(items: list[Item]) -> AsyncIterator[JournalEntry]:
-    for seq, (kind, payload, at) in enumerate(items, 1):
-        yield JournalEntry.of("pbx4", seq, kind, payload, at)
+async def _entries(items: list[Item]) -> AsyncIterator[Item]:
+    for item in items:
+        yield item
 
 
 def _pbx_time(items: list[Item]) -> datetime | None:

@@ -9,7 +9,6 @@ from datetime import datetime
 from callcenter.cel.rows import CelRow
 from callcenter.cel.translate import Timed, frames_from_cel
 from callcenter.pipeline import Item
-from callcenter.store.journal import JournalEntry
 
 EPSILON_S = 0.001
 """Times stored with microseconds: an entry this close to the link's return came after it."""
@@ -41,16 +40,17 @@ class OutageCel:
                                shutdown_at=self.shutdown_at, seen_from=self.seen_from)
 
 
-async def with_outages(entries: AsyncIterable[JournalEntry],
+async def with_outages(items: AsyncIterable[Item],
                        outages: Sequence[OutageCel]) -> AsyncIterator[Item]:
-    """The journal's entries as items, each outage's CEL frames inserted before the first
-    entry received after it (or at the end, when the journal ends within it)."""
+    """The journal's items (kind, payload, received_at), each outage's CEL frames inserted
+    before the first item received after it (or at the end, when the journal ends within
+    it)."""
     pending = sorted(outages, key=lambda o: o.resumed_at)
-    async for e in entries:
-        while pending and e.received_at >= pending[0].resumed_at.timestamp() - EPSILON_S:
+    async for item in items:
+        while pending and item[2] >= pending[0].resumed_at.timestamp() - EPSILON_S:
             for frame, t in pending.pop(0).frames():
                 yield "frame", frame, t
-        yield e.kind, e.payload, e.received_at
+        yield item
     for outage in pending:
         for frame, t in outage.frames():
             yield "frame", frame, t

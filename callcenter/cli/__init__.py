@@ -31,6 +31,7 @@ COMMAND_MODULES = [
     "callcenter.cli.qa_cmd",
     "callcenter.cli.recordings_cmd",
     "callcenter.cli.ha_cmd",
+    "callcenter.cli.journal_cmd",
 ]
 
 

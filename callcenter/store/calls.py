@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -137,13 +137,33 @@ class CallRepository:
                                    *columns(trs, len(_TR_COLS)), *columns(vis, len(_VI_COLS)))
 
     async def delete_calls(self, server: str, linkedids: Sequence[str] | None,
-                           conn: asyncpg.Connection) -> None:
-        """Delete calls (and their child rows) of ``server``: those named, or all (None)."""
-        if linkedids is None:
-            await conn.execute("DELETE FROM calls WHERE server = $1", server)
-        else:
-            await conn.execute(f"DELETE FROM calls WHERE {CALL_KEYS_IN}",
-                               [server] * len(linkedids), list(linkedids))
+                           conn: asyncpg.Connection, started_from: datetime | None = None
+                           ) -> None:
+        """Delete calls (and their child rows) of ``server``: those named, or all (None);
+        with ``started_from``, only those that started at/after it."""
+        where, args = (("server = $1", [server]) if linkedids is None else
+                       (CALL_KEYS_IN, [[server] * len(linkedids), list(linkedids)]))
+        if started_from is not None:
+            args.append(started_from)
+            where += f" AND started_at >= ${len(args)}"
+        await conn.execute(f"DELETE FROM calls WHERE {where}", *args)
+
+    async def started_before(self, server: str, linkedids: Sequence[str], before: datetime,
+                             conn: asyncpg.Connection) -> set[str]:
+        """Those of ``linkedids`` whose stored call started before ``before``."""
+        rows = await conn.fetch("SELECT linkedid FROM calls WHERE server = $1"
+                                " AND linkedid = ANY($2::text[]) AND started_at < $3",
+                                server, list(linkedids), before)
+        return {r["linkedid"] for r in rows}
+
+    async def count_calls(self, server: str, linkedids: Iterable[str] | None,
+                          started_from: datetime | None, conn: asyncpg.Connection) -> int:
+        """The calls of ``server`` (those of ``linkedids``, or all) that started at/after
+        ``started_from`` (None: whenever)."""
+        return int(await conn.fetchval(
+            "SELECT count(*) FROM calls WHERE server = $1 AND ($2::text[] IS NULL"
+            " OR linkedid = ANY($2)) AND ($3::timestamptz IS NULL OR started_at >= $3)",
+            server, None if linkedids is None else list(linkedids), started_from))
 
     async def get_call(self, server: str, linkedid: str) -> CallRecord | None:
         """One call with its children, or None."""

@@ -9,6 +9,7 @@ keys each time and appending it again changes nothing.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal, NamedTuple
@@ -199,6 +200,11 @@ FROM unnest($1::text[], $2::bigint[], $3::text[], $4::float8[], $5::float8[],
 ON CONFLICT (server, seq) DO NOTHING"""
 
 
+PAGE = """SELECT seq, kind, date_part('epoch', received_at) AS at, frame::text FROM journal
+WHERE server = $1 AND seq > $2 ORDER BY seq LIMIT $3"""
+"""A page of a server's journal after a seq (only the months from that seq on are read)."""
+
+
 class JournalRepository:
     """Append to and read the journal."""
 
@@ -284,13 +290,17 @@ class JournalRepository:
         rows = await self.pool.fetch("SELECT DISTINCT server FROM journal ORDER BY server")
         return [r["server"] for r in rows]
 
-    async def affected_since(self, since: datetime) -> dict[str, tuple[int, set[str]]]:
-        """Per server: the first seq of any call with an event at/after ``since``, and its calls."""
+    async def affected_since(self, since: datetime, from_seq: int = 0
+                             ) -> dict[str, tuple[int, set[str]]]:
+        """Per server: the first seq (≥ ``from_seq``) of any call with an event at/after
+        ``since``, and its calls; only entries from ``from_seq`` on are read (the journal's
+        partitions before it are not)."""
         rows = await self.pool.fetch(
             "SELECT j.server, j.linkedid, min(j.seq) AS first_seq FROM journal j"
-            " WHERE (j.server, j.linkedid) IN (SELECT DISTINCT server, linkedid FROM journal"
-            "   WHERE event_time >= $1 AND linkedid IS NOT NULL)"
-            " GROUP BY j.server, j.linkedid", since)
+            " WHERE j.seq >= $2 AND (j.server, j.linkedid) IN (SELECT DISTINCT server,"
+            "   linkedid FROM journal WHERE seq >= $2 AND event_time >= $1"
+            "   AND linkedid IS NOT NULL)"
+            " GROUP BY j.server, j.linkedid", since, from_seq)
         out: dict[str, tuple[int, set[str]]] = {}
         for r in rows:
             first, ids = out.get(r["server"], (r["first_seq"], set()))
@@ -301,14 +311,28 @@ class JournalRepository:
     async def entries(self, server: str, from_seq: int = 0,
                       page: int = 5000) -> AsyncIterator[JournalEntry]:
         """The entries of ``server`` with seq ≥ ``from_seq``, in order."""
-        last = from_seq - 1
-        while True:
-            rows = await self.pool.fetch(
-                "SELECT seq, kind, received_at, frame FROM journal"
-                " WHERE server = $1 AND seq > $2 ORDER BY seq LIMIT $3", server, last, page)
-            for r in rows:
-                yield JournalEntry.of(server, r["seq"], r["kind"], r["frame"],
-                                      r["received_at"].timestamp())
-            if len(rows) < page:
-                return
-            last = rows[-1]["seq"]
+        async for seq, kind, payload, at in self._pages(server, from_seq, page):
+            yield JournalEntry.of(server, seq, kind, payload, at)
+
+    async def items(self, server: str, from_seq: int = 0,
+                    page: int = 5000) -> AsyncIterator[tuple[EntryKind, Any, float]]:
+        """What a replay reads of the entries of ``server`` with seq ≥ ``from_seq``, in
+        order: (kind, payload, received_at as Unix seconds), nothing else built."""
+        async for _, kind, payload, at in self._pages(server, from_seq, page):
+            yield kind, payload, at
+
+    async def _pages(self, server: str, from_seq: int, page: int
+                     ) -> AsyncIterator[tuple[int, EntryKind, Any, float]]:
+        """Pages of ``server``'s journal, the next one fetched while this one is read."""
+        loads = orjson.loads
+        ahead = asyncio.ensure_future(self.pool.fetch(PAGE, server, from_seq - 1, page))
+        try:
+            while ahead is not None:
+                rows = await ahead
+                ahead = (asyncio.ensure_future(self.pool.fetch(PAGE, server, rows[-1][0], page))
+                         if len(rows) == page else None)
+                for seq, kind, at, frame in rows:
+                    yield seq, kind, loads(frame), at
+        finally:  # left early: the page ahead completes on its own, unread (no cancelled
+            if ahead is not None:  # fetch: its connection goes back to the pool clean)
+                ahead.add_done_callback(lambda f: f.cancelled() or f.exception())
