@@ -11,7 +11,7 @@ from pathlib import Path
 import asyncpg
 import structlog
 
-from callcenter.calls.model import AgentStateChanged, CallEnded, CallRecord, Fact
+from callcenter.calls.model import AgentStateChanged, CallEnded, CallRecord, CallWithdrawn, Fact
 from callcenter.cel.merge import OutageCel, with_outages
 from callcenter.cel.source import outages_with_cel
 from callcenter.pipeline import Item, ServerPipeline, Tracker, apply_entry, is_realtime
@@ -97,6 +97,8 @@ class Replay:
         self.from_seq, self.outages = from_seq, outages
         self.entries = 0
         """Entries read so far."""
+        self.withdrawn: set[str] = set()
+        """Calls the tracker took back (a supervisor's spy leg first taken for a call)."""
 
     async def batches(self, size: int = 1000
                       ) -> AsyncIterator[tuple[list[CallRecord], list[AgentStateChanged]]]:
@@ -115,6 +117,10 @@ class Replay:
             if facts:
                 calls.update((c.linkedid, c) for c in calls_in(facts))
                 states += [f for f in facts if isinstance(f, AgentStateChanged)]
+                for f in facts:
+                    if isinstance(f, CallWithdrawn):
+                        self.withdrawn.add(f.linkedid)
+                        calls.pop(f.linkedid, None)
                 if len(calls) >= size or len(states) >= 4 * size:
                     yield list(calls.values()), states
                     calls, states = {}, []
@@ -139,7 +145,8 @@ async def derive(journal: JournalRepository, server: str, tracker: Tracker, from
     async for changed, facts in replay.batches():
         calls.update((c.linkedid, c) for c in changed)
         states += facts
-    return list(calls.values()), states, replay.entries
+    kept = [c for lid, c in calls.items() if lid not in replay.withdrawn]
+    return kept, states, replay.entries
 
 
 RESUME_WINDOW = timedelta(hours=12)
@@ -231,4 +238,6 @@ async def _rewrite(pool: asyncpg.Pool, replay: Replay, wanted: set[str] | None,
                 calls = [c for c in calls if c.linkedid not in kept]
             await repo.upsert_calls(calls, conn)
             await agents.apply_states(states, conn)
+        if replay.withdrawn:  # written in an earlier batch, taken back later
+            await repo.delete_calls(server, sorted(replay.withdrawn), conn)
         return await repo.count_calls(server, wanted, floor, conn)
