@@ -145,8 +145,8 @@ async def test_readyz_per_server_and_503_when_the_ami_link_is_down(
         server = report["servers"]["sim"]
         assert server["ami_connected"] and server["last_event_age_s"] is not None
         assert report["store"]["database"] == "ok" and report["store"]["spool_ops"] == 0
-        assert set(report["tasks"]) == {"store-spool-drainer", "outage-filler", "pipeline-sim",
-                                        "durable-sim"}
+        assert set(report["tasks"]) == {"store-spool-drainer", "outage-filler",
+                                        "journal-maintenance", "pipeline-sim", "durable-sim"}
         assert report["outages"] == {"recorded": 0, "filled": 0, "calls_filled": 0,
                                      "unfilled": [], "fill_error": None}
         await sim.stop()

@@ -159,6 +159,8 @@ class OutageFiller:
         self.health.filled += 1
         self.health.calls_filled += len(records)
         self.health.errors.pop((outage.server, outage.lost_at), None)
+        self.health.unfilled = [o for o in self.health.unfilled
+                                if (o.server, o.lost_at) != (outage.server, outage.lost_at)]
         log.info("outage_filled", server=outage.server, lost_at=outage.lost_at.isoformat(),
                  calls=len(records))
         self.on_alert(ServiceAlert(outage.server, datetime.now(UTC), "outage", False,
