@@ -125,6 +125,8 @@ async def _page(request: web.Request, who: Principal, review: Review, *,
                         and review.respond_until is not None
                         and svc.clock() <= review.respond_until),
         "items": {i.id: i for i in review.form.items},
+        "unscored": [i.text(who.language) for i in review.form.items
+                     if i.id in review.result.missing],
         "error": error, "problems": error.problems if error else {},
         "posted": posted or {},
     }
@@ -205,9 +207,9 @@ async def _on_review(request: web.Request, action: Action) -> web.StreamResponse
 async def _save(svc: ReviewService, who: Principal, review: Review, data: MultiDictProxy[Any],
                 remote: str) -> str:
     edits = parse_edits(review.form, data)
-    await svc.save(who, review.id, edits, _text(data, "comment"),
-                   submit=data.get("action") == "submit", remote=remote)
-    return f"/qa/reviews/{review.id}?saved=1"
+    submit = data.get("action") == "submit"
+    await svc.save(who, review.id, edits, _text(data, "comment"), submit=submit, remote=remote)
+    return f"/qa/reviews/{review.id}?{'submitted' if submit else 'saved'}=1"
 
 
 async def _respond(svc: ReviewService, who: Principal, review: Review,
@@ -220,8 +222,12 @@ async def _respond(svc: ReviewService, who: Principal, review: Review,
 async def _resolve(svc: ReviewService, who: Principal, review: Review,
                    data: MultiDictProxy[Any], remote: str) -> str:
     decision = str(data.get("decision", ""))
-    edits = parse_edits(review.form, data) if decision == "changed" else {}
+    edits = parse_edits(review.form, data)
     changed = {k: v for k, v in edits.items() if _differs(v, review.scores.get(k))}
+    if decision == "upheld" and changed:
+        raise Invalid("You edited items but chose to uphold the score: choose 'change the "
+                      "score' to keep your edits, or undo them.",
+                      dict.fromkeys(changed, "edited"))
     await svc.resolve(who, review.id, decision, _text(data, "resolution_comment"), changed,
                       remote=remote)
     return f"/qa/reviews/{review.id}"
