@@ -66,7 +66,7 @@ async def test_supervisor_gets_whole_file_and_access_is_audited(
         assert resp.headers["Accept-Ranges"] == "bytes"
         assert await resp.read() == data
         name = client.username
-    assert await audit_actions(pool) == [(name, "recording_played", "127.0.0.1")]
+    assert await audit_actions(pool) == [(name, "recording_fetched", "127.0.0.1")]
 
 
 async def test_range_requests_return_the_right_bytes(
@@ -83,7 +83,7 @@ async def test_range_requests_return_the_right_bytes(
         assert tail.status == 206 and await tail.read() == data[-44:]
         bad = await client.get(url(), headers={"Range": f"bytes={len(data) + 10}-"})
         assert bad.status == 416
-    entries = await AuditRepository(pool).entries(action="recording_played")
+    entries = await AuditRepository(pool).entries(action="recording_fetched")
     assert {e.details["range"] for e in entries} >= {"bytes=100-199", "bytes=30000-"}
 
 
@@ -100,7 +100,7 @@ async def test_agent_hears_own_call_only(pool: asyncpg.Pool,
         denied = other.username
     actions = await audit_actions(pool)
     assert actions[-1] == (denied, "recording_denied", "127.0.0.1")
-    assert [a[1] for a in actions] == ["recording_played", "recording_denied"]
+    assert [a[1] for a in actions] == ["recording_fetched", "recording_denied"]
 
 
 async def test_not_signed_in_is_sent_to_login(pool: asyncpg.Pool,
@@ -130,7 +130,7 @@ async def test_traversal_in_the_request_reads_nothing(
             resp = await client.get(URL(raw, encoded=True))
             assert resp.status in (400, 404), raw
             assert b"TOP SECRET" not in await resp.read()
-    assert not await AuditRepository(pool).entries(action="recording_played")
+    assert not await AuditRepository(pool).entries(action="recording_fetched")
 
 
 async def test_row_path_outside_the_store_is_refused(
