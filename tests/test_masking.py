@@ -27,3 +27,9 @@ def test_file_name_as_each_role_sees_it() -> None:
         shown = mask_call_text(name, CALL, principal=Principal("x", role, None, "zh"))
         assert "13812345678" not in shown and shown.endswith("5678-1.wav")
     assert "13812345678" not in mask_call_text(name, CALL, principal=None)
+
+
+def test_a_call_row_works_like_a_record() -> None:
+    row = {"caller": "+8613812345678", "callee": "800"}
+    shown = mask_call_text("x-+8613812345678.wav", row, principal=None)
+    assert shown == mask_call_text("x-+8613812345678.wav", CALL, principal=None)

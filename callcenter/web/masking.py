@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from callcenter.calls.model import CallRecord
@@ -46,9 +46,13 @@ def mask_in(text: str, numbers: Iterable[str | None]) -> str:
     return text
 
 
-def mask_call_text(text: str, call: CallRecord | None, *, principal: Principal | None) -> str:
+def mask_call_text(text: str, call: CallRecord | Mapping[str, Any] | None, *,
+                   principal: Principal | None) -> str:
     """``text`` (a recording's file name) as ``principal`` may see it: whole for agents,
-    else with ``call``'s caller and callee masked (:func:`mask_in`)."""
+    else with the caller and callee of ``call`` (a record or a row) masked (:func:`mask_in`)."""
     if principal is not None and principal.role in FULL_NUMBER_ROLES:
         return text
-    return mask_in(text, (call.caller, call.callee) if call else ())
+    if call is None:
+        return mask_in(text, ())
+    row = call if isinstance(call, Mapping) else vars(call)
+    return mask_in(text, (row.get("caller"), row.get("callee")))
