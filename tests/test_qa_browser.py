@@ -3,7 +3,9 @@ reports progress, 2× speed by key), scores the call, submits; the report shows 
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -82,86 +84,83 @@ async def test_inspector_plays_scores_and_submits(pool: asyncpg.Pool, settings: 
                 await browser.close()
 
 
-async def _signed_in(browser: Any, base: str, role: str, locale: str, agent: str | None,
-                     pool: asyncpg.Pool) -> Any:
-    name, password = await ensure_user(pool, role, agent, "browser-test-pw")
-    page = await browser.new_page(locale=locale)
-    await page.goto(f"{base}/login")
-    await page.fill("input[name=username]", name)
-    await page.fill("input[name=password]", password)
-    await page.press("input[name=password]", "Enter")
-    await page.wait_for_url(f"{base}/")
-    return page
+@contextlib.asynccontextmanager
+async def signed_in_page(pool: asyncpg.Pool, settings: Settings, chromium: str, role: str,
+                         locale: str) -> AsyncIterator[tuple[Any, str]]:
+    """A browser page signed in as a new user of ``role`` in ``locale``, and the base URL."""
+    from playwright.async_api import async_playwright
 
-
-@pytest.mark.parametrize("locale", ["zh-CN", "en-US"])
-async def test_submit_confirms_and_names_the_unscored_items(
-        pool: asyncpg.Pool, settings: Settings, chromium: str, locale: str) -> None:
-    from playwright.async_api import async_playwright, expect
-
-    aid = await queued(pool, settings)
-    words = WORDS[locale]
+    name, password = await ensure_user(pool, role, None, "browser-test-pw")
     async with web_client(settings, pool, role=None, features=FEATURES) as client:
         base = str(client.make_url("/")).rstrip("/")
         async with async_playwright() as pw:
             browser = await pw.chromium.launch(executable_path=chromium)
             try:
-                page = await _signed_in(browser, base, "qa", locale, None, pool)
-                await page.goto(f"{base}/qa/assignments/{aid}")
-                await expect(page.locator("#total")).to_have_text(words["incomplete"])
-                await page.select_option("select[name='score.standard_greeting']", "1")
-                await page.click("#submit-review")
-                dialog = page.locator("#confirm-submit")
-                await expect(dialog).to_be_visible()
-                unscored = dialog.locator("[data-unscored-list] li")
-                await expect(unscored).to_have_count(7)  # 8 open, one just scored
-                polite = "礼貌结束" if locale == "zh-CN" else "Closed politely"
-                await expect(dialog.locator("[data-unscored-list]")).to_contain_text(polite)
-                await expect(page.locator("#confirm-submit-button")).to_be_disabled()
-                await dialog.locator("[data-close]").click()
-                await expect(dialog).to_be_hidden()
-                assert await pool.fetchval("SELECT status FROM qa_reviews") == "draft"
-
-                for item, value in FULL.items():
-                    await page.select_option(f"select[name='score.{item}']", str(value))
-                await page.click("#submit-review")
-                await expect(dialog.locator("[data-unscored]")).to_be_hidden()
-                await page.click("#confirm-submit-button")
-                await expect(page.locator(".notice")).to_contain_text(words["submitted"])
-                await expect(page.locator("#total")).to_have_text("89.1")
-                assert await pool.fetchval("SELECT status FROM qa_reviews") == "submitted"
+                page = await browser.new_page(locale=locale)
+                await page.goto(f"{base}/login")
+                await page.fill("input[name=username]", name)
+                await page.fill("input[name=password]", password)
+                await page.press("input[name=password]", "Enter")
+                await page.wait_for_url(f"{base}/")
+                yield page, base
             finally:
                 await browser.close()
 
 
 @pytest.mark.parametrize("locale", ["zh-CN", "en-US"])
+async def test_submit_confirms_and_names_the_unscored_items(
+        pool: asyncpg.Pool, settings: Settings, chromium: str, locale: str) -> None:
+    from playwright.async_api import expect
+
+    aid = await queued(pool, settings)
+    words = WORDS[locale]
+    async with signed_in_page(pool, settings, chromium, "qa", locale) as (page, base):
+        await page.goto(f"{base}/qa/assignments/{aid}")
+        await expect(page.locator("#total")).to_have_text(words["incomplete"])
+        await page.select_option("select[name='score.standard_greeting']", "1")
+        await page.click("#submit-review")
+        dialog = page.locator("#confirm-submit")
+        await expect(dialog).to_be_visible()
+        unscored = dialog.locator("[data-unscored-list] li")
+        await expect(unscored).to_have_count(7)  # 8 open, one just scored
+        polite = "礼貌结束" if locale == "zh-CN" else "Closed politely"
+        await expect(dialog.locator("[data-unscored-list]")).to_contain_text(polite)
+        await expect(page.locator("#confirm-submit-button")).to_be_disabled()
+        await dialog.locator("[data-close]").click()
+        await expect(dialog).to_be_hidden()
+        assert await pool.fetchval("SELECT status FROM qa_reviews") == "draft"
+
+        for item, value in FULL.items():
+            await page.select_option(f"select[name='score.{item}']", str(value))
+        await page.click("#submit-review")
+        await expect(dialog.locator("[data-unscored]")).to_be_hidden()
+        await page.click("#confirm-submit-button")
+        await expect(page.locator(".notice")).to_contain_text(words["submitted"])
+        await expect(page.locator("#total")).to_have_text("89.1")
+        assert await pool.fetchval("SELECT status FROM qa_reviews") == "submitted"
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en-US"])
 async def test_editing_an_item_while_resolving_means_change(
         pool: asyncpg.Pool, settings: Settings, chromium: str, locale: str) -> None:
-    from playwright.async_api import async_playwright, expect
+    from playwright.async_api import expect
 
     review_id = await scored(pool, settings)
     async with web_client(settings, pool, role="agent", features=FEATURES) as agent:
         resp = await agent.post(f"/qa/reviews/{review_id}/respond", data={
             "csrf_token": agent.csrf, "response": "disputed", "response_comment": "I did"})
         assert resp.status == 200
-    async with web_client(settings, pool, role=None, features=FEATURES) as client:
-        base = str(client.make_url("/")).rstrip("/")
-        async with async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path=chromium)
-            try:
-                page = await _signed_in(browser, base, "supervisor", locale, None, pool)
-                await page.goto(f"{base}/qa/reviews/{review_id}")
-                upheld = page.locator("input[name=decision][value=upheld]")
-                changed = page.locator("input[name=decision][value=changed]")
-                await expect(upheld).to_be_checked()
-                await page.select_option("select[name='score.polite_close']", "1")
-                await expect(changed).to_be_checked()
-                await expect(page.locator("#decision-note")).to_contain_text(WORDS[locale]["edited"])
-                await page.fill("textarea[name=resolution_comment]", "heard it at 03:10")
-                await page.click("#sheet button.primary")
-                await page.wait_for_url(f"{base}/qa/reviews/{review_id}")
-                await expect(page.locator("#total")).to_have_text("95.3")
-            finally:
-                await browser.close()
+    async with signed_in_page(pool, settings, chromium, "supervisor", locale) as (page, base):
+        await page.goto(f"{base}/qa/reviews/{review_id}")
+        upheld = page.locator("input[name=decision][value=upheld]")
+        changed = page.locator("input[name=decision][value=changed]")
+        await expect(upheld).to_be_checked()
+        await page.select_option("select[name='score.polite_close']", "1")
+        await expect(changed).to_be_checked()
+        await expect(page.locator("#decision-note")).to_contain_text(WORDS[locale]["edited"])
+        await page.fill("textarea[name=resolution_comment]", "heard it at 03:10")
+        await page.click("#sheet button.primary")
+        await page.wait_for_url(f"{base}/qa/reviews/{review_id}")
+        await expect(page.locator("#total")).to_have_text("95.3")
     row = await pool.fetchrow("SELECT resolution, total FROM qa_reviews WHERE id = $1", review_id)
     assert row["resolution"] == "changed" and round(row["total"], 1) == 95.3
