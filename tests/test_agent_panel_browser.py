@@ -46,12 +46,16 @@ async def test_agent_joins_gets_a_screen_pop_and_writes_notes(rig: Rig, chromium
             assert await call == "answered"
 
             await until(lambda: _call_stored(rig, call.linkedid))
-            await page.click('[data-field="call-link"]')
-            await page.select_option("select[name=category]", "repair")
-            await page.fill("textarea[name=content]", "router broken, engineer booked")
-            await page.click("form.sheet button[type=submit]")
-            await expect(page.locator(".note-content")).to_have_text(
+            async with page.context.expect_page() as opened:  # a new tab: the panel stays
+                await page.click('[data-field="call-link"]')
+            notes = await opened.value
+            await notes.select_option("select[name=category]", "repair")
+            await notes.fill("textarea[name=content]", "router broken, engineer booked")
+            await notes.click("form.sheet button[type=submit]")
+            await expect(notes.locator(".note-content")).to_have_text(
                 "router broken, engineer booked")
+            await expect(notes.locator("#note-saved")).to_be_visible()
+            await expect(pop).to_be_visible()  # the live panel is still there
 
             await page.goto(f"{base}/agent/customers/new?number=%2B8613800000009")
             await page.fill("input[name=name]", "Zhao Lei")

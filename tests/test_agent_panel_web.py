@@ -144,7 +144,10 @@ async def test_notes_page_stores_the_note_on_the_call(pool: asyncpg.Pool, settin
         ok = await client.post("/agent/calls/pbx1/c1", allow_redirects=False, data={
             "csrf_token": client.csrf, "category": "repair", "content": "router broken",
             "result": "engineer booked"})
-        assert ok.status == 303
+        assert ok.status == 303 and ok.headers["Location"] == "/agent/calls/pbx1/c1?saved=1"
+        page = await (await client.get(ok.headers["Location"])).text()
+        assert 'id="note-saved"' in page and "Note saved." in page
+        assert "c1</h1>" not in page and "c1</title>" not in page  # titled by time and number
         other = await client.post("/agent/calls/pbx1/c2", data={
             "csrf_token": client.csrf, "category": "repair"})
         assert other.status == 403

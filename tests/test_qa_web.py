@@ -195,7 +195,7 @@ async def test_supervisor_samples_and_assigns_to_qa_users(pool: asyncpg.Pool,
         assert 'id="sample"' in await (await boss.get("/qa")).text()
         resp = await boss.post("/qa/sample", allow_redirects=False,
                                data={"csrf_token": boss.csrf, "week": WEEK})
-        assert resp.status == 302 and resp.headers["Location"] == "/qa?sampled=3&assigned=3"
+        assert resp.status == 302 and resp.headers["Location"] == "/qa?sampled=3&assigned=3&week=2026-W48"
         resp = await boss.post("/qa/sample", data={"csrf_token": boss.csrf, "week": "W48"})
         assert resp.status == 400 and "bad week" in await resp.text()
     async with web_client(settings, pool, role="qa", features=FEATURES) as qa:
@@ -203,3 +203,92 @@ async def test_supervisor_samples_and_assigns_to_qa_users(pool: asyncpg.Pool,
         assert (await qa.post("/qa/sample", data={"csrf_token": qa.csrf, "week": WEEK})
                 ).status == 403
     assert len(await QaRepository(pool).work_queue("test_qa")) == 3
+
+
+async def _open_review(qa: Any, assignment_id: int) -> str:
+    resp = await qa.get(f"/qa/assignments/{assignment_id}", allow_redirects=False)
+    return str(resp.headers["Location"])
+
+
+async def test_draft_total_reads_incomplete_and_submit_says_submitted(
+        pool: asyncpg.Pool, settings: Settings) -> None:
+    aid = await queued(pool, settings)
+    async with web_client(settings, pool, role="qa", features=FEATURES) as qa:
+        url = await _open_review(qa, aid)
+        page = await (await qa.get(url)).text()
+        assert re.search(r'id="total">incomplete<', page) and 'id="grade"' not in page
+        assert "Closed politely" in page.split('id="unscored"')[1].split("</span>")[0]
+        assert 'id="confirm-submit"' in page and "/static/qa_sheet.js" in page
+        zh = await (await qa.get(url, headers={"Accept-Language": "zh-CN"})).text()
+        assert re.search(r'id="total">未完成<', zh) and "礼貌结束" in zh
+        assert "提交后评分不能再修改" in zh
+
+        resp = await qa.post(url, allow_redirects=False,
+                             data=fields(qa.csrf, {"polite_close": 1}, action="save"))
+        assert resp.headers["Location"].endswith("?saved=1")
+        page = await (await qa.get(resp.headers["Location"])).text()
+        assert "Draft saved." in page and "Submitted" not in page
+        resp = await qa.post(url, allow_redirects=False,
+                             data=fields(qa.csrf, FULL, action="submit"))
+        assert resp.headers["Location"].endswith("?submitted=1")
+        page = await (await qa.get(resp.headers["Location"])).text()
+        assert "Submitted: the agent can now read this review." in page
+        assert re.search(r'id="total">89\.1<', page) and 'id="grade"' in page
+
+
+async def _disputed(pool: asyncpg.Pool, settings: Settings) -> int:
+    review_id = await scored(pool, settings)
+    async with web_client(settings, pool, role="agent", features=FEATURES) as agent:
+        resp = await agent.post(f"/qa/reviews/{review_id}/respond", allow_redirects=False,
+                                data={"csrf_token": agent.csrf, "response": "disputed",
+                                      "response_comment": "I closed politely"})
+        assert resp.status == 302
+    return review_id
+
+
+async def test_upholding_with_edited_items_is_refused_and_keeps_the_edits(
+        pool: asyncpg.Pool, settings: Settings) -> None:
+    review_id = await _disputed(pool, settings)
+    url = f"/qa/reviews/{review_id}/resolve"
+    async with web_client(settings, pool, role="supervisor", features=FEATURES) as boss:
+        page = await (await boss.get(f"/qa/reviews/{review_id}")).text()
+        assert 'id="decision-note"' in page
+        edited = fields(boss.csrf, {**FULL, "polite_close": 1}, decision="upheld",
+                        resolution_comment="heard it")
+        resp = await boss.post(url, data=edited)
+        text = await resp.text()
+        assert resp.status == 400 and "chose to uphold the score" in text
+        assert re.search(r'<option value="1" selected>', text.split('score.polite_close')[1])
+        assert "heard it" in text  # the comment is kept too
+        zh = await boss.post(url, data=edited, headers={"Accept-Language": "zh-CN"})
+        assert "却选择了维持原评分" in await zh.text()
+        row = await pool.fetchrow("SELECT total, resolution FROM qa_reviews WHERE id = $1",
+                                  review_id)
+        assert row["resolution"] is None and round(row["total"], 1) == 89.1
+
+        resp = await boss.post(url, allow_redirects=False, data=fields(
+            boss.csrf, FULL, decision="upheld", resolution_comment="the score stands"))
+        assert resp.status == 302
+    assert await pool.fetchval("SELECT resolution FROM qa_reviews WHERE id = $1",
+                               review_id) == "upheld"
+
+
+async def test_sampling_no_call_says_why(pool: asyncpg.Pool, settings: Settings) -> None:
+    async with web_client(settings, pool, role="supervisor", features=FEATURES) as boss:
+        resp = await boss.post("/qa/sample", data={"csrf_token": boss.csrf, "week": WEEK})
+        page = await resp.text()
+        assert "Sampled 0 new calls" in page
+        assert f"No new call of {WEEK} could be sampled" in page and "this week (" in page
+
+
+async def test_inspector_home_shows_the_work_queue(pool: asyncpg.Pool,
+                                                   settings: Settings) -> None:
+    aid = await queued(pool, settings)
+    async with web_client(settings, pool, role="qa", features=FEATURES) as qa:
+        page = await (await qa.get("/")).text()
+        home = page.split('id="home-qa"')[1]
+        assert "1 calls to score" in home and f'href="/qa/assignments/{aid}"' in home
+        zh = await (await qa.get("/", headers={"Accept-Language": "zh-CN"})).text()
+        assert "我的质检任务" in zh and "待评分通话 1 通" in zh
+    async with web_client(settings, pool, role="agent", features=FEATURES) as agent:
+        assert 'id="home-qa"' not in await (await agent.get("/")).text()

@@ -66,7 +66,7 @@ async def test_supervisor_gets_whole_file_and_access_is_audited(
         assert resp.headers["Accept-Ranges"] == "bytes"
         assert await resp.read() == data
         name = client.username
-    assert await audit_actions(pool) == [(name, "recording_played", "127.0.0.1")]
+    assert await audit_actions(pool) == [(name, "recording_fetched", "127.0.0.1")]
 
 
 async def test_range_requests_return_the_right_bytes(
@@ -83,7 +83,7 @@ async def test_range_requests_return_the_right_bytes(
         assert tail.status == 206 and await tail.read() == data[-44:]
         bad = await client.get(url(), headers={"Range": f"bytes={len(data) + 10}-"})
         assert bad.status == 416
-    entries = await AuditRepository(pool).entries(action="recording_played")
+    entries = await AuditRepository(pool).entries(action="recording_fetched")
     assert {e.details["range"] for e in entries} >= {"bytes=100-199", "bytes=30000-"}
 
 
@@ -100,7 +100,7 @@ async def test_agent_hears_own_call_only(pool: asyncpg.Pool,
         denied = other.username
     actions = await audit_actions(pool)
     assert actions[-1] == (denied, "recording_denied", "127.0.0.1")
-    assert [a[1] for a in actions] == ["recording_played", "recording_denied"]
+    assert [a[1] for a in actions] == ["recording_fetched", "recording_denied"]
 
 
 async def test_not_signed_in_is_sent_to_login(pool: asyncpg.Pool,
@@ -130,7 +130,7 @@ async def test_traversal_in_the_request_reads_nothing(
             resp = await client.get(URL(raw, encoded=True))
             assert resp.status in (400, 404), raw
             assert b"TOP SECRET" not in await resp.read()
-    assert not await AuditRepository(pool).entries(action="recording_played")
+    assert not await AuditRepository(pool).entries(action="recording_fetched")
 
 
 async def test_row_path_outside_the_store_is_refused(
@@ -187,3 +187,38 @@ async def test_json_list_of_a_call_and_problems(pool: asyncpg.Pool,
             ("b.wav", "file never appeared")]
         assert (await sup.get("/api/recordings/problems?limit=0")).status == 400
         assert (await sup.get("/api/recordings/problems?limit=x")).status == 400
+
+
+async def test_a_play_is_audited_when_the_player_plays_not_when_it_fetches(
+        pool: asyncpg.Pool, setup: tuple[Settings, bytes]) -> None:
+    settings, _ = setup
+    async with client_for(settings, pool, role="qa") as client:
+        assert (await client.get(url(), headers={"Range": "bytes=0-"})).status == 206
+        assert not await AuditRepository(pool).entries(action="recording_played")
+        assert (await client.post(url() + "/played")).status == 403  # no CSRF token
+        resp = await client.post(url() + "/played", headers={"X-CSRF-Token": client.csrf})
+        assert resp.status == 204
+        name = client.username
+    async with client_for(settings, pool, role="agent", agent="agent1002") as other:
+        resp = await other.post(url() + "/played", headers={"X-CSRF-Token": other.csrf})
+        assert resp.status == 403
+    actions = [a[:2] for a in await audit_actions(pool)]
+    assert actions[:2] == [(name, "recording_fetched"), (name, "recording_played")]
+    assert actions[-1][1] == "recording_denied"
+
+
+async def test_the_audited_file_name_has_the_callers_number_masked(
+        pool: asyncpg.Pool, tmp_path: Path) -> None:
+    name = "20261201-080000-13812345678-pbx1-1.wav"
+    write_wav(tmp_path / name, 1.0)
+    await CallRepository(pool).upsert_calls([CallRecord(
+        "pbx1", "c9", START, caller="13812345678", agent="agent1001",
+        ended_at=START + timedelta(seconds=1), disposition="answered")])
+    await RecordingRepository(pool).upsert(Recording(
+        "pbx1", "c9", name, START, status="ready", path=name, format="wav"), 0.5)
+    settings = Settings(recordings=RecordingSettings(store_dir=str(tmp_path)))
+    async with client_for(settings, pool, role="supervisor") as client:
+        resp = await client.get(recording_url(Recording("pbx1", "c9", name, START)))
+        assert resp.status == 200
+    [entry] = await AuditRepository(pool).entries(object="call:pbx1/c9")
+    assert entry.details["file_name"] == "20261201-080000-138****5678-pbx1-1.wav"

@@ -75,7 +75,7 @@ async def save_note(request: web.Request) -> web.StreamResponse:
         await panel(request).notes.save(principal, server, linkedid, posted)
     except FormError as exc:
         return await _call_page(request, principal, posted, exc.errors, 400)
-    raise web.HTTPSeeOther(request.path)
+    raise web.HTTPSeeOther(request.path + "?saved=1")
 
 
 # -- customers ----------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from callcenter.agentpanel import pages
+from callcenter.agentpanel import home, pages
 from callcenter.agentpanel.access import Forbidden, NotFound
 from callcenter.agentpanel.feed import AgentFeed
 from callcenter.agentpanel.forms import FormError, positive_id
@@ -229,6 +229,7 @@ def setup(app: web.Application) -> None:
     r.add_get("/api/agent/follow-ups", follow_ups)
     r.add_post("/api/agent/follow-ups/{id}/call", click_to_call)
     pages.setup(app)
+    home.setup(app)
     add_nav(app, "/agent", "Agent panel", ["agent"])
     add_nav(app, "/agent/customers", "Customers", ["agent", "supervisor", "admin"])
     add_nav(app, "/agent/follow-ups", "Follow-ups", ["agent"])

@@ -1,4 +1,10 @@
-"""``callcenter demo``: embedded PostgreSQL + the PBX simulator + the daemon + the web UI."""
+"""``callcenter demo``: embedded PostgreSQL + the PBX simulator + the daemon + the web UI.
+
+One clock: the simulated PBX starts :data:`HISTORY_S` in the past and runs ``--speed``
+times faster only until it reaches the wall clock, then in real time. Calls, CEL and
+agent states are therefore never stamped after the moment the web app stamps a note,
+a complaint or an alert, and every figure (talk, on-call, occupancy) reads one time line.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ import asyncio
 import contextlib
 import errno
 import inspect
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +23,15 @@ from callcenter.cli.common import add_dsn_argument, dsn_from_settings, settings_
 from callcenter.cli.run_cmd import CliError, guarded, open_cli_store, start_web, stop_event
 from callcenter.daemon import Daemon, default_consumers
 from callcenter.settings import AmiServer, Settings
+from callcenter.sim.clock import SimClock
 from callcenter.sim.model import SimConfig
 from callcenter.store.calls import CallRepository
 
 log = structlog.get_logger(__name__)
+
+HISTORY_S = 3600.0
+"""How far in the past the simulated clock starts (with ``--speed`` above 1): the demo
+opens with the last hour's calls replayed quickly, then runs in real time."""
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -27,7 +39,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--for", dest="duration", type=float, metavar="SECONDS",
                    help="stop after this many seconds and print a summary")
     p.add_argument("--speed", type=float, default=10.0,
-                   help="simulated seconds per real second (default 10)")
+                   help="simulated seconds per real second until the simulated clock, "
+                        "started an hour ago, reaches the wall clock (default 10)")
     p.add_argument("--calls-per-hour", type=float, default=60.0,
                    help="random arrivals per simulated hour (default 60: a busy but staffed "
                         "centre for the simulator's 3 agents)")
@@ -50,6 +63,13 @@ async def _demo_users(pool: Any) -> Any:
                 result = fn(pool)
                 return await result if inspect.isawaitable(result) else result
     return None
+
+
+def demo_clock(speed: float) -> SimClock:
+    """The demo's PBX clock: :data:`HISTORY_S` ago, catching up with the wall clock at
+    ``speed`` (at 1× or slower it simply starts now)."""
+    history = HISTORY_S if speed > 1 else 0.0
+    return SimClock(speed, time.time() - history, catch_up=True)
 
 
 def shipped_queues(settings: Settings) -> SimConfig:
@@ -86,7 +106,8 @@ async def run(args: argparse.Namespace) -> int:
         settings.web.port = args.port
     # the simulated PBX is configured as the shipped dialplan/ (every member timeout = the
     # three-ring deadline) and writes its CEL into the demo's database, as cel_pgsql does
-    sim = PBXSimulator(seed=args.seed, speed=args.speed, recordings_dir=monitor,
+    clock = demo_clock(args.speed)
+    sim = PBXSimulator(seed=args.seed, clock=clock, recordings_dir=monitor,
                        systemname="sim", secret="demo", config=shipped_queues(settings),
                        answers_getconfig=True, cel_dsn=dsn_from_settings(settings))
     await sim.start()
@@ -106,7 +127,8 @@ async def run(args: argparse.Namespace) -> int:
                        f"({why}): pass --port with a free port, or --port 0") from None
     users = await _demo_users(pool) if web else None
     traffic = asyncio.create_task(run_random(sim, args.calls_per_hour, seed=args.seed))
-    print(f"callcenter demo: PBX simulator on {sim.host}:{sim.port} (speed ×{args.speed:g}), "
+    print(f"callcenter demo: PBX simulator on {sim.host}:{sim.port} (the last hour at "
+          f"×{args.speed:g}, then real time), "
           f"database {'(embedded) ' if not settings.database.dsn else ''}ready")
     print(f"  web UI: {web[1]}" if web else "  web UI: not built yet")
     if users:

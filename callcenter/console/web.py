@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
+from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -40,8 +41,9 @@ from callcenter.store.call_detail import call_detail
 from callcenter.store.call_search import CallRow, search_calls, search_choices
 from callcenter.store.monitoring import MonitoringRepository
 from callcenter.store.recordings import RecordingRepository
-from callcenter.store.violation_log import list_violations, violation_counts
+from callcenter.store.violation_log import ViolationFilter, list_violations, violation_counts
 from callcenter.web.auth import Principal, current_user, require_role
+from callcenter.web.home import add_home_section
 from callcenter.web.i18n import Gettext
 from callcenter.web.keys import AUDIT, CATALOGUES, POOL, SETTINGS
 from callcenter.web.masking import mask_number
@@ -51,6 +53,8 @@ ROLES = ("supervisor", "admin", "qa")
 EXPORTERS = ("supervisor", "admin")
 EXPORT_MAX = 20_000
 VIOLATIONS_PAGE = 200
+HOME_VIOLATIONS = 5
+"""Violations listed on a supervisor's home page (the latest of today)."""
 EXPORT_TYPES = {"csv": "text/csv; charset=utf-8",
                 "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 FIELDS = {"from": "From", "to": "To", "number": "Number", "agent": "Agent", "queue": "Queue",
@@ -199,6 +203,17 @@ async def violations_page(request: web.Request) -> web.StreamResponse:
     return aiohttp_jinja2.render_template("console/violations.html", request, context)
 
 
+async def violations_home(request: web.Request, who: Principal) -> dict[str, Any]:
+    """The supervisor's home section: today's three-ring violations (the latest few)."""
+    tz = ZoneInfo(_timezone(request))
+    start = datetime.now(tz).replace(hour=0, minute=0, second=0, microsecond=0)
+    today = ViolationFilter(start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC))
+    pool = request.app[POOL]
+    counts = await violation_counts(pool, today, tz.key)
+    return {"violations": await list_violations(pool, today, limit=HOME_VIOLATIONS),
+            "total": sum(n for _, n in counts.get("day", [])), "by_agent": counts.get("agent", [])}
+
+
 def setup(app: web.Application) -> None:
     """Add the console's pages and their navigation entries."""
     r = app.router
@@ -208,3 +223,4 @@ def setup(app: web.Application) -> None:
     r.add_get("/violations", violations_page, name="console_violations")
     add_nav(app, "/calls", "Calls", ROLES)
     add_nav(app, "/violations", "Violations", ROLES)
+    add_home_section(app, "violations.html", EXPORTERS, violations_home)

@@ -44,6 +44,7 @@ from callcenter.qa.scoring import ItemScore
 from callcenter.store.monitoring import MonitoringRepository
 from callcenter.store.qa import MissingTable, QaRepository
 from callcenter.web.auth import Principal, current_user, require_role
+from callcenter.web.home import add_home_section
 from callcenter.web.keys import POOL, SETTINGS
 from callcenter.web.nav import add_nav
 
@@ -52,6 +53,8 @@ EXPORT_TYPES = {"csv": "text/csv",
                 "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 _SCORE_RE = re.compile(r"^[0-9]{1,3}$")
 MAX_TEXT = 4000
+HOME_ENTRIES = 5
+"""Work-queue entries shown on an inspector's home page."""
 """Longest comment, reason or answer accepted (characters)."""
 
 
@@ -125,6 +128,8 @@ async def _page(request: web.Request, who: Principal, review: Review, *,
                         and review.respond_until is not None
                         and svc.clock() <= review.respond_until),
         "items": {i.id: i for i in review.form.items},
+        "unscored": [i.text(who.language) for i in review.form.items
+                     if i.id in review.result.missing],
         "error": error, "problems": error.problems if error else {},
         "posted": posted or {},
     }
@@ -138,10 +143,12 @@ async def queue_page(request: web.Request) -> web.StreamResponse:
     svc = request.app[SERVICE]
     done = request.query.get("done") == "1"
     entries = await svc.work_queue(who, include_done=done)
-    last_week = week_of(datetime.now(UTC) - timedelta(days=7), svc.settings.web.timezone)
+    tz = svc.settings.web.timezone
+    last_week = week_of(datetime.now(UTC) - timedelta(days=7), tz)
     disputes = await svc.open_disputes(who) if who.role in ("supervisor", "admin") else []
     return aiohttp_jinja2.render_template("qa/queue.html", request, {
-        "entries": entries, "disputes": disputes, "done": done, "last_week": last_week})
+        "entries": entries, "disputes": disputes, "done": done, "last_week": last_week,
+        "this_week": week_of(datetime.now(UTC), tz)})
 
 
 @require_role("supervisor", "admin")
@@ -158,7 +165,7 @@ async def sample_and_assign(request: web.Request) -> web.StreamResponse:
     await svc.audit.record(who.username, "qa_sampled", f"qa_week:{week}",
                            remote=request.remote or "",
                            details={"new": run.stored, "assigned": len(pairs)})
-    raise web.HTTPFound(f"/qa?sampled={run.stored}&assigned={len(pairs)}")
+    raise web.HTTPFound(f"/qa?sampled={run.stored}&assigned={len(pairs)}&week={quote(week)}")
 
 
 @require_role("qa")
@@ -205,9 +212,9 @@ async def _on_review(request: web.Request, action: Action) -> web.StreamResponse
 async def _save(svc: ReviewService, who: Principal, review: Review, data: MultiDictProxy[Any],
                 remote: str) -> str:
     edits = parse_edits(review.form, data)
-    await svc.save(who, review.id, edits, _text(data, "comment"),
-                   submit=data.get("action") == "submit", remote=remote)
-    return f"/qa/reviews/{review.id}?saved=1"
+    submit = data.get("action") == "submit"
+    await svc.save(who, review.id, edits, _text(data, "comment"), submit=submit, remote=remote)
+    return f"/qa/reviews/{review.id}?{'submitted' if submit else 'saved'}=1"
 
 
 async def _respond(svc: ReviewService, who: Principal, review: Review,
@@ -220,8 +227,12 @@ async def _respond(svc: ReviewService, who: Principal, review: Review,
 async def _resolve(svc: ReviewService, who: Principal, review: Review,
                    data: MultiDictProxy[Any], remote: str) -> str:
     decision = str(data.get("decision", ""))
-    edits = parse_edits(review.form, data) if decision == "changed" else {}
+    edits = parse_edits(review.form, data)
     changed = {k: v for k, v in edits.items() if _differs(v, review.scores.get(k))}
+    if decision == "upheld" and changed:
+        raise Invalid("You edited items but chose to uphold the score: choose 'change the "
+                      "score' to keep your edits, or undo them.",
+                      dict.fromkeys(changed, "edited"))
     await svc.resolve(who, review.id, decision, _text(data, "resolution_comment"), changed,
                       remote=remote)
     return f"/qa/reviews/{review.id}"
@@ -292,6 +303,13 @@ async def report_export(request: web.Request) -> web.StreamResponse:
         "Content-Disposition": f'attachment; filename="{name}"'})
 
 
+async def qa_home(request: web.Request, who: Principal) -> dict[str, Any]:
+    """The inspector's home section: the open work queue (the first few) and its size."""
+    entries = await request.app[SERVICE].work_queue(who)
+    return {"entries": entries[:HOME_ENTRIES], "open": len(entries),
+            "drafts": sum(e.status == "draft" for e in entries)}
+
+
 @require_role("agent")
 async def my_reviews(request: web.Request) -> web.StreamResponse:
     who = await current_user(request)
@@ -316,3 +334,4 @@ def setup(app: web.Application) -> None:
     add_nav(app, "/qa", "QA work queue", ("qa", "supervisor", "admin"))
     add_nav(app, "/qa/report", "QA report", ("qa", "supervisor", "admin"))
     add_nav(app, "/qa/mine", "My QA reviews", ("agent",))
+    add_home_section(app, "qa.html", ("qa",), qa_home)

@@ -5,25 +5,31 @@ hear every recording; an agent only those of calls they took
 (``call.agent == principal.agent``). The file is the one the database row
 names, resolved inside ``recordings.store_dir``; nothing of the request
 reaches the file system. Every request of a signed-in user is audited
-(``recording_played`` / ``recording_denied`` / ``recording_unavailable``,
-object ``call:<server>/<linkedid>``, remote address, Range).
+(``recording_fetched`` / ``recording_denied`` / ``recording_unavailable``,
+object ``call:<server>/<linkedid>``, remote address, Range, the file name with the
+call's numbers masked). ``POST …/{file_name}/played``, which the player sends when
+the audio starts playing, is audited as ``recording_played``: a page preloading
+the file is no play.
 JSON: ``GET /api/recordings/{server}/{linkedid}`` (a call's recordings, same
 rights) and ``GET /api/recordings/problems`` (admin, supervisor).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
 import structlog
 from aiohttp import web
 
+from callcenter.calls.model import CallRecord
 from callcenter.recordings.files import resolve_stored
 from callcenter.store.calls import CallRepository
 from callcenter.store.recordings import Recording, RecordingRepository
 from callcenter.web.auth import Principal, current_user, require_role
 from callcenter.web.keys import AUDIT, POOL, SETTINGS
+from callcenter.web.masking import mask_in
 
 log = structlog.get_logger(__name__)
 
@@ -49,6 +55,8 @@ def setup(app: web.Application) -> None:
     """Add the recording endpoint and its JSON companions."""
     app.router.add_get("/recordings/{server}/{linkedid}/{file_name}", serve_recording,
                        name="recording")
+    app.router.add_post("/recordings/{server}/{linkedid}/{file_name}/played",
+                         recording_played)
     app.router.add_get("/api/recordings/problems", list_problems)
     app.router.add_get("/api/recordings/{server}/{linkedid}", list_call_recordings)
 
@@ -66,7 +74,7 @@ async def list_call_recordings(request: web.Request) -> web.StreamResponse:
     playing them)."""
     who = await current_user(request)
     server, linkedid = request.match_info["server"], request.match_info["linkedid"]
-    if not await _may_hear(request, who, server, linkedid):
+    if not await _may_hear(request, who, await _call(request, server, linkedid)):
         raise web.HTTPForbidden(text='{"error": "forbidden"}', content_type="application/json")
     recs = await RecordingRepository(request.app[POOL]).for_call(server, linkedid)
     return web.json_response([summary(r) for r in recs])
@@ -84,33 +92,40 @@ async def list_problems(request: web.Request) -> web.StreamResponse:
     return web.json_response([summary(r) for r in recs])
 
 
-async def _may_hear(request: web.Request, who: Principal, server: str, linkedid: str) -> bool:
+async def _may_hear(request: web.Request, who: Principal, call: CallRecord | None) -> bool:
     if who.role in LISTENERS:
         return True
-    if who.role != "agent" or not who.agent:
-        return False
-    call = await CallRepository(request.app[POOL]).get_call(server, linkedid)
-    return call is not None and call.agent == who.agent
+    return who.role == "agent" and bool(who.agent) and call is not None and call.agent == who.agent
 
 
-async def serve_recording(request: web.Request) -> web.StreamResponse:
-    """The recording's bytes (200, or 206 for a Range); 403/404/410 otherwise, audited."""
-    who = await current_user(request)
+async def _call(request: web.Request, server: str, linkedid: str) -> CallRecord | None:
+    return await CallRepository(request.app[POOL]).get_call(server, linkedid)
+
+
+Audit = Callable[..., Awaitable[None]]
+
+
+async def _ready(request: web.Request, who: Principal) -> tuple[Recording, Audit]:
+    """The URL's ready recording when ``who`` may hear it, and the function that audits
+    this request; 400/403/404/410 (audited) otherwise. The audited file name has the
+    call's numbers masked."""
     server, linkedid, file_name = (request.match_info[k] for k in
                                    ("server", "linkedid", "file_name"))
-    audit = request.app[AUDIT]
-    details = {"file_name": _printable(file_name),
+    bad = any(len(p) > _MAX_PART or "\x00" in p for p in (server, linkedid, file_name))
+    call = None if bad else await _call(request, server, linkedid)
+    numbers = (call.caller, call.callee) if call else ()
+    details = {"file_name": _printable(mask_in(file_name, numbers)),
                "range": _printable(request.headers.get("Range", ""))}
 
     async def record(action: str, **extra: str) -> None:
-        await audit.record(who.username, action,
-                           f"call:{_printable(server)}/{_printable(linkedid)}",
-                           remote=request.remote or "", details=details | extra)
+        await request.app[AUDIT].record(
+            who.username, action, f"call:{_printable(server)}/{_printable(linkedid)}",
+            remote=request.remote or "", details=details | extra)
 
-    if any(len(p) > _MAX_PART or "\x00" in p for p in (server, linkedid, file_name)):
+    if bad:
         await record("recording_unavailable", reason="bad request")
         raise web.HTTPBadRequest(text="400: bad recording reference")
-    if not await _may_hear(request, who, server, linkedid):
+    if not await _may_hear(request, who, call):
         await record("recording_denied", role=who.role)
         raise web.HTTPForbidden(text="403: you may not hear this recording")
     rec = await RecordingRepository(request.app[POOL]).get(server, linkedid, file_name)
@@ -120,13 +135,32 @@ async def serve_recording(request: web.Request) -> web.StreamResponse:
         if status == "purged":
             raise web.HTTPGone(text="410: this recording was purged (retention period)")
         raise web.HTTPNotFound(text=f"404: no playable recording ({status})")
+    return rec, record
+
+
+async def serve_recording(request: web.Request) -> web.StreamResponse:
+    """The recording's bytes (200, or 206 for a Range), audited as ``recording_fetched``;
+    403/404/410 otherwise, audited."""
+    who = await current_user(request)
+    rec, record = await _ready(request, who)
+    assert rec.path is not None
     path = resolve_stored(request.app[SETTINGS].recordings.store_dir, rec.path)
     if path is None or not path.is_file():
-        log.error("recording_file_lost", server=server, linkedid=linkedid, path=rec.path)
+        log.error("recording_file_lost", server=rec.server, linkedid=rec.linkedid,
+                  path=rec.path)
         await record("recording_unavailable", status="file lost")
         raise web.HTTPNotFound(text="404: the recording's file is not in the store")
-    await record("recording_played")
+    await record("recording_fetched")
     return web.FileResponse(path, headers={
         "Content-Type": CONTENT_TYPES.get(rec.format or "", "application/octet-stream"),
         "Content-Disposition": f"inline; filename*=UTF-8''{quote(path.name)}",
         "Cache-Control": "private, no-store"})
+
+
+async def recording_played(request: web.Request) -> web.StreamResponse:
+    """``POST …/{file_name}/played``: the player started playing (its ``play`` event);
+    audited as ``recording_played`` (204), with the same rights and refusals as the file."""
+    who = await current_user(request)
+    _, record = await _ready(request, who)
+    await record("recording_played")
+    return web.Response(status=204)

@@ -6,11 +6,16 @@ events with. A timer advances the logical time to the simulated instant it was
 due, not to the (possibly later) moment a busy loop ran it, so durations in
 Timestamps and recordings stay exact under load; external input (an action, a
 scripted call) first brings the logical time up to :meth:`now` with :meth:`sync`.
+
+A clock that starts in the past with ``catch_up=True`` runs ``speed`` times faster
+only until it reaches the wall clock, then at the wall clock's pace: the demo
+replays the last hour quickly and then never stamps anything in the future.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -19,17 +24,33 @@ from typing import Any
 class SimClock:
     """Simulated Unix epoch seconds; ``speed=60`` makes a simulated minute last one wall second."""
 
-    def __init__(self, speed: float = 1.0, start: float | None = None) -> None:
+    def __init__(self, speed: float = 1.0, start: float | None = None, *,
+                 catch_up: bool = False) -> None:
         if speed <= 0:
             raise ValueError("speed must be > 0")
         self.speed = speed
-        self._epoch0 = time.time() if start is None else start
+        wall0 = time.time()
+        self._epoch0 = wall0 if start is None else start
         self._mono0 = time.monotonic()
         self._logical = self._epoch0
+        lead = wall0 - self._epoch0
+        self._fast_s = lead / (speed - 1) if catch_up and speed > 1 and lead > 0 else math.inf
+        """Loop seconds at ``speed``; after them the clock keeps the wall clock's pace."""
+
+    def _sim_after(self, loop_s: float) -> float:
+        """Simulated seconds after the start when ``loop_s`` loop seconds have passed."""
+        if loop_s <= self._fast_s:
+            return loop_s * self.speed
+        return self._fast_s * self.speed + (loop_s - self._fast_s)
+
+    def _loop_after(self, sim_s: float) -> float:
+        """The inverse of :meth:`_sim_after`."""
+        fast = self._fast_s * self.speed
+        return sim_s / self.speed if sim_s <= fast else self._fast_s + (sim_s - fast)
 
     def now(self) -> float:
         """The current simulated time (epoch seconds, UTC), continuous."""
-        return self._epoch0 + (time.monotonic() - self._mono0) * self.speed
+        return self._epoch0 + self._sim_after(time.monotonic() - self._mono0)
 
     def event_time(self) -> float:
         """The logical time of what the PBX is doing now (epoch seconds, UTC)."""
@@ -44,7 +65,7 @@ class SimClock:
         self.advance(self.now())
 
     def _loop_time(self, sim_time: float) -> float:
-        return self._mono0 + (sim_time - self._epoch0) / self.speed
+        return self._mono0 + self._loop_after(sim_time - self._epoch0)
 
     def call_later(self, sim_seconds: float, cb: Callable[..., Any], *args: Any) -> asyncio.TimerHandle:
         """Run ``cb(*args)`` ``sim_seconds`` after the logical time, at that logical time.

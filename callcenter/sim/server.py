@@ -241,13 +241,14 @@ class PBXSimulator:
         cel_table: str = "cel",
         restart_delay_s: float = 2.0,
         answers_getconfig: bool = False,
+        clock: SimClock | None = None,
     ) -> None:
         self.host, self.port = host, port
         self.username, self.secret = username, secret
         self.read, self.write = classes(read), classes(write)
         self.auth_fail_delay = auth_fail_delay
         self.restart_delay_s = restart_delay_s
-        self.clock = SimClock(speed)
+        self.clock = clock or SimClock(speed)
         self.scheduled = False
         """True while a seeded schedule (``run_random``) drives the scripting calls: they
         then keep the logical time instead of catching up with the wall clock, so a

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,22 @@ class AuditEntry:
     object: str = ""
     remote: str = ""
     details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def readable_details(self) -> list[tuple[str, str]]:
+        """``details`` as (key, text) pairs sorted by key, for people: text as written
+        (Chinese stays Chinese), lists joined with ', ', nested values as compact JSON."""
+        return [(key, readable(value)) for key, value in sorted(self.details.items())]
+
+
+def readable(value: Any) -> str:
+    """One audit detail as text: strings unquoted, lists joined, other values as JSON
+    without ``\\uXXXX`` escapes."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
+        return ", ".join(str(v) for v in value)
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(", ", ": "))
 
 
 class AuditRepository:

@@ -10,6 +10,7 @@ import importlib
 import importlib.util
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -39,7 +40,7 @@ from callcenter.web.keys import (
     USERS,
 )
 from callcenter.web.limits import FORM_LIMIT, body_limit
-from callcenter.web.masking import mask_number
+from callcenter.web.masking import mask_call_text, mask_number
 from callcenter.web.nav import nav_for
 from callcenter.web.throttle import LoginThrottle
 
@@ -106,6 +107,7 @@ async def template_context(request: web.Request) -> dict[str, Any]:
         "csrf_token": await csrf_token(request), "request": request,
         "company_name": app[SETTINGS].web.company_name,
         "mask": (lambda n: mask_number(n, principal)) if principal else (lambda n: ""),
+        "mask_text": partial(mask_call_text, principal=principal),
     }
 
 

@@ -15,6 +15,7 @@ from callcenter.web.auth import (
     optional_user,
     set_cookie,
 )
+from callcenter.web.home import home_sections
 from callcenter.web.i18n import LANG_COOKIE, Gettext, request_language
 from callcenter.web.keys import AUDIT, CATALOGUES, SETTINGS, THROTTLE, USERS
 from callcenter.web.throttle import Refused, minutes
@@ -124,8 +125,10 @@ async def set_language(request: web.Request) -> web.StreamResponse:
 
 
 async def home(request: web.Request) -> web.StreamResponse:
+    """The role's home page: its sections (:mod:`callcenter.web.home`), then its links."""
     principal = await current_user(request)
-    return aiohttp_jinja2.render_template("home.html", request, {"principal": principal})
+    return aiohttp_jinja2.render_template("home.html", request, {
+        "principal": principal, "sections": await home_sections(request, principal)})
 
 
 async def healthz(request: web.Request) -> web.StreamResponse:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import aiohttp_jinja2
 import asyncpg
@@ -20,6 +22,7 @@ from callcenter.metrics import LEFT_OUT
 from callcenter.store.calls import CallRepository
 from callcenter.web.api import add_api
 from callcenter.web.auth import Principal, current_user, require_role
+from callcenter.web.home import add_home_section
 from callcenter.web.keys import CATALOGUES, LIVE, POOL, SETTINGS
 from callcenter.web.masking import FULL_NUMBER_ROLES, mask_number
 from callcenter.web.nav import add_nav
@@ -172,12 +175,24 @@ async def _close_streams(app: web.Application) -> None:
         live.close_subscribers()
 
 
+async def live_home(request: web.Request, who: Principal) -> dict[str, Any]:
+    """The supervisor's home section: the centre's figures of today and the agents by state
+    (``board`` None when this process has no live state)."""
+    live = _live(request)
+    if live is None:
+        return {"board": None}
+    board = live.state.snapshot(masker(who))
+    return {"board": board, "percent": percent,
+            "states": Counter(a["state"] for a in board["agents"]).most_common()}
+
+
 def setup(app: web.Application) -> None:
     """The wallboard page, its event stream, the JSON view; seeds the live state at start."""
     app.router.add_get("/wallboard", wallboard, name="wallboard")
     app.router.add_get("/wallboard/events", events)
     app.router.add_get("/api/v1/live", live_json)
     add_nav(app, "/wallboard", "Wallboard", ROLES)
+    add_home_section(app, "live.html", ROLES, live_home)
     add_api(app, "GET", "/api/v1/live", summary="The live wallboard: per queue, per agent, "
             "alerts (today, in web.timezone; numbers masked by role)", roles=ROLES,
             response=LIVE_SCHEMA)

@@ -5,6 +5,7 @@
   "use strict";
   var STEP_S = 5;
   var SPEEDS = { "1": 1, "2": 1.5, "3": 2 };
+  var CSRF = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
 
   function clock(seconds) {
     if (!isFinite(seconds)) { return "0:00"; }
@@ -46,6 +47,14 @@
       if (isFinite(audio.duration)) { audio.currentTime = audio.duration * slider.value / 1000; }
     });
     audio.addEventListener("loadedmetadata", function () { total.textContent = clock(audio.duration); });
+    audio.addEventListener("play", function () {  // a play is audited when audio plays
+      if (box.dataset.played) { return; }
+      box.dataset.played = "sending";
+      fetch(audio.getAttribute("src") + "/played", {
+        method: "POST", credentials: "same-origin", headers: {"X-CSRF-Token": CSRF}
+      }).then(function (r) { box.dataset.played = r.ok ? "yes" : "failed"; },
+              function () { box.dataset.played = "failed"; });
+    });
     audio.addEventListener("timeupdate", function () {
       position.textContent = clock(audio.currentTime);
       box.dataset.progress = audio.currentTime.toFixed(2);
