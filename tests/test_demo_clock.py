@@ -86,7 +86,12 @@ async def test_demo_stamps_nothing_in_the_future_and_figures_add_up(
     assert talked, "no agent talked in the demo"
     for row in report.agents:
         fig = row.figures
-        assert fig.on_call_s + fig.wrap_up_s >= fig.talk_s - 1.0, (row.agent, fig)
+        # a paused agent may still talk (an outbound call on a break): its state stays
+        # paused, so the talk is covered by on-call, wrap-up and paused time together;
+        # device states and call records are different facts, a few seconds apart at each
+        # call's edges (the bug this guards against: 6.4 s on call for 319.6 s of talk)
+        busy = fig.on_call_s + fig.wrap_up_s + sum(fig.paused_s.values())
+        assert busy >= 0.9 * fig.talk_s - 1.0, (row.agent, fig)
         if fig.available_s:
             assert fig.occupancy == pytest.approx((fig.on_call_s + fig.wrap_up_s)
                                                   / fig.available_s)
