@@ -34,7 +34,6 @@ from callcenter.console.filters import (
     parse_violations,
 )
 from callcenter.console.timeline import timeline, unknown_fields
-from callcenter.console.words import labeller
 from callcenter.recordings.http import recording_url
 from callcenter.store.call_detail import call_detail
 from callcenter.store.call_search import CallRow, search_calls, search_choices
@@ -46,6 +45,7 @@ from callcenter.web.i18n import Gettext
 from callcenter.web.keys import AUDIT, CATALOGUES, POOL, SETTINGS
 from callcenter.web.masking import mask_number
 from callcenter.web.nav import add_nav
+from callcenter.web.words import labeller
 
 ROLES = ("supervisor", "admin", "qa")
 EXPORTERS = ("supervisor", "admin")

@@ -42,6 +42,7 @@ from callcenter.web.limits import FORM_LIMIT, body_limit
 from callcenter.web.masking import mask_number
 from callcenter.web.nav import nav_for
 from callcenter.web.throttle import LoginThrottle
+from callcenter.web.words import labeller
 
 HERE = Path(__file__).parent
 CORE_FEATURES = ("callcenter.web.wallboard", "callcenter.web.wallboard_actions",
@@ -94,14 +95,15 @@ def duration(seconds: float | None) -> str:
 
 
 async def template_context(request: web.Request) -> dict[str, Any]:
-    """What every template sees: ``_``, ``user``, ``nav``, ``csrf_token``, ``lang``, ``mask``."""
+    """What every template sees: ``_``, ``label`` (the words of codes), ``user``, ``nav``,
+    ``csrf_token``, ``lang``, ``mask``."""
     app = request.app
     principal = await optional_user(request)
     lang = principal.language if principal else request_language(
         request, None, app[SETTINGS].web.default_language)
     _ = app[CATALOGUES].gettext(lang)
     return {
-        "_": _, "gettext": _, "lang": lang, "user": principal,
+        "_": _, "gettext": _, "label": labeller(_), "lang": lang, "user": principal,
         "nav": nav_for(app, principal.role) if principal else [],
         "csrf_token": await csrf_token(request), "request": request,
         "company_name": app[SETTINGS].web.company_name,

@@ -7,6 +7,7 @@ merged behind it. msgids are English.
 
 from __future__ import annotations
 
+import functools
 import gettext
 import io
 from collections.abc import Callable
@@ -91,3 +92,32 @@ def request_language(request: web.Request, user_language: str | None, default: s
     if cookie in LANGUAGES:
         return str(cookie)
     return browser_language(request.headers.get("Accept-Language", ""), default)
+
+
+class Problem(ValueError):
+    """An error whose message people read: a msgid and its parameters.
+
+    ``str()`` is the English text (logs, the CLI); ``text(_)`` the message in
+    ``_``'s language, its ``field*`` parameters (the names of the inputs at fault)
+    translated too.
+    """
+
+    def __init__(self, msgid: str, **params: Any) -> None:
+        super().__init__(msgid % params if params else msgid)
+        self.msgid, self.params = msgid, params
+
+    def text(self, _: Gettext) -> str:
+        """The message in ``_``'s language."""
+        params = {k: _(v) if k.startswith("field") else v for k, v in self.params.items()}
+        return _(self.msgid, **params)
+
+
+@functools.lru_cache(maxsize=1)
+def catalogues() -> Catalogues:
+    """The catalogues of the installed locale directory, compiled once (CLI, exports)."""
+    return Catalogues()
+
+
+def gettext_for(lang: str) -> Gettext:
+    """``_`` of the installed catalogues in ``lang``."""
+    return catalogues().gettext(lang)
