@@ -142,7 +142,7 @@ def filter_text(flt: ReportFilter, _: Gettext) -> str:
     """The filter in words ('' when unfiltered): the queue, the agents."""
     parts = [_("queue %(queue)s", queue=flt.queue)] if flt.queue else []
     if flt.agents:
-        parts.append(_("agents %(agents)s", agents=" ".join(flt.agents)))
+        parts.append(_("agent %(agents)s", agents=" ".join(flt.agents)))
     return _(", ").join(parts)
 
 

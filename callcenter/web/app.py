@@ -25,6 +25,7 @@ from callcenter.store.logins import LoginRepository
 from callcenter.store.users import UserRepository
 from callcenter.web import api, pages
 from callcenter.web.auth import csrf_middleware, csrf_token, optional_user, security_headers
+from callcenter.web.errors import error_pages
 from callcenter.web.i18n import Catalogues, request_language
 from callcenter.web.keys import (
     API_DOC,
@@ -124,7 +125,8 @@ def login_throttle(settings: Settings, pool: asyncpg.Pool,
 def create_app(settings: Settings, pool: asyncpg.Pool, *, live: Any = None,
                commands: Any = None, features: Sequence[str] = FEATURES) -> web.Application:
     """The web application on ``pool``; ``live`` is the live-state consumer (or None)."""
-    app = web.Application(middlewares=[security_headers, body_limit, csrf_middleware],
+    app = web.Application(middlewares=[security_headers, error_pages, body_limit,
+                                       csrf_middleware],
                           client_max_size=FORM_LIMIT)
     app[SETTINGS], app[POOL], app[LIVE], app[COMMANDS] = settings, pool, live, commands
     app[AUDIT], app[USERS] = AuditRepository(pool), UserRepository(pool)
