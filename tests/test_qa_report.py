@@ -100,7 +100,7 @@ async def test_sheet_figures_calibration_and_export(pool: asyncpg.Pool,
     assert fatal_row[col] == 0 and fatal_row[header.index("Hold time within the limit")] == 1
     agents = [r for r in wb["Agents"].iter_rows(values_only=True)]
     assert agents[0][:3] == ("name", "reviews", "average")
-    assert [r[0] for r in agents[1:]] == ["1001", "1002", "all"]
+    assert [r[0] for r in agents[1:]] == ["1001", "1002", "All agents"]
     rude = agents[0].index("No rude, insulting or threatening language at any time (fatal error)")
     assert agents[2][rude] == 100.0 and agents[1][rude] == 0.0
     cal_rows = list(wb["Calibration"].iter_rows(values_only=True))

@@ -66,9 +66,10 @@ def _gettext(request: web.Request, who: Principal) -> Gettext:
 
 
 def problem(exc: FilterError, _: Gettext) -> str:
-    """The message of a bad filter, in the user's language, naming the field."""
-    return _("%(field)s (%(name)s): %(problem)s", field=_(FIELDS.get(exc.field, exc.field)),
-             name=exc.field, problem=_(exc.msgid, **exc.params))
+    """The message of a bad filter, in the user's language, naming the field by its label
+    (the query parameter is in the page's ``data-field``)."""
+    return _("%(field)s: %(problem)s", field=_(FIELDS.get(exc.field, exc.field)),
+             problem=_(exc.msgid, **exc.params))
 
 
 def _timezone(request: web.Request) -> str:

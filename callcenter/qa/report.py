@@ -186,7 +186,7 @@ async def build_sheet(svc: ReviewService, period: Period) -> Sheet:
     """The sheet of ``period`` from the submitted reviews (teams from ``qa.teams``)."""
     reviews = [svc.review_of(r) for r in await svc.repo.submitted_between(period.start,
                                                                            period.end)]
-    overall = Figures("all")
+    overall = Figures(OVERALL)
     agents: dict[str, Figures] = {}
     teams = {name: Figures(name) for name in svc.settings.qa.teams}
     team_of = {a: t for t, members in svc.settings.qa.teams.items() for a in members}
@@ -207,6 +207,8 @@ REVIEW_HEADER = ("Submitted", "Server", "Linkedid", "Agent", "Inspector", "Form"
 FIGURES_HEADER = ("name", "reviews", "average", "fatal errors", "disputes",
                   "changed on dispute")
 """Column headers (English msgids, written in the export's language)."""
+OVERALL = "All agents"
+"""The name of the row of every review (an English msgid)."""
 
 
 def _cell(review: Review, item: Item, _: Gettext) -> Any:
@@ -251,7 +253,7 @@ def figure_rows(groups: Sequence[Figures], items: Sequence[Item], lang: str
     rows: list[list[Any]] = [[*(_(h) for h in FIGURES_HEADER), *(i.text(lang) for i in items)]]
     for g in groups:
         rates = [g.failure_rate(i.id) for i in items]
-        rows.append([g.name, g.reviews, g.average, g.fatal, g.disputes, g.changed,
+        rows.append([_(OVERALL) if g.name == OVERALL else g.name, g.reviews, g.average, g.fatal, g.disputes, g.changed,
                      *("" if x is None else round(100 * x, 1) for x in rates)])
     return rows
 

@@ -94,7 +94,7 @@ def parse_period(kind: str, from_text: str | None, to_text: str | None, tz: str,
     """
     if kind not in KINDS:
         raise PeriodError("%(field)s: %(value)r is not one of %(choices)s",
-                          field=f"{flag}period", value=kind, choices=", ".join(KINDS))
+                          field=f"{flag}period", value=kind, choices=KINDS)
     if to_text is not None and kind != "range":
         raise PeriodError("%(field)s: only with %(field2)s range", field=f"{flag}to",
                           field2=f"{flag}period")

@@ -26,7 +26,7 @@ from callcenter.store.users import UserRepository
 from callcenter.web import api, pages
 from callcenter.web.auth import csrf_middleware, csrf_token, optional_user, security_headers
 from callcenter.web.errors import error_pages
-from callcenter.web.i18n import Catalogues, request_language
+from callcenter.web.i18n import LANGUAGE_NAMES, Catalogues, request_language
 from callcenter.web.keys import (
     API_DOC,
     AUDIT,
@@ -97,14 +97,15 @@ def duration(seconds: float | None) -> str:
 
 async def template_context(request: web.Request) -> dict[str, Any]:
     """What every template sees: ``_``, ``label`` (the words of codes), ``user``, ``nav``,
-    ``csrf_token``, ``lang``, ``mask``."""
+    ``csrf_token``, ``lang``, ``language_names``, ``mask``."""
     app = request.app
     principal = await optional_user(request)
     lang = principal.language if principal else request_language(
         request, None, app[SETTINGS].web.default_language)
     _ = app[CATALOGUES].gettext(lang)
     return {
-        "_": _, "gettext": _, "label": labeller(_), "lang": lang, "user": principal,
+        "_": _, "gettext": _, "label": labeller(_), "lang": lang,
+        "language_names": LANGUAGE_NAMES, "user": principal,
         "nav": nav_for(app, principal.role) if principal else [],
         "csrf_token": await csrf_token(request), "request": request,
         "company_name": app[SETTINGS].web.company_name,

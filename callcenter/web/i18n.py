@@ -22,6 +22,8 @@ from callcenter.store.users import LANGUAGES
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 LANG_COOKIE = "cc_lang"
+LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
+"""Each language by its own name (as the language buttons show it)."""
 
 Gettext = Callable[..., str]
 
@@ -99,17 +101,23 @@ class Problem(ValueError):
 
     ``str()`` is the English text (logs, the CLI); ``text(_)`` the message in
     ``_``'s language, its ``field*`` parameters (the names of the inputs at fault)
-    translated too.
+    and tuple parameters (the words one may choose from) translated too.
     """
 
     def __init__(self, msgid: str, **params: Any) -> None:
-        super().__init__(msgid % params if params else msgid)
+        english = {k: ", ".join(v) if isinstance(v, tuple) else v for k, v in params.items()}
+        super().__init__(msgid % english if params else msgid)
         self.msgid, self.params = msgid, params
 
     def text(self, _: Gettext) -> str:
         """The message in ``_``'s language."""
-        params = {k: _(v) if k.startswith("field") else v for k, v in self.params.items()}
-        return _(self.msgid, **params)
+        return _(self.msgid, **{k: self._word(k, v, _) for k, v in self.params.items()})
+
+    @staticmethod
+    def _word(key: str, value: Any, _: Gettext) -> Any:
+        if isinstance(value, tuple):
+            return _(", ").join(_(str(v)) for v in value)
+        return _(value) if key.startswith("field") else value
 
 
 @functools.lru_cache(maxsize=1)
