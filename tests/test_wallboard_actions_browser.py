@@ -23,10 +23,10 @@ pytestmark = pytest.mark.browser
 ARTIFACTS = Path(os.environ.get("CALLCENTER_ARTIFACTS")
                  or Path(__file__).resolve().parents[1] / "test-artifacts")
 TEXT = {
-    "en-US": {"paused": "agent1001 is paused: lunch.",
-              "unpaused": "agent1001 is no longer paused.", "state": "paused"},
-    "zh-CN": {"paused": "agent1001 已暂停：午餐。", "unpaused": "agent1001 已不再暂停。",
-              "state": "暂停"},
+    "en-US": {"paused": "agent1001 is paused: Lunch.",
+              "unpaused": "agent1001 is no longer paused.", "state": "Paused (busy)"},
+    "zh-CN": {"paused": "agent1001 已示忙：午餐。", "unpaused": "agent1001 已示闲。",
+              "state": "示忙（暂停）"},
 }
 
 
