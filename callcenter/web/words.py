@@ -38,6 +38,8 @@ WORDS: dict[str, dict[str, str]] = {
     "complaint": {"open": "Open complaint", "answered": "Replied",
                   "closed": "Closed complaint"},
     "yes_no": {"True": "yes", "False": "no"},
+    "field": {"comment": "Comment", "override_reason": "Changed because",
+              "response_comment": "Comment", "resolution_comment": "Comment"},
     "qa": {"acknowledged": "acknowledged", "disputed": "disputed", "upheld": "upheld",
            "changed": "changed"},
 }
