@@ -43,7 +43,7 @@ from callcenter.web.limits import FORM_LIMIT, body_limit
 from callcenter.web.masking import mask_number
 from callcenter.web.nav import nav_for
 from callcenter.web.throttle import LoginThrottle
-from callcenter.web.words import labeller
+from callcenter.web.words import labeller, words_of
 
 HERE = Path(__file__).parent
 CORE_FEATURES = ("callcenter.web.wallboard", "callcenter.web.wallboard_actions",
@@ -96,15 +96,18 @@ def duration(seconds: float | None) -> str:
 
 
 async def template_context(request: web.Request) -> dict[str, Any]:
-    """What every template sees: ``_``, ``label`` (the words of codes), ``user``, ``nav``,
+    """What every template sees: ``_``, ``label`` (the words of codes) and ``words`` (all
+    of a kind, for scripts), ``user``, ``nav``,
     ``csrf_token``, ``lang``, ``language_names``, ``mask``."""
     app = request.app
     principal = await optional_user(request)
     lang = principal.language if principal else request_language(
         request, None, app[SETTINGS].web.default_language)
     _ = app[CATALOGUES].gettext(lang)
+    label = labeller(_)
     return {
-        "_": _, "gettext": _, "label": labeller(_), "lang": lang,
+        "_": _, "gettext": _, "label": label, "lang": lang,
+        "words": lambda kind, extra=(): words_of(label, kind, extra),
         "language_names": LANGUAGE_NAMES, "user": principal,
         "nav": nav_for(app, principal.role) if principal else [],
         "csrf_token": await csrf_token(request), "request": request,

@@ -9,6 +9,8 @@ context); exports and the CLI call ``labeller(_)`` themselves.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from callcenter.web.i18n import Gettext
 
 WORDS: dict[str, dict[str, str]] = {
@@ -43,6 +45,11 @@ WORDS: dict[str, dict[str, str]] = {
     "qa": {"acknowledged": "acknowledged", "disputed": "disputed", "upheld": "upheld",
            "changed": "changed"},
 }
+
+
+def words_of(label: Gettext, kind: str, extra: Iterable[str] = ()) -> dict[str, str]:
+    """Every code of ``kind`` (and ``extra`` ones) → its word: for scripts that show codes."""
+    return {code: label(kind, code) for code in [*WORDS.get(kind, {}), *extra]}
 
 
 def labeller(_: Gettext) -> Gettext:

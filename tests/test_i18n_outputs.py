@@ -11,7 +11,10 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import json
+import re
 from datetime import timedelta
+from html import unescape
 from pathlib import Path
 
 import asyncpg
@@ -152,3 +155,13 @@ async def test_api_errors_stay_json(pool: asyncpg.Pool) -> None:
     async with web_client(Settings(), pool, role="agent") as client:
         resp = await client.get("/api/v1/reports")
         assert resp.status == 403 and (await resp.json()) == {"error": "forbidden"}
+
+
+async def test_agent_panel_script_gets_the_words_of_states_and_reasons(
+        pool: asyncpg.Pool) -> None:
+    async with web_client(Settings(), pool, role="agent") as client:
+        html = await (await client.get("/agent")).text()
+    words = json.loads(unescape(re.search(r"data-words='([^']*)'", html).group(1)))  # type: ignore[union-attr]
+    assert words["state"]["paused"] == "示忙（暂停）" and words["state"]["on_call"] == "通话中"
+    assert words["reason"]["ring-no-answer"] == "漏接后自动示忙"
+    assert words["reason"]["lunch"] == "午餐"
