@@ -92,7 +92,7 @@ DEFINITIONS: dict[str, dict[str, str]] = {
     "outbound": {
         "en": "Outbound calls that started in the period, by outcome (disposition; open "
               "calls as 'open').",
-        "zh": "本期间发起的呼出电话，按结果分类（进行中为 open）。"},
+        "zh": "本期间发起的呼出电话，按结果分类（尚未结束的计为进行中）。"},
     "agent_calls": {
         "en": "Calls an agent answered (each agent of a transferred call counts it once), "
               "plus the outbound calls the agent placed.",

@@ -147,14 +147,19 @@ async def test_queue_log_in_out_and_pause_reach_the_pbx(rig: Rig) -> None:
          "MemberName": rig.client.username, "Paused": "false"}]  # type: ignore[attr-defined]
     await until(lambda: _where(rig, "billing", lambda m: m["in_queue"]))
     again = await rig.post("/api/agent/presence/join", {"queue": "billing"})
-    assert again.status == 502 and "Already there" in (await again.json())["message"]
+    # our own sentence, in the user's language; Asterisk's reply only in the audit log
+    said = (await again.json())["message"]
+    assert again.status == 502 and said == "您已在队列 billing 中，未作任何更改。"
+    assert "Already there" in await rig.pool.fetchval(
+        "SELECT details->>'message' FROM audit_log WHERE action = 'queue_join'"
+        " ORDER BY id DESC LIMIT 1")
     unknown = await rig.post("/api/agent/presence/join", {"queue": "nosuch"})
     assert unknown.status == 400
 
     bad = await rig.post("/api/agent/presence/pause", {"reason": "nap"})
     assert bad.status == 400 and "reason" in (await bad.json())["errors"]
     paused = await rig.post("/api/agent/presence/pause", {"reason": "lunch"})
-    assert paused.status == 200
+    assert paused.status == 200 and (await paused.json())["message"] == "已示忙：午餐。"
     assert rig.actions("QueuePause")[-1] == {"Action": "QueuePause",
                                              "Interface": "PJSIP/agent1001",
                                              "Paused": "true", "Reason": "lunch"}
@@ -162,6 +167,7 @@ async def test_queue_log_in_out_and_pause_reach_the_pbx(rig: Rig) -> None:
                                lambda m: m["paused"] and m["reason"] == "lunch"))
     resumed = await rig.post("/api/agent/presence/unpause")
     assert resumed.status == 200
+    assert (await resumed.json())["message"] == "已取消示忙，可以接听来电了。"
     assert rig.actions("QueuePause")[-1] == {"Action": "QueuePause",
                                              "Interface": "PJSIP/agent1001",
                                              "Paused": "false"}
@@ -252,7 +258,8 @@ async def test_click_to_call_originates_and_links_the_outbound_call(rig: Rig) ->
     assert added.status == 303
     follow_up = (await (await rig.client.get("/api/agent/follow-ups")).json())[0]
     placed = await rig.post(f"/api/agent/follow-ups/{follow_up['id']}/call")
-    assert placed.status == 200 and (await placed.json())["ok"]
+    assert placed.status == 200 and (await placed.json()) == {
+        "ok": True, "message": "正在呼叫：您的话机先振铃，接起后再呼叫客户。"}
     (originate,) = rig.actions("Originate")
     assert originate == {"Action": "Originate", "Channel": "PJSIP/agent1001",
                          "Exten": "913900000002", "Context": "from-internal",

@@ -92,7 +92,7 @@ async def test_migrate_creates_what_the_read_commands_need(
     assert await cli(monkeypatch, "calls", "--dsn", bare_dsn) == 2
     assert await cli(monkeypatch, "migrate", "--dsn", bare_dsn) == 0
     assert f"applied {len(db.migration_files())} migration(s)" in capsys.readouterr().out
-    assert await cli(monkeypatch, "calls", "--dsn", bare_dsn) == 0
+    assert await cli(monkeypatch, "calls", "--dsn", bare_dsn, "--lang", "en") == 0
     assert "no calls yet" in capsys.readouterr().out
 
 

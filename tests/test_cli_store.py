@@ -62,12 +62,12 @@ def test_bad_json_line_names_the_line(tmp_path: Path) -> None:
 
 async def test_calls_table_and_empty(fresh_dsn: str, pool: object,
                                      capsys: pytest.CaptureFixture[str]) -> None:
-    assert await cli("calls", "--dsn", fresh_dsn) == 0
+    assert await cli("calls", "--dsn", fresh_dsn, "--lang", "en") == 0
     assert "no calls yet" in capsys.readouterr().out
     await CallRepository(pool).upsert_calls([record("pbx-1.0")])  # type: ignore[arg-type]
-    assert await cli("calls", "--dsn", fresh_dsn) == 0
+    assert await cli("calls", "--dsn", fresh_dsn, "--lang", "en") == 0
     out = capsys.readouterr().out
-    assert "pbx-1.0" in out and "answered" in out
+    assert "pbx-1.0" in out and "Answered call" in out
     assert "2026-11-22 12:00:00" in out  # the centre's time zone (Asia/Shanghai) at the edge
 
 

@@ -76,7 +76,7 @@ async def test_report_and_export(fresh_dsn: str, tmp_path: Path,
     assert await cli("qa", "report", "--period", WEEK, "--xlsx", str(xlsx), "--csv",
                      str(out_csv), "--lang", "en", "--dsn", fresh_dsn) == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[0].startswith("name  reviews  average") and "all  0" in out
+    assert out.splitlines()[0].startswith("name  reviews  average") and "All agents  0" in out
     assert xlsx.read_bytes()[:2] == b"PK"
     assert "Answered within three rings" in out_csv.read_text(encoding="utf-8-sig")
     assert await cli("qa", "report", "--period", "soon", "--dsn", fresh_dsn) == 2

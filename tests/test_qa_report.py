@@ -85,8 +85,8 @@ async def test_sheet_figures_calibration_and_export(pool: asyncpg.Pool,
     assert cal["ann"].item_mean_abs("standard_greeting") == 0.0
 
     rows = list(csv.reader(io.StringIO(to_csv(sheet, "zh", "UTC").decode("utf-8-sig"))))
-    assert rows[0][:4] == ["submitted", "server", "linkedid", "agent"]
-    assert "使用标准问候语：“您好，[公司名称]”" in rows[0] and rows[0][-1] == "comment"
+    assert rows[0][:4] == ["提交时间", "服务器", "通话编号", "坐席"]
+    assert "使用标准问候语：“您好，[公司名称]”" in rows[0] and rows[0][-1] == "评语"
     assert len(rows) == 6
 
     wb = load_workbook(io.BytesIO(to_xlsx(sheet, "en", "UTC")))
@@ -95,12 +95,12 @@ async def test_sheet_figures_calibration_and_export(pool: asyncpg.Pool,
     header = [c.value for c in ws[1]]
     col = header.index("Closed politely: \"感谢您的来电……再见\" (\"Thank you for calling … goodbye\")")
     fatal_row = next(r for r in ws.iter_rows(min_row=2, values_only=True) if r[2] == "1.5")
-    assert fatal_row[3] == "1002" and fatal_row[6] == 0 and fatal_row[8] is True
+    assert fatal_row[3] == "1002" and fatal_row[6] == 0 and fatal_row[8] == "yes"
     assert fatal_row[header.index("Answered within three rings")] == "N/A"
     assert fatal_row[col] == 0 and fatal_row[header.index("Hold time within the limit")] == 1
     agents = [r for r in wb["Agents"].iter_rows(values_only=True)]
     assert agents[0][:3] == ("name", "reviews", "average")
-    assert [r[0] for r in agents[1:]] == ["1001", "1002", "all"]
+    assert [r[0] for r in agents[1:]] == ["1001", "1002", "All agents"]
     rude = agents[0].index("No rude, insulting or threatening language at any time (fatal error)")
     assert agents[2][rude] == 100.0 and agents[1][rude] == 0.0
     cal_rows = list(wb["Calibration"].iter_rows(values_only=True))

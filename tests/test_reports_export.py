@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
@@ -18,6 +19,12 @@ from callcenter.reports.export import tables, to_csv, to_xlsx
 from callcenter.reports.periods import parse_period
 from callcenter.settings import Settings
 from callcenter.store.calls import CallRepository
+from callcenter.web.sheets import Seconds
+
+
+def as_time(value: object) -> object:
+    """A cell as openpyxl reads it back: a duration as a timedelta."""
+    return timedelta(seconds=float(value)) if isinstance(value, Seconds) else value
 
 
 async def cli(*argv: str) -> int:
@@ -48,7 +55,7 @@ async def test_csv_and_xlsx_hold_the_same_tables(pool: asyncpg.Pool) -> None:
     assert list(parts) == ["summary", "by day", "by hour", "agents"]
     summary = dict(parts["summary"][1:])
     assert summary["offered"] == "5" and summary["service level %"] == "25.0"
-    assert summary["AHT s"] == "212.5" and summary["outbound no_answer"] == "1"
+    assert summary["AHT s"] == "212.5" and summary["outbound: Not answered"] == "1"
     by_day = parts["by day"]
     assert [row[0] for row in by_day[1:]] == ["2026-11-03", "2026-11-04"]
     assert by_day[1][1:3] == ["3", "2"]                     # Nov 3: offered 3, answered 2
@@ -56,10 +63,10 @@ async def test_csv_and_xlsx_hold_the_same_tables(pool: asyncpg.Pool) -> None:
     assert agents["a2"][1] == "2" and agents["a2"][3] == "360.0"
     wb = load_workbook(io.BytesIO(to_xlsx(r)))
     assert wb.sheetnames == ["summary", "by day", "by hour", "agents"]
-    for table in tables(r):
+    for table in tables(r, timed=True):
         sheet = [list(row) for row in wb[table.name].iter_rows(values_only=True)]
-        assert sheet[0] == [c.label for c in table.columns]
-        assert sheet[1:] == table.rows
+        assert sheet[0] == table.headings
+        assert sheet[1:] == [[as_time(v) for v in row] for row in table.rows]
 
 
 async def test_report_command_writes_the_files(fresh_dsn: str, pool: asyncpg.Pool,
@@ -68,14 +75,15 @@ async def test_report_command_writes_the_files(fresh_dsn: str, pool: asyncpg.Poo
     await CallRepository(pool).upsert_calls(calls())
     out = tmp_path / "nov.xlsx"
     assert await cli("report", "--dsn", fresh_dsn, "--period", "month", "--from", "2026-11-01",
-                     "--out", str(out)) == 0
+                     "--out", str(out), "--lang", "en") == 0
     assert "wrote" in capsys.readouterr().out
     wb = load_workbook(out)
     rows = dict(list(wb["summary"].iter_rows(values_only=True))[1:])
     assert rows["period"] == "2026-11" and rows["offered"] == 5
     csv_out = tmp_path / "support.csv"
     assert await cli("report", "--dsn", fresh_dsn, "--from", "2026-11-03", "--period", "day",
-                     "--queue", "support", "--format", "csv", "--out", str(csv_out)) == 0
+                     "--queue", "support", "--format", "csv", "--out", str(csv_out),
+                     "--lang", "en") == 0
     text = csv_out.read_text(encoding="utf-8-sig")
     summary = dict(sections(text)["summary"][1:])
     assert summary["filter"] == "queue support"
@@ -103,7 +111,7 @@ async def test_report_command_csv_on_stdout_for_a_team(fresh_dsn: str, pool: asy
     await CallRepository(pool).upsert_calls(calls())
     capsys.readouterr()
     assert await cli("report", "--dsn", fresh_dsn, "--period", "range", "--from", "2026-11-03",
-                     "--to", "2026-11-04", "--agent", "a1", "--agent", "a2") == 0
+                     "--to", "2026-11-04", "--agent", "a1", "--agent", "a2", "--lang", "en") == 0
     parts = sections(capsys.readouterr().out)
     summary = dict(parts["summary"][1:])
     assert summary["filter"] == "agent a1 a2" and summary["offered"] == "2"     # A and C

@@ -14,6 +14,8 @@ from callcenter.settings import Settings
 from callcenter.store.calls import CallRepository
 from callcenter.web.testing import web_client
 
+ENGLISH = Settings.model_validate({"web": {"default_language": "en"}})
+
 QUERY = "period=range&from=2026-11-03&to=2026-11-04"
 
 
@@ -53,7 +55,7 @@ async def test_other_roles_are_refused(loaded: asyncpg.Pool, role: str) -> None:
 
 
 async def test_exports_match_and_are_audited(loaded: asyncpg.Pool) -> None:
-    async with web_client(Settings(), loaded, role="admin") as client:
+    async with web_client(ENGLISH, loaded, role="admin") as client:
         resp = await client.get(f"/reports/export.xlsx?{QUERY}&queue=support")
         assert resp.status == 200
         assert "report-2026-11-03..2026-11-04.xlsx" in resp.headers["Content-Disposition"]
@@ -72,7 +74,10 @@ async def test_exports_match_and_are_audited(loaded: asyncpg.Pool) -> None:
 
 
 async def test_bad_parameters_say_what_is_wrong(loaded: asyncpg.Pool) -> None:
-    async with web_client(Settings(), loaded, role="supervisor") as client:
+    async with web_client(Settings(), loaded, role="supervisor") as zh:
+        resp = await zh.get("/reports?period=month&from=2026-02-30")
+        assert resp.status == 400 and "起始日：&#39;2026-02-30&#39; 不是有效日期" in await resp.text()
+    async with web_client(ENGLISH, loaded, role="supervisor") as client:
         resp = await client.get("/reports?period=month&from=2026-02-30")
         assert resp.status == 400
         assert "from: not a date (YYYY-MM-DD): &#39;2026-02-30&#39;" in await resp.text()

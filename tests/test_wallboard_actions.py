@@ -95,9 +95,9 @@ async def test_supervisors_and_admins_pause_unpause_and_remove(
     async with web_client(Settings(), pool, role=role, live=board, features=CORE_FEATURES,
                           commands=CommandPort({"pbx1": pbx})) as client:
         assert await post(client, "pause", reason="lunch") == (200, {
-            "ok": True, "status": "ok", "message": "agent1001 is paused: lunch."})
+            "ok": True, "status": "ok", "message": "agent1001 is paused: Lunch."})
         status, body = await post(client, "unpause", lang="zh")
-        assert (status, body["ok"]) == (200, True) and "不再暂停" in body["message"]
+        assert (status, body["ok"]) == (200, True) and "已示闲" in body["message"]
         status, body = await post(client, "remove", queue="support")
         assert (status, body["message"]) == (200, "agent1001 was removed from queue support.")
         user = client.username

@@ -23,10 +23,11 @@ pytestmark = pytest.mark.browser
 ARTIFACTS = Path(os.environ.get("CALLCENTER_ARTIFACTS")
                  or Path(__file__).resolve().parents[1] / "test-artifacts")
 TEXT = {
-    "en-US": {"paused": "agent1001 is paused: lunch.",
-              "unpaused": "agent1001 is no longer paused.", "state": "paused"},
-    "zh-CN": {"paused": "agent1001 已暂停：午餐。", "unpaused": "agent1001 已不再暂停。",
-              "state": "暂停"},
+    "en-US": {"paused": "agent1001 is paused: Lunch.",
+              "unpaused": "agent1001 is no longer paused.", "state": "Paused (busy)",
+              "reason": "Lunch"},
+    "zh-CN": {"paused": "agent1001 已示忙：午餐。", "unpaused": "agent1001 已示闲。",
+              "state": "示忙（暂停）", "reason": "午餐"},
 }
 
 
@@ -61,7 +62,7 @@ async def test_supervisor_pauses_an_agent_from_the_wallboard(
             await expect(dialog).to_be_hidden()
             # the board shows what Asterisk reported back, not our wish
             await expect(row.locator("td.state")).to_contain_text(text["state"], timeout=10_000)
-            await expect(row.locator("td.state .reason")).to_have_text("lunch")
+            await expect(row.locator("td.state .reason")).to_have_text(text["reason"])
 
             await row.locator("button.agent-act").click()
             await dialog.locator('form[data-action="unpause"] button').click()

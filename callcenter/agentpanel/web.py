@@ -33,6 +33,8 @@ from callcenter.web.auth import Principal, current_user, require_role
 from callcenter.web.keys import CATALOGUES, SETTINGS
 from callcenter.web.masking import mask_number
 from callcenter.web.nav import add_nav
+from callcenter.web.replies import reply_text
+from callcenter.web.words import labeller
 
 KEEPALIVE_S = 15.0
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -58,12 +60,12 @@ def api(handler: Handler) -> Handler:
             principal = await current_user(request)
             _ = request.app[CATALOGUES].gettext(principal.language)
             return json_response({"errors": {k: _(v) for k, v in exc.errors.items()}}, 400)
-        except Forbidden as exc:
-            return json_response({"error": str(exc)}, 403)
-        except NotFound as exc:
-            return json_response({"error": str(exc)}, 404)
-        except NoPbx as exc:
-            return json_response({"error": str(exc)}, 503)
+        except (Forbidden, NotFound, NoPbx) as exc:
+            principal = await current_user(request)
+            _ = request.app[CATALOGUES].gettext(principal.language)
+            status = 403 if isinstance(exc, Forbidden) else 404 if isinstance(exc, NotFound) \
+                else 503
+            return json_response({"error": _(str(exc))}, status)
 
     return run
 
@@ -138,20 +140,23 @@ async def state(request: web.Request) -> web.StreamResponse:
 @require_role("agent")
 @api
 async def presence_action(request: web.Request) -> web.StreamResponse:
-    """join / leave a queue, pause (with a reason) / unpause; Asterisk's answer back."""
+    """join / leave a queue, pause (with a reason) / unpause; what Asterisk's answer
+    means, in our words (the answer itself is in the audit log)."""
     principal = await current_user(request)
     data = await body(request)
     presence = panel(request).presence
     action = request.match_info["action"]
-    queue = str(data.get("queue") or "")
+    queue, reason = str(data.get("queue") or ""), str(data.get("reason") or "")
     if action == "join":
         result = await presence.join(principal, queue, principal.username)
     elif action == "leave":
         result = await presence.leave(principal, queue)
     else:
-        result = await presence.pause(principal, action == "pause", str(data.get("reason") or ""))
-    return json_response({"ok": result.ok, "message": result.message},
-                         200 if result.ok else 502)
+        result = await presence.pause(principal, action == "pause", reason)
+    _ = request.app[CATALOGUES].gettext(principal.language)
+    message = reply_text(action, result, _, queue=queue,
+                         reason=labeller(_)("pause_reason", reason))
+    return json_response({"ok": result.ok, "message": message}, 200 if result.ok else 502)
 
 
 @require_role("agent")
@@ -197,7 +202,8 @@ async def click_to_call(request: web.Request) -> web.StreamResponse:
     principal = await current_user(request)
     follow_up_id = positive_id(request.match_info["id"])
     result = await panel(request).follow_ups.call(principal, follow_up_id)
-    return json_response({"ok": result.ok, "message": result.message},
+    _ = request.app[CATALOGUES].gettext(principal.language)
+    return json_response({"ok": result.ok, "message": reply_text("call", result, _)},
                          200 if result.ok else 502)
 
 

@@ -1,4 +1,4 @@
-"""Helpers shared by sub-commands: settings, the database DSN."""
+"""Helpers shared by sub-commands: settings, the database DSN, the language."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 
 from callcenter import db
 from callcenter.settings import Settings, load_settings
+from callcenter.store.users import LANGUAGES
 
 
 def add_dsn_argument(parser: argparse.ArgumentParser) -> None:
@@ -27,3 +28,14 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 def dsn_from_settings(settings: Settings) -> str:
     """The DSN to use: the configured one or the embedded server's."""
     return db.resolve_dsn(settings.database.dsn, settings.database.data_dir)
+
+
+def add_lang_argument(parser: argparse.ArgumentParser) -> None:
+    """Add ``--lang zh|en``: the language of what the command writes for people."""
+    parser.add_argument("--lang", choices=LANGUAGES,
+                        help="language of headers and words (default: web.default_language)")
+
+
+def language(args: argparse.Namespace, settings: Settings) -> str:
+    """``--lang``, else the web app's default language."""
+    return str(getattr(args, "lang", None) or settings.web.default_language)

@@ -6,11 +6,17 @@ import argparse
 import sys
 from pathlib import Path
 
-from callcenter.cli.common import add_dsn_argument, settings_from_args
+from callcenter.cli.common import (
+    add_dsn_argument,
+    add_lang_argument,
+    language,
+    settings_from_args,
+)
 from callcenter.cli.run_cmd import CliError, guarded, open_cli_store
 from callcenter.reports.build import ReportFilter, build_report
 from callcenter.reports.export import FORMATS, to_csv, write
 from callcenter.reports.periods import KINDS, PeriodError, parse_period
+from callcenter.web.i18n import gettext_for
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -24,6 +30,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="only this agent (repeat for a team)")
     p.add_argument("--format", dest="fmt", help="csv | xlsx (default: from --out, else csv)")
     p.add_argument("--out", default="-", help="output file ('-': CSV on stdout)")
+    add_lang_argument(p)
     add_dsn_argument(p)
     p.set_defaults(handler=run)
 
@@ -41,7 +48,8 @@ def output_format(fmt: str | None, out: str) -> str:
 @guarded
 async def run(args: argparse.Namespace) -> int:
     fmt = output_format(args.fmt, args.out)
-    tz = settings_from_args(args).web.timezone
+    settings = settings_from_args(args)
+    tz, _ = settings.web.timezone, gettext_for(language(args, settings))
     try:
         period = parse_period(args.period, args.start, args.end, tz)
     except PeriodError as exc:
@@ -55,11 +63,12 @@ async def run(args: argparse.Namespace) -> int:
     finally:
         await pool.close()
     if args.out == "-":
-        sys.stdout.write(to_csv(report))
+        sys.stdout.write(to_csv(report, _))
         return 0
     try:
-        write(report, fmt, args.out)
+        write(report, fmt, args.out, _)
     except OSError as exc:
         raise CliError(f"--out: cannot write {args.out}: {exc.strerror}") from None
-    print(f"wrote {args.out} ({fmt}, {period.label}, {report.total.offered} inbound calls)")
+    print(_("wrote %(path)s (%(fmt)s, %(period)s, %(n)d inbound calls)", path=args.out,
+            fmt=fmt, period=period.label, n=report.total.offered))
     return 0

@@ -7,9 +7,10 @@ import io
 from collections.abc import Callable, Iterable
 from zoneinfo import ZoneInfo
 
-from callcenter.console.words import labeller
 from callcenter.store.call_search import CallRow
 from callcenter.web.i18n import Gettext
+from callcenter.web.sheets import seconds, workbook
+from callcenter.web.words import labeller
 
 Cell = str | int | float | None
 HEADERS = ("Started", "Direction", "Caller", "Called number", "Queue", "Agent", "Disposition",
@@ -19,7 +20,7 @@ HEADERS = ("Started", "Direction", "Caller", "Called number", "Queue", "Agent", 
 
 
 def _secs(value: float | None, _: Gettext) -> Cell:
-    return _("unknown") if value is None else round(value, 1)
+    return _("unknown") if value is None else seconds(value)
 
 
 def cells(row: CallRow, _: Gettext, tz: str, mask: Callable[[str | None], str]) -> list[Cell]:
@@ -43,14 +44,5 @@ def to_csv(rows: Iterable[list[Cell]], _: Gettext) -> bytes:
 
 
 def to_xlsx(rows: Iterable[list[Cell]], _: Gettext) -> bytes:
-    """A one-sheet workbook, written row by row (an export may hold many calls)."""
-    from openpyxl import Workbook
-
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(_("Calls"))
-    sheet.freeze_panes = "A2"
-    for line in ([_(h) for h in HEADERS], *rows):
-        sheet.append(line)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    """A one-sheet workbook (waits and talk times as ``[h]:mm:ss`` times)."""
+    return workbook([(_("Calls"), [[_(h.removesuffix(" (s)")) for h in HEADERS], *rows])])

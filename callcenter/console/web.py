@@ -35,7 +35,6 @@ from callcenter.console.filters import (
     parse_violations,
 )
 from callcenter.console.timeline import timeline, unknown_fields
-from callcenter.console.words import labeller
 from callcenter.recordings.http import recording_url
 from callcenter.store.call_detail import call_detail
 from callcenter.store.call_search import CallRow, search_calls, search_choices
@@ -48,6 +47,7 @@ from callcenter.web.i18n import Gettext
 from callcenter.web.keys import AUDIT, CATALOGUES, POOL, SETTINGS
 from callcenter.web.masking import mask_number
 from callcenter.web.nav import add_nav
+from callcenter.web.words import labeller
 
 ROLES = ("supervisor", "admin", "qa")
 EXPORTERS = ("supervisor", "admin")
@@ -70,9 +70,10 @@ def _gettext(request: web.Request, who: Principal) -> Gettext:
 
 
 def problem(exc: FilterError, _: Gettext) -> str:
-    """The message of a bad filter, in the user's language, naming the field."""
-    return _("%(field)s (%(name)s): %(problem)s", field=_(FIELDS.get(exc.field, exc.field)),
-             name=exc.field, problem=_(exc.msgid, **exc.params))
+    """The message of a bad filter, in the user's language, naming the field by its label
+    (the query parameter is in the page's ``data-field``)."""
+    return _("%(field)s: %(problem)s", field=_(FIELDS.get(exc.field, exc.field)),
+             problem=_(exc.msgid, **exc.params))
 
 
 def _timezone(request: web.Request) -> str:

@@ -22,6 +22,9 @@ from zoneinfo import ZoneInfo
 from callcenter.qa.forms import Item
 from callcenter.qa.reviews import Review, ReviewService
 from callcenter.qa.sampling import SamplingError, week_bounds
+from callcenter.web.i18n import Gettext, gettext_for
+from callcenter.web.sheets import workbook
+from callcenter.web.words import labeller
 
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 MAX_DAYS = 366
@@ -183,7 +186,7 @@ async def build_sheet(svc: ReviewService, period: Period) -> Sheet:
     """The sheet of ``period`` from the submitted reviews (teams from ``qa.teams``)."""
     reviews = [svc.review_of(r) for r in await svc.repo.submitted_between(period.start,
                                                                            period.end)]
-    overall = Figures("all")
+    overall = Figures(OVERALL)
     agents: dict[str, Figures] = {}
     teams = {name: Figures(name) for name in svc.settings.qa.teams}
     team_of = {a: t for t, members in svc.settings.qa.teams.items() for a in members}
@@ -199,41 +202,58 @@ async def build_sheet(svc: ReviewService, period: Period) -> Sheet:
 
 # ---------------------------------------------------------------- export
 
-REVIEW_HEADER = ("submitted", "server", "linkedid", "agent", "inspector", "form", "total",
-                 "grade", "fatal", "answer", "resolution")
+REVIEW_HEADER = ("Submitted", "Server", "Linkedid", "Agent", "Inspector", "Form", "Total",
+                 "Grade", "Fatal error", "Agent's answer", "Resolution")
 FIGURES_HEADER = ("name", "reviews", "average", "fatal errors", "disputes",
                   "changed on dispute")
+"""Column headers (English msgids, written in the export's language)."""
+OVERALL = "All agents"
+"""The name of the row of every review (an English msgid)."""
 
 
-def _cell(review: Review, item: Item) -> Any:
+def _cell(review: Review, item: Item, _: Gettext) -> Any:
     s = review.scores.get(item.id)
     if s is None or not s.scored:
         return ""
-    return "N/A" if s.na else s.value
+    return _("N/A") if s.na else s.value
+
+
+def _grade(review: Review, lang: str) -> str:
+    band = next((b for b in review.form.bands if b.id == review.row.grade), None)
+    if band is None:
+        return review.row.grade or ""
+    return band.label_zh if lang == "zh" else band.label_en
 
 
 def review_rows(sheet: Sheet, lang: str, tz: str) -> list[list[Any]]:
-    """The reviews as rows under a header: fixed columns, one per item, the comment."""
-    zone = ZoneInfo(tz)
-    rows: list[list[Any]] = [[*REVIEW_HEADER, *(i.text(lang) for i in sheet.items), "comment"]]
+    """The reviews as rows under a header: fixed columns, one per item, the comment;
+    headers and words in ``lang``."""
+    zone, _ = ZoneInfo(tz), gettext_for(lang)
+    label = labeller(_)
+    rows: list[list[Any]] = [[*(_(h) for h in REVIEW_HEADER),
+                              *(i.text(lang) for i in sheet.items), _("Comment")]]
     for r in sheet.reviews:
         row = r.row
         assert row.submitted_at is not None
         rows.append([row.submitted_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"), row.server,
                      row.linkedid, row.agent, row.inspector,
-                     f"{row.form_id} v{row.form_version}", row.total, row.grade, row.fatal,
-                     row.response or "", row.resolution or "",
-                     *(_cell(r, i) for i in sheet.items), row.comment])
+                     _("%(form)s (version %(version)s)", version=row.form_version,
+                       form=r.form.title_zh if lang == "zh" else r.form.title_en),
+                     row.total, _grade(r, lang),
+                     label("yes_no", bool(row.fatal)), label("qa", row.response),
+                     label("qa", row.resolution), *(_cell(r, i, _) for i in sheet.items),
+                     row.comment])
     return rows
 
 
 def figure_rows(groups: Sequence[Figures], items: Sequence[Item], lang: str
                 ) -> list[list[Any]]:
     """Per group: counts, average and each item's failure rate (%) under a header."""
-    rows: list[list[Any]] = [[*FIGURES_HEADER, *(i.text(lang) for i in items)]]
+    _ = gettext_for(lang)
+    rows: list[list[Any]] = [[*(_(h) for h in FIGURES_HEADER), *(i.text(lang) for i in items)]]
     for g in groups:
         rates = [g.failure_rate(i.id) for i in items]
-        rows.append([g.name, g.reviews, g.average, g.fatal, g.disputes, g.changed,
+        rows.append([_(OVERALL) if g.name == OVERALL else g.name, g.reviews, g.average, g.fatal, g.disputes, g.changed,
                      *("" if x is None else round(100 * x, 1) for x in rates)])
     return rows
 
@@ -241,7 +261,8 @@ def figure_rows(groups: Sequence[Figures], items: Sequence[Item], lang: str
 def calibration_rows(cals: Sequence[Calibration], items: Sequence[Item], lang: str
                      ) -> list[list[Any]]:
     """Per inspector: calls, mean |Δ total|, bias, and each item's mean |Δ| (% of max)."""
-    rows: list[list[Any]] = [["inspector", "calls", "mean |Δ total|", "bias",
+    _ = gettext_for(lang)
+    rows: list[list[Any]] = [[*(_(h) for h in ("inspector", "calls", "mean |Δ total|", "bias")),
                               *(i.text(lang) for i in items)]]
     for c in cals:
         rows.append([c.inspector, c.calls, c.mean_abs_total, c.bias_total,
@@ -257,21 +278,10 @@ def to_csv(sheet: Sheet, lang: str, tz: str) -> bytes:
 
 
 def to_xlsx(sheet: Sheet, lang: str, tz: str) -> bytes:
-    """A workbook: Reviews, Agents, Teams, Calibration (one header row each)."""
-    from openpyxl import Workbook
-
-    wb = Workbook()
-    tabs = [("Reviews", review_rows(sheet, lang, tz)),
-            ("Agents", figure_rows([*sheet.agents, sheet.overall], sheet.items, lang)),
-            ("Teams", figure_rows(sheet.teams, sheet.items, lang)),
-            ("Calibration", calibration_rows(sheet.calibration, sheet.items, lang))]
-    for n, (title, rows) in enumerate(tabs):
-        ws = wb.active if n == 0 else wb.create_sheet()
-        assert ws is not None
-        ws.title = title
-        for row in rows:
-            ws.append(row)
-        ws.freeze_panes = "A2"
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    """A workbook: Reviews, Agents, Teams, Calibration (one header row each), in ``lang``."""
+    _ = gettext_for(lang)
+    return workbook([
+        (_("Reviews"), review_rows(sheet, lang, tz)),
+        (_("Agents"), figure_rows([*sheet.agents, sheet.overall], sheet.items, lang)),
+        (_("Teams"), figure_rows(sheet.teams, sheet.items, lang)),
+        (_("Calibration"), calibration_rows(sheet.calibration, sheet.items, lang))])

@@ -7,12 +7,14 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from callcenter.web.i18n import Problem
+
 PeriodKind = Literal["day", "week", "month", "range"]
 KINDS: tuple[PeriodKind, ...] = ("day", "week", "month", "range")
 MAX_DAYS = 366
 
 
-class PeriodError(ValueError):
+class PeriodError(Problem):
     """A bad period; the message says what to give instead."""
 
 
@@ -62,7 +64,8 @@ def _parse_day(text: str, option: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise PeriodError(f"{option}: not a date (YYYY-MM-DD): {text!r}") from None
+        raise PeriodError("%(field)s: not a date (YYYY-MM-DD): %(value)r", field=option,
+                          value=text) from None
 
 
 def _month_after(day: date) -> date:
@@ -90,18 +93,22 @@ def parse_period(kind: str, from_text: str | None, to_text: str | None, tz: str,
     ``{flag}from`` etc. (``--from`` on the command line, ``from`` on the web).
     """
     if kind not in KINDS:
-        raise PeriodError(f"{flag}period: {kind!r} is not one of {', '.join(KINDS)}")
+        raise PeriodError("%(field)s: %(value)r is not one of %(choices)s",
+                          field=f"{flag}period", value=kind, choices=KINDS)
     if to_text is not None and kind != "range":
-        raise PeriodError(f"{flag}to: only with {flag}period range")
+        raise PeriodError("%(field)s: only with %(field2)s range", field=f"{flag}to",
+                          field2=f"{flag}period")
     today = today or datetime.now(ZoneInfo(tz)).date()
     if kind == "range":
         if from_text is None or to_text is None:
-            raise PeriodError(f"{flag}period range needs {flag}from and {flag}to")
+            raise PeriodError("%(field)s range needs %(field2)s and %(field3)s",
+                              field=f"{flag}period", field2=f"{flag}from", field3=f"{flag}to")
         first, last = _parse_day(from_text, f"{flag}from"), _parse_day(to_text, f"{flag}to")
         if last < first:
-            raise PeriodError(f"{flag}to {last} is before {flag}from {first}")
+            raise PeriodError("%(field)s %(last)s is before %(field2)s %(first)s",
+                              field=f"{flag}to", last=last, field2=f"{flag}from", first=first)
         if (last - first).days >= MAX_DAYS:
-            raise PeriodError(f"a range covers at most {MAX_DAYS} days")
+            raise PeriodError("a range covers at most %(n)d days", n=MAX_DAYS)
         return Period("range", first, last, tz)
     day = _parse_day(from_text, f"{flag}from") if from_text else default_from(kind, today)
     if kind == "week":

@@ -25,7 +25,7 @@ from callcenter.metrics import DEFINITIONS, MetricSettings
 from callcenter.reports import rollup
 from callcenter.reports.build import Report, ReportFilter, build_report
 from callcenter.reports.charts import report_charts
-from callcenter.reports.export import left_out, tables, to_csv, to_xlsx
+from callcenter.reports.export import filter_text, left_out, tables, to_csv, to_xlsx
 from callcenter.reports.periods import KINDS, Period, PeriodError, parse_period
 from callcenter.web.auth import current_user, require_role
 from callcenter.web.keys import AUDIT, CATALOGUES, POOL, SETTINGS
@@ -78,10 +78,11 @@ async def report_page(request: web.Request) -> web.StreamResponse:
     try:
         report = await _report(request)
     except PeriodError as exc:
-        context["error"] = str(exc)
+        context["error"] = exc.text(_)
         return aiohttp_jinja2.render_template("reports/report.html", request, context,
                                               status=400)
-    context.update(report=report, tables=tables(report), export_query=request.query_string,
+    context.update(report=report, tables=tables(report, _), export_query=request.query_string,
+                   filter_text=filter_text(report.filter, _),
                    left_out=left_out(report.total),
                    charts=report_charts(report, {w: _(w) for w in CHART_WORDS}))
     return aiohttp_jinja2.render_template("reports/report.html", request, context)
@@ -95,8 +96,9 @@ async def report_export(request: web.Request) -> web.StreamResponse:
     except PeriodError as exc:
         raise web.HTTPBadRequest(text=str(exc)) from None
     fmt = request.match_info["fmt"]
-    body = to_csv(report).encode("utf-8-sig") if fmt == "csv" else to_xlsx(report)
     who = await current_user(request)
+    _ = request.app[CATALOGUES].gettext(who.language)
+    body = to_csv(report, _).encode("utf-8-sig") if fmt == "csv" else to_xlsx(report, _)
     await request.app[AUDIT].record(who.username, "report_exported",
                                     f"report:{report.period.label}", remote=request.remote or "",
                                     details={"format": fmt, "filter": report.filter.label})
@@ -112,7 +114,9 @@ async def report_json(request: web.Request) -> web.StreamResponse:
     try:
         report = await _report(request)
     except PeriodError as exc:
-        return web.json_response({"error": str(exc)}, status=400)
+        who = await current_user(request)
+        _ = request.app[CATALOGUES].gettext(who.language)
+        return web.json_response({"error": exc.text(_)}, status=400)
     return web.json_response({
         "period": {"label": report.period.label, "first": report.period.first.isoformat(),
                    "last": report.period.last.isoformat(), "timezone": report.period.tz},

@@ -26,7 +26,8 @@ from callcenter.store.logins import LoginRepository
 from callcenter.store.users import UserRepository
 from callcenter.web import api, pages
 from callcenter.web.auth import csrf_middleware, csrf_token, optional_user, security_headers
-from callcenter.web.i18n import Catalogues, request_language
+from callcenter.web.errors import error_pages
+from callcenter.web.i18n import LANGUAGE_NAMES, Catalogues, request_language
 from callcenter.web.keys import (
     API_DOC,
     AUDIT,
@@ -43,6 +44,7 @@ from callcenter.web.limits import FORM_LIMIT, body_limit
 from callcenter.web.masking import mask_call_text, mask_number
 from callcenter.web.nav import nav_for
 from callcenter.web.throttle import LoginThrottle
+from callcenter.web.words import labeller, words_of
 
 HERE = Path(__file__).parent
 CORE_FEATURES = ("callcenter.web.wallboard", "callcenter.web.wallboard_actions",
@@ -95,14 +97,19 @@ def duration(seconds: float | None) -> str:
 
 
 async def template_context(request: web.Request) -> dict[str, Any]:
-    """What every template sees: ``_``, ``user``, ``nav``, ``csrf_token``, ``lang``, ``mask``."""
+    """What every template sees: ``_``, ``label`` (the words of codes) and ``words`` (all
+    of a kind, for scripts), ``user``, ``nav``,
+    ``csrf_token``, ``lang``, ``language_names``, ``mask``."""
     app = request.app
     principal = await optional_user(request)
     lang = principal.language if principal else request_language(
         request, None, app[SETTINGS].web.default_language)
     _ = app[CATALOGUES].gettext(lang)
+    label = labeller(_)
     return {
-        "_": _, "gettext": _, "lang": lang, "user": principal,
+        "_": _, "gettext": _, "label": label, "lang": lang,
+        "words": lambda kind, extra=(): words_of(label, kind, extra),
+        "language_names": LANGUAGE_NAMES, "user": principal,
         "nav": nav_for(app, principal.role) if principal else [],
         "csrf_token": await csrf_token(request), "request": request,
         "company_name": app[SETTINGS].web.company_name,
@@ -124,7 +131,8 @@ def login_throttle(settings: Settings, pool: asyncpg.Pool,
 def create_app(settings: Settings, pool: asyncpg.Pool, *, live: Any = None,
                commands: Any = None, features: Sequence[str] = FEATURES) -> web.Application:
     """The web application on ``pool``; ``live`` is the live-state consumer (or None)."""
-    app = web.Application(middlewares=[security_headers, body_limit, csrf_middleware],
+    app = web.Application(middlewares=[security_headers, error_pages, body_limit,
+                                       csrf_middleware],
                           client_max_size=FORM_LIMIT)
     app[SETTINGS], app[POOL], app[LIVE], app[COMMANDS] = settings, pool, live, commands
     app[AUDIT], app[USERS] = AuditRepository(pool), UserRepository(pool)

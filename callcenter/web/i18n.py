@@ -7,6 +7,7 @@ merged behind it. msgids are English.
 
 from __future__ import annotations
 
+import functools
 import gettext
 import io
 from collections.abc import Callable
@@ -21,6 +22,8 @@ from callcenter.store.users import LANGUAGES
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 LANG_COOKIE = "cc_lang"
+LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
+"""Each language by its own name (as the language buttons show it)."""
 
 Gettext = Callable[..., str]
 
@@ -91,3 +94,38 @@ def request_language(request: web.Request, user_language: str | None, default: s
     if cookie in LANGUAGES:
         return str(cookie)
     return browser_language(request.headers.get("Accept-Language", ""), default)
+
+
+class Problem(ValueError):
+    """An error whose message people read: a msgid and its parameters.
+
+    ``str()`` is the English text (logs, the CLI); ``text(_)`` the message in
+    ``_``'s language, its ``field*`` parameters (the names of the inputs at fault)
+    and tuple parameters (the words one may choose from) translated too.
+    """
+
+    def __init__(self, msgid: str, **params: Any) -> None:
+        english = {k: ", ".join(v) if isinstance(v, tuple) else v for k, v in params.items()}
+        super().__init__(msgid % english if params else msgid)
+        self.msgid, self.params = msgid, params
+
+    def text(self, _: Gettext) -> str:
+        """The message in ``_``'s language."""
+        return _(self.msgid, **{k: self._word(k, v, _) for k, v in self.params.items()})
+
+    @staticmethod
+    def _word(key: str, value: Any, _: Gettext) -> Any:
+        if isinstance(value, tuple):
+            return _(", ").join(_(str(v)) for v in value)
+        return _(value) if key.startswith("field") else value
+
+
+@functools.lru_cache(maxsize=1)
+def catalogues() -> Catalogues:
+    """The catalogues of the installed locale directory, compiled once (CLI, exports)."""
+    return Catalogues()
+
+
+def gettext_for(lang: str) -> Gettext:
+    """``_`` of the installed catalogues in ``lang``."""
+    return catalogues().gettext(lang)

@@ -26,6 +26,7 @@ from callcenter.web.home import add_home_section
 from callcenter.web.keys import CATALOGUES, LIVE, POOL, SETTINGS
 from callcenter.web.masking import FULL_NUMBER_ROLES, mask_number
 from callcenter.web.nav import add_nav
+from callcenter.web.words import labeller
 
 ROLES = ("supervisor", "admin")
 KEEPALIVE_S = 15.0
@@ -78,7 +79,7 @@ def board_renderer(app: web.Application, principal: Principal) -> Callable[[Live
     mask = masker(principal)
 
     def render(state: LiveState) -> str:
-        html = template.render(board=state.snapshot(mask), _=_, percent=percent,
+        html = template.render(board=state.snapshot(mask), _=_, label=labeller(_), percent=percent,
                                left_out=LEFT_OUT)
         return " ".join(line.strip() for line in html.splitlines() if line.strip())
 

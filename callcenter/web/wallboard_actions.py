@@ -21,6 +21,7 @@ from callcenter.commands import CommandPort, CommandResult
 from callcenter.live import LiveConsumer
 from callcenter.web.auth import current_user, require_role
 from callcenter.web.keys import AUDIT, CATALOGUES, COMMANDS, LIVE, POOL, SETTINGS
+from callcenter.web.words import labeller
 
 ROLES = ("supervisor", "admin")
 PRESENCE = web.AppKey("wallboard_presence", Presence)
@@ -68,7 +69,7 @@ async def act(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     reason, queue = str(form.get("reason") or ""), str(form.get("queue") or "")
     presence = request.app[PRESENCE]
-    params = {"agent": agent, "reason": _(reason), "queue": queue}
+    params = {"agent": agent, "reason": labeller(_)("pause_reason", reason), "queue": queue}
     try:
         if action == "remove":
             result = await presence.leave(principal, queue, agent)

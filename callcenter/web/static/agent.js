@@ -74,6 +74,9 @@
 
   // the agent's queue memberships, as Asterisk last reported them: {queue: member}
   var members = {}, knownQueues = [];
+  // the words of state and pause-reason codes in the page's language (codes never shown)
+  var words = JSON.parse(queues.getAttribute("data-words") || "{}");
+  function word(kind, code) { return (words[kind] || {})[code] || code; }
   function renderState() {
     var names = knownQueues.slice();
     Object.keys(members).forEach(function (q) { if (names.indexOf(q) < 0) { names.push(q); } });
@@ -86,8 +89,9 @@
       button.addEventListener("click", function () {
         post("/api/agent/presence/" + (inQueue ? "leave" : "join"), {queue: q});
       });
-      var tr = row([q, inQueue ? m.state : queues.getAttribute("data-out"),
-                    inQueue && m.paused ? (m.reason || "✓") : "", button]);
+      var tr = row([q, inQueue ? word("state", m.state) : queues.getAttribute("data-out"),
+                    inQueue && m.paused ? (m.reason ? word("reason", m.reason) : "✓") : "",
+                    button]);
       tr.setAttribute("data-queue", q);
       tr.className = inQueue ? "state-" + m.state : "";
       queues.appendChild(tr);
