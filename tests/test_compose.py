@@ -111,7 +111,8 @@ def test_asterisk_writes_cel_into_the_migrated_database() -> None:
 
 def test_two_instances_share_the_database_active_and_standby() -> None:
     """Both instances lease the PBX in the one database (HA on, distinct names), listen on
-    distinct web ports of the host network, keep their own spool, and are health-checked."""
+    distinct web ports of the host network, file recordings into the one store, keep
+    their own spool, and are health-checked."""
     services = compose_services()
     pair = [services["callcenter"], services["callcenter-standby"]]
     envs = [s["environment"] for s in pair]
@@ -121,9 +122,11 @@ def test_two_instances_share_the_database_active_and_standby() -> None:
     assert envs[0]["CALLCENTER_DSN"] == envs[1]["CALLCENTER_DSN"] == (
         services["migrate"]["environment"]["CALLCENTER_DSN"])
     assert envs[0]["PBX_NAME"] == envs[1]["PBX_NAME"]  # the same PBX, leased by name
-    data = [{v.split(":")[0] for v in s["volumes"] if v.endswith(":/var/lib/callcenter")}
-            for s in pair]
-    assert all(len(d) == 1 for d in data) and not data[0] & data[1]  # one spool each
+    assert set(pair[0]["volumes"]) == set(pair[1]["volumes"])  # callcenter-data: recordings
+    [image_spool] = re.findall(r"CALLCENTER_DATABASE__SPOOL_DIR=(\S+)",
+                               (ROOT / "Dockerfile").read_text(encoding="utf-8"))
+    spools = [env.get("CALLCENTER_DATABASE__SPOOL_DIR", image_spool) for env in envs]
+    assert len(set(spools)) == 2 and all(s.startswith("/var/lib/callcenter/") for s in spools)
     for service in pair:
         assert service["network_mode"] == "host" and service["restart"] == "unless-stopped"
         assert service["healthcheck"]["test"][-1] == "health"
@@ -251,6 +254,9 @@ def test_written_config_is_private(tmp_path: Path) -> None:
     path = write_config({"AMI_SECRET": "s3cret-s3cret"}, tmp_path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert 'secret = "s3cret-s3cret"' in path.read_text(encoding="utf-8")
+    path = write_config({"AMI_SECRET": "an0ther-s3cret"}, tmp_path)  # the standby's start
+    assert 'secret = "an0ther-s3cret"' in path.read_text(encoding="utf-8")
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # nothing left aside
 
 
 def test_start_warns_about_an_inconsistent_dialplan(tmp_path: Path,
