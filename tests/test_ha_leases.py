@@ -98,3 +98,35 @@ async def test_a_clean_release_lets_another_take_at_once(pool: asyncpg.Pool) -> 
     b = keeper(pool, "b", clock, log, takeover_s=30.0)
     await b.step()
     assert set(b.held) == set(SERVERS)  # no 30 s wait
+
+
+class SlowRepository(LeaseRepository):
+    """Renewals answered ``delay_s`` (on the fake clock) after they were sent."""
+
+    def __init__(self, pool: asyncpg.Pool, clock: FakeClock, delay_s: float) -> None:
+        super().__init__(pool)
+        self.clock, self.delay_s = clock, delay_s
+
+    async def renew(self, server: str, instance: str, epoch: int, ttl_s: float) -> bool:
+        renewed = await super().renew(server, instance, epoch, ttl_s)
+        self.clock.now += self.delay_s
+        return renewed
+
+
+async def test_a_slow_renewal_does_not_stretch_the_time_the_owner_acts(
+        pool: asyncpg.Pool) -> None:
+    """The lease runs from the database's now(), which is after the renewal was sent: the
+    owner counts its safe time from the sending, so a renewal answered late cannot make
+    it act after the lease expired (and another instance took it over)."""
+    clock = FakeClock()
+
+    async def nothing(server: str, detail: object) -> None:
+        return None
+
+    owner = LeaseKeeper(SlowRepository(pool, clock, delay_s=5.0), "a", ["pbx1"],
+                        takeover_s=10.0, on_gain=nothing, on_loss=nothing, clock=clock)
+    await owner.step()  # acquires at 0
+    await owner.step()  # renews: sent at 0, answered at 5
+    assert clock.now == 5.0 and owner.holds("pbx1")
+    clock.now += 3.5  # 8.5 s after the renewal was sent: past 0.8 of takeover_s
+    assert not owner.holds("pbx1")
