@@ -130,3 +130,23 @@ async def test_a_slow_renewal_does_not_stretch_the_time_the_owner_acts(
     assert clock.now == 5.0 and owner.holds("pbx1")
     clock.now += 3.5  # 8.5 s after the renewal was sent: past 0.8 of takeover_s
     assert not owner.holds("pbx1")
+
+
+async def test_an_owner_frozen_inside_a_write_does_not_block_the_takeover(
+        pool: asyncpg.Pool) -> None:
+    """The owner is paused (or its host lost) inside a fenced write, holding the share
+    lock of its lease row: PostgreSQL ends that idle transaction, so the takeover is not
+    held up until the dead client's TCP connection times out (hours)."""
+    import asyncio
+
+    repo = LeaseRepository(pool)
+    assert await repo.acquire("pbx1", "old", 0.5) == 1
+    frozen = await pool.acquire()
+    writing = frozen.transaction()
+    await writing.start()
+    await LeaseRepository.fenced_epochs(frozen, ["pbx1"])  # then nothing: paused
+    await asyncio.sleep(0.6)  # the lease expired
+    try:
+        assert await asyncio.wait_for(repo.acquire("pbx1", "new", 5.0), 5.0) == 2
+    finally:
+        await pool.release(frozen)
