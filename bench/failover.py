@@ -13,8 +13,9 @@ next round. At the end the traffic stops, every call ends, every outage is fille
 CEL, the instances stop, and the stored calls are compared with those the simulators
 placed, by (server, linkedid): ``calls_lost`` = placed but not stored, or stored without
 an end; ``calls_doubled`` = rows beyond one per placed call, rows of calls no simulator
-placed, and rows whose disposition is not the simulator's outcome (a second, different
-record written over the first).
+placed, rows whose disposition is not the simulator's outcome (a second, different
+record written over the first), and calls with a ring attempt stored twice (the same
+agent channel, or two answered rings: the three-ring rule counts them).
 
 Database: ``--dsn``, else ``CALLCENTER_TEST_DSN``, else the embedded server.
 Run: ``PYTHONPATH=. python bench/failover.py [--kills 20] [--takeover-s 5]``.
@@ -232,12 +233,17 @@ async def check_calls(pool: asyncpg.Pool, placed: list[tuple[str, CallHandle]]
     extra = sum(n - 1 for n in stored.values()) + sum(k not in outcome for k in stored)
     wrong = [(key, ended[key], want) for key, want in outcome.items()
              if key in ended and ended[key] != want]
+    rings_doubled = await pool.fetchval(
+        "SELECT count(*) FROM (SELECT 1 FROM ring_attempts GROUP BY server, linkedid"
+        " HAVING count(*) > count(DISTINCT uniqueid)"
+        " OR count(*) FILTER (WHERE outcome = 'answered') > 1) AS twice")
     for key in lost[:5]:
         print(f"  lost: {key} (simulator: {outcome[key]})")
     for key, got, want in wrong[:5]:
         print(f"  wrong record: {key} stored {got}, simulator {want}")
     return {"lost": len(lost), "extra_rows": extra, "wrong_disposition": len(wrong),
-            "incomplete": sum(d == "incomplete" for d in ended.values())}
+            "incomplete": sum(d == "incomplete" for d in ended.values()),
+            "rings_doubled": int(rings_doubled)}
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -309,11 +315,13 @@ async def run(args: argparse.Namespace, server_dsn: str) -> dict[str, Any]:
           + ", ".join(f"{g['kind']} {g['n']} ({g['calls'] or 0} calls from CEL)" for g in gaps)
           + f"; run {time.monotonic() - t0:.0f} s")
     print(f"lost {checked['lost']}, extra rows {checked['extra_rows']}, wrong dispositions "
-          f"{checked['wrong_disposition']}, stored incomplete {checked['incomplete']}")
+          f"{checked['wrong_disposition']}, calls with a ring stored twice "
+          f"{checked['rings_doubled']}, stored incomplete {checked['incomplete']}")
     return {"takeover_p50_s": round(percentile(took, 50), 2),
             "takeover_p99_s": round(percentile(took, 99), 2),
             "calls_lost": checked["lost"],
-            "calls_doubled": checked["extra_rows"] + checked["wrong_disposition"],
+            "calls_doubled": (checked["extra_rows"] + checked["wrong_disposition"]
+                              + checked["rings_doubled"]),
             "kills": len(kills), "takeover_s_setting": args.takeover_s,
             "lease_p50_s": round(percentile(lease, 50), 2),
             "clean_takeover_p50_s": round(percentile(base, 50), 2) if base else None,
