@@ -221,9 +221,23 @@ class Cluster:
         return owner is not None and owner != victim
 
 
-async def check_calls(pool: asyncpg.Pool, placed: list[tuple[str, CallHandle]]
-                      ) -> dict[str, int]:
-    """Stored calls against the placed ones, by (server, linkedid)."""
+async def evidence(pool: asyncpg.Pool, server: str, linkedid: str, out: Path) -> None:
+    """What the journal, the PBX's CEL and the outages hold of a call gone wrong."""
+    journal = await pool.fetch(
+        "SELECT seq, kind, received_at, event_time, event, frame::text AS frame FROM journal"
+        " WHERE server = $1 AND (linkedid = $2 OR kind = 'resync') ORDER BY seq", server, linkedid)
+    cel = await pool.fetch(f"SELECT * FROM cel_{server} WHERE linkedid = $1 ORDER BY id",
+                           linkedid)
+    gaps = await pool.fetch("SELECT * FROM journal_gaps WHERE server = $1 ORDER BY lost_at",
+                            server)
+    out.write_text("\n".join(str(dict(r)) for section in (journal, cel, gaps)
+                             for r in [*section, {"--": "--"}]), encoding="utf-8")
+
+
+async def check_calls(pool: asyncpg.Pool, placed: list[tuple[str, CallHandle]],
+                      directory: Path) -> dict[str, int]:
+    """Stored calls against the placed ones, by (server, linkedid); what the database
+    holds of the first calls gone wrong goes to ``directory``."""
     outcome = {(server, call.linkedid): call.task.result() for server, call in placed}
     rows = await pool.fetch("SELECT server, linkedid, disposition, ended_at FROM calls")
     stored = Counter((r["server"], r["linkedid"]) for r in rows)
@@ -241,6 +255,8 @@ async def check_calls(pool: asyncpg.Pool, placed: list[tuple[str, CallHandle]]
         print(f"  lost: {key} (simulator: {outcome[key]})")
     for key, got, want in wrong[:5]:
         print(f"  wrong record: {key} stored {got}, simulator {want}")
+    for server, linkedid in [*lost[:5], *(key for key, _, _ in wrong[:5])]:
+        await evidence(pool, server, linkedid, directory / f"evidence-{linkedid}.txt")
     return {"lost": len(lost), "extra_rows": extra, "wrong_disposition": len(wrong),
             "incomplete": sum(d == "incomplete" for d in ended.values()),
             "rings_doubled": int(rings_doubled)}
@@ -294,7 +310,7 @@ async def run(args: argparse.Namespace, server_dsn: str) -> dict[str, Any]:
             await until(lambda: unfilled(pool), 120, "outages filled", every_s=0.5)
             for instance in instances.values():
                 await instance.stop()
-            checked = await check_calls(pool, traffic.placed)
+            checked = await check_calls(pool, traffic.placed, directory)
             gaps = await pool.fetch("SELECT kind, count(*) AS n, sum(filled_calls) AS calls"
                                     " FROM journal_gaps GROUP BY kind ORDER BY kind")
         finally:
