@@ -33,7 +33,6 @@ import os
 import random
 import signal
 import socket
-import statistics
 import sys
 import tempfile
 import time
@@ -295,10 +294,10 @@ async def run(args: argparse.Namespace, server_dsn: str) -> dict[str, Any]:
                   f"takeover_s {args.takeover_s:g}; logs in {directory}")
             clean = [await cluster.round(names[n % len(names)], "term")
                      for n in range(args.clean)]
-            print(f"clean stop (SIGTERM) x{len(clean)}: takeover p50 "
-                  f"{statistics.median(r['takeover_s'] for r in clean):.2f} s "
-                  f"(the process exited after p50 "
-                  f"{statistics.median(r['stop_s'] for r in clean):.2f} s)")
+            if clean:
+                print(f"clean stop (SIGTERM) x{len(clean)}: takeover p50 "
+                      f"{percentile([r['takeover_s'] for r in clean], 50):.2f} s (the process "
+                      f"exited after p50 {percentile([r['stop_s'] for r in clean], 50):.2f} s)")
             kills: list[dict[str, float]] = []
             for n in range(args.kills):
                 kills.append(await cluster.round(names[n % len(names)], "kill"))
