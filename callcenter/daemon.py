@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -383,22 +383,26 @@ class Daemon:
                 log.error("store_stalled_at_stop", task=f"durable-{name}")
                 self.writer.abandon_database()  # the rest goes to the spool
                 await self.supervisor.finish(f"durable-{name}", until(1.5))
-        for closers, reserve_s in (
-                ([fanout.close() for fanout in self.fanouts.values()], 1.8),
-                ([c.close() for c in self.consumers if callable(getattr(c, "close", None))], 1.0)):
-            tasks = [asyncio.ensure_future(closing) for closing in closers]
-            if tasks:
-                await asyncio.wait(tasks, timeout=until(reserve_s))
+        await _within([fanout.close() for fanout in self.fanouts.values()], until(1.8))
         await self.supervisor.stop(timeout_s=0.3)
-        await self.writer.close(drain_timeout_s=until(0.3))
-        if self.ha is not None:  # written what we had: the standby takes over at once
-            await asyncio.wait([asyncio.ensure_future(self.ha.release_all())], timeout=0.3)
+        await self.writer.close(drain_timeout_s=until(0.9))
+        if self.ha is not None:  # written what we had: the standby takes over at once,
+            await _within([self.ha.release_all()], 0.3)  # not after the slow closers
+        await _within([c.close() for c in self.consumers if callable(getattr(c, "close", None))],
+                      until(0.0))
         self.gc.stop()
         log.info("daemon_stopped", spool_pending=self.writer.pending)
 
     def health(self) -> tuple[bool, dict[str, Any]]:
         """(ready, report) as ``/readyz`` gives it (:func:`callcenter.health.readiness`)."""
         return readiness(self)
+
+
+async def _within(closers: Sequence[Awaitable[Any]], timeout_s: float) -> None:
+    """Run ``closers`` together for at most ``timeout_s`` (those still running go on)."""
+    tasks = [asyncio.ensure_future(closing) for closing in closers]
+    if tasks:
+        await asyncio.wait(tasks, timeout=timeout_s)
 
 
 async def _pbx_clock(client: Any) -> list[dict[str, Any]]:

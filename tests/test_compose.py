@@ -56,7 +56,8 @@ def test_compose_file_validates_against_the_schema() -> None:
     out = result.stdout
     assert "image: andrius/asterisk:22.8.2_debian-trixie" in out
     assert "image: postgres:17.2-bookworm" in out
-    assert out.count("recordings:/var/spool/asterisk/monitor") == 2  # Asterisk and callcenter
+    # Asterisk, the active and the standby instance
+    assert out.count("recordings:/var/spool/asterisk/monitor") == 3
 
 
 @needs_compose
@@ -71,12 +72,12 @@ def test_compose_refuses_to_start_without_the_secrets(tmp_path: Path) -> None:
 def test_images_are_pinned_and_every_service_is_health_checked() -> None:
     text = COMPOSE.read_text(encoding="utf-8")
     images = re.findall(r"^\s+image:\s*(\S+)$", text, re.MULTILINE)
-    assert len(images) == 4  # migrate runs the callcenter image
+    assert len(images) == 4  # migrate and both instances (x-callcenter) run callcenter's
     for image in images:
         tag = image.partition(":")[2]
         assert tag and tag != "latest" and re.search(r"\d+\.\d+", tag), image
     services = compose_services()
-    assert list(services) == ["asterisk", "db", "migrate", "callcenter"]
+    assert list(services) == ["asterisk", "db", "migrate", "callcenter", "callcenter-standby"]
     for name, service in services.items():
         one_shot = service.get("restart") == "no"
         assert ("healthcheck" in service) != one_shot, name
@@ -106,6 +107,47 @@ def test_asterisk_writes_cel_into_the_migrated_database() -> None:
     assert re.search(rf"^dbname = {db_env['POSTGRES_DB']}$", pgsql, re.MULTILINE)
     assert re.search(rf"^user = {db_env['POSTGRES_USER']}$", pgsql, re.MULTILINE)
     assert re.search(r"^hostname = 127\.0\.0\.1$", pgsql, re.MULTILINE)  # host network
+
+
+def test_two_instances_share_the_database_active_and_standby() -> None:
+    """Both instances lease the PBX in the one database (HA on, distinct names), listen on
+    distinct web ports of the host network, file recordings into the one store, keep
+    their own spool, and are health-checked."""
+    services = compose_services()
+    pair = [services["callcenter"], services["callcenter-standby"]]
+    envs = [s["environment"] for s in pair]
+    assert all(env["CALLCENTER_HA__ENABLED"] == "true" for env in envs)
+    assert len({env["CALLCENTER_HA__INSTANCE"] for env in envs}) == 2
+    assert len({env["CALLCENTER_WEB__PORT"] for env in envs}) == 2
+    assert envs[0]["CALLCENTER_DSN"] == envs[1]["CALLCENTER_DSN"] == (
+        services["migrate"]["environment"]["CALLCENTER_DSN"])
+    assert envs[0]["PBX_NAME"] == envs[1]["PBX_NAME"]  # the same PBX, leased by name
+    assert set(pair[0]["volumes"]) == set(pair[1]["volumes"])  # callcenter-data: recordings
+    [image_spool] = re.findall(r"CALLCENTER_DATABASE__SPOOL_DIR=(\S+)",
+                               (ROOT / "Dockerfile").read_text(encoding="utf-8"))
+    spools = [env.get("CALLCENTER_DATABASE__SPOOL_DIR", image_spool) for env in envs]
+    assert len(set(spools)) == 2 and all(s.startswith("/var/lib/callcenter/") for s in spools)
+    for service in pair:
+        assert service["network_mode"] == "host" and service["restart"] == "unless-stopped"
+        assert service["healthcheck"]["test"][-1] == "health"
+        assert service["depends_on"]["db"] == {"condition": "service_healthy"}
+    ports = {key: example_env()[key] for key in ("WEB_PORT", "STANDBY_WEB_PORT")}
+    assert len(set(ports.values())) == 2
+
+
+@needs_compose
+def test_compose_renders_both_instances() -> None:
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/"),
+           **example_env()}
+    result = compose_config(ROOT, env)
+    assert result.returncode == 0, result.stderr
+    services = yaml.safe_load(result.stdout)["services"]
+    ports = [services[name]["environment"]["CALLCENTER_WEB__PORT"]
+             for name in ("callcenter", "callcenter-standby")]
+    assert ports == ["8080", "8081"]
+    instances = {services[name]["environment"]["CALLCENTER_HA__INSTANCE"]
+                 for name in ("callcenter", "callcenter-standby")}
+    assert instances == {"callcenter-a", "callcenter-b"}
 
 
 def test_no_secret_is_committed() -> None:
@@ -212,6 +254,9 @@ def test_written_config_is_private(tmp_path: Path) -> None:
     path = write_config({"AMI_SECRET": "s3cret-s3cret"}, tmp_path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert 'secret = "s3cret-s3cret"' in path.read_text(encoding="utf-8")
+    path = write_config({"AMI_SECRET": "an0ther-s3cret"}, tmp_path)  # the standby's start
+    assert 'secret = "an0ther-s3cret"' in path.read_text(encoding="utf-8")
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # nothing left aside
 
 
 def test_start_warns_about_an_inconsistent_dialplan(tmp_path: Path,

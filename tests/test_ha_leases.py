@@ -116,3 +116,55 @@ async def test_ha_status_says_who_serves_what(fresh_dsn: str, pool: asyncpg.Pool
     assert [line.split(" (")[0] for line in out[:4]] == [f"{s}: a" for s in SERVERS]
     assert all("epoch 1, serving" in line for line in out[:4])
     assert out[-1] == "live instances: a"
+
+
+class SlowRepository(LeaseRepository):
+    """Renewals answered ``delay_s`` (on the fake clock) after they were sent."""
+
+    def __init__(self, pool: asyncpg.Pool, clock: FakeClock, delay_s: float) -> None:
+        super().__init__(pool)
+        self.clock, self.delay_s = clock, delay_s
+
+    async def renew(self, server: str, instance: str, epoch: int, ttl_s: float) -> bool:
+        renewed = await super().renew(server, instance, epoch, ttl_s)
+        self.clock.now += self.delay_s
+        return renewed
+
+
+async def test_a_slow_renewal_does_not_stretch_the_time_the_owner_acts(
+        pool: asyncpg.Pool) -> None:
+    """The lease runs from the database's now(), which is after the renewal was sent: the
+    owner counts its safe time from the sending, so a renewal answered late cannot make
+    it act after the lease expired (and another instance took it over)."""
+    clock = FakeClock()
+
+    async def nothing(server: str, detail: object) -> None:
+        return None
+
+    owner = LeaseKeeper(SlowRepository(pool, clock, delay_s=5.0), "a", ["pbx1"],
+                        takeover_s=10.0, on_gain=nothing, on_loss=nothing, clock=clock)
+    await owner.step()  # acquires at 0
+    await owner.step()  # renews: sent at 0, answered at 5
+    assert clock.now == 5.0 and owner.holds("pbx1")
+    clock.now += 3.5  # 8.5 s after the renewal was sent: past 0.8 of takeover_s
+    assert not owner.holds("pbx1")
+
+
+async def test_an_owner_frozen_inside_a_write_does_not_block_the_takeover(
+        pool: asyncpg.Pool) -> None:
+    """The owner is paused (or its host lost) inside a fenced write, holding the share
+    lock of its lease row: PostgreSQL ends that idle transaction, so the takeover is not
+    held up until the dead client's TCP connection times out (hours)."""
+    import asyncio
+
+    repo = LeaseRepository(pool)
+    assert await repo.acquire("pbx1", "old", 0.5) == 1
+    frozen = await pool.acquire()
+    writing = frozen.transaction()
+    await writing.start()
+    await LeaseRepository.fenced_epochs(frozen, ["pbx1"])  # then nothing: paused
+    await asyncio.sleep(0.6)  # the lease expired
+    try:
+        assert await asyncio.wait_for(repo.acquire("pbx1", "new", 5.0), 5.0) == 2
+    finally:
+        await pool.release(frozen)

@@ -21,9 +21,10 @@ import asyncpg
 import structlog
 
 from callcenter.calls.model import CallRecord, ServiceAlert
+from callcenter.cel.merge import OutageCel
 from callcenter.cel.source import CLOCK_SLACK, outage_cel, pbx_window
 from callcenter.pipeline import Tracker
-from callcenter.pipeline_replay import derive
+from callcenter.pipeline_replay import RESUME_WINDOW, derive
 from callcenter.settings import Settings
 from callcenter.store.calls import CallRepository
 from callcenter.store.cel import CelRepository
@@ -141,10 +142,13 @@ class OutageFiller:
         except asyncpg.UndefinedTableError:
             return await self._not_yet(outage, f"CEL table {table} does not exist", error=True)
         first = await self.journal.first_seq_of(outage.server, lids) if lids else None
-        at_loss = int(outage.lost_at.timestamp() * 1e6)
+        others = await self._sharing_calls(outage, cel, source)
+        start = min([outage.lost_at, *(o.lost_at for o, _ in others)])
+        at_loss = int(start.timestamp() * 1e6)
         tracker = self.make_tracker(outage.server)
         calls, _, _ = await derive(self.journal, outage.server, tracker,
-                                   min(at_loss, first or at_loss), [source])
+                                   min(at_loss, first or at_loss),
+                                   [source, *(cel_of for _, cel_of in others)])
         still_open = [lid for lid in lids if lid in tracker.open_calls]  # filled when over
         if still_open:
             return await self._not_yet(outage, f"{len(still_open)} call(s) still in progress")
@@ -167,6 +171,24 @@ class OutageFiller:
                                    f"{outage.server}: {len(records)} call(s) of the outage "
                                    "completed from CEL"))
         return True
+
+    async def _sharing_calls(self, outage: Outage, cel: CelRepository, source: OutageCel
+                             ) -> list[tuple[Outage, OutageCel]]:
+        """The server's other outages (within :data:`RESUME_WINDOW`) from the one in which
+        the earliest call of ``outage`` began on, with their CEL: a call begun in one outage
+        and ended in the next, with nothing of it journaled in between but a reconnect's
+        channel list (a takeover, then a hand-back), is rebuilt whole from both, whichever
+        of the two is filled first."""
+        since = min((row.eventtime for row in source.rows), default=source.since)
+        out = []
+        for other in await self.outages.of_server(outage.server):
+            if (other.lost_at == outage.lost_at
+                    or abs(other.lost_at - outage.lost_at) > RESUME_WINDOW):
+                continue
+            window = await pbx_window(self.journal, other)
+            if window is not None and window.until + CLOCK_SLACK >= since:
+                out.append((other, (await outage_cel(cel, self.journal, other, window))[0]))
+        return out
 
     async def _not_yet(self, outage: Outage, why: str, *, error: bool = False) -> bool:
         key = (outage.server, outage.lost_at)

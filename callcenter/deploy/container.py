@@ -44,11 +44,15 @@ def servers_toml(env: Mapping[str, str]) -> str:
 
 
 def write_config(env: Mapping[str, str], directory: Path) -> Path:
-    """Write :func:`servers_toml` to ``directory`` readable by this user only; its path."""
+    """Write :func:`servers_toml` to ``directory`` readable by this user only; its path.
+    Written aside, then renamed: an instance sharing ``directory`` (the standby of
+    docker-compose.yml) never reads it half-written."""
     path = directory / CONFIG_NAME
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    aside = directory / f".{CONFIG_NAME}.{os.getpid()}"
+    fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         out.write(servers_toml(env))
+    os.replace(aside, path)
     return path
 
 

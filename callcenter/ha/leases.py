@@ -68,7 +68,9 @@ class LeaseKeeper:
         self.database_ok = True
 
     def holds(self, server: str) -> bool:
-        """True while this instance may act on ``server``."""
+        """True while this instance may act on ``server``: within :data:`SAFE_FRACTION` of
+        ``takeover_s`` from when its last renewal was sent (not answered: a slow answer
+        would otherwise stretch the time it acts past the lease's expiry)."""
         renewed = self._renewed.get(server)
         return (server in self.held and renewed is not None
                 and self.clock() - renewed < self.takeover_s * SAFE_FRACTION)
@@ -94,8 +96,9 @@ class LeaseKeeper:
     async def _step(self) -> None:
         await self.repo.heartbeat(self.instance, socket.gethostname(), os.getpid())
         for server, epoch in list(self.held.items()):
+            sent = self.clock()  # the lease runs from the database's now(), after this
             if await self.repo.renew(server, self.instance, epoch, self.takeover_s):
-                self._renewed[server] = self.clock()
+                self._renewed[server] = sent
             else:
                 self._lose(server, "another instance owns it now")
         share = fair_share(len(self.servers), await self.repo.live_instances(self.takeover_s),
@@ -109,9 +112,10 @@ class LeaseKeeper:
                 break
             if server in self.held:
                 continue
+            sent = self.clock()
             epoch = await self.repo.acquire(server, self.instance, self.takeover_s)
             if epoch is not None:
-                self.held[server], self._renewed[server] = epoch, self.clock()
+                self.held[server], self._renewed[server] = epoch, sent
                 log.info("ha_lease_taken", server=server, epoch=epoch, instance=self.instance)
                 self._spawn(self.on_gain(server, epoch))
 

@@ -8,6 +8,11 @@ from datetime import datetime
 
 import asyncpg
 
+FENCE_IDLE_MS = 1000
+"""PostgreSQL ends a fenced write's transaction left idle this long (its instance paused
+or its host lost mid-write), releasing the lease row it share-locks: a takeover waits
+at most this long, not until the dead client's TCP connection times out."""
+
 
 @dataclass(frozen=True)
 class Lease:
@@ -83,7 +88,9 @@ class LeaseRepository:
     async def fenced_epochs(conn: asyncpg.Connection, servers: Sequence[str]
                             ) -> dict[str, int]:
         """The current epoch of each of ``servers``' leases, share-locked until the end of
-        ``conn``'s transaction (a takeover waits for the write that checked it)."""
+        ``conn``'s transaction (a takeover waits for the write that checked it, at most
+        :data:`FENCE_IDLE_MS` once that transaction stops making progress)."""
+        await conn.execute(f"SET LOCAL idle_in_transaction_session_timeout = {FENCE_IDLE_MS}")
         rows = await conn.fetch("SELECT server, epoch FROM ha_leases WHERE server = ANY($1)"
                                 " FOR SHARE", list(servers))
         return {r["server"]: int(r["epoch"]) for r in rows}
