@@ -239,6 +239,9 @@ class RingStarted(Fact):
     caller_channel: str | None
     direct: bool
     """True for a direct Dial() to the agent (no queue)."""
+    replayed: bool = False
+    """Told again after a replay (a restart or takeover), not as it happened: its time is
+    the ring's start, not a moment the event was received."""
 
 
 @dataclass(frozen=True)

@@ -137,7 +137,7 @@ class CallTracker:
         """The rings in progress as the facts that began them: what a consumer starting
         after a replay (the ring rule after a restart or a takeover) must be told."""
         return [RingStarted(self.server, attempt.started_at, cs.linkedid, attempt,
-                            cs.customer, channel in cs.direct)
+                            cs.customer, channel in cs.direct, replayed=True)
                 for cs in self.calls.values() for channel, attempt in cs.open_attempts()]
 
     @property

@@ -218,6 +218,11 @@ class ClockOffset:
         self._bucket_start: float | None = None
         self._newest = -math.inf
 
+    def current(self) -> float | None:
+        """The offset as the samples so far give it (None: no sample yet)."""
+        value = min(self._current, self._previous)
+        return None if math.isinf(value) else value
+
     def observe(self, sample: float, event_ts: float, now: float) -> float:
         """Take one sample (event at ``event_ts``, seen at ``now``); the offset now."""
         if event_ts < self._newest - self.step_s:

@@ -207,12 +207,21 @@ class RingEnforcer:
     def _offset(self, server: str, event_at: datetime) -> float:
         return self._learn_offset(server, event_at.timestamp())
 
+    def _replayed_offset(self, server: str) -> float:
+        """The offset for a ring told after a replay: the one learnt from frames, else 0
+        (its time is the ring's start, not an arrival: it teaches nothing of the clocks)."""
+        known = self._offsets.get(server)
+        value = known.current() if known is not None else None
+        return 0.0 if value is None else value
+
     def _ring_started(self, fact: RingStarted) -> None:
         call = self._calls.get((fact.server, fact.linkedid))
         if call is not None and call.call.direction == "outbound":
             return
         policy = self.policy_for(None if fact.direct else fact.attempt.queue)
-        ring = self.book.start(fact, rule_from_policy(policy), self._offset(fact.server, fact.at))
+        offset = self._replayed_offset(fact.server) if fact.replayed else self._offset(
+            fact.server, fact.at)
+        ring = self.book.start(fact, rule_from_policy(policy), offset)
         log.debug("ring_deadline_armed", linkedid=fact.linkedid, channel=ring.key[1],
                   deadline_s=ring.rule.deadline_s)
 
