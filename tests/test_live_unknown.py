@@ -13,6 +13,7 @@ from callcenter.metrics import LEFT_OUT
 from callcenter.web.app import duration
 from callcenter.web.i18n import Catalogues
 from callcenter.web.wallboard import percent
+from callcenter.web.words import labeller
 
 TEMPLATES = Path(__file__).parent.parent / "callcenter" / "web" / "templates"
 
@@ -31,7 +32,8 @@ def render(board: dict[str, object], lang: str) -> str:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
     env.filters.update(duration=duration, localtime=lambda v, fmt="": str(v))
     template = env.get_template("wallboard_board.html")
-    return template.render(board=board, _=Catalogues().gettext(lang), percent=percent,
+    gettext = Catalogues().gettext(lang)
+    return template.render(board=board, _=gettext, label=labeller(gettext), percent=percent,
                            left_out=LEFT_OUT)
 
 
