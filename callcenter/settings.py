@@ -159,8 +159,8 @@ class HaSettings(_Section):
     instance: str = ""
     """This instance's name (default: host, pid and a random suffix)."""
     takeover_s: float = Field(default=5.0, ge=1.0)
-    """A lease not renewed for this long is taken by another instance (renewed every
-    third of it)."""
+    """The PBXs of an instance that died are served by another within this long (its
+    leases last 0.6 of it, renewed every 0.15 of it)."""
 
 
 class WebSettings(_Section):

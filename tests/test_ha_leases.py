@@ -141,12 +141,12 @@ async def test_a_slow_renewal_does_not_stretch_the_time_the_owner_acts(
     async def nothing(server: str, detail: object) -> None:
         return None
 
-    owner = LeaseKeeper(SlowRepository(pool, clock, delay_s=5.0), "a", ["pbx1"],
+    owner = LeaseKeeper(SlowRepository(pool, clock, delay_s=3.0), "a", ["pbx1"],
                         takeover_s=10.0, on_gain=nothing, on_loss=nothing, clock=clock)
     await owner.step()  # acquires at 0
-    await owner.step()  # renews: sent at 0, answered at 5
-    assert clock.now == 5.0 and owner.holds("pbx1")
-    clock.now += 3.5  # 8.5 s after the renewal was sent: past 0.8 of takeover_s
+    await owner.step()  # renews: sent at 0, answered at 3
+    assert clock.now == 3.0 and owner.holds("pbx1")
+    clock.now += 2.0  # 5 s after the renewal was sent: past 0.8 of the 6 s lease
     assert not owner.holds("pbx1")
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from callcenter.cli.common import add_dsn_argument
 from callcenter.cli.run_cmd import guarded, open_cli_store
+from callcenter.ha.leases import LEASE_SHARE
 from callcenter.store.leases import LeaseRepository
 
 
@@ -23,7 +24,7 @@ async def run(args: argparse.Namespace) -> int:
     try:
         repo = LeaseRepository(pool)
         leases = {lease.server: lease for lease in await repo.leases()}
-        live = set(await repo.live_instances(settings.ha.takeover_s))
+        live = set(await repo.live_instances(settings.ha.takeover_s * LEASE_SHARE))
     finally:
         await pool.close()
     now = datetime.now(UTC)

@@ -2,9 +2,9 @@
 
 A lease table with heartbeats, not advisory locks: a paused (SIGSTOP) or partitioned
 owner keeps its database session and so would keep an advisory lock for good, while its
-lease row simply expires after ``takeover_s`` and another instance takes it, raising
+lease row simply expires (within ``takeover_s``) and another instance takes it, raising
 the epoch that fences the old owner's writes (:mod:`callcenter.store.writer`). An owner
-that has not renewed a lease for :data:`SAFE_FRACTION` of ``takeover_s`` (its database
+that has not renewed a lease for :data:`SAFE_FRACTION` of its length (its database
 unreachable, or it was paused) stops acting on that PBX at once: by then another
 instance may own it.
 """
@@ -26,8 +26,13 @@ from callcenter.store.leases import LeaseRepository
 
 log = structlog.get_logger(__name__)
 
+LEASE_SHARE = 0.6
+"""A lease lasts this share of ``takeover_s`` from its last renewal ..."""
+PERIOD_SHARE = 0.15
+"""... and is renewed (and free ones looked for) every this share: a dead owner's PBX is
+taken within 0.75 of ``takeover_s``, its AMI login and resync fitting in the rest."""
 SAFE_FRACTION = 0.8
-"""A lease is acted on only this share of ``takeover_s`` after its last renewal."""
+"""A lease is acted on only this share of its length after its last renewal was sent."""
 UNREACHABLE = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 Hook = Callable[[str, int], Awaitable[None]]
@@ -59,6 +64,8 @@ class LeaseKeeper:
         self.instance = instance
         self.servers = sorted(servers)
         self.takeover_s = takeover_s
+        self.lease_s = takeover_s * LEASE_SHARE
+        self.period_s = takeover_s * PERIOD_SHARE
         self.on_gain, self.on_loss = on_gain, on_loss
         self.clock = clock
         self.held: dict[str, int] = {}
@@ -73,13 +80,13 @@ class LeaseKeeper:
         would otherwise stretch the time it acts past the lease's expiry)."""
         renewed = self._renewed.get(server)
         return (server in self.held and renewed is not None
-                and self.clock() - renewed < self.takeover_s * SAFE_FRACTION)
+                and self.clock() - renewed < self.lease_s * SAFE_FRACTION)
 
     async def run(self) -> None:
-        """Keep the leases until cancelled (every ``takeover_s`` / 3)."""
+        """Keep the leases until cancelled (every :data:`PERIOD_SHARE` of ``takeover_s``)."""
         while True:
             await self.step()
-            await asyncio.sleep(self.takeover_s / 3)
+            await asyncio.sleep(self.period_s)
 
     async def step(self) -> None:
         """Renew, rebalance and take leases once; drop those not renewed in time."""
@@ -97,11 +104,11 @@ class LeaseKeeper:
         await self.repo.heartbeat(self.instance, socket.gethostname(), os.getpid())
         for server, epoch in list(self.held.items()):
             sent = self.clock()  # the lease runs from the database's now(), after this
-            if await self.repo.renew(server, self.instance, epoch, self.takeover_s):
+            if await self.repo.renew(server, self.instance, epoch, self.lease_s):
                 self._renewed[server] = sent
             else:
                 self._lose(server, "another instance owns it now")
-        share = fair_share(len(self.servers), await self.repo.live_instances(self.takeover_s),
+        share = fair_share(len(self.servers), await self.repo.live_instances(self.lease_s),
                            self.instance)
         for server in sorted(self.held)[share:]:  # a newcomer takes its share
             epoch = self.held[server]
@@ -113,7 +120,7 @@ class LeaseKeeper:
             if server in self.held:
                 continue
             sent = self.clock()
-            epoch = await self.repo.acquire(server, self.instance, self.takeover_s)
+            epoch = await self.repo.acquire(server, self.instance, self.lease_s)
             if epoch is not None:
                 self.held[server], self._renewed[server] = epoch, sent
                 log.info("ha_lease_taken", server=server, epoch=epoch, instance=self.instance)

@@ -16,7 +16,7 @@ from tests.support.run import Running
 HA = """
 [ha]
 enabled = true
-takeover_s = 2.0
+takeover_s = 3.0
 
 [cel]
 settle_s = 0.5
