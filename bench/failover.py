@@ -32,7 +32,6 @@ import logging
 import os
 import random
 import signal
-import socket
 import sys
 import tempfile
 import time
@@ -48,17 +47,11 @@ import structlog
 from callcenter import db
 from callcenter.ha.leases import fair_share
 from callcenter.sim import AgentScript, CallHandle, PBXSimulator
+from callcenter.sim.runconfig import free_port, write_run_config
 
 SPEED = 10.0
 """Simulated seconds per wall second: a takeover of 5 s is 50 s of calls."""
 ANSWERS = AgentScript(answer_after=2.0, talk=25.0)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class Instance:
@@ -85,29 +78,11 @@ class Instance:
 
 def write_config(directory: Path, name: str, dsn: str, sims: dict[str, PBXSimulator],
                  takeover_s: float) -> Path:
-    servers = "".join(f"""
-[[servers]]
-name = "{server}"
-host = "127.0.0.1"
-port = {sim.port}
-secret = "secret"
-reconnect_min_s = 0.1
-reconnect_max_s = 0.5
-cel_table = "cel_{server}"
-""" for server, sim in sims.items())
-    config = directory / f"{name}.toml"
-    config.write_text(f"""
-[database]
-dsn = "{dsn}"
-spool_dir = "{directory / (name + '-spool')}"
-write_timeout_s = 1.0
-batch_delay_s = 0.01
-
-[web]
-host = "127.0.0.1"
-port = {free_port()}
-secure_cookies = false
-
+    """Instance ``name``'s configuration: HA on, a CEL table per PBX, fast CEL filling."""
+    return write_run_config(
+        directory / f"{name}.toml", dsn, sims, spool=directory / f"{name}-spool",
+        web_port=free_port(), cel_tables={server: f"cel_{server}" for server in sims},
+        extra=f"""
 [ha]
 enabled = true
 instance = "{name}"
@@ -116,8 +91,7 @@ takeover_s = {takeover_s}
 [cel]
 settle_s = 1.0
 retry_s = 1.0
-""" + servers, encoding="utf-8")
-    return config
+""")
 
 
 @dataclass

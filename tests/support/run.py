@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -16,13 +15,7 @@ from typing import Any
 import aiohttp
 
 from callcenter.sim import PBXSimulator
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+from callcenter.sim.runconfig import free_port, write_run_config
 
 
 class Running:
@@ -85,30 +78,9 @@ async def running(dsn: str, sim: PBXSimulator | dict[str, PBXSimulator], tmp_pat
     ``cel_tables``: a server's CEL table when not ``cel``)."""
     web_port = free_port()
     sims = {"sim": sim} if isinstance(sim, PBXSimulator) else sim
-    servers = "".join(f"""
-[[servers]]
-name = "{server}"
-host = "127.0.0.1"
-port = {pbx.port}
-secret = "secret"
-reconnect_min_s = 0.1
-reconnect_max_s = 0.5
-cel_table = "{(cel_tables or {}).get(server, 'cel')}"
-""" for server, pbx in sims.items())
-    config = tmp_path / f"{name}.toml"
     default_spool = tmp_path / ("spool" if name == "callcenter" else f"{name}-spool")
-    config.write_text(f"""
-[database]
-dsn = "{dsn}"
-spool_dir = "{spool or default_spool}"
-write_timeout_s = 1.0
-batch_delay_s = 0.01
-
-[web]
-host = "127.0.0.1"
-port = {web_port}
-secure_cookies = false
-""" + servers + extra, encoding="utf-8")
+    config = write_run_config(tmp_path / f"{name}.toml", dsn, sims, spool=spool or default_spool,
+                              web_port=web_port, cel_tables=cel_tables, extra=extra)
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "callcenter", "--config", str(config), "run",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
