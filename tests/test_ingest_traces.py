@@ -10,12 +10,11 @@ import pytest
 
 from callcenter.cli.calls_cmd import call_json
 from callcenter.daemon import make_tracker
-from callcenter.pipeline_replay import capture_server_name, ingest_items, read_capture
+from callcenter.pipeline_replay import read_capture
 from callcenter.settings import Settings
 from callcenter.store.calls import CallRepository
-from callcenter.store.consumer import StoreConsumer
-from callcenter.store.writer import StoreWriter
 from tests.support.expected import check_calls, expected_calls
+from tests.support.ingest import store_capture
 
 pytest.importorskip("callcenter.calls.tracker", reason="the tracker has not landed yet")
 
@@ -26,13 +25,7 @@ CAPTURES = sorted(p for d in ("real", "real2", "real3")
 
 async def ingest(pool: asyncpg.Pool, capture: Path, spool: Path) -> list[dict[str, Any]]:
     """Replay ``capture`` through the pipeline into ``pool``; the stored calls as JSON."""
-    items = list(read_capture(capture))
-    server = capture_server_name(items)
-    writer = StoreWriter(pool, spool)
-    await writer.start()
-    await ingest_items(items, server, make_tracker(server, Settings()), writer,
-                       [StoreConsumer(writer)])
-    await writer.close()
+    await store_capture(pool, capture, spool)
     calls = await CallRepository(pool).list_calls(limit=None, newest_first=False)
     return [call_json(c) for c in calls]
 

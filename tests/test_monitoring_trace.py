@@ -11,10 +11,9 @@ from callcenter.calls.model import CallStarted, CallWithdrawn, MonitoringEnded, 
 from callcenter.calls.spying import SpyLegs, is_spy_id, mode_of, spy_channel_id
 from callcenter.daemon import make_tracker
 from callcenter.pipeline import apply_entry
-from callcenter.pipeline_replay import capture_server_name, ingest_items, read_capture
+from callcenter.pipeline_replay import capture_server_name, read_capture
 from callcenter.settings import Settings
-from callcenter.store.consumer import StoreConsumer
-from callcenter.store.writer import StoreWriter
+from tests.support.ingest import store_capture
 
 CAPTURE = Path(__file__).parent / "traces" / "real3" / "chanspy.jsonl"
 CALL = "pbx4-1796602250.98"
@@ -42,13 +41,7 @@ def test_tracker_turns_spy_legs_into_monitoring_facts() -> None:
 
 async def test_capture_stores_one_call_and_three_sessions(pool: asyncpg.Pool,
                                                           tmp_path: Path) -> None:
-    items = list(read_capture(CAPTURE))
-    server = capture_server_name(items)
-    writer = StoreWriter(pool, tmp_path)
-    await writer.start()
-    await ingest_items(items, server, make_tracker(server, Settings()), writer,
-                       [StoreConsumer(writer)])
-    await writer.close()
+    await store_capture(pool, CAPTURE, tmp_path)
     assert [r["linkedid"] for r in await pool.fetch("SELECT linkedid FROM calls")] == [CALL]
     rows = await pool.fetch("SELECT * FROM monitoring_sessions ORDER BY started_at")
     assert [(r["spy_linkedid"], r["linkedid"], r["mode"], r["status"], r["outcome"],
