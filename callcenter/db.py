@@ -24,6 +24,10 @@ import structlog
 log = structlog.get_logger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+DATABASE_FAILURES: tuple[type[BaseException], ...] = (
+    OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+"""What a background task's database work may fail with (the database down, stalled or
+refusing): logged, counted and tried again, never the end of the task."""
 _embedded: dict[str, Any] = {}
 
 

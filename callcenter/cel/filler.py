@@ -23,6 +23,7 @@ import structlog
 from callcenter.calls.model import CallRecord, ServiceAlert
 from callcenter.cel.merge import OutageCel
 from callcenter.cel.source import CLOCK_SLACK, outage_cel, pbx_window
+from callcenter.db import DATABASE_FAILURES
 from callcenter.pipeline import Tracker
 from callcenter.pipeline_replay import RESUME_WINDOW, derive
 from callcenter.settings import Settings
@@ -33,7 +34,6 @@ from callcenter.store.journal import JournalRepository
 
 log = structlog.get_logger(__name__)
 
-UNREACHABLE = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
 
 
 @dataclass
@@ -89,7 +89,7 @@ class OutageFiller:
         while True:
             try:
                 await self.pass_once()
-            except UNREACHABLE as exc:
+            except DATABASE_FAILURES as exc:
                 self._failed(f"database: {exc}")
             self._wake.clear()
             try:

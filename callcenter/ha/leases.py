@@ -19,9 +19,9 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 
-import asyncpg
 import structlog
 
+from callcenter.db import DATABASE_FAILURES
 from callcenter.store.leases import LeaseRepository
 
 log = structlog.get_logger(__name__)
@@ -33,7 +33,6 @@ PERIOD_SHARE = 0.15
 taken within 0.75 of ``takeover_s``, its AMI login and resync fitting in the rest."""
 SAFE_FRACTION = 0.8
 """A lease is acted on only this share of its length after its last renewal was sent."""
-UNREACHABLE = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 Hook = Callable[[str, int], Awaitable[None]]
 Loss = Callable[[str, str], Awaitable[None]]
@@ -93,7 +92,7 @@ class LeaseKeeper:
         try:
             await self._step()
             self.database_ok = True
-        except UNREACHABLE as exc:
+        except DATABASE_FAILURES as exc:
             if self.database_ok:
                 log.error("ha_database_unreachable", error=repr(exc))
             self.database_ok = False
@@ -148,7 +147,7 @@ class LeaseKeeper:
                 self.held.pop(server, None)
                 self._renewed.pop(server, None)
                 await self.repo.release(server, self.instance, epoch)
-        except UNREACHABLE:
+        except DATABASE_FAILURES:
             return
 
     def _spawn(self, work: Awaitable[None]) -> None:

@@ -10,10 +10,10 @@ import asyncpg
 import structlog
 
 from callcenter.ami.client import backoff_delay
+from callcenter.db import DATABASE_FAILURES
 
 log = structlog.get_logger(__name__)
 
-UNREACHABLE = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 TIMEOUT_S = 5.0
 """How long connecting or one statement may take before the link counts as broken."""
 Connect = Callable[[], Awaitable[asyncpg.Connection]]
@@ -40,7 +40,7 @@ async def keep_connected(link: str, connect: Connect, session: Session, health: 
             conn = await asyncio.wait_for(connect(), TIMEOUT_S)
             health.connected, health.connects, failures = True, health.connects + 1, 0
             await session(conn)
-        except UNREACHABLE as exc:
+        except DATABASE_FAILURES as exc:
             (log.error if health.connected or not failures else log.warning)(
                 "live_sync_link_failed", link=link, error=repr(exc))
             health.last_error = repr(exc)

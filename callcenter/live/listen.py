@@ -15,8 +15,9 @@ from collections.abc import Callable
 import asyncpg
 import structlog
 
+from callcenter.db import DATABASE_FAILURES
 from callcenter.live.consumer import CallSource, LiveConsumer
-from callcenter.live.link import TIMEOUT_S, UNREACHABLE, Connect, LinkHealth, keep_connected
+from callcenter.live.link import TIMEOUT_S, Connect, LinkHealth, keep_connected
 from callcenter.live.wire import CHANNEL, hello, unpack
 
 log = structlog.get_logger(__name__)
@@ -51,7 +52,7 @@ class LiveListener:
         closed = asyncio.Event()
         conn.add_termination_listener(lambda _: closed.set())
         await conn.add_listener(CHANNEL, self._notified)
-        with contextlib.suppress(*UNREACHABLE):  # the board runs from live facts meanwhile
+        with contextlib.suppress(*DATABASE_FAILURES):  # the board runs from live facts meanwhile
             await asyncio.wait_for(self.live.seed(self.calls, again=True), TIMEOUT_S)
         await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, hello(self.instance, 0))
         log.info("live_sync_listening", instance=self.instance)
