@@ -16,6 +16,7 @@ import aiohttp_jinja2
 import structlog
 from aiohttp import web
 
+from callcenter.db import DATABASE_DOWN
 from callcenter.web.auth import Handler, is_api
 
 log = structlog.get_logger(__name__)
@@ -41,6 +42,7 @@ SAYS = {
 }
 """What to do about each error status (English msgids)."""
 _PREFIX = re.compile(r"^\d{3}: ")
+DATABASE_DOWN_SAYS = "The call database cannot be reached right now."
 
 
 def wants_page(request: web.Request, exc: web.HTTPException) -> bool:
@@ -76,6 +78,11 @@ async def error_pages(request: web.Request, handler: Handler) -> web.StreamRespo
         if not wants_page(request, exc):
             raise
         return await render_error(request, exc.status, detail_of(exc))
+    except DATABASE_DOWN as exc:
+        log.error("web_database_unreachable", path=request.path, error=repr(exc))
+        if is_api(request):
+            return web.json_response({"error": "database_unreachable"}, status=503)
+        return await render_error(request, 503, DATABASE_DOWN_SAYS)
     except Exception:
         if is_api(request):
             raise
