@@ -17,7 +17,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 import structlog
 
@@ -43,12 +43,18 @@ def instance_name(configured: str = "") -> str:
     return configured or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 
-def fair_share(servers: int, live: list[str], instance: str) -> int:
+def fair_share(servers: int, live: list[str], instance: str,
+               held: Mapping[str, int] | None = None) -> int:
     """How many of ``servers`` PBXs ``instance`` serves among the ``live`` instances: an
-    even split, the first of them (by name) taking one more each for the remainder."""
+    even split, one more each for the remainder, which goes first to instances that hold
+    more than the even split now (``held``: instance → leases held), then by name. So an
+    instance that comes back does not take a PBX from the one serving it: each hand-over
+    is an outage of that PBX, filled from CEL, and is made only to even the load."""
     ordered = sorted(set(live) | {instance})
     base, extra = divmod(servers, len(ordered))
-    return base + (1 if ordered.index(instance) < extra else 0)
+    holding = held or {}
+    ranked = sorted(ordered, key=lambda name: (holding.get(name, 0) <= base, name))
+    return base + (1 if ranked.index(instance) < extra else 0)
 
 
 class LeaseKeeper:
@@ -108,7 +114,7 @@ class LeaseKeeper:
             else:
                 self._lose(server, "another instance owns it now")
         share = fair_share(len(self.servers), await self.repo.live_instances(self.lease_s),
-                           self.instance)
+                           self.instance, await self.repo.holdings())
         for server in sorted(self.held)[share:]:  # a newcomer takes its share
             epoch = self.held[server]
             self._lose(server, "handed over to balance the instances", handover=True)
