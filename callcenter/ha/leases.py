@@ -12,6 +12,7 @@ instance may own it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import socket
@@ -116,9 +117,8 @@ class LeaseKeeper:
         share = fair_share(len(self.servers), await self.repo.live_instances(self.lease_s),
                            self.instance, await self.repo.holdings())
         for server in sorted(self.held)[share:]:  # a newcomer takes its share
-            epoch = self.held[server]
-            self._lose(server, "handed over to balance the instances", handover=True)
-            await self.repo.release(server, self.instance, epoch)
+            self._spawn(self._hand_over(server, self.held.pop(server)))
+            self._renewed.pop(server, None)
         for server in self._preference():
             if len(self.held) >= share:
                 break
@@ -136,14 +136,26 @@ class LeaseKeeper:
         return sorted(self.servers, key=lambda s: hashlib.sha1(
             f"{self.instance}/{s}".encode()).hexdigest())
 
-    def _lose(self, server: str, why: str, *, handover: bool = False) -> None:
+    def _lose(self, server: str, why: str) -> None:
         self.held.pop(server, None)
         self._renewed.pop(server, None)
-        if handover:
-            log.info("ha_lease_handed_over", server=server, instance=self.instance)
-        else:
-            log.error("ha_lease_lost", server=server, reason=why, instance=self.instance)
+        log.error("ha_lease_lost", server=server, reason=why, instance=self.instance)
         self._spawn(self.on_loss(server, why))
+
+    async def _hand_over(self, server: str, epoch: int) -> None:
+        """Stop serving ``server`` first (what it received is written under our epoch,
+        not fenced off), then release its lease to the instance taking its share."""
+        log.info("ha_lease_handed_over", server=server, instance=self.instance)
+        try:
+            await self.on_loss(server, "handed over to balance the instances")
+        finally:
+            with contextlib.suppress(*DATABASE_FAILURES):  # else it expires by itself
+                await self.repo.release(server, self.instance, epoch)
+
+    async def idle(self) -> None:
+        """Wait until the gains, losses and hand-overs started so far are done."""
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))
 
     async def release_all(self) -> None:
         """Give every lease up and leave (a clean stop: the standby takes over at once)."""
