@@ -73,6 +73,7 @@ from callcenter.calls.model import (
 )
 from callcenter.calls.sent import SentActions
 from callcenter.calls.spying import SPY_EVENTS, SpyLegs
+from callcenter.calls.survey import SurveyCounts, is_survey, read_score
 
 Frame = Mapping[str, Any]
 Handler = Callable[[Frame, datetime, CallState], None]
@@ -125,7 +126,9 @@ class CallTracker:
             "BridgeEnter": self._on_bridge, "BridgeLeave": self._on_bridge, "Hold": self._on_hold, "Unhold": self._on_unhold,
             "BlindTransfer": self._on_blind_transfer,
             "AttendedTransfer": self._on_attended_transfer,
+            "UserEvent": self._on_user_event,
         }
+        self.surveys = SurveyCounts()
 
     # -- public surface ----------------------------------------------------------
     @property
@@ -537,6 +540,18 @@ class CallTracker:
         if name and name not in cs.record.recordings:
             cs.record.recordings.append(name)
             self._out.append(RecordingAnnounced(self.server, at, cs.linkedid, path, channel))
+
+    def _on_user_event(self, frame: Frame, at: datetime, cs: CallState) -> None:
+        """The post-call survey's answer (:mod:`callcenter.calls.survey`); a call's
+        first survey counts, a repeated one is ignored."""
+        r = cs.record
+        if not is_survey(frame) or r.survey_offered:
+            return
+        score, invalid = read_score(frame)
+        r.survey_offered, r.survey_score = True, score
+        self.surveys.offered += 1
+        self.surveys.answered += score is not None
+        self.surveys.invalid += invalid
 
     # -- queues --------------------------------------------------------------------------
     def _on_queue_join(self, frame: Frame, at: datetime, cs: CallState) -> None:

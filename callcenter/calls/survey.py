@@ -1,0 +1,48 @@
+"""The post-call satisfaction survey's answer, as the dialplan reports it (pure).
+
+The shipped dialplan (``dialplan/extensions.conf``, ``[cc-survey]``) runs the survey
+on the caller's channel once the agent has hung up first, and ends it with
+``UserEvent(Survey,Score: ${SCORE})``: an AMI ``UserEvent`` (read class ``user``)
+carrying the caller channel's snapshot, so its ``Linkedid`` names the call. A score
+the caller did not give (no key, timeout) arrives as ``Score:`` with an empty value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from callcenter.calls.channels import text
+
+SURVEY_EVENT = "Survey"
+"""The ``UserEvent`` name the dialplan emits (``UserEvent: Survey``)."""
+SCORE_FIELD = "Score"
+"""The body header carrying the caller's key (1-5, or empty)."""
+LOWEST, HIGHEST = 1, 5
+
+
+@dataclass
+class SurveyCounts:
+    """Surveys the tracker saw: run (offered), answered with a valid key (1-5), and
+    those whose ``Score`` was neither empty nor 1-5 (invalid: kept as no answer)."""
+
+    offered: int = 0
+    answered: int = 0
+    invalid: int = 0
+
+
+def is_survey(frame: Mapping[str, Any]) -> bool:
+    """True for the dialplan's survey ``UserEvent``."""
+    return frame.get("Event") == "UserEvent" and text(frame, "UserEvent") == SURVEY_EVENT
+
+
+def read_score(frame: Mapping[str, Any]) -> tuple[int | None, bool]:
+    """(score, invalid) of a survey ``UserEvent``: the 1-5 the caller pressed, or None
+    when nothing was pressed (empty, not invalid) or the value is no score (invalid)."""
+    value = text(frame, SCORE_FIELD).strip()
+    if not value:
+        return None, False
+    if value.isascii() and value.isdigit() and LOWEST <= int(value) <= HIGHEST:
+        return int(value), False
+    return None, True
