@@ -5,6 +5,7 @@ the agent's day."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -125,15 +126,21 @@ def today_calls() -> list[CallRecord]:
     return out
 
 
-async def test_wallboard_shows_today_csat_per_queue(pool: asyncpg.Pool) -> None:
+async def wallboard(pool: asyncpg.Pool, stored: list[CallRecord]) -> tuple[dict[str, Any], str]:
+    """/api/v1/live and the /wallboard page (English) with ``stored`` as today's calls."""
     settings = Settings()
-    await CallRepository(pool).upsert_calls(today_calls())
+    await CallRepository(pool).upsert_calls(stored)
     live = LiveConsumer.from_settings(settings)
     async with web_client(settings, pool, role="supervisor", live=live,
                           features=CORE_FEATURES) as client:
         data = await (await client.get("/api/v1/live")).json()
         html = await (await client.get("/wallboard", headers={"Accept-Language": "en"})).text()
     await live.close()
+    return data, html
+
+
+async def test_wallboard_shows_today_csat_per_queue(pool: asyncpg.Pool) -> None:
+    data, html = await wallboard(pool, today_calls())
     queues = {q["name"]: q for q in data["surveys"]["queues"]}
     assert (queues["support"]["answered"], queues["support"]["csat"]) == (3, pytest.approx(2 / 3))
     assert (queues["sales"]["answered"], queues["sales"]["csat"]) == (1, 0.0)
@@ -144,15 +151,7 @@ async def test_wallboard_shows_today_csat_per_queue(pool: asyncpg.Pool) -> None:
 
 
 async def test_wallboard_csat_is_unknown_without_answers(pool: asyncpg.Pool) -> None:
-    settings = Settings()
-    silent = [c for c in today_calls() if c.linkedid in ("C", "G")]
-    await CallRepository(pool).upsert_calls(silent)
-    live = LiveConsumer.from_settings(settings)
-    async with web_client(settings, pool, role="supervisor", live=live,
-                          features=CORE_FEATURES) as client:
-        data = await (await client.get("/api/v1/live")).json()
-        html = await (await client.get("/wallboard", headers={"Accept-Language": "en"})).text()
-    await live.close()
+    data, html = await wallboard(pool, [c for c in today_calls() if c.linkedid in ("C", "G")])
     assert data["surveys"]["total"] == {"offered": 2, "answered": 0, "satisfied": 0,
                                         "response_rate": 0.0, "average_score": None,
                                         "csat": None}

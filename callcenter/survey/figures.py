@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from callcenter.calls.model import CallRecord
+from callcenter.metrics import _Additive, ratio
 
 SATISFIED_MIN = 4
 """The lowest score counted as satisfied in CSAT (4 and 5 of 1-5)."""
@@ -51,12 +52,8 @@ def is_satisfied(score: int) -> bool:
     return score >= SATISFIED_MIN
 
 
-def _ratio(num: float, den: int) -> float | None:
-    return None if den == 0 else num / den
-
-
-@dataclass(frozen=True)
-class SurveyFigures:
+@dataclass
+class SurveyFigures(_Additive):
     """The survey counts of a group of calls, and the figures they give."""
 
     offered: int = 0
@@ -64,37 +61,34 @@ class SurveyFigures:
     satisfied: int = 0
     score_sum: int = 0
 
-    def __add__(self, other: SurveyFigures) -> SurveyFigures:
-        return SurveyFigures(self.offered + other.offered, self.answered + other.answered,
-                             self.satisfied + other.satisfied, self.score_sum + other.score_sum)
-
     @property
     def response_rate(self) -> float | None:
         """Answered / offered (None: nothing offered)."""
-        return _ratio(self.answered, self.offered)
+        return ratio(self.answered, self.offered)
 
     @property
     def average_score(self) -> float | None:
         """The mean score (None: nothing answered)."""
-        return _ratio(self.score_sum, self.answered)
+        return ratio(self.score_sum, self.answered)
 
     @property
     def csat(self) -> float | None:
         """The share of answers scoring :data:`SATISFIED_MIN` or more (None: no answer)."""
-        return _ratio(self.satisfied, self.answered)
+        return ratio(self.satisfied, self.answered)
 
     def as_dict(self) -> dict[str, Any]:
         """Counts and figures as JSON (rates 0..1, None when unknown)."""
-        return {"offered": self.offered, "answered": self.answered,
-                "satisfied": self.satisfied, "response_rate": self.response_rate,
+        counts = super().as_dict()
+        del counts["score_sum"]
+        return {**counts, "response_rate": self.response_rate,
                 "average_score": self.average_score, "csat": self.csat}
 
 
 def call_survey(call: CallRecord) -> SurveyFigures:
     """The counts one call adds."""
-    score = call.survey_score if call.survey_offered else None
     if not call.survey_offered:
         return SurveyFigures()
+    score = call.survey_score
     if score is None:
         return SurveyFigures(offered=1)
     return SurveyFigures(1, 1, int(is_satisfied(score)), score)
