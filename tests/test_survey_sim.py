@@ -93,7 +93,8 @@ CALLS = [("13800000401", "agent", SurveyReply("4")),     # presses 4
          ("13800000403", "caller", SurveyReply("5")),    # hangs up first: never asked
          ("13800000404", "agent", SurveyReply(hang_up_s=1.0))]  # hangs up in the prompt
 WANT = {"13800000401": (True, 4), "13800000402": (True, None),
-        "13800000403": (False, None), "13800000404": (False, None)}
+        "13800000403": (False, None), "13800000404": (True, None)}
+"""Per caller (offered, score): a caller hanging up in the prompt was asked, left no score."""
 
 
 async def test_simulator_plays_the_survey_as_the_capture() -> None:
@@ -154,9 +155,10 @@ async def stored(pool: asyncpg.Pool, n: int) -> dict[str, tuple[bool, int | None
 
 async def test_daemon_stores_scores_and_counts_them(pool: asyncpg.Pool, tmp_path: Path) -> None:
     """The shipped AMI user's read classes (with ``user``) bring the UserEvent to the daemon,
-    which stores the scores; without ``user`` no survey reaches it."""
-    for read, want in ((shipped_read(), WANT),
-                       ("call,agent,dialplan,system", dict.fromkeys(WANT, (False, None)))):
+    which stores the scores; without ``user`` the surveys are seen to run (the Read, class
+    dialplan) but no answer reaches it."""
+    no_answers = {caller: (offered, None) for caller, (offered, _) in WANT.items()}
+    for read, want in ((shipped_read(), WANT), ("call,agent,dialplan,system", no_answers)):
         await pool.execute("DELETE FROM calls")
         async with PBXSimulator(speed=200, config=surveyed(), read=read) as sim:
             settings = Settings(
@@ -173,9 +175,9 @@ async def test_daemon_stores_scores_and_counts_them(pool: asyncpg.Pool, tmp_path
                 text = generate_latest(registry).decode()
             finally:
                 await daemon.stop()
-        offered = sum(o for o, _ in want.values())
-        assert f'callcenter_surveys_offered_total{{server="sim"}} {offered:.1f}' in text
-        assert f'callcenter_surveys_answered_total{{server="sim"}} {offered // 2:.1f}' in text
+        answered = sum(score is not None for _, score in want.values())
+        assert 'callcenter_surveys_offered_total{server="sim"} 3.0' in text
+        assert f'callcenter_surveys_answered_total{{server="sim"}} {answered:.1f}' in text
         assert 'callcenter_surveys_invalid_total{server="sim"} 0.0' in text
 
 

@@ -1,10 +1,12 @@
-"""The post-call satisfaction survey's answer, as the dialplan reports it (pure).
+"""The post-call satisfaction survey, as the dialplan reports it (pure).
 
 The shipped dialplan (``dialplan/extensions.conf``, ``[cc-survey]``) runs the survey
-on the caller's channel once the agent has hung up first, and ends it with
-``UserEvent(Survey,Score: ${SCORE})``: an AMI ``UserEvent`` (read class ``user``)
-carrying the caller channel's snapshot, so its ``Linkedid`` names the call. A score
-the caller did not give (no key, timeout) arrives as ``Score:`` with an empty value.
+on the caller's channel once the agent has hung up first: its ``Read`` of one digit
+(a ``Newexten`` in context ``cc-survey``, class dialplan) starts it, and
+``UserEvent(Survey,Score: ${SCORE})`` ends it: an AMI ``UserEvent`` (read class
+``user``) carrying the caller channel's snapshot, so its ``Linkedid`` names the call.
+A score the caller did not give (no key, timeout) arrives as ``Score:`` with an empty
+value; a caller who hangs up during the prompt leaves the Read without a UserEvent.
 """
 
 from __future__ import annotations
@@ -20,12 +22,15 @@ SURVEY_EVENT = "Survey"
 SCORE_FIELD = "Score"
 """The body header carrying the caller's key (1-5, or empty)."""
 LOWEST, HIGHEST = 1, 5
+SURVEY_CONTEXT = "cc-survey"
+"""The dialplan context of the survey (its ``Read`` starts it)."""
 
 
 @dataclass
 class SurveyCounts:
-    """Surveys the tracker saw: run (offered), answered with a valid key (1-5), and
-    those whose ``Score`` was neither empty nor 1-5 (invalid: kept as no answer)."""
+    """Surveys the tracker saw: run (offered: the Read or the UserEvent came), answered
+    with a valid key (1-5), and those whose ``Score`` was neither empty nor 1-5 (invalid:
+    kept as no answer)."""
 
     offered: int = 0
     answered: int = 0
@@ -35,6 +40,12 @@ class SurveyCounts:
 def is_survey(frame: Mapping[str, Any]) -> bool:
     """True for the dialplan's survey ``UserEvent``."""
     return frame.get("Event") == "UserEvent" and text(frame, "UserEvent") == SURVEY_EVENT
+
+
+def is_survey_prompt(frame: Mapping[str, Any]) -> bool:
+    """True for the ``Newexten`` of the survey's ``Read`` (the caller is being asked)."""
+    return (frame.get("Event") == "Newexten" and text(frame, "Context") == SURVEY_CONTEXT
+            and text(frame, "Application") == "Read")
 
 
 def read_score(frame: Mapping[str, Any]) -> tuple[int | None, bool]:

@@ -1,6 +1,6 @@
 """The survey's figures, each defined once (docs/survey.md, "Figures").
 
-A call's survey: ``survey_offered`` (the dialplan ran it and its answer arrived) and
+A call's survey: ``survey_offered`` (the dialplan asked the caller) and
 ``survey_score`` (1-5, None when nothing valid was pressed). From the calls of a
 group (an agent, a queue, a day):
 
@@ -28,9 +28,9 @@ SATISFIED_MIN = 4
 
 DEFINITIONS: dict[str, dict[str, str]] = {
     "offered": {
-        "en": "Calls whose caller was surveyed after the agent hung up (the survey's answer "
-              "reached the daemon, a key or none).",
-        "zh": "坐席先挂机后进入满意度调查的来电数（含未按键的）。"},
+        "en": "Calls whose caller was asked for a score after the agent hung up (answered, "
+              "silent, or hung up during the prompt).",
+        "zh": "坐席先挂机后进入满意度调查的来电数（含未按键或提示音中挂断的）。"},
     "answered": {
         "en": "Surveyed calls whose caller pressed a valid score, 1 to 5.",
         "zh": "来电者按下有效评分（1 至 5）的调查数。"},
