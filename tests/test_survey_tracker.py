@@ -7,6 +7,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+from structlog.testing import capture_logs
 
 from callcenter.calls.replay import record_to_json
 from callcenter.calls.tracker import CallTracker
@@ -54,10 +55,14 @@ def _with_score(value: Any) -> list[Any]:
 @pytest.mark.parametrize("value", ["7", "0", "x", "４", "-1", "4 5", ["1", "9"], None])
 def test_hostile_score_is_offered_without_score(value: Any) -> None:
     tracker = CallTracker("pbx4")
-    calls = [record_to_json(c) for c in track(_with_score(value), tracker)]
+    with capture_logs() as logs:
+        calls = [record_to_json(c) for c in track(_with_score(value), tracker)]
     assert survey_of([c for c in calls if c["direction"] == "inbound"]) == {
         **WANT, "13800000401": (True, None)}
-    assert tracker.surveys.invalid == (0 if value is None else 1)
+    invalid = 0 if value is None else 1
+    assert tracker.surveys.invalid == invalid
+    assert [e["linkedid"] for e in logs if e["event"] == "survey_score_invalid"] == (
+        ["pbx4-1796602166.92"] * invalid)
 
 
 def test_other_user_events_and_repeats_are_ignored() -> None:

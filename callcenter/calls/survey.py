@@ -15,7 +15,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import structlog
+
 from callcenter.calls.channels import text
+
+log = structlog.get_logger(__name__)
 
 SURVEY_EVENT = "Survey"
 """The ``UserEvent`` name the dialplan emits (``UserEvent: Survey``)."""
@@ -56,4 +60,6 @@ def read_score(frame: Mapping[str, Any]) -> tuple[int | None, bool]:
         return None, False
     if value.isascii() and value.isdigit() and LOWEST <= int(value) <= HIGHEST:
         return int(value), False
+    log.warning("survey_score_invalid", score=value[:40], linkedid=text(frame, "Linkedid"),
+                hint="the dialplan's UserEvent(Survey,Score: ...) should carry Read's digit")
     return None, True
