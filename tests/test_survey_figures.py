@@ -168,3 +168,26 @@ async def test_agents_day_has_their_survey_figures(pool: asyncpg.Pool) -> None:
                              "response_rate": pytest.approx(2 / 3), "average_score": 2.5,
                              "csat": 0.0}
     assert '<strong id="day-csat">0%</strong>' in home
+
+
+async def test_exports_carry_the_survey_tables(pool: asyncpg.Pool) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    await CallRepository(pool).upsert_calls(calls())
+    query = "period=range&from=2026-11-03&to=2026-11-04"
+    async with web_client(ENGLISH, pool, role="supervisor") as client:
+        text = (await (await client.get(f"/reports/export.csv?{query}")).read()).decode(
+            "utf-8-sig")
+    async with web_client(Settings(), pool, role="supervisor") as client:  # Chinese
+        book = load_workbook(io.BytesIO(await (await client.get(
+            f"/reports/export.xlsx?{query}")).read()))
+    part = text.split("# survey by agent\n")[1].split("\n\n")[0].splitlines()
+    assert part[0] == "agent,Surveys offered,Survey answers,Response rate,Average score,CSAT"
+    assert part[1:] == ["agent1001,2,2,100.0,4.5,100.0", "agent1002,3,2,66.7,2.5,0.0",
+                        "agent1003,1,0,0.0,,"]  # unknown is empty, not 0
+    assert "# survey by day\nday,Surveys offered" in text and "2026-11-04,2,1,50.0,3.0,0.0" in text
+    rows = list(book["满意度调查（按队列）"].iter_rows(values_only=True))
+    assert rows[0] == ("队列", "调查数", "答复数", "答复率", "平均分", "满意度")
+    assert rows[1:] == [("sales", 2, 1, 50.0, 2.0, 0.0), ("support", 4, 3, 75.0, 4.0, 66.7)]

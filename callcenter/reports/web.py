@@ -29,6 +29,7 @@ from callcenter.reports.export import filter_text, left_out, tables, to_csv, to_
 from callcenter.reports.periods import KINDS, Period, PeriodError, parse_period
 from callcenter.survey.figures import DEFINITIONS as SURVEY_DEFINITIONS
 from callcenter.survey.report import SurveyReport, survey_report
+from callcenter.survey.tables import survey_tables
 from callcenter.web.auth import current_user, require_role
 from callcenter.web.keys import AUDIT, CATALOGUES, POOL, SETTINGS
 from callcenter.web.nav import add_nav
@@ -109,7 +110,9 @@ async def report_export(request: web.Request) -> web.StreamResponse:
     fmt = request.match_info["fmt"]
     who = await current_user(request)
     _ = request.app[CATALOGUES].gettext(who.language)
-    body = to_csv(report, _).encode("utf-8-sig") if fmt == "csv" else to_xlsx(report, _)
+    extra = survey_tables(await _survey(request, report), _)
+    body = (to_csv(report, _, extra).encode("utf-8-sig") if fmt == "csv"
+            else to_xlsx(report, _, extra))
     await request.app[AUDIT].record(who.username, "report_exported",
                                     f"report:{report.period.label}", remote=request.remote or "",
                                     details={"format": fmt, "filter": report.filter.label})
