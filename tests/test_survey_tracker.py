@@ -94,3 +94,27 @@ async def test_store_and_rebuild_keep_the_scores(pool: asyncpg.Pool, tmp_path: P
     await pool.execute("UPDATE calls SET survey_offered = false, survey_score = NULL")
     await rebuild(pool, lambda server: make_tracker(server, Settings()))
     assert await stored() == WANT
+
+
+def test_cel_alone_gives_the_scores() -> None:
+    """An AMI outage over the survey: CEL's APP_START of Read and UserEvent (cel.conf apps
+    read,userevent) carry it; its own 'Linkedid:' header does not override the row's."""
+    from callcenter.cel.rows import read_cel_csv
+    from callcenter.cel.translate import frames_from_cel
+
+    rows = list(read_cel_csv(CAPTURE.with_name("survey.cel.csv")))
+    frames = frames_from_cel(rows)
+    events = [f for f, _ in frames if f["Event"] == "UserEvent"]
+    assert [(e["UserEvent"], e["Score"], e["Linkedid"]) for e in events] == [
+        ("Survey", "4", "pbx4-1796602166.92"), ("Survey", "", "pbx4-1796602177.94")]
+    calls = [record_to_json(c) for c in track((("frame", f, t) for f, t in frames),
+                                                CallTracker("pbx4"))]
+    assert survey_of([c for c in calls if c["direction"] == "inbound"]) == WANT
+
+
+@pytest.mark.parametrize("cut", [(0.0, 1.0), (0.3, 0.7), (0.5, 0.6), (0.55, 0.9)])
+async def test_outage_over_the_survey_is_filled_from_cel(cut: tuple[float, float]) -> None:
+    from tests.test_cel_fill import cut_and_fill
+
+    calls = await cut_and_fill(CAPTURE.with_name("survey.expected.json"), *cut)
+    assert survey_of([c for c in calls if c["direction"] == "inbound"]) == WANT

@@ -52,6 +52,18 @@ def is_survey_prompt(frame: Mapping[str, Any]) -> bool:
             and text(frame, "Application") == "Read")
 
 
+def user_event_fields(appdata: str) -> dict[str, str]:
+    """The ``UserEvent`` name and body headers of a ``UserEvent(name,Key: value,...)``
+    application's (substituted) AppData, as the event's fields (CEL ``APP_START``)."""
+    name, *headers = appdata.split(",")
+    fields = {"UserEvent": name.strip()}
+    for header in headers:
+        key, colon, value = header.partition(":")
+        if colon and key.strip():
+            fields.setdefault(key.strip(), value.strip())
+    return fields
+
+
 def read_score(frame: Mapping[str, Any]) -> tuple[int | None, bool]:
     """(score, invalid) of a survey ``UserEvent``: the 1-5 the caller pressed, or None
     when nothing was pressed (empty, not invalid) or the value is no score (invalid)."""
