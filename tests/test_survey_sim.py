@@ -186,3 +186,31 @@ def test_sim_cli_refuses_survey_shares_over_one(capsys: Any) -> None:
 
     assert main(["sim", "--survey-answer", "0.9", "--survey-hangup", "0.5"]) == 2
     assert "--survey-answer and --survey-hangup" in capsys.readouterr().err
+
+
+async def test_surveyed_simulator_runs_the_shipped_dialplan() -> None:
+    """Each step the simulator runs for a survey (DIDs 800 and 802, a queue timeout too) is
+    the shipped dialplan's step of that context, extension and priority."""
+    from tests.test_check_config import shipped_dialplan, steps_for
+
+    dp = shipped_dialplan()
+    config = surveyed()
+    config.queues[0].max_wait = 5.0  # support: a caller nobody answers times out
+    async with PBXSimulator(speed=200, keep_events=True, config=config) as sim:
+        await play(sim, "13800000401", "agent", SurveyReply("5"))
+        script = AgentScript(2.0, 4.0, "agent")
+        await asyncio.wait_for((await sim.inbound_call(
+            "13800000402", "802", agents=dict.fromkeys(AGENTS, script),
+            survey=SurveyReply())).wait(), 30)
+        await asyncio.wait_for((await sim.inbound_call(
+            "13800000403", "800", agents=dict.fromkeys(AGENTS, AgentScript(None)))).wait(), 30)
+        events = list(sim.events)
+    ran = [e for e in events if e.get("Event") == "Newexten"
+           and (e["Context"] == "cc-survey" or e["Application"] in ("Gosub", "Hangup"))]
+    assert {(e["CallerIDNum"], e["Context"], e["Application"]) for e in ran} >= {
+        ("13800000401", "cc-survey", "Read"), ("13800000402", "cc-survey", "UserEvent"),
+        ("13800000403", "cc-survey", "GotoIf"), ("13800000403", "from-trunk", "Hangup")}
+    for event in ran:
+        step = next((s for s in steps_for(dp, event) if s.priority == int(event["Priority"])),
+                    None)
+        assert step is not None and step.app == event["Application"], event
