@@ -110,3 +110,16 @@ def test_bad_survey_settings_name_the_key(tmp_path: Path, queues: str, error: st
     path.write_text(f"[survey]\nqueues = {queues}\n", encoding="utf-8")
     with pytest.raises(SettingsError, match=error):
         load_settings(path)
+
+
+def test_compose_mounts_the_prompts_where_the_dialplan_plays_them() -> None:
+    """./dialplan/sounds → Asterisk's sounds/callcenter, read-only: ``callcenter/<lang>/...``
+    of the survey's Read and Playback (check-config reads the same files)."""
+    import yaml
+
+    from callcenter.deploy.survey_checks import SOUNDS_DIR, SOUNDS_PREFIX
+
+    compose = yaml.safe_load((SHIPPED.parent / "docker-compose.yml").read_text(encoding="utf-8"))
+    volumes = compose["services"]["asterisk"]["volumes"]
+    assert (f"./dialplan/{SOUNDS_DIR}:/var/lib/asterisk/sounds/{SOUNDS_PREFIX.rstrip('/')}:ro"
+            in volumes)
