@@ -189,5 +189,5 @@ async def test_exports_carry_the_survey_tables(pool: asyncpg.Pool) -> None:
                         "agent1003,1,0,0.0,,"]  # unknown is empty, not 0
     assert "# survey by day\nday,Surveys offered" in text and "2026-11-04,2,1,50.0,3.0,0.0" in text
     rows = list(book["满意度调查（按队列）"].iter_rows(values_only=True))
-    assert rows[0] == ("队列", "调查数", "答复数", "答复率", "平均分", "满意度")
+    assert rows[0] == ("队列", "调查数", "答复数", "答复率", "平均分", "满意率")
     assert rows[1:] == [("sales", 2, 1, 50.0, 2.0, 0.0), ("support", 4, 3, 75.0, 4.0, 66.7)]
