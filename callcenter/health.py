@@ -80,7 +80,9 @@ def server_health(daemon: Daemon, name: str, now: float) -> dict[str, Any]:
     client = daemon.clients.get(name)
     durable = pipe.durable
     error = getattr(client, "last_error", None)
-    timestamps = getattr(daemon.trackers.get(name), "timestamps", None)
+    tracker = daemon.trackers.get(name)
+    timestamps = getattr(tracker, "timestamps", None)
+    surveys = getattr(tracker, "surveys", None)
     return {
         "ami_connected": bool(getattr(client, "connected", False)),
         "ami_state": getattr(client, "state", None),
@@ -97,6 +99,8 @@ def server_health(daemon: Daemon, name: str, now: float) -> dict[str, Any]:
         "consumer_dropped_batches": {m.name: m.dropped_batches
                                      for m in daemon.fanouts[name].metrics},
         "entries_in": pipe.metrics.entries_in,
+        **{f"surveys_{kind}": getattr(surveys, kind, 0)
+           for kind in ("offered", "answered", "invalid")},
     }
 
 
@@ -185,6 +189,15 @@ class DaemonCollector(Collector):
             "timestamps_refused": ("callcenter_timestamps_refused",
                                    "Event Timestamps not believed (arrival time used).",
                                    CounterMetricFamily),
+            "surveys_offered": ("callcenter_surveys_offered",
+                                "Post-call surveys run (their UserEvent arrived).",
+                                CounterMetricFamily),
+            "surveys_answered": ("callcenter_surveys_answered",
+                                 "Post-call surveys answered with a score 1-5.",
+                                 CounterMetricFamily),
+            "surveys_invalid": ("callcenter_surveys_invalid",
+                                "Post-call surveys whose Score was neither empty nor 1-5.",
+                                CounterMetricFamily),
         }
         healths = {name: server_health(d, name, now) for name in d.pipelines}
         for key, (metric, doc, kind) in per_server.items():

@@ -10,12 +10,15 @@ given (it is not a key). Every validation error names the offending key.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+QUEUE_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 
 
 class SettingsError(Exception):
@@ -246,6 +249,27 @@ class MonitoringSettings(_Section):
     """How long the supervisor's phone rings before the session fails (no answer)."""
 
 
+class SurveySettings(_Section):
+    """The post-call satisfaction survey (docs/survey.md): the queues whose callers are
+    asked for a 1-5 score when the agent hangs up first. The dialplan runs it; these
+    settings tell ``check-config`` which queues' Queue() lines must run it, and the
+    simulator which queues to play it on. The shipped dialplan surveys ``support``."""
+
+    queues: list[str] = ["support"]
+    """The surveyed queues (opt-in: a queue not listed is not surveyed)."""
+
+    @field_validator("queues")
+    @classmethod
+    def _queue_names(cls, value: list[str]) -> list[str]:
+        bad = [q for q in value if not QUEUE_NAME.fullmatch(q)]
+        if bad:
+            raise ValueError(f"not a queue name: {', '.join(map(repr, bad))} "
+                             "(letters, digits, _ . -)")
+        if len(set(value)) != len(value):
+            raise ValueError("a queue is listed twice")
+        return value
+
+
 class Settings(_Section):
     """Everything the daemon, the web app and the CLI are configured with."""
 
@@ -260,6 +284,7 @@ class Settings(_Section):
     qa: QaSettings = QaSettings()
     agent_panel: AgentPanelSettings = AgentPanelSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
+    survey: SurveySettings = SurveySettings()
     log_format: Literal["auto", "json", "console"] = "auto"
 
     @model_validator(mode="after")

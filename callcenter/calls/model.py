@@ -157,6 +157,10 @@ class CallRecord:
     queues: list[str] = field(default_factory=list)
     unknown: list[UnknownPart] = field(default_factory=list)
     """The parts of the call not observed (:data:`UNKNOWN_PARTS`, in that order)."""
+    survey_offered: bool = False
+    """The post-call survey ran for this call (its ``UserEvent`` arrived)."""
+    survey_score: int | None = None
+    """The caller's 1-5; None when not offered, not answered or not a valid key."""
 
     @property
     def is_open(self) -> bool:

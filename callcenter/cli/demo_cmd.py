@@ -74,10 +74,11 @@ def demo_clock(speed: float) -> SimClock:
 
 def shipped_queues(settings: Settings) -> SimConfig:
     """The simulator's PBX with every queue's member timeout at the ring rule's deadline,
-    as ``dialplan/queues.conf`` ships them."""
+    as ``dialplan/queues.conf`` ships them, surveying the queues of ``survey.queues``."""
     from callcenter.ringrule.policy import rule_for_settings
 
     config = SimConfig.default()
+    config.survey.queues = frozenset(settings.survey.queues)
     rule_for = rule_for_settings(settings)
     for queue in config.queues:
         queue.timeout = rule_for(queue.name).deadline_s

@@ -11,6 +11,7 @@ from callcenter.deploy.cel_table import check_cel_tables
 from callcenter.deploy.findings import Finding, load_deployment
 from callcenter.deploy.monitor_checks import check_monitoring
 from callcenter.deploy.pbx_checks import check_dialplan, check_pjsip, check_queues
+from callcenter.deploy.survey_checks import check_survey
 from callcenter.settings import Settings
 
 
@@ -31,6 +32,7 @@ def check_config(directory: Path, settings: Settings, server: str | None = None
         *check_pjsip(dep),
         *check_monitoring(dep, settings),
         *check_cel(dep, settings, server),
+        *check_survey(dep, settings),
     }
     return sorted(found)
 

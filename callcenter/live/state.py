@@ -41,6 +41,7 @@ from callcenter.metrics import (
 )
 from callcenter.recordings.consumer import RecordingAlert
 from callcenter.ringrule.outcomes import SupervisorAlert
+from callcenter.survey.figures import SurveyFigures, call_survey
 
 CallKey = tuple[str, str]
 """(server, linkedid)."""
@@ -118,6 +119,8 @@ class LiveState:
         self.ended: dict[str | None, CallFigures] = {}
         self.agent_figures: dict[str, AgentFigures] = {}
         self.counted: set[CallKey] = set()
+        self.surveys: dict[str | None, SurveyFigures] = {}
+        """Today's post-call survey counts per queue (None: direct calls)."""
 
     def _local_day(self, at: datetime) -> date:
         return at.astimezone(self.zone).date()
@@ -222,6 +225,9 @@ class LiveState:
             [call], self.ms, now)
         for agent, fig in agent_call_figures([call]).items():
             self.agent_figures[agent] = self.agent_figures.get(agent, AgentFigures()) + fig
+        if call.survey_offered:
+            before = self.surveys.get(call.queue, SurveyFigures())
+            self.surveys[call.queue] = before + call_survey(call)
 
     def _member(self, f: AgentStateChanged) -> None:
         self.members[(f.server, f.interface, f.queue or "")] = f
@@ -283,6 +289,7 @@ class LiveState:
                       "waiting": len(waits), "longest_wait_s": _longest(waits, now)},
             "agents": [self._agent(a, by_agent.get(a, []), alerts[a], mask)
                        for a in sorted(self._agent_names())],
+            "surveys": self._surveys(),
             "alerts": [_alert(a) for a in self.alerts],
             "service_alerts": [{"at": a.at.isoformat(), "problem": a.problem,
                                 "detail": a.detail} for a in self.service_alerts.values()],
@@ -291,6 +298,12 @@ class LiveState:
                  "file": a.file_name, "status": a.status, "attempts": a.attempts,
                  "detail": a.detail} for a in self.recording_alerts],
         }
+
+    def _surveys(self) -> dict[str, Any]:
+        """Today's survey figures per queue (every queue of the board) and in total."""
+        return {"queues": [{"name": q, **self.surveys.get(q, SurveyFigures()).as_dict()}
+                           for q in self.queue_names()],
+                "total": sum(self.surveys.values(), SurveyFigures()).as_dict()}
 
     def _figures(self, fig: CallFigures) -> dict[str, Any]:
         return {

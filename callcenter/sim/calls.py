@@ -5,21 +5,24 @@ and AMI actions reach it as messages in its ``inbox``:
 ``("ring", [agents])``, ``("answered", leg)``, ``("ring_timeout", leg)``,
 ``("retry",)``, ``("queue_timeout",)``, ``("hangup", channel, cause|None)``, ``("abandon", channel, None)`` (patience),
 ``("redirect", channel, context, exten, priority)``, ``("talk_over", who)``,
-``("hold",)``, ``("unhold",)``, ``("blind_transfer"|"attended_transfer", channel, exten)``.
+``("hold",)``, ``("unhold",)``, ``("blind_transfer"|"attended_transfer", channel, exten)``,
+``("survey_key"|"survey_timeout"|"survey_hangup", channel)`` (:mod:`callcenter.sim.survey`).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 
 from callcenter.sim.clock import whole_seconds
-from callcenter.sim.model import Agent, AgentScript, Channel, Queue, Waiter
+from callcenter.sim.model import Agent, AgentScript, Channel, Queue, SurveyReply, Waiter
 from callcenter.sim.pbx import PBX
 from callcenter.sim.queues import QueueEngine
+from callcenter.sim.survey import run_survey, skip_survey
 from callcenter.sim.talk import QueueContext, Talk, two_fields
 
 log = structlog.get_logger(__name__)
@@ -48,7 +51,7 @@ class Call:
     """A customer call: see the module docstring for its messages."""
 
     def __init__(self, pbx: PBX, engine: QueueEngine, scripts: dict[str, AgentScript] | None = None,
-                 patience: float | None = None) -> None:
+                 patience: float | None = None, survey: SurveyReply | None = None) -> None:
         self.pbx, self.engine = pbx, engine
         self.inbox: asyncio.Queue[tuple[float, tuple[Any, ...]]] = asyncio.Queue()
         self.scripts = {k.removeprefix("PJSIP/"): v for k, v in (scripts or {}).items()}
@@ -59,6 +62,12 @@ class Call:
         self.gosub = ""
         self.legs: list[Leg] = []  # the agents' phones ringing for the customer now
         self.talk: Talk | None = None  # the conversation, once bridged
+        self.survey_reply = survey  # None: drawn from the PBX's SurveyConfig
+        self.stays = False  # Queue option c (a surveyed queue): the caller outlives the agent
+        self.queue_priority = ""
+        self.survey_pending: Callable[[], None] | None = None
+        """Set when the agent hung up first on a surveyed queue: releases the agent's
+        channel once the survey's Read started."""
 
     # -- messages ---------------------------------------------------------------
     def post(self, *msg: Any) -> None:
@@ -234,8 +243,10 @@ class Call:
         """
         pbx, cust, engine = self.pbx, self.channel, self.engine
         q = pbx.queues[qname]
-        self.gosub = gosub
-        appdata = f"{qname},t,,,{int(q.config.max_wait)}" + (f",,{gosub}" if gosub else "")
+        self.gosub, self.queue_priority = gosub, priority
+        self.stays = qname in pbx.config.survey.queues
+        options = "ct" if self.stays else "t"
+        appdata = f"{qname},{options},,,{int(q.config.max_wait)}" + (f",,{gosub}" if gosub else "")
         pbx.newexten(cust, priority, "Queue", appdata)
         pbx.set_var(cust, "ANSWEREDTIME", "")
         pbx.set_var(cust, "DIALEDTIME", "")
@@ -321,8 +332,11 @@ class Call:
             for leg in legs:
                 self.drop_leg(leg, 0)
                 self.engine.kick_agent(leg.agent)
-            cust.priority = str(int(cust.priority) + 2)
             self.outcome = "timeout"
+            if self.stays:
+                skip_survey(self, self.queue_priority)
+            else:
+                cust.priority = str(int(cust.priority) + 2)
             self.hangup_customer(16)
         else:
             pbx.request_hangup(cust)
@@ -364,6 +378,9 @@ class Call:
         pbx.emit(pbx.ev.two("AgentConnect", cust, leg.channel, extra, "agent,all"))
         self.outcome = "answered"
         await Talk(self, cust, leg.channel, leg.agent, leg.script, qctx).run()
+        if self.survey_pending is not None:
+            release, self.survey_pending = self.survey_pending, None
+            await run_survey(self, self.queue_priority, release)
 
 
     def record_agent(self, ch: Channel) -> None:

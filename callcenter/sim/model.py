@@ -6,6 +6,7 @@ Times are simulated Unix epoch seconds (see :class:`callcenter.sim.clock.SimCloc
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +39,43 @@ class AgentScript:
     hold: tuple[float, float] | None = None
     blind_transfer_to: str | None = None
     attended_transfer_to: str | None = None
+
+
+@dataclass
+class SurveyReply:
+    """How one caller meets the post-call survey: presses ``digit`` ``after_s`` seconds
+    into the Read (None: presses nothing, Read times out), or hangs up ``hang_up_s``
+    seconds into it (no answer, no UserEvent)."""
+
+    digit: str | None = None
+    after_s: float = 2.4
+    hang_up_s: float | None = None
+
+
+@dataclass
+class SurveyConfig:
+    """The post-call survey (dialplan ``cc-survey``): the surveyed ``queues`` (none by
+    default, as on the PBX of the real3 captures; the shipped dialplan surveys
+    ``support``: ``callcenter sim --survey-queues``), and how
+    callers answer when no :class:`SurveyReply` is given: a key 1-5 with probability
+    ``answer_p``, a hang-up during the prompt with ``hang_up_p``, else nothing.
+    ``prompt_s``: the prompt's length; ``wait_s``: Read's timeout after it."""
+
+    queues: frozenset[str] = frozenset()
+    answer_p: float = 0.6
+    hang_up_p: float = 0.15
+    prompt_s: float = 6.0
+    wait_s: float = 5.0
+    language: str = "zh"
+
+    def reply(self, rng: random.Random) -> SurveyReply:
+        """A random caller's reply (seeded by the PBX's generator)."""
+        roll, wait = rng.random(), self.prompt_s + self.wait_s
+        if roll < self.answer_p:
+            return SurveyReply(str(rng.randint(1, 5)), rng.uniform(1.0, wait - 0.5))
+        if roll < self.answer_p + self.hang_up_p:
+            return SurveyReply(hang_up_s=rng.uniform(0.5, wait - 0.5))
+        return SurveyReply()
 
 
 @dataclass
@@ -99,6 +137,7 @@ class SimConfig:
     agent_recording_dids: frozenset[str] = frozenset({"802"})
     supervisors: list[SupervisorConfig] = field(default_factory=lambda: [
         SupervisorConfig("supervisor2001", "Sam Supervisor")])
+    survey: SurveyConfig = field(default_factory=SurveyConfig)
 
     @classmethod
     def default(cls, n_agents: int = 3) -> SimConfig:

@@ -20,7 +20,7 @@ from callcenter.sim.calls import InboundCall
 from callcenter.sim.cel import CelRecord, CelTap
 from callcenter.sim.celdb import CelWriter
 from callcenter.sim.clock import SimClock
-from callcenter.sim.model import AgentScript, SimConfig
+from callcenter.sim.model import AgentScript, SimConfig, SurveyReply
 from callcenter.sim.outbound import OutboundCall, OutboundScript
 from callcenter.sim.pbx import PBX
 from callcenter.sim.queues import QueueEngine
@@ -441,16 +441,19 @@ class PBXSimulator:
     async def inbound_call(self, caller: str, did: str = "800", *,
                            agents: dict[str, AgentScript] | None = None,
                            patience: float | None = None,
-                           caller_name: str | None = None) -> CallHandle:
+                           caller_name: str | None = None,
+                           survey: SurveyReply | None = None) -> CallHandle:
         """A customer calls ``did`` (800/801 queues, 1001.. direct); agents follow ``agents``.
 
         ``patience``: the caller hangs up after that many simulated seconds unless
-        an agent answered. Returns at once (the call runs in the background).
+        an agent answered. ``survey``: how the caller meets the post-call survey of a
+        surveyed queue (default: drawn from ``config.survey``). Returns at once (the
+        call runs in the background).
         """
         self._check_up()
         self._sync()
         call = InboundCall(self.pbx, self.engine, caller, did, caller_name,
-                           scripts=agents, patience=patience)
+                           scripts=agents, patience=patience, survey=survey)
         return CallHandle(call.linkedid, call.channel.name, self.pbx.spawn(call.run()))
 
     async def outbound_call(self, agent: str, number: str, *, outcome: str = "answer",

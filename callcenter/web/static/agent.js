@@ -115,6 +115,13 @@
     renderState();
   }
 
+  function renderSurvey(s) {  // survey/_day.html: CSAT unknown (–) without answers
+    document.getElementById("day-survey-answered").textContent = s.answered;
+    document.getElementById("day-survey-offered").textContent = s.offered;
+    document.getElementById("day-csat").textContent =
+      s.csat === null ? "–" : Math.round(s.csat * 100) + "%";
+  }
+
   function renderDay(day) {
     document.getElementById("day-calls").textContent = day.calls;
     document.getElementById("day-talk").textContent = hms(day.talk_s);
@@ -122,6 +129,7 @@
     unknownTalk.textContent = day.talk_unknown ?
       " (" + unknownTalk.getAttribute("data-text").replace("%(n)s", day.talk_unknown) + ")" : "";
     document.getElementById("day-missed").textContent = day.missed_rings;
+    renderSurvey(day.survey);
     var qa = document.getElementById("day-qa");
     qa.textContent = "";
     day.qa.forEach(function (r) {
