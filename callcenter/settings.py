@@ -426,7 +426,7 @@ class ScriptSettings(_Section):
     def script(self, queue: str | None, lang: str) -> ScriptText:
         """The complete script of ``queue`` in ``lang``: the queue's parts, else the
         configured default's, else the built-in ones."""
-        key = "zh" if lang == "zh" else "en"
+        key: Literal["zh", "en"] = "zh" if lang == "zh" else "en"
         layers = [self.queues.get(queue or "", {}).get(key), self.default.get(key),
                   BUILTIN_SCRIPTS[key]]
         parts = {name: next(getattr(s, name) for s in layers

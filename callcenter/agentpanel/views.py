@@ -13,7 +13,8 @@ from datetime import date, datetime
 from typing import Any
 
 from callcenter.store.customers import Customer
-from callcenter.store.notes import Complaint, FollowUp
+from callcenter.store.followups import FollowUp
+from callcenter.store.notes import Complaint
 
 Mask = Callable[[str | None], str]
 
@@ -58,7 +59,11 @@ def complaint_view(complaint: Complaint, now: datetime) -> dict[str, Any]:
 
 
 def screen_pop_view(ring: dict[str, Any], pop: dict[str, Any], mask: Mask) -> dict[str, Any]:
-    """The ``ring`` event completed with the customer and their history."""
-    return {**ring, "caller": mask(ring.get("caller")),
-            "customer": customer_view(pop["customer"], mask),
-            "history": [call_view(c, mask) for c in pop["history"]]}
+    """The ``ring`` event completed with the customer (and ``tier_label``), their
+    history and the call script."""
+    customer = customer_view(pop["customer"], mask)
+    if customer is not None:
+        customer["tier_label"] = pop.get("tier_label", "")
+    return {**ring, "caller": mask(ring.get("caller")), "customer": customer,
+            "history": [call_view(c, mask) for c in pop["history"]],
+            "script": pop.get("script")}

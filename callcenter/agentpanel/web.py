@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp_jinja2
@@ -98,9 +99,34 @@ def sse(event: str, data: str) -> bytes:
     return f"event: {event}\ndata: {data}\n\n".encode()
 
 
+async def pop_of(request: web.Request, principal: Principal, caller: str | None,
+                 queue: str | None, ringing: tuple[str, str] | None = None) -> dict[str, Any]:
+    """The screen pop of a call from ``caller`` in ``queue``: the customer, their history,
+    their tier's label and the queue's script, in the principal's language."""
+    services = panel(request)
+    pop = await services.customers.screen_pop(principal, caller, ringing)
+    customer = pop["customer"]
+    pop["script"] = await services.scripts.for_call(principal, queue,
+                                                    customer.name if customer else None)
+    if customer is not None:
+        pop["tier_label"] = request.app[SETTINGS].customers.tier_label(customer.tier,
+                                                                       principal.language)
+    return pop
+
+
+async def _reminders(request: web.Request, principal: Principal, since: datetime,
+                     until: datetime) -> list[bytes]:
+    """A ``reminder`` event for each follow-up falling due in (since, until]."""
+    due = await panel(request).follow_ups.reminders(principal, since, until)
+    return [sse("reminder", to_json({"type": "reminder", **follow_up_view(f, masker(principal))}))
+            for f in due]
+
+
 @require_role("agent")
 async def events(request: web.Request) -> web.StreamResponse:
-    """The agent's own events (see :mod:`feed`); a ``ring`` carries the screen pop."""
+    """The agent's own events (see :mod:`feed`); a ``ring`` carries the screen pop; a
+    ``reminder`` comes when a follow-up of theirs or of their queues' pools falls due
+    (checked at least every ``KEEPALIVE_S`` and at the next due time)."""
     feed = panel(request).feed
     if feed is None:
         raise web.HTTPServiceUnavailable(text="503: no live feed in this process")
@@ -110,19 +136,27 @@ async def events(request: web.Request) -> web.StreamResponse:
         "X-Accel-Buffering": "no"})
     await response.prepare(request)
     assert principal.agent is not None
+    checked = datetime.now(UTC)
     with feed.subscribe(principal.agent) as queue, contextlib.suppress(ConnectionResetError):
         await response.write(b"retry: 3000\n\n")
         while True:
+            wait = await panel(request).follow_ups.until_next(principal, checked, KEEPALIVE_S)
             try:
-                event = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
+                event = await asyncio.wait_for(queue.get(), wait)
             except TimeoutError:
-                await response.write(b": keepalive\n\n")
-                continue
+                event = {"type": "keepalive"}
+            now = datetime.now(UTC)
+            for reminder in await _reminders(request, principal, checked, now):
+                await response.write(reminder)
+            checked = now
             if event is None:
                 break
+            if event["type"] == "keepalive":
+                await response.write(b": keepalive\n\n")
+                continue
             if event["type"] == "ring":
-                pop = await panel(request).customers.screen_pop(
-                    principal, event["caller"], (event["server"], event["linkedid"]))
+                pop = await pop_of(request, principal, event["caller"], event.get("queue"),
+                                   (event["server"], event["linkedid"]))
                 event = screen_pop_view(event, pop, masker(principal))
             await response.write(sse(event["type"], to_json(event)))
     return response
@@ -179,9 +213,10 @@ async def day(request: web.Request) -> web.StreamResponse:
 async def screen_pop(request: web.Request) -> web.StreamResponse:
     """The customer and history of a number (what a ring pops)."""
     principal = await current_user(request)
-    number = request.query.get("number", "")
-    pop = await panel(request).customers.screen_pop(principal, number)
-    return json_response(screen_pop_view({"caller": number}, pop, masker(principal)))
+    number, queue = request.query.get("number", ""), request.query.get("queue") or None
+    pop = await pop_of(request, principal, number, queue)
+    return json_response(screen_pop_view({"caller": number, "queue": queue}, pop,
+                                         masker(principal)))
 
 
 @require_role("agent", "supervisor", "admin")
@@ -239,6 +274,7 @@ def setup(app: web.Application) -> None:
     add_nav(app, "/agent", "Agent panel", ["agent"])
     add_nav(app, "/agent/customers", "Customers", ["agent", "supervisor", "admin"])
     add_nav(app, "/agent/follow-ups", "Follow-ups", ["agent"])
+    add_nav(app, "/agent/follow-ups/overdue", "Overdue follow-ups", ["supervisor", "admin"])
     add_nav(app, "/agent/complaints", "Complaints", ["agent", "supervisor", "admin"])
     app.on_shutdown.append(_close_streams)
 
