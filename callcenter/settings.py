@@ -350,8 +350,9 @@ class CustomerSettings(_Section):
         if len(names) != len(set(names)):
             raise ValueError("fields: names must be unique")
         unknown = sorted(set(self.tier_labels) - set(self.tiers))
-        if unknown:
+        if unknown and "tier_labels" in self.model_fields_set:
             raise ValueError(f"tier_labels: no such tier: {', '.join(unknown)}")
+        self.tier_labels = {k: v for k, v in self.tier_labels.items() if k in self.tiers}
         return self
 
     def tier_label(self, tier: str | None, lang: str) -> str:
