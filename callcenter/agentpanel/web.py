@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp_jinja2
+import structlog
 from aiohttp import web
 
 from callcenter.agentpanel import home, pages
@@ -30,6 +31,7 @@ from callcenter.agentpanel.views import (
     screen_pop_view,
     to_json,
 )
+from callcenter.db import DATABASE_FAILURES
 from callcenter.web.auth import Principal, current_user, require_role
 from callcenter.web.keys import CATALOGUES, SETTINGS
 from callcenter.web.masking import mask_number
@@ -37,7 +39,11 @@ from callcenter.web.nav import add_nav
 from callcenter.web.replies import reply_text
 from callcenter.web.words import labeller
 
-KEEPALIVE_S = 15.0
+KEEPALIVE_S = 5.0
+"""A comment line this often keeps proxies from closing a quiet stream; also how soon a
+follow-up planned after the stream opened is found (those planned before are reminded
+at their due time)."""
+log = structlog.get_logger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -114,19 +120,44 @@ async def pop_of(request: web.Request, principal: Principal, caller: str | None,
     return pop
 
 
-async def _reminders(request: web.Request, principal: Principal, since: datetime,
-                     until: datetime) -> list[bytes]:
-    """A ``reminder`` event for each follow-up falling due in (since, until]."""
-    due = await panel(request).follow_ups.reminders(principal, since, until)
-    return [sse("reminder", to_json({"type": "reminder", **follow_up_view(f, masker(principal))}))
-            for f in due]
+class Reminders:
+    """The reminders of one panel's stream: the follow-ups falling due since the last
+    check. With the database away it logs an error and tries again later (the ring
+    events keep flowing)."""
+
+    def __init__(self, request: web.Request, principal: Principal) -> None:
+        self.request, self.principal = request, principal
+        self.desk = panel(request).follow_ups
+        self.checked = datetime.now(UTC)
+
+    async def wait(self) -> float:
+        """Seconds to wait for the next event: until the next due time, at most
+        ``KEEPALIVE_S``."""
+        try:
+            return await self.desk.until_next(self.principal, self.checked, KEEPALIVE_S)
+        except DATABASE_FAILURES as exc:
+            log.error("follow_up_reminders_failed", agent=self.principal.agent, error=repr(exc))
+            return KEEPALIVE_S
+
+    async def due(self) -> list[bytes]:
+        """A ``reminder`` event for each follow-up that fell due since the last check."""
+        now = datetime.now(UTC)
+        try:
+            due = await self.desk.reminders(self.principal, self.checked, now)
+        except DATABASE_FAILURES as exc:
+            log.error("follow_up_reminders_failed", agent=self.principal.agent, error=repr(exc))
+            return []
+        self.checked = now
+        mask = masker(self.principal)
+        return [sse("reminder", to_json({"type": "reminder", **follow_up_view(f, mask)}))
+                for f in due]
 
 
 @require_role("agent")
 async def events(request: web.Request) -> web.StreamResponse:
     """The agent's own events (see :mod:`feed`); a ``ring`` carries the screen pop; a
     ``reminder`` comes when a follow-up of theirs or of their queues' pools falls due
-    (checked at least every ``KEEPALIVE_S`` and at the next due time)."""
+    (see :class:`Reminders`)."""
     feed = panel(request).feed
     if feed is None:
         raise web.HTTPServiceUnavailable(text="503: no live feed in this process")
@@ -136,19 +167,16 @@ async def events(request: web.Request) -> web.StreamResponse:
         "X-Accel-Buffering": "no"})
     await response.prepare(request)
     assert principal.agent is not None
-    checked = datetime.now(UTC)
+    reminders = Reminders(request, principal)
     with feed.subscribe(principal.agent) as queue, contextlib.suppress(ConnectionResetError):
         await response.write(b"retry: 3000\n\n")
         while True:
-            wait = await panel(request).follow_ups.until_next(principal, checked, KEEPALIVE_S)
             try:
-                event = await asyncio.wait_for(queue.get(), wait)
+                event = await asyncio.wait_for(queue.get(), await reminders.wait())
             except TimeoutError:
                 event = {"type": "keepalive"}
-            now = datetime.now(UTC)
-            for reminder in await _reminders(request, principal, checked, now):
+            for reminder in await reminders.due():
                 await response.write(reminder)
-            checked = now
             if event is None:
                 break
             if event["type"] == "keepalive":
