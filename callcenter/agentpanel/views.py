@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from callcenter.store.customers import Customer
@@ -23,7 +23,7 @@ def to_json(value: Any) -> str:
     """JSON text of ``value``: dataclasses as objects, dates and times ISO 8601."""
 
     def default(obj: Any) -> Any:
-        if isinstance(obj, datetime | date):
+        if isinstance(obj, datetime | date | time):
             return obj.isoformat()
         if is_dataclass(obj) and not isinstance(obj, type):
             return asdict(obj)
