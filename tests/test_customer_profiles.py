@@ -4,7 +4,6 @@ pages, and the [customers] / [scripts] settings refusing bad values with the key
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
@@ -14,17 +13,8 @@ from callcenter.agentpanel.customers import PAGE_SIZE, CustomerDesk
 from callcenter.agentpanel.forms import FormError
 from callcenter.settings import Settings, SettingsError, load_settings
 from callcenter.store.audit import AuditRepository
-
-
-@dataclass(frozen=True)
-class Who:
-    username: str
-    role: str
-    agent: str | None = None
-
-
-ALICE = Who("alice", "agent", "agent1001")
-SUE = Who("sue", "supervisor")
+from tests.test_agent_panel_services import ALICE
+from tests.test_agent_panel_services import SUPER as SUE
 
 
 @pytest.fixture

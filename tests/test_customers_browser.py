@@ -22,6 +22,7 @@ from callcenter.store.followups import FollowUpRepository
 from callcenter.store.users import UserRepository
 from callcenter.web.keys import SETTINGS
 from callcenter.web.testing import ensure_user, web_client
+from tests.support.web_board import sign_in
 from tests.test_agent_panel_sim import NEVER, Rig, rig
 
 __all__ = ["rig"]  # the fixture, shared with the simulator tests
@@ -53,11 +54,7 @@ async def signed_in(chromium: str, pool: asyncpg.Pool, base: str, lang: str,
         browser = await pw.chromium.launch(executable_path=chromium)
         try:
             page = await browser.new_page()
-            await page.goto(f"{base}/login?next={next_path}")
-            await page.fill("input[name=username]", name)
-            await page.fill("input[name=password]", password)
-            await page.press("input[name=password]", "Enter")
-            await page.wait_for_url(f"{base}{next_path}")
+            await sign_in(page, base, next_path, name, password)
             yield page
         finally:
             await browser.close()
