@@ -66,6 +66,8 @@ _SELECT = f"""SELECT f.*, {_DUE} AS due_at, c.name AS customer_name,
     'linkedid', fc.linkedid) ORDER BY fc.requested_at) FROM follow_up_calls fc
     WHERE fc.follow_up_id = f.id), '[]') AS calls
 FROM follow_ups f LEFT JOIN customers c ON c.id = f.customer_id"""
+_MINE = "(f.agent = ${agent} OR (f.agent IS NULL AND f.queue = ANY(${queues})))"
+"""The follow-ups an agent is reminded of: their own and their queues' pools'."""
 _ORDER = " ORDER BY f.status <> 'open', due_at, f.id"
 
 _LINK = """UPDATE follow_up_calls fc SET linkedid = (
@@ -198,17 +200,17 @@ class FollowUpRepository:
         (since, until]: the reminders to show now."""
         return await self._fetch(
             f"f.status = 'open' AND {_DUE} > $3 AND {_DUE} <= $4"
-            " AND (f.agent = $5 OR (f.agent IS NULL AND f.queue = ANY($6)))",
+            f" AND {_MINE.format(agent=5, queues=6)}",
             since, until, agent, queues)
 
     async def next_due(self, agent: str, queues: list[str], after: datetime
                        ) -> datetime | None:
         """When the next open follow-up of ``agent`` or of the pools of ``queues`` falls due
         after ``after``, or None."""
-        return await self.pool.fetchval(
+        due: datetime | None = await self.pool.fetchval(
             f"SELECT min({_DUE}) FROM follow_ups f WHERE f.status = 'open' AND {_DUE} > $3"
-            " AND (f.agent = $4 OR (f.agent IS NULL AND f.queue = ANY($5)))",
-            *self.zone, after, agent, queues)
+            f" AND {_MINE.format(agent=4, queues=5)}", *self.zone, after, agent, queues)
+        return due
 
     async def add_call(self, follow_up_id: int, *, server: str, agent: str, number: str,
                        dialled: str, action_id: str, ok: bool, message: str) -> None:
