@@ -4,6 +4,7 @@ pages, and the [customers] / [scripts] settings refusing bad values with the key
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import asyncpg
@@ -13,6 +14,9 @@ from callcenter.agentpanel.customers import PAGE_SIZE, CustomerDesk
 from callcenter.agentpanel.forms import FormError
 from callcenter.settings import Settings, SettingsError, load_settings
 from callcenter.store.audit import AuditRepository
+from callcenter.store.followups import FollowUpRepository
+from callcenter.web.testing import web_client
+from tests.support.pseudo import leaks_in_html, use_pseudo_locale
 from tests.test_agent_panel_services import ALICE
 from tests.test_agent_panel_services import SUPER as SUE
 
@@ -131,3 +135,39 @@ def test_scripts_fall_back_part_by_part(tmp_path: Path) -> None:
     assert settings.customers.tiers == {"vip": 20, "gold": 10}
     assert settings.customers.tier_label("gold", "zh") == "金牌"
     assert settings.customers.tier_label("vip", "en") == "vip"
+
+
+async def test_the_pages_with_data_go_through_translation(
+        pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pseudo locale over the customer and follow-up pages with a key account, a
+    profile, pool and overdue follow-ups and a form's errors (the sweep of every route
+    sees them empty)."""
+    use_pseudo_locale(monkeypatch)
+    settings = Settings.model_validate({"web": {"secure_cookies": False}})
+    desk = CustomerDesk(pool, AuditRepository(pool), "9", settings.customers)
+    made = await desk.create(ALICE, {"name": "⟦name⟧", "phones": "13800000001",
+                                     "profile.gender": "female", "profile.products": ["tv"]})
+    await desk.update(SUE, made.id, {"name": "⟦name⟧", "key_account": "1", "tier": "gold"})
+    await pool.execute(
+        "INSERT INTO queue_members (server, queue, interface, agent, in_queue, state, paused,"
+        " updated_at) VALUES ('pbx1', 'support', 'PJSIP/agent1001', 'agent1001', true,"
+        " 'idle', false, now())")
+    repo = FollowUpRepository(pool)
+    for agent, queue in (("agent1001", None), (None, "support")):
+        await repo.create(agent=agent, queue=queue, number="13800000001", every_days=7,
+                          due_on=date(2026, 1, 5), purpose="⟦text⟧", customer_id=made.id)
+    pages = {"agent": ["/agent/follow-ups", "/agent/customers", f"/agent/customers/{made.id}"],
+             "supervisor": ["/agent/follow-ups/overdue", "/agent/follow-ups/overdue?pool=1",
+                            "/agent/customers?q=139", f"/agent/customers/{made.id}"]}
+    leaks = {}
+    for role, paths in pages.items():
+        async with web_client(settings, pool, role=role) as client:
+            for path in paths:
+                resp = await client.get(path)
+                assert resp.status == 200, (role, path)
+                leaks[(role, path)] = leaks_in_html(await resp.text())
+            bad = await client.post(f"/agent/customers/{made.id}", data={
+                "csrf_token": client.csrf, "name": "", "profile.age": "x", "tier": "nope"})
+            assert bad.status == 400
+            leaks[(role, "bad form")] = leaks_in_html(await bad.text())
+    assert not {k: v for k, v in leaks.items() if v}
