@@ -10,7 +10,14 @@ from datetime import UTC, date, datetime, time, timedelta
 import asyncpg
 import pytest
 
+from callcenter.agentpanel.access import Forbidden, NotFound
+from callcenter.agentpanel.followups import FollowUpDesk, TakeRefused
+from callcenter.agentpanel.forms import FormError
+from callcenter.agentpanel.presence import Presence
+from callcenter.settings import Settings
+from callcenter.store.audit import AuditRepository
 from callcenter.store.followups import FollowUpRepository, NotMember, NotTaken
+from tests.test_agent_panel_services import ALICE, BOB, NOW, SUPER
 
 TZ = "Asia/Shanghai"
 
@@ -124,3 +131,33 @@ async def test_overdue_by_agent_and_queue_and_reminders_falling_due(
     assert await repo.next_due("agent1001", ["support"], now) is None
     assert await repo.next_due("agent1003", ["sales"], now) == datetime(
         2026, 12, 8, 2, 0, tzinfo=UTC)
+
+
+async def test_the_desk_plans_into_own_queues_only_and_checks_who_acts(
+        pool: asyncpg.Pool, repo: FollowUpRepository) -> None:
+    settings = Settings()
+    audit = AuditRepository(pool)
+    desk = FollowUpDesk(settings, pool, audit, Presence(settings.agent_panel, pool, None, audit))
+    today = {"due_on": "2026-12-07"}
+    with pytest.raises(FormError) as bad:
+        await desk.add(ALICE, {"number": "13800000001", "queue": "sales", **today}, now=NOW)
+    assert set(bad.value.errors) == {"queue"}
+    with pytest.raises(FormError) as worse:
+        await desk.add(ALICE, {"number": "13800000001", "due_time": "25:61",
+                               "every_days": "0", **today}, now=NOW)
+    assert set(worse.value.errors) == {"due_time", "every_days"}
+    pooled = await desk.add(ALICE, {"number": "13800000001", "queue": "support",
+                                    "due_time": "15:30", "every_days": "14", **today}, now=NOW)
+    assert (pooled.agent, pooled.queue, pooled.due_time, pooled.every_days) == (
+        None, "support", time(15, 30), 14)
+    assert [f.id for f in await desk.pool(BOB)] == [pooled.id]
+    with pytest.raises(NotFound):  # still in the pool: nobody's own yet
+        await desk.set_status(ALICE, pooled.id, "done")
+    taken = await desk.take(BOB, pooled.id)
+    assert taken.agent == "agent1002"
+    with pytest.raises(TakeRefused) as refused:
+        await desk.take(ALICE, pooled.id)
+    assert refused.value.params == {"agent": "agent1002"}
+    with pytest.raises(Forbidden):
+        await desk.overdue(ALICE, NOW)
+    assert [f.id for f in await desk.overdue(SUPER, NOW + timedelta(days=7))] == [pooled.id]
