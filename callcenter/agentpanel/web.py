@@ -171,8 +171,9 @@ async def events(request: web.Request) -> web.StreamResponse:
     with feed.subscribe(principal.agent) as queue, contextlib.suppress(ConnectionResetError):
         await response.write(b"retry: 3000\n\n")
         while True:
+            wait = await reminders.wait()
             try:
-                event = await asyncio.wait_for(queue.get(), await reminders.wait())
+                event = await asyncio.wait_for(queue.get(), wait)
             except TimeoutError:
                 event = {"type": "keepalive"}
             for reminder in await reminders.due():
