@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import os
 import re
+import string
 import tomllib
 from collections.abc import Mapping
+from datetime import time
 from pathlib import Path
 from typing import Any, Literal
 
@@ -229,6 +231,8 @@ class AgentPanelSettings(_Section):
     """An agent's queue member interface and Originate channel, from its endpoint."""
     complaint_category: str = "complaint"
     """The note category that opens a complaint."""
+    follow_up_time: time = time(10, 0)
+    """The time of day (centre's time zone) a follow-up planned with a date only falls due."""
 
 
 class MonitoringSettings(_Section):
@@ -270,6 +274,191 @@ class SurveySettings(_Section):
         return value
 
 
+class LocalText(_Section):
+    """A label in each language of the UI."""
+
+    zh: str = Field(min_length=1, max_length=200)
+    en: str = Field(min_length=1, max_length=200)
+
+    def get(self, lang: str) -> str:
+        """The text in ``lang`` (English for any other)."""
+        return self.zh if lang == "zh" else self.en
+
+
+class ProfileChoice(_Section):
+    """One choice of a choice field: the stored value and its labels."""
+
+    value: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,40}$")
+    label: LocalText
+
+
+PROFILE_TYPES = ("text", "int", "choice", "multi-choice", "date")
+
+
+class ProfileField(_Section):
+    """One field of the customer profile (stored in customers.profile under ``name``)."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
+    type: Literal["text", "int", "choice", "multi-choice", "date"] = "text"
+    label: LocalText
+    required: bool = False
+    choices: list[ProfileChoice] = []
+    min: int | None = None
+    """Smallest value of an int field."""
+    max: int | None = None
+    """Largest value of an int field."""
+    max_length: int = Field(default=200, ge=1, le=4000)
+    """Longest text of a text field."""
+
+    @model_validator(mode="after")
+    def _choices_fit_the_type(self) -> ProfileField:
+        choice = self.type in ("choice", "multi-choice")
+        if choice and not self.choices:
+            raise ValueError(f"{self.name}: a {self.type} field needs choices")
+        if not choice and self.choices:
+            raise ValueError(f"{self.name}: only choice and multi-choice fields have choices")
+        values = [c.value for c in self.choices]
+        if len(values) != len(set(values)):
+            raise ValueError(f"{self.name}: choice values must be unique")
+        if (self.min is not None or self.max is not None) and self.type != "int":
+            raise ValueError(f"{self.name}: only int fields have min and max")
+        return self
+
+
+def _choices(*items: tuple[str, str, str]) -> list[ProfileChoice]:
+    return [ProfileChoice(value=v, label=LocalText(zh=zh, en=en)) for v, zh, en in items]
+
+
+DEFAULT_PROFILE = [
+    ProfileField(name="gender", type="choice", label=LocalText(zh="性别", en="Gender"),
+                 choices=_choices(("female", "女", "Female"), ("male", "男", "Male"))),
+    ProfileField(name="age", type="int", label=LocalText(zh="年龄", en="Age"), min=0, max=150),
+    ProfileField(name="occupation", label=LocalText(zh="职业", en="Occupation")),
+    ProfileField(name="address", label=LocalText(zh="地址", en="Address"), max_length=500),
+    ProfileField(name="products", type="multi-choice",
+                 label=LocalText(zh="已购产品", en="Products bought"),
+                 choices=_choices(("broadband", "宽带", "Broadband"),
+                                  ("mobile", "手机套餐", "Mobile plan"),
+                                  ("tv", "电视", "TV"))),
+    ProfileField(name="purchase_intent", type="choice",
+                 label=LocalText(zh="购买意向", en="Purchase intent"),
+                 choices=_choices(("high", "强", "High"), ("medium", "一般", "Medium"),
+                                  ("low", "弱", "Low"), ("none", "无", "None"))),
+]
+
+
+class CustomerSettings(_Section):
+    """The customer record: the profile's fields, the key-account tiers."""
+
+    fields: list[ProfileField] = Field(default_factory=lambda: list(DEFAULT_PROFILE))
+    tiers: dict[str, int] = {"gold": 10, "silver": 5}
+    """Key-account tier → queue priority (Asterisk QUEUE_PRIO: higher is answered first)."""
+    tier_labels: dict[str, LocalText] = {
+        "gold": LocalText(zh="金牌", en="Gold"), "silver": LocalText(zh="银牌", en="Silver")}
+    """How each tier is shown (the tier's name when absent)."""
+
+    @field_validator("tiers")
+    @classmethod
+    def _tier_names(cls, tiers: dict[str, int]) -> dict[str, int]:
+        for name, priority in tiers.items():
+            if not re.fullmatch(r"[a-z0-9_-]{1,40}", name):
+                raise ValueError(f"tier {name!r}: use lower-case letters, digits, _ and -")
+            if not 1 <= priority <= 1000:
+                raise ValueError(f"tier {name!r}: the priority must be 1 to 1000")
+        return tiers
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CustomerSettings:
+        names = [f.name for f in self.fields]
+        if len(names) != len(set(names)):
+            raise ValueError("fields: names must be unique")
+        unknown = sorted(set(self.tier_labels) - set(self.tiers))
+        if unknown and "tier_labels" in self.model_fields_set:
+            raise ValueError(f"tier_labels: no such tier: {', '.join(unknown)}")
+        self.tier_labels = {k: v for k, v in self.tier_labels.items() if k in self.tiers}
+        return self
+
+    def tier_label(self, tier: str | None, lang: str) -> str:
+        """How ``tier`` is shown in ``lang``."""
+        label = self.tier_labels.get(tier or "")
+        return label.get(lang) if label else tier or ""
+
+
+SCRIPT_PLACEHOLDERS = ("company", "agent_name", "department", "queue", "customer")
+
+
+def _check_placeholders(text: str) -> str:
+    """``text`` when its {placeholders} are all known; ValueError naming the bad one."""
+    try:
+        parsed = list(string.Formatter().parse(text))
+    except ValueError as exc:
+        raise ValueError(f"bad braces ({exc}); write {{{{ and }}}} for a literal brace") from None
+    allowed = ", ".join("{" + p + "}" for p in SCRIPT_PLACEHOLDERS)
+    for _, name, spec, conversion in parsed:
+        if name is None:
+            continue
+        if name not in SCRIPT_PLACEHOLDERS or spec or conversion:
+            raise ValueError(f"unknown placeholder {{{name}}}; allowed are {allowed}")
+    return text
+
+
+class ScriptText(_Section):
+    """What the agent says, in one language; a missing part comes from the default."""
+
+    greeting: str | None = None
+    introduction: str | None = None
+    confirm: list[str] | None = None
+    other_questions: str | None = None
+    close: str | None = None
+    department: str | None = None
+    """The department the agent introduces (the queue's business line)."""
+
+    @field_validator("greeting", "introduction", "other_questions", "close", "department")
+    @classmethod
+    def _text(cls, value: str | None) -> str | None:
+        return None if value is None else _check_placeholders(value)
+
+    @field_validator("confirm")
+    @classmethod
+    def _prompts(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else [_check_placeholders(v) for v in value]
+
+
+BUILTIN_SCRIPTS = {
+    "zh": ScriptText(
+        greeting="您好，{company}！", department="客户服务部",
+        introduction="我是{department}的{agent_name}，很高兴为您服务，请问有什么可以帮您？",
+        confirm=["跟您确认一下：您反映的问题是……，对吗？",
+                 "为了方便回复您，请再确认一下您的姓名和联系电话。"],
+        other_questions="请问您还有其他问题吗？", close="感谢您的来电，祝您生活愉快，再见！"),
+    "en": ScriptText(
+        greeting="Hello, {company}!", department="Customer Service",
+        introduction="This is {agent_name} of {department}. How may I help you?",
+        confirm=["Let me repeat that to be sure: your request is … Is that right?",
+                 "May I confirm your name and a number to reach you?"],
+        other_questions="Is there anything else I can help you with?",
+        close="Thank you for calling. Goodbye!"),
+}
+
+
+class ScriptSettings(_Section):
+    """Call scripts on the screen pop: a default and per-queue scripts, per language."""
+
+    default: dict[Literal["zh", "en"], ScriptText] = {}
+    queues: dict[str, dict[Literal["zh", "en"], ScriptText]] = {}
+
+    def script(self, queue: str | None, lang: str) -> ScriptText:
+        """The complete script of ``queue`` in ``lang``: the queue's parts, else the
+        configured default's, else the built-in ones."""
+        key: Literal["zh", "en"] = "zh" if lang == "zh" else "en"
+        layers = [self.queues.get(queue or "", {}).get(key), self.default.get(key),
+                  BUILTIN_SCRIPTS[key]]
+        parts = {name: next(getattr(s, name) for s in layers
+                            if s is not None and getattr(s, name) is not None)
+                 for name in ScriptText.model_fields}
+        return ScriptText(**parts)
+
+
 class Settings(_Section):
     """Everything the daemon, the web app and the CLI are configured with."""
 
@@ -285,6 +474,8 @@ class Settings(_Section):
     agent_panel: AgentPanelSettings = AgentPanelSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
     survey: SurveySettings = SurveySettings()
+    customers: CustomerSettings = CustomerSettings()
+    scripts: ScriptSettings = ScriptSettings()
     log_format: Literal["auto", "json", "console"] = "auto"
 
     @model_validator(mode="after")
