@@ -21,7 +21,7 @@ import structlog
 
 from callcenter.cli.common import add_dsn_argument, dsn_from_settings, settings_from_args
 from callcenter.cli.run_cmd import CliError, guarded, open_cli_store, start_web, stop_event
-from callcenter.daemon import Daemon, default_consumers
+from callcenter.daemon import Daemon, callback_consumer, default_consumers
 from callcenter.settings import AmiServer, Settings
 from callcenter.sim.clock import SimClock
 from callcenter.sim.model import SimConfig
@@ -114,7 +114,8 @@ async def run(args: argparse.Namespace) -> int:
     settings.servers = [AmiServer(name="sim", host=sim.host, port=sim.port, secret="demo",
                                   reconnect_min_s=0.2, reconnect_max_s=2.0)]
     stop = stop_event()
-    daemon = Daemon(settings, pool, consumers=default_consumers(settings),
+    daemon = Daemon(settings, pool, consumers=[*default_consumers(settings),
+                                               callback_consumer(settings, pool)],
                     on_fatal=lambda task: stop.set())
     await daemon.start()
     try:
