@@ -441,16 +441,21 @@ class PBXSimulator:
     async def inbound_call(self, caller: str, did: str = "800", *,
                            agents: dict[str, AgentScript] | None = None,
                            patience: float | None = None,
-                           caller_name: str | None = None) -> CallHandle:
-        """A customer calls ``did`` (800/801 queues, 1001.. direct); agents follow ``agents``.
+                           caller_name: str | None = None,
+                           press_1_after: float | None = None) -> CallHandle:
+        """A customer calls ``did`` (800/801 queues, 810 with the daemon's priority and
+        callback offer, 1001.. direct); agents follow ``agents``.
 
         ``patience``: the caller hangs up after that many simulated seconds unless
-        an agent answered. Returns at once (the call runs in the background).
+        an agent answered; ``press_1_after``: the caller presses 1 (a callback) after
+        that many seconds in a queue that offers it. Returns at once (the call runs in
+        the background).
         """
         self._check_up()
         self._sync()
         call = InboundCall(self.pbx, self.engine, caller, did, caller_name,
                            scripts=agents, patience=patience)
+        call.press_1_after = press_1_after
         return CallHandle(call.linkedid, call.channel.name, self.pbx.spawn(call.run()))
 
     async def outbound_call(self, agent: str, number: str, *, outcome: str = "answer",
