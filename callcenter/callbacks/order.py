@@ -21,7 +21,9 @@ from callcenter.calls.model import (
     QueueCallerLeft,
 )
 
-FREE_STATES = frozenset({"available"})
+FREE_STATES = frozenset({"available", "wrap_up"})
+"""Member states a callback may take: wrap-up included, the moment app_queue leaves the
+member alone (wrapuptime), so a callback keeps its turn ahead of later callers."""
 
 
 @dataclass(frozen=True)

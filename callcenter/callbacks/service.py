@@ -122,15 +122,16 @@ class CallbackService:
         return {"QUEUE_PRIO": str(prio), "CALLBACK_OFFER": offer}
 
     async def request(self, request: AgiRequest) -> Answer:
-        """Record a callback request (args: queue, linkedid, position, join epoch)."""
-        args = [*request.args, "", "", "", ""]
-        queue, linkedid, position, joined = args[:4]
+        """Record a callback request (args: queue, linkedid, position, join epoch, the
+        PBX's epoch now)."""
+        args = [*request.args, "", "", "", "", ""]
+        queue, linkedid, position, joined, pbx_now = args[:5]
         number = try_normalise(request.get("callerid"))
         found = self.locate(linkedid) if linkedid else None
         server = found[0] if found else (self.servers[0] if len(self.servers) == 1 else None)
         if not (self._offers(queue) and number and linkedid and server):
             return REQUEST_DEFAULT
-        now = datetime.now(UTC)
+        now = _epoch(pbx_now) or datetime.now(UTC)  # waits count on the PBX's clock
         joined_at = _joined(found[1] if found else None, joined, now)
         if (now - joined_at).total_seconds() < self.cfg.queues[queue].offer_after_s:
             return REQUEST_DEFAULT
@@ -277,7 +278,12 @@ def _joined(record: CallRecord | None, epoch: str, now: datetime) -> datetime:
     else now."""
     if record is not None and record.queue_joined_at is not None:
         return record.queue_joined_at
+    return _epoch(epoch) or now
+
+
+def _epoch(text: str) -> datetime | None:
+    """A dialplan ``${EPOCH}`` as a UTC time; None when empty or not a number."""
     try:
-        return datetime.fromtimestamp(float(epoch), UTC) if epoch else now
+        return datetime.fromtimestamp(float(text), UTC) if text else None
     except (ValueError, OverflowError, OSError):
-        return now
+        return None

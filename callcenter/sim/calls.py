@@ -347,7 +347,8 @@ class Call:
         answer: dict[str, str] = {}
         if self.callback_offer:
             answer = await run_agi(pbx, cust, "3", "callback",
-                                   [name, cust.linkedid, str(position), self.cc_joined])
+                                   [name, cust.linkedid, str(position), self.cc_joined,
+                                    str(int(pbx.clock.event_time()))])
             pbx.newexten(cust, "4", "GotoIf", '$["${AGISTATUS}" != "SUCCESS" | '
                          '"${CALLBACK_ACCEPTED}" != "1"]?back')
         if answer.get("AGISTATUS") == "SUCCESS" and answer.get("CALLBACK_ACCEPTED") == "1":
