@@ -12,24 +12,16 @@ import pytest
 from callcenter.cli import main
 from callcenter.deploy.check import check_config
 from callcenter.settings import Settings
-
-SHIPPED = Path(__file__).resolve().parents[1] / "dialplan"
-ENABLED = {"callbacks": {"queues": {"support": {"offer_after_s": 30}}}}
-TODAY = "write = call,agent,originate,reporting,config"
-
+from tests.test_check_config import SHIPPED, mutate
 
 @pytest.fixture
-def conf_dir(tmp_path: Path) -> Path:
-    target = tmp_path / "asterisk"
-    shutil.copytree(SHIPPED, target)
-    return target
+def copied(tmp_path: Path) -> Path:
+    """A copy of the shipped dialplan/ to mutate."""
+    return Path(shutil.copytree(SHIPPED, tmp_path / "asterisk"))
 
 
-def mutate(directory: Path, name: str, old: str, new: str) -> None:
-    path = directory / name
-    text = path.read_text(encoding="utf-8")
-    assert old in text, f"{old!r} not in {name}"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+ENABLED = {"callbacks": {"queues": {"support": {"offer_after_s": 30}}}}
+TODAY = "write = call,agent,originate,reporting,config"
 
 
 def messages(directory: Path, data: dict[str, object] | None = None) -> list[str]:
@@ -47,12 +39,12 @@ def test_shipped_callback_and_priority_dialplan_passes(
 
 @pytest.mark.parametrize("extra", ["system", "command", "dialplan", "user", "all"])
 def test_an_ami_user_with_more_privilege_than_today_is_rejected(
-        conf_dir: Path, extra: str, capsys: pytest.CaptureFixture[str]) -> None:
-    mutate(conf_dir, "manager.conf", TODAY, f"{TODAY},{extra}")
-    found = messages(conf_dir)
+        copied: Path, extra: str, capsys: pytest.CaptureFixture[str]) -> None:
+    mutate(copied, "manager.conf", TODAY, f"{TODAY},{extra}")
+    found = messages(copied)
     assert found and all("manager.conf" in f and "AMI user [callcenter] write grants" in f
                          for f in found), found
-    assert main(["check-config", str(conf_dir)]) == 1
+    assert main(["check-config", str(copied)]) == 1
 
 
 @pytest.mark.parametrize(("name", "old", "new", "expected"), [
@@ -69,8 +61,8 @@ def test_an_ami_user_with_more_privilege_than_today_is_rejected(
     ("extensions.conf", "[callback-dial]", "[callback-dial-old]",
      "context [callback-dial] (callbacks.originate_context) does not exist"),
 ])
-def test_each_callback_inconsistency_is_reported(conf_dir: Path, name: str, old: str,
+def test_each_callback_inconsistency_is_reported(copied: Path, name: str, old: str,
                                                  new: str, expected: str) -> None:
-    mutate(conf_dir, name, old, new)
-    found = messages(conf_dir)
+    mutate(copied, name, old, new)
+    found = messages(copied)
     assert found and all(f.startswith(f"{name}:") and expected in f for f in found), found
