@@ -14,6 +14,7 @@ from callcenter.deploy.check import check_config
 from callcenter.settings import Settings
 from tests.test_check_config import SHIPPED, mutate
 
+
 @pytest.fixture
 def copied(tmp_path: Path) -> Path:
     """A copy of the shipped dialplan/ to mutate."""
