@@ -250,3 +250,23 @@ def tmp_path_of(toml: str) -> Path:
         f.write(toml)
     atexit.register(os.unlink, f.name)
     return Path(f.name)
+
+
+async def test_fastagi_port_taken_is_reported_and_retried(pool: asyncpg.Pool) -> None:
+    from tests.support.wait import until
+
+    taken = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = taken.sockets[0].getsockname()[1]
+    svc, _ = service(pool, settings(agi_port=port))
+    task = asyncio.create_task(svc.serve_forever())
+    try:
+        await until(lambda: svc.last_error is not None)
+        health = svc.health()
+        assert not health["listening"] and f"cannot listen on 127.0.0.1:{port}" in health["error"]
+        taken.close()
+        await taken.wait_closed()
+        await until(lambda: svc.agi.listening)
+        await until(lambda: svc.last_error is None)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)

@@ -13,9 +13,12 @@ from typing import Any
 
 import asyncpg
 import pytest
+from prometheus_client import generate_latest
+from prometheus_client.registry import CollectorRegistry
 
 from callcenter.callbacks.service import CallbackService, callback_linkedid
 from callcenter.daemon import Daemon, callback_consumer
+from callcenter.health import DaemonCollector
 from callcenter.live import LiveConsumer
 from callcenter.settings import CallbackSettings
 from callcenter.sim import AgentScript, PBXSimulator, SimConfig
@@ -84,6 +87,12 @@ async def key_account(pool: asyncpg.Pool, number: str, tier: str) -> None:
                        customer.id, tier)
 
 
+def registry(daemon: Daemon) -> CollectorRegistry:
+    reg = CollectorRegistry()
+    reg.register(DaemonCollector(daemon))
+    return reg
+
+
 def pause_all(sim: PBXSimulator, but: str | None = None) -> None:
     for agent in ("agent1001", "agent1002", "agent1003"):
         if agent != but:
@@ -112,6 +121,13 @@ async def test_a_key_account_waits_ahead_like_on_the_real_pbx(
         prios = {e["CallerIDNum"]: e["Value"] for e in r.events("VarSet")
                  if e["Variable"] == "QUEUE_PRIO" and e["Value"] != "0"}
         assert prios == {"13800000503": "10"}
+        _, report = r.daemon.health()
+        assert report["callbacks"]["listening"] and report["callbacks"]["requests"] == {
+            "priority:ok": 3}
+        assert "FastAGI" not in " ".join(report["problems"])
+        metrics = generate_latest(registry(r.daemon)).decode()
+        assert 'callcenter_fastagi_requests_total{outcome="ok",script="priority"} 3.0' in metrics
+        assert "callcenter_fastagi_listening 1.0" in metrics
         r.sim.agent_pause("agent1001", False)  # the key account is answered first
         await until(lambda: bool(r.events("AgentConnect")))
         assert r.events("AgentConnect")[0]["CallerIDNum"] == "13800000503"

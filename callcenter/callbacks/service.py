@@ -33,6 +33,7 @@ PRIORITY_DEFAULT: Answer = {"QUEUE_PRIO": "0", "CALLBACK_OFFER": "0"}
 REQUEST_DEFAULT: Answer = {"CALLBACK_ACCEPTED": "0"}
 LINKEDID_PREFIX = "cc-cb-"
 TICK_S = 1.0
+MIN_STEP_S = 0.05
 Locate = Callable[[str], tuple[str, CallRecord] | None]
 """linkedid → (server, its open call record) in the daemon's trackers, or None."""
 
@@ -150,15 +151,16 @@ class CallbackService:
     # -- placing callbacks ---------------------------------------------------------------
     async def run(self) -> None:
         """Serve FastAGI and place callbacks until cancelled."""
-        if self.cfg.agi_enabled:
-            await self.agi.start()
         try:
             while True:
+                await self._listen()
                 try:
                     await self.step(datetime.now(UTC))
-                    self.last_error = None
+                    if self.agi.listening or not self.cfg.agi_enabled:
+                        self.last_error = None
                 except UNREACHABLE as exc:
                     self._problem(f"database unreachable: {exc}")
+                await asyncio.sleep(MIN_STEP_S)  # a burst of facts makes one round
                 self._wake.clear()
                 try:
                     await asyncio.wait_for(self._wake.wait(), TICK_S)
@@ -166,6 +168,17 @@ class CallbackService:
                     pass
         finally:
             await self.agi.close()
+
+    async def _listen(self) -> None:
+        """Start the FastAGI server when it should listen and does not (its port taken:
+        an error, tried again next round; callers meanwhile get AGISTATUS=FAILURE)."""
+        if not self.cfg.agi_enabled or self.agi.listening:
+            return
+        try:
+            await self.agi.start()
+        except OSError as exc:
+            self._problem(f"FastAGI cannot listen on {self.cfg.agi_host}:"
+                          f"{self.cfg.agi_port}: {exc}")
 
     async def step(self, now: datetime) -> list[CallbackRequest]:
         """One round: resolve attempts left in progress, publish the board, place what
