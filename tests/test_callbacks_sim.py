@@ -176,6 +176,9 @@ async def test_callback_agent_first_then_customer_records_linked(
             call.linkedid, "13800000501", "support", "waiting", 1)
         board = r.live.state.snapshot(lambda n: n or "")
         assert [(c["queue"], c["waiting"]) for c in board["callbacks"]] == [("support", 1)]
+        support = next(q for q in board["queues"] if q["name"] == "support")
+        assert (support["offered"], support["abandoned"], support["short_abandoned"]) == (
+            2, 0, 0)  # the busy call and the callback's original: no abandon
         assert [e for e in r.events("QueueCallerAbandon")] == []
         assert await busy.wait() == "answered"
         lid = callback_linkedid(req.id, 1)
