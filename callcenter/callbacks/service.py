@@ -74,6 +74,7 @@ class CallbackService:
         self.placed = self.failed_dispatches = 0
         self.last_error: str | None = None
         self._wake = asyncio.Event()
+        self._ending: set[asyncio.Future[None]] = set()
         self.agi = FastAgiServer(self.cfg.agi_host, self.cfg.agi_port,
                                  {"priority": self.priority, "callback": self.request},
                                  {"priority": PRIORITY_DEFAULT, "callback": REQUEST_DEFAULT},
@@ -101,14 +102,16 @@ class CallbackService:
         self.view.apply(facts)
         for f in facts:
             if isinstance(f, CallEnded) and f.call.linkedid.startswith(LINKEDID_PREFIX):
-                asyncio.ensure_future(self._ended(f.call))
+                task = asyncio.ensure_future(self._ended(f.call))
+                self._ending.add(task)
+                task.add_done_callback(self._ending.discard)
         self._wake.set()
 
     async def _ended(self, record: CallRecord) -> None:
         try:
             await self.finish(record.linkedid, attempt_outcome(record))
-        except UNREACHABLE as exc:  # resolved from the call record by the loop later
-            self._problem(f"callback result not stored: {exc}")
+        except Exception as exc:  # noqa: BLE001 - the loop resolves it from the call record
+            self._problem(f"callback result not stored: {type(exc).__name__}: {exc}")
 
     # -- FastAGI handlers ------------------------------------------------------------
     async def priority(self, request: AgiRequest) -> Answer:
@@ -138,7 +141,8 @@ class CallbackService:
             return REQUEST_DEFAULT
         made = await self.repo.request(server=server, linkedid=linkedid, queue=queue,
                                        number=number, joined_at=joined_at,
-                                       position=int(position) if position.isdigit() else None)
+                                       position=int(position) if position.isdigit()
+                                       and int(position) > 0 else None)
         log.info("callback_requested", server=server, linkedid=linkedid, queue=queue,
                  callback_id=made.id)
         self._wake.set()
@@ -185,7 +189,7 @@ class CallbackService:
         may be placed now; returns the open requests."""
         requests = await self.repo.open_requests()
         for r in requests:
-            if r.status == "dialling" and r.dialling and r.dialling not in self.busy.values():
+            if r.status == "dialling" and r.dialling:
                 await self._resolve(r, now)
         self.busy = {i: lid for i, lid in self.busy.items()
                      if any(r.dialling == lid for r in requests)}
@@ -243,8 +247,9 @@ class CallbackService:
         return done
 
     async def _resolve(self, r: CallbackRequest, now: datetime) -> None:
-        """An attempt in progress that this run did not place (a restart): from its call
-        record when there is one; failed when none appeared in ``resolve_after_s``."""
+        """An attempt still in progress in the database whose call is not going on (a
+        restart, or its end not stored): from its call record when there is one; failed
+        when none appeared in ``resolve_after_s``."""
         assert r.dialling is not None
         if self.locate(r.dialling) is not None:
             return  # still going on: its CallEnded will tell
@@ -266,8 +271,10 @@ class CallbackService:
             (q, len(times), min(times)) for q, times in sorted(by_queue.items()))))
 
     def _problem(self, text: str) -> None:
+        """Log ``text`` at error level once (until it changes or things work again)."""
+        if text != self.last_error:
+            log.error("callback_problem", detail=text)
         self.last_error = text
-        log.error("callback_problem", detail=text)
 
     def health(self) -> dict[str, Any]:
         """For ``/readyz`` and ``/metrics``."""
