@@ -28,6 +28,7 @@ from callcenter.store.callbacks import CallbackRepository
 from callcenter.store.customers import CustomerRepository
 from tests.support.settings import sim_settings
 from tests.support.wait import until
+from tests.test_check_config import shipped_dialplan, steps_for
 
 pytest.importorskip("callcenter.calls.tracker")
 
@@ -217,6 +218,24 @@ async def test_callback_agent_first_then_customer_records_linked(
         counts = await r.repo.counts(req.requested_at, req.requested_at.replace(year=2100))
         assert (counts.requested, counts.made, counts.reached) == (1, 1, 1)
         await until(lambda: not r.live.state.snapshot(lambda n: n or "")["callbacks"])
+        assert_runs_the_shipped_dialplan(r.sim.events)
+
+
+def assert_runs_the_shipped_dialplan(events: list[dict[str, Any]]) -> None:
+    """Every application the simulator ran for 810, the priority and callback subroutines
+    and the callback's leg is one of the shipped dialplan's in that extension; AGI, Gosub,
+    Queue, MixMonitor, Dial and Set at the same priority."""
+    dp = shipped_dialplan()
+    contexts = {"sub-queue-priority", "callback-support", "sub-callback", "callback-dial"}
+    ran = [e for e in events if e.get("Event") == "Newexten" and e["Application"] != "NoOp"
+           and (e["Context"] in contexts or e["Extension"] == "810")]
+    assert {e["Context"] for e in ran} == contexts | {"from-trunk"}
+    for e in ran:
+        where = (e["Context"], e["Extension"], e["Priority"], e["Application"])
+        same_app = [s for s in steps_for(dp, e) if s.app == e["Application"]]
+        assert same_app, where
+        if e["Application"] in {"AGI", "Gosub", "Queue", "MixMonitor", "Dial", "Set"}:
+            assert any(s.priority == int(e["Priority"]) for s in same_app), where
 
 
 async def test_the_callers_place_is_kept(pool: asyncpg.Pool, tmp_path: Path) -> None:
