@@ -75,7 +75,9 @@ async def rig(pool: asyncpg.Pool, tmp_path: Path, *, agi: bool = True,
         await until(lambda: service.agi.listening and daemon.clients["sim"].connected
                     and bool(service.view.members))
         sim.pbx.agi_address = ("127.0.0.1", service.agi.port if agi else free_port())
-        yield Rig(sim, daemon, live, service, CallbackRepository(pool), pool)
+        box = Rig(sim, daemon, live, service, CallbackRepository(pool), pool)
+        yield box
+        daemon = box.daemon  # a test may have restarted it
     finally:
         await daemon.stop()
         await sim.stop()
@@ -297,3 +299,36 @@ async def test_customer_no_answer_retries_then_gives_up(
         assert originates == [callback_linkedid(cid, 1), callback_linkedid(cid, 2)]
         counts = await r.repo.counts(got.requested_at, got.requested_at.replace(year=2100))
         assert (counts.requested, counts.made, counts.reached) == (1, 1, 0)
+
+
+async def test_a_callback_being_placed_when_the_daemon_stops_is_not_placed_twice(
+        pool: asyncpg.Pool, tmp_path: Path) -> None:
+    """The daemon stops while the agent's phone rings for a callback (the attempt is
+    stored, the Originate has left); the next run finds the call going on, waits for its
+    end and marks the callback reached, without a second Originate."""
+    async with rig(pool, tmp_path, agent_ring_s=60) as r:
+        pause_all(r.sim, but="agent1001")
+        first_call = AgentScript(answer_after=1.0, talk=10.0)
+        r.sim.set_agent("agent1001", AgentScript(answer_after=40.0, talk=10.0))
+        busy = await r.sim.inbound_call("13800000400", "800", agents={"agent1001": first_call})
+        await until(lambda: bool(r.events("AgentConnect")))
+        await requested(r, "13800000501", wait=1.0)
+        assert await busy.wait() == "answered"
+        await until(lambda: any(a.get("Action") == "Originate" for a in r.sim.actions))
+        await r.daemon.stop()
+        settings = r.daemon.settings
+        service = callback_consumer(settings, pool)
+        r.live = LiveConsumer.from_settings(settings)
+        r.daemon = Daemon(settings, pool, consumers=[r.live, service], log_calls=False)
+        await r.daemon.start()
+        (req,) = await r.repo.open_requests()
+        assert (req.status, req.dialling) == ("dialling", callback_linkedid(req.id, 1))
+
+        async def reached() -> bool:
+            got = await r.repo.get(req.id)
+            return got is not None and got.status == "reached"
+
+        await until(reached, 60)
+        originates = [a["ChannelId"] for a in r.sim.actions if a.get("Action") == "Originate"]
+        assert originates == [callback_linkedid(req.id, 1)]
+        assert [a["outcome"] for a in await r.repo.attempts(req.id)] == ["reached"]
