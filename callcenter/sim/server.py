@@ -216,7 +216,9 @@ class PBXSimulator:
     the CEL rows into ``cel_table`` of that PostgreSQL database (cel_pgsql).
     ``restart_delay_s``: simulated seconds a ``core restart`` keeps the PBX down.
     ``answers_getconfig``: answer ``GetConfig queues.conf`` with the simulated queues (a
-    daemon then leaves rings its queues' member timeout ends to app_queue).
+    daemon then leaves rings its queues' member timeout ends to app_queue). ``agi``: the
+    FastAGI server the dialplan asks (DID 810, callbacks): the daemon's, as
+    extensions.conf's CALLCENTER_AGI.
     """
 
     def __init__(
@@ -242,6 +244,7 @@ class PBXSimulator:
         restart_delay_s: float = 2.0,
         answers_getconfig: bool = False,
         clock: SimClock | None = None,
+        agi: tuple[str, int] | None = ("127.0.0.1", 4573),
     ) -> None:
         self.host, self.port = host, port
         self.username, self.secret = username, secret
@@ -261,6 +264,7 @@ class PBXSimulator:
         self.boots = 0
         self.cel_ami = cel_ami
         self.answers_getconfig = answers_getconfig
+        self.agi = agi
         self.cel_writer = CelWriter(cel_dsn, cel_table) if cel_dsn else None
         self.cel_records: list[CelRecord] = []
         self.actions: list[Frame] = []
@@ -284,6 +288,7 @@ class PBXSimulator:
             self.pbx.recording_files = old.recording_files
             for iface, agent in old.agents.items():
                 self.pbx.agents[iface].script = agent.script
+        self.pbx.agi_address = self.agi
         self.engine = QueueEngine(self.pbx)
         self.action_handler = Actions(self.pbx, self.engine,
                                       answers_getconfig=self.answers_getconfig)
