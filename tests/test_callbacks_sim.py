@@ -74,7 +74,7 @@ async def rig(pool: asyncpg.Pool, tmp_path: Path, *, agi: bool = True,
     try:
         await until(lambda: service.agi.listening and daemon.clients["sim"].connected
                     and bool(service.view.members))
-        sim.pbx.agi_address = ("127.0.0.1", service.agi.port if agi else free_port())
+        sim.use_agi("127.0.0.1", service.agi.port if agi else free_port())
         box = Rig(sim, daemon, live, service, CallbackRepository(pool), pool)
         yield box
         daemon = box.daemon  # a test may have restarted it

@@ -38,6 +38,8 @@ class FastAgiServer:
         """(script, outcome) → how many; outcome ok | default | refused."""
         self.last_error: str | None = None
         self.last_error_at: float | None = None
+        self.on_listening: Callable[[int], None] | None = None
+        """Told the port once the server listens (the demo's simulated PBX asks there)."""
         self._server: asyncio.Server | None = None
         self._sessions: set[asyncio.Task[Any]] = set()
 
@@ -51,6 +53,8 @@ class FastAgiServer:
         self._server = await asyncio.start_server(self._on_client, self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
         log.info("fastagi_listening", host=self.host, port=self.port)
+        if self.on_listening is not None:
+            self.on_listening(self.port)
 
     async def close(self) -> None:
         """Stop listening and end the sessions in progress."""

@@ -114,8 +114,10 @@ async def run(args: argparse.Namespace) -> int:
     settings.servers = [AmiServer(name="sim", host=sim.host, port=sim.port, secret="demo",
                                   reconnect_min_s=0.2, reconnect_max_s=2.0)]
     stop = stop_event()
-    daemon = Daemon(settings, pool, consumers=[*default_consumers(settings),
-                                               callback_consumer(settings, pool)],
+    settings.callbacks.agi_port = 0  # a free port, the simulated PBX's AGI() steps told
+    callbacks = callback_consumer(settings, pool)
+    callbacks.agi.on_listening = lambda port: sim.use_agi(settings.callbacks.agi_host, port)
+    daemon = Daemon(settings, pool, consumers=[*default_consumers(settings), callbacks],
                     on_fatal=lambda task: stop.set())
     await daemon.start()
     try:

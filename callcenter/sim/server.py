@@ -475,6 +475,10 @@ class PBXSimulator:
                             OutboundScript(outcome, ring, talk, hangup_by))
         return CallHandle(call.linkedid, call.channel.name, self.pbx.spawn(call.run()))
 
+    def use_agi(self, host: str, port: int) -> None:
+        """The dialplan's AGI() steps ask ``host:port`` from now on (and after a restart)."""
+        self.agi = self.pbx.agi_address = (host, port)
+
     def supervisor_hangup(self, endpoint: str) -> bool:
         """The supervisor hangs up the phone on which they monitor a call; False if none."""
         self._sync()
