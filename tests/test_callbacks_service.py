@@ -270,3 +270,20 @@ async def test_fastagi_port_taken_is_reported_and_retried(pool: asyncpg.Pool) ->
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_dispatch_with_the_database_down_is_reported_and_goes_on() -> None:
+    from tests.support.wait import until
+
+    dead = await asyncpg.create_pool(f"postgresql://postgres@127.0.0.1:{free_port()}/x",
+                                     min_size=0)
+    svc, _ = service(dead)
+    task = asyncio.create_task(svc.serve_forever())
+    try:
+        await until(lambda: "database unreachable" in (svc.last_error or ""))
+        assert not task.done() and svc.agi.listening  # the dialplan still gets its answers
+        assert "database unreachable" in svc.health()["error"]
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        dead.terminate()

@@ -23,9 +23,9 @@ from callcenter.callbacks.fastagi import Answer, FastAgiServer
 from callcenter.callbacks.order import Pending, QueueView, choose
 from callcenter.calls.model import CallbacksWaiting, CallEnded, CallRecord, Fact
 from callcenter.commands import CommandPort
+from callcenter.db import DATABASE_FAILURES
 from callcenter.settings import CallbackSettings, Settings
 from callcenter.store.callbacks import CallbackRepository, CallbackRequest
-from callcenter.store.writer import UNREACHABLE
 
 log = structlog.get_logger(__name__)
 
@@ -34,6 +34,8 @@ REQUEST_DEFAULT: Answer = {"CALLBACK_ACCEPTED": "0"}
 LINKEDID_PREFIX = "cc-cb-"
 TICK_S = 1.0
 MIN_STEP_S = 0.05
+STEP_TIMEOUT_S = 10.0
+"""A dispatch round taking longer (PostgreSQL stalled) is given up and tried again."""
 Locate = Callable[[str], tuple[str, CallRecord] | None]
 """linkedid → (server, its open call record) in the daemon's trackers, or None."""
 
@@ -159,11 +161,12 @@ class CallbackService:
             while True:
                 await self._listen()
                 try:
-                    await self.step(datetime.now(UTC))
+                    await asyncio.wait_for(self.step(datetime.now(UTC)), STEP_TIMEOUT_S)
                     if self.agi.listening or not self.cfg.agi_enabled:
                         self.last_error = None
-                except UNREACHABLE as exc:
-                    self._problem(f"database unreachable: {exc}")
+                except DATABASE_FAILURES as exc:
+                    self._problem(f"database unreachable or stalled: {type(exc).__name__}: "
+                                  f"{exc}")
                 await asyncio.sleep(MIN_STEP_S)  # a burst of facts makes one round
                 self._wake.clear()
                 try:
