@@ -459,6 +459,64 @@ class ScriptSettings(_Section):
         return ScriptText(**parts)
 
 
+class CallbackQueue(_Section):
+    """Queue callback of one queue: offered after ``offer_after_s`` of waiting; a customer
+    who does not answer is tried ``retries`` more times, ``retry_interval_s`` apart, then
+    the request ends with ``give_up_disposition``."""
+
+    enabled: bool = True
+    offer_after_s: float = Field(default=30.0, ge=0)
+    retries: int = Field(default=2, ge=0, le=20)
+    retry_interval_s: float = Field(default=120.0, gt=0)
+    give_up_disposition: str = Field(default="unreachable", pattern=r"^[a-z][a-z0-9_-]{0,39}$")
+
+
+class CallbackSettings(_Section):
+    """Queue callback and key-account priority, answered to the dialplan by the daemon's
+    FastAGI service (``AGI(agi://<agi_host>:<agi_port>/...)``)."""
+
+    agi_enabled: bool = True
+    agi_host: str = "127.0.0.1"
+    """Loopback only: the FastAGI service answers whoever connects, without a secret."""
+    agi_port: int = Field(default=4573, ge=0, le=65535)
+    request_timeout_s: float = Field(default=1.0, gt=0, le=5)
+    """A request not answered within this long gets the safe default (no priority, no offer)."""
+    originate_context: str = "callback-dial"
+    """The context the agent's leg runs once the agent answers: it dials the customer."""
+    agent_ring_s: float = Field(default=20.0, gt=0)
+    """How long the agent's phone rings for a callback (Originate Timeout)."""
+    resolve_after_s: float = Field(default=300.0, gt=0)
+    """An attempt in progress at a restart whose call is not recorded after this long
+    counts as failed (it is never placed twice)."""
+    key_account_priority: int = Field(default=10, ge=0, le=1000)
+    """QUEUE_PRIO of a key account without a tier in ``tier_priority``."""
+    tier_priority: dict[str, int] = {}
+    """Tier → QUEUE_PRIO of key accounts of that tier (ordinary callers: 0)."""
+    queues: dict[str, CallbackQueue] = {}
+    """Queues offering a callback (absent: no offer)."""
+
+    @field_validator("agi_host")
+    @classmethod
+    def _loopback(cls, value: str) -> str:
+        import ipaddress
+
+        try:
+            if ipaddress.ip_address(value).is_loopback:
+                return value
+        except ValueError:
+            pass
+        raise ValueError("must be a loopback address (127.0.0.1 or ::1): FastAGI has no "
+                         "authentication")
+
+    @field_validator("tier_priority")
+    @classmethod
+    def _priorities(cls, value: dict[str, int]) -> dict[str, int]:
+        bad = [tier for tier, prio in value.items() if not 0 <= prio <= 1000]
+        if bad:
+            raise ValueError(f"priorities must be 0..1000 (tiers {', '.join(bad)})")
+        return value
+
+
 class Settings(_Section):
     """Everything the daemon, the web app and the CLI are configured with."""
 
@@ -476,6 +534,7 @@ class Settings(_Section):
     survey: SurveySettings = SurveySettings()
     customers: CustomerSettings = CustomerSettings()
     scripts: ScriptSettings = ScriptSettings()
+    callbacks: CallbackSettings = CallbackSettings()
     log_format: Literal["auto", "json", "console"] = "auto"
 
     @model_validator(mode="after")

@@ -524,6 +524,8 @@ class CallTracker:
             cs.last_dial_status = value
         elif variable == "QUEUESTATUS" and value in QUEUE_EXITS:
             cs.queue_exit = QUEUE_EXITS[value]
+        elif variable == "CALLBACK_REQUESTED" and value:
+            cs.queue_exit = "callback_requested"  # left the queue to be called back
 
     def _learn_recordings(self, frame: Frame, at: datetime, cs: CallState) -> None:
         """The recording file a channel carries in its ``ChanVariable`` (manager.conf

@@ -21,7 +21,7 @@ import structlog
 
 from callcenter.cli.common import add_dsn_argument, dsn_from_settings, settings_from_args
 from callcenter.cli.run_cmd import CliError, guarded, open_cli_store, start_web, stop_event
-from callcenter.daemon import Daemon, default_consumers
+from callcenter.daemon import Daemon, callback_consumer, default_consumers
 from callcenter.settings import AmiServer, Settings
 from callcenter.sim.clock import SimClock
 from callcenter.sim.model import SimConfig
@@ -115,7 +115,10 @@ async def run(args: argparse.Namespace) -> int:
     settings.servers = [AmiServer(name="sim", host=sim.host, port=sim.port, secret="demo",
                                   reconnect_min_s=0.2, reconnect_max_s=2.0)]
     stop = stop_event()
-    daemon = Daemon(settings, pool, consumers=default_consumers(settings),
+    settings.callbacks.agi_port = 0  # a free port, the simulated PBX's AGI() steps told
+    callbacks = callback_consumer(settings, pool)
+    callbacks.agi.on_listening = lambda port: sim.use_agi(settings.callbacks.agi_host, port)
+    daemon = Daemon(settings, pool, consumers=[*default_consumers(settings), callbacks],
                     on_fatal=lambda task: stop.set())
     await daemon.start()
     try:

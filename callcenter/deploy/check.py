@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from callcenter.deploy.ami_checks import check_manager, unknown_classes
+from callcenter.deploy.callback_checks import check_callbacks
 from callcenter.deploy.cel_checks import cel_servers, check_cel
 from callcenter.deploy.cel_table import check_cel_tables
 from callcenter.deploy.findings import Finding, load_deployment
@@ -33,6 +34,7 @@ def check_config(directory: Path, settings: Settings, server: str | None = None
         *check_monitoring(dep, settings),
         *check_cel(dep, settings, server),
         *check_survey(dep, settings),
+        *check_callbacks(dep, settings),
     }
     return sorted(found)
 

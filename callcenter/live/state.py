@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from callcenter.calls.model import (
     AgentStateChanged,
     CallAnswered,
+    CallbacksWaiting,
     CallEnded,
     CallRecord,
     CallStarted,
@@ -103,6 +104,8 @@ class LiveState:
         self.recording_alerts: deque[RecordingAlert] = deque(maxlen=ALERTS_KEPT)
         self.service_alerts: dict[str, ServiceAlert] = {}
         """The service's problems now (database, spool, dropped data), by problem."""
+        self.callbacks: CallbacksWaiting | None = None
+        """Queue callbacks not placed or not reached yet (the callback service's)."""
         self.latest_at: datetime | None = None
         self.known_queues: set[str] = set()
         """Queues seen since start: they stay on the board after midnight."""
@@ -146,6 +149,10 @@ class LiveState:
         return changed
 
     def _apply(self, f: Fact) -> bool:
+        if isinstance(f, CallbacksWaiting):
+            changed = self.callbacks is None or self.callbacks.waiting != f.waiting
+            self.callbacks = f
+            return changed
         if self.latest_at is None or f.at > self.latest_at:
             self.latest_at = f.at
         if isinstance(f, CallStarted):
@@ -293,6 +300,9 @@ class LiveState:
             "alerts": [_alert(a) for a in self.alerts],
             "service_alerts": [{"at": a.at.isoformat(), "problem": a.problem,
                                 "detail": a.detail} for a in self.service_alerts.values()],
+            "callbacks": [{"queue": q, "waiting": n, "oldest_since": at.isoformat(),
+                           "oldest_s": max(0.0, (now - at).total_seconds())}
+                          for q, n, at in (self.callbacks.waiting if self.callbacks else ())],
             "recording_alerts": [
                 {"at": a.at.isoformat(), "server": a.server, "linkedid": a.linkedid,
                  "file": a.file_name, "status": a.status, "attempts": a.attempts,

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import re
 from collections.abc import AsyncIterator
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,6 +28,7 @@ from callcenter.reports.build import Report, ReportFilter, build_report
 from callcenter.reports.charts import report_charts
 from callcenter.reports.export import filter_text, left_out, tables, to_csv, to_xlsx
 from callcenter.reports.periods import KINDS, Period, PeriodError, parse_period
+from callcenter.store.callbacks import CallbackRepository
 from callcenter.survey.figures import DEFINITIONS as SURVEY_DEFINITIONS
 from callcenter.survey.report import SurveyReport, survey_report
 from callcenter.survey.tables import survey_tables
@@ -90,6 +92,8 @@ async def report_page(request: web.Request) -> web.StreamResponse:
         context["error"] = exc.text(_)
         return aiohttp_jinja2.render_template("reports/report.html", request, context,
                                               status=400)
+    context["callbacks"] = await CallbackRepository(request.app[POOL]).counts(
+        report.period.start, report.period.end, report.filter.queue)
     context.update(report=report, tables=tables(report, _), export_query=request.query_string,
                    filter_text=filter_text(report.filter, _),
                    left_out=left_out(report.total),
@@ -137,7 +141,9 @@ async def report_json(request: web.Request) -> web.StreamResponse:
         "filter": {"queue": report.filter.queue, "agents": list(report.filter.agents)},
         "tables": {t.name: {"columns": [c.label for c in t.columns], "rows": t.rows}
                    for t in tables(report)},
-        "survey": survey_json(await _survey(request, report))})
+        "survey": survey_json(await _survey(request, report)),
+        "callbacks": asdict(await CallbackRepository(request.app[POOL]).counts(
+            report.period.start, report.period.end, report.filter.queue))})
 
 
 def survey_json(survey: SurveyReport) -> dict[str, Any]:

@@ -123,6 +123,8 @@ class QueueConfig:
     autopause: bool = False
     max_wait: float = 60.0
     dynamic: bool = False  # members logged in with QueueAdd (may log out), not queues.conf
+    wrapup: float = 0.0  # wrapuptime: s after a call before app_queue offers the member again
+    callback_context: str = ""  # queues.conf context: a caller pressing 1 leaves for it
 
 
 @dataclass
@@ -138,6 +140,8 @@ class SimConfig:
     supervisors: list[SupervisorConfig] = field(default_factory=lambda: [
         SupervisorConfig("supervisor2001", "Sam Supervisor")])
     survey: SurveyConfig = field(default_factory=SurveyConfig)
+    priority_dids: dict[str, str] = field(default_factory=lambda: {"810": "support"})
+    """DIDs that ask the daemon's FastAGI for the caller's queue priority first."""
 
     @classmethod
     def default(cls, n_agents: int = 3) -> SimConfig:
@@ -226,6 +230,7 @@ class Agent:
     config: AgentConfig
     status: int = 1  # 1 not in use, 2 in use, 6 ringing (app_queue member Status)
     script: AgentScript | None = None
+    wrapup_until: float = 0.0  # app_queue offers no queue call before this
 
     @property
     def interface(self) -> str:
@@ -242,6 +247,7 @@ class Waiter:
     joined: float
     original_position: int
     idle: bool = True  # not ringing anybody and not in retry
+    priority: int = 0  # QUEUE_PRIO: a higher one waits ahead
 
 
 @dataclass

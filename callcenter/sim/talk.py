@@ -102,6 +102,7 @@ class Talk:
     def _release_agent(self, cause: int = 16) -> None:
         self.pbx.hangup(self.agent_ch, cause)
         self.pbx.set_agent_status(self.agent, 1)
+        self.call.engine.wrap_up(self.agent)
         self.call.engine.kick_agent(self.agent)
 
     def end(self, who: str, shutdown: bool = False) -> None:

@@ -18,7 +18,7 @@ WORDS: dict[str, dict[str, str]] = {
         "answered": "Answered call", "abandoned": "Abandoned in queue",
         "timeout": "Queue timeout", "no_agents": "No agents", "no_answer": "Not answered",
         "busy": "Line busy", "failed": "Call failed", "incomplete": "Incomplete record",
-        "open": "In progress"},
+        "callback_requested": "Callback requested", "open": "In progress"},
     "direction": {"inbound": "Inbound", "outbound": "Outbound", "internal": "Internal"},
     "hangup_by": {"caller": "The customer hung up", "agent": "The agent hung up",
                   "system": "Ended by the system"},
