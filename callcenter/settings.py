@@ -489,9 +489,7 @@ class CallbackSettings(_Section):
     """An attempt in progress at a restart whose call is not recorded after this long
     counts as failed (it is never placed twice)."""
     key_account_priority: int = Field(default=10, ge=0, le=1000)
-    """QUEUE_PRIO of a key account without a tier in ``tier_priority``."""
-    tier_priority: dict[str, int] = {}
-    """Tier → QUEUE_PRIO of key accounts of that tier (ordinary callers: 0)."""
+    """QUEUE_PRIO of a key account without a tier (a tier's is ``customers.tiers``')."""
     queues: dict[str, CallbackQueue] = {}
     """Queues offering a callback (absent: no offer)."""
 
@@ -507,14 +505,6 @@ class CallbackSettings(_Section):
             pass
         raise ValueError("must be a loopback address (127.0.0.1 or ::1): FastAGI has no "
                          "authentication")
-
-    @field_validator("tier_priority")
-    @classmethod
-    def _priorities(cls, value: dict[str, int]) -> dict[str, int]:
-        bad = [tier for tier, prio in value.items() if not 0 <= prio <= 1000]
-        if bad:
-            raise ValueError(f"priorities must be 0..1000 (tiers {', '.join(bad)})")
-        return value
 
 
 class Settings(_Section):

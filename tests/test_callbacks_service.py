@@ -30,16 +30,17 @@ from callcenter.commands import CommandPort
 from callcenter.settings import Settings, SettingsError, load_settings
 from callcenter.sim.runconfig import free_port
 from callcenter.store.callbacks import CallbackRepository
-from callcenter.store.customers import CustomerRepository
+from callcenter.store.customers import CustomerEdit, CustomerRepository
 
 T0 = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)
 
 
 def settings(**callbacks: Any) -> Settings:
-    base = {"agi_port": 0, "tier_priority": {"gold": 20},
+    base = {"agi_port": 0,
             "queues": {"support": {"offer_after_s": 0, "retries": 1, "retry_interval_s": 60,
                                    "give_up_disposition": "unreachable"}}}
     return Settings.model_validate({"callbacks": base | callbacks,
+                                    "customers": {"tiers": {"gold": 20}},
                                     "servers": [{"name": "pbx"}]})
 
 
@@ -75,8 +76,8 @@ def service(pool: asyncpg.Pool, cfg: Settings | None = None) -> tuple[CallbackSe
 
 
 async def key_account(pool: asyncpg.Pool, number: str, tier: str | None) -> None:
-    customer = await CustomerRepository(pool).create(name="Key", company="", notes="",
-                                                     phones=[number], actor="t")
+    customer = await CustomerRepository(pool).create(
+        CustomerEdit(name="Key", company="", notes="", phones=[number]), actor="t")
     await pool.execute("UPDATE customers SET key_account = true, tier = $2 WHERE id = $1",
                        customer.id, tier)
 
@@ -237,7 +238,7 @@ def test_choose_keeps_the_callers_place() -> None:
 
 def test_settings_refuse_a_fastagi_address_beyond_loopback() -> None:
     for bad in ('agi_host = "0.0.0.0"', 'agi_host = "10.0.0.5"', "agi_port = 70000",
-                "[callbacks.tier_priority]\ngold = -1",
+                "key_account_priority = -1",
                 '[callbacks.queues.support]\ngive_up_disposition = "Bad Words"'):
         toml = bad if bad.startswith("[callbacks.") else f"[callbacks]\n{bad}"
         with pytest.raises(SettingsError, match="callbacks"):

@@ -25,7 +25,7 @@ from callcenter.sim import AgentScript, PBXSimulator, SimConfig
 from callcenter.sim.outbound import OutboundScript
 from callcenter.sim.runconfig import free_port
 from callcenter.store.callbacks import CallbackRepository
-from callcenter.store.customers import CustomerRepository
+from callcenter.store.customers import CustomerEdit, CustomerRepository
 from tests.support.settings import sim_settings
 from tests.support.wait import until
 from tests.test_check_config import shipped_dialplan, steps_for
@@ -64,7 +64,7 @@ async def rig(pool: asyncpg.Pool, tmp_path: Path, *, agi: bool = True,
     await sim.start()
     settings = sim_settings(sim, tmp_path)
     settings.callbacks = CallbackSettings.model_validate({
-        "agi_port": 0, "tier_priority": {"gold": 10},
+        "agi_port": 0,
         "queues": {"support": {"offer_after_s": 0, "retries": 1, "retry_interval_s": 0.5,
                                "give_up_disposition": "no_contact"}}} | callbacks)
     live = LiveConsumer.from_settings(settings)
@@ -84,8 +84,8 @@ async def rig(pool: asyncpg.Pool, tmp_path: Path, *, agi: bool = True,
 
 
 async def key_account(pool: asyncpg.Pool, number: str, tier: str) -> None:
-    customer = await CustomerRepository(pool).create(name="Key", company="", notes="",
-                                                     phones=[number], actor="t")
+    customer = await CustomerRepository(pool).create(
+        CustomerEdit(name="Key", company="", notes="", phones=[number]), actor="t")
     await pool.execute("UPDATE customers SET key_account = true, tier = $2 WHERE id = $1",
                        customer.id, tier)
 

@@ -42,7 +42,9 @@ def test_shipped_survey_passes_and_its_prompts_are_8khz_mono_16bit() -> None:
 def test_reading_user_is_harmless_without_surveys(conf_dir: Path) -> None:
     warning = " warning: Queue(support) runs the survey but survey.queues does not list 'support'"
     lines = [line_of(conf_dir, "extensions.conf", at) for at in (
-        "Queue(support,ct,,,${QUEUE_WAIT})", "sub-record-agent)", "n(toqueue),Queue")]
+        "Queue(support,ct,,,${QUEUE_WAIT})", "sub-record-agent)")]
+    lines += [line_of(conf_dir, "extensions.conf", "Gosub(sub-queue-priority,s,1(support))") + 1,
+              line_of(conf_dir, "extensions.conf", "n(toqueue),Queue")]
     assert messages(conf_dir, Settings.model_validate({"survey": {"queues": []}})) == [
         f"extensions.conf:{line}:{warning}" for line in lines]
 

@@ -64,6 +64,7 @@ class CallbackService:
                  locate: Locate = lambda linkedid: None, servers: Sequence[str] = (),
                  on_board: Callable[[Fact], None] | None = None) -> None:
         self.cfg: CallbackSettings = settings.callbacks
+        self.tiers = settings.customers.tiers
         self.interface_template = settings.agent_panel.interface_template
         self.repo = repo
         self.locate = locate
@@ -123,8 +124,7 @@ class CallbackService:
         offer = "1" if self._offers(queue) else "0"
         number = try_normalise(request.get("callerid"))
         account = await self.repo.key_account(number) if number else None
-        prio = 0 if account is None else self.cfg.tier_priority.get(
-            account, self.cfg.key_account_priority)
+        prio = 0 if account is None else self.tiers.get(account, self.cfg.key_account_priority)
         return {"QUEUE_PRIO": str(prio), "CALLBACK_OFFER": offer}
 
     async def request(self, request: AgiRequest) -> Answer:
