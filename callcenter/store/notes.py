@@ -1,13 +1,16 @@
-"""Call notes (the record sheets), complaints, follow-ups and the calls placed for them."""
+"""Call notes (the record sheets), follow-ups and the calls placed for them (a complaint
+note registers its complaint through :mod:`callcenter.store.complaints`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import asyncpg
+
+from callcenter.store.complaints import ComplaintRepository, Registration
 
 LINK_BEFORE = timedelta(minutes=1)
 LINK_AFTER = timedelta(minutes=15)
@@ -30,25 +33,6 @@ class CallNote:
     customer_id: int | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
-
-
-@dataclass
-class Complaint:
-    """A complaint opened by a complaint note, answered by ``due_at`` (UTC)."""
-
-    id: int
-    note: CallNote
-    opened_at: datetime
-    due_at: datetime
-    status: str
-    response: str = ""
-    answered_by: str | None = None
-    answered_at: datetime | None = None
-    customer_name: str | None = None
-
-    def overdue(self, now: datetime) -> bool:
-        """Still open after its deadline."""
-        return self.status == "open" and now > self.due_at
 
 
 @dataclass
@@ -84,13 +68,6 @@ ON CONFLICT (server, linkedid, agent) DO UPDATE SET category = EXCLUDED.category
     customer_id = EXCLUDED.customer_id, updated_at = now()
 RETURNING *"""
 
-_COMPLAINTS = """SELECT k.*, n.id AS n_id, n.server AS n_server, n.linkedid AS n_linkedid,
-    n.agent AS n_agent, n.category AS n_category, n.content AS n_content, n.result AS n_result,
-    n.follow_up_on AS n_follow_up_on, n.customer_id AS n_customer_id,
-    n.created_at AS n_created_at, n.updated_at AS n_updated_at, c.name AS customer_name
-FROM complaints k JOIN call_notes n ON n.id = k.note_id
-LEFT JOIN customers c ON c.id = n.customer_id"""
-
 _FOLLOW_UPS = """SELECT f.*, c.name AS customer_name, coalesce((SELECT json_agg(json_build_object(
     'server', fc.server, 'requested_at', fc.requested_at, 'ok', fc.ok, 'message', fc.message,
     'linkedid', fc.linkedid) ORDER BY fc.requested_at) FROM follow_up_calls fc
@@ -113,12 +90,6 @@ _HANDLED = """(c.agent = $1 OR EXISTS (SELECT 1 FROM ring_attempts r WHERE r.ser
     AND t.to_agent = $1))"""
 
 
-def _complaint(row: asyncpg.Record) -> Complaint:
-    return Complaint(row["id"], _note(row, "n_"), row["opened_at"], row["due_at"], row["status"],
-                     row["response"], row["answered_by"], row["answered_at"],
-                     row["customer_name"])
-
-
 def _follow_up(row: asyncpg.Record) -> FollowUp:
     return FollowUp(row["id"], row["agent"], row["number"], row["due_on"], row["purpose"],
                     row["status"], row["customer_id"], row["customer_name"], row["note_id"],
@@ -136,21 +107,21 @@ class NoteRepository:
     # -- notes ---------------------------------------------------------------------------
     async def save_note(self, server: str, linkedid: str, agent: str, *, category: str,
                         content: str, result: str, follow_up_on: date | None,
-                        customer_id: int | None, complaint_due_at: datetime | None = None,
-                        follow_up_number: str | None = None) -> CallNote:
+                        customer_id: int | None, complaint: Registration | None = None,
+                        actor: str = "", follow_up_number: str | None = None) -> CallNote:
         """Create or replace ``agent``'s note on the call, in one transaction.
 
-        ``complaint_due_at`` opens the note's complaint (once: a later edit keeps
-        the first deadline). A ``follow_up_on`` date with a ``follow_up_number``
+        ``complaint`` registers the note's complaint (by ``actor``; once: a later
+        edit keeps the first one). A ``follow_up_on`` date with a ``follow_up_number``
         plans (or moves) the note's follow-up; no date cancels an open one.
         """
         async with self.pool.acquire() as conn, conn.transaction():
             row = await conn.fetchrow(_UPSERT_NOTE, server, linkedid, agent, category, content,
                                       result, follow_up_on, customer_id)
             note = _note(row)
-            if complaint_due_at is not None:
-                await conn.execute("INSERT INTO complaints (note_id, due_at) VALUES ($1, $2)"
-                                   " ON CONFLICT (note_id) DO NOTHING", note.id, complaint_due_at)
+            if complaint is not None:
+                await ComplaintRepository(self.pool).register(
+                    replace(complaint, note_id=note.id), actor, conn=conn)
             if follow_up_on is not None and follow_up_number:
                 await conn.execute(
                     "INSERT INTO follow_ups (agent, number, customer_id, note_id, due_on,"
@@ -203,28 +174,6 @@ class NoteRepository:
             " AND n.linkedid = c.linkedid AND n.agent = $1)"
             " ORDER BY c.ended_at LIMIT $4", agent, since, ended_before, limit)
         return [dict(r) for r in rows]
-
-    # -- complaints ----------------------------------------------------------------------
-    async def complaints(self, status: str | None = None, limit: int = 200) -> list[Complaint]:
-        """Complaints (of ``status``, or all), the soonest deadline first."""
-        rows = await self.pool.fetch(
-            f"{_COMPLAINTS} WHERE $1::text IS NULL OR k.status = $1"
-            " ORDER BY k.status = 'open' DESC, k.due_at, k.id LIMIT $2", status, limit)
-        return [_complaint(r) for r in rows]
-
-    async def complaint(self, complaint_id: int) -> Complaint | None:
-        """One complaint, or None."""
-        row = await self.pool.fetchrow(f"{_COMPLAINTS} WHERE k.id = $1", complaint_id)
-        return _complaint(row) if row else None
-
-    async def answer_complaint(self, complaint_id: int, response: str, actor: str,
-                               status: str = "answered") -> Complaint | None:
-        """Record the answer to the customer (``answered``) or close it (``closed``)."""
-        found = await self.pool.fetchval(
-            "UPDATE complaints SET response = $2, status = $3, answered_by = $4,"
-            " answered_at = coalesce(answered_at, now()) WHERE id = $1 RETURNING id",
-            complaint_id, response, status, actor)
-        return None if found is None else await self.complaint(complaint_id)
 
     # -- follow-ups ----------------------------------------------------------------------
     async def create_follow_up(self, agent: str, number: str, due_on: date, purpose: str,

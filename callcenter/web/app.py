@@ -58,6 +58,7 @@ FEATURES = (
     "callcenter.agentpanel.web",
     "callcenter.console.web",
     "callcenter.monitoring.web",
+    "callcenter.complaints.web",
 )
 
 
