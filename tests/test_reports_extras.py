@@ -29,8 +29,8 @@ async def add_notes(pool: asyncpg.Pool) -> None:
             "INSERT INTO call_notes (server, linkedid, agent, category) VALUES ($1, $2, $3, $4)"
             " RETURNING id", n.server, n.linkedid, n.agent, category)
         if n.linkedid == "c3":
-            await pool.execute("INSERT INTO complaints (note_id, due_at) VALUES ($1, $2)",
-                               note_id, at(86400))
+            await pool.execute("INSERT INTO complaints (note_id, opened_at, due_at)"
+                               " VALUES ($1, $2, $3)", note_id, at(100), at(86400))
 
 
 async def test_notes_agree_with_the_python_form(pool: asyncpg.Pool) -> None:
@@ -43,7 +43,10 @@ async def test_notes_agree_with_the_python_form(pool: asyncpg.Pool) -> None:
     for row in report.agents:
         assert row.notes is not None
         assert row.notes.as_dict() == expected[row.agent].as_dict(), row.agent
-    assert report.notes.complaint_rate == 1 / 5 and report.notes.notes_completeness == 3 / 5
+    assert report.notes.notes_completeness == 3 / 5
+    # complaint rate (store.kpi_reads): 1 complaining customer (c3's complaint, no number)
+    # over 5 customers served (c1..c5 answered, no caller IDs: one customer each)
+    assert report.complaint_rate == 1 / 5
 
 
 async def test_qa_average_of_submitted_reviews(pool: asyncpg.Pool) -> None:

@@ -28,7 +28,7 @@ ALTER TABLE complaints
     ADD COLUMN verdict_at        timestamptz,
     ADD COLUMN escalated_to      text,                            -- a supervisor's username
     ADD COLUMN round             integer NOT NULL DEFAULT 1 CHECK (round >= 1),
-    ADD COLUMN first_due_at      timestamptz,                     -- the first round's deadline
+    ADD COLUMN first_due_at      timestamptz,                     -- the first round's deadline (null: due_at)
     ADD COLUMN registered_by     text,
     ADD COLUMN closed_at         timestamptz,
     ADD CHECK ((server IS NULL) = (linkedid IS NULL));
@@ -39,7 +39,6 @@ UPDATE complaints k SET first_due_at = k.due_at, agent = n.agent, server = n.ser
     number = (SELECT CASE WHEN c.direction = 'inbound' THEN c.caller END FROM calls c
               WHERE c.server = n.server AND c.linkedid = n.linkedid)
 FROM call_notes n WHERE n.id = k.note_id;
-ALTER TABLE complaints ALTER COLUMN first_due_at SET NOT NULL;
 
 CREATE INDEX complaints_pending_idx ON complaints (due_at)
     WHERE status IN ('registered', 'investigating', 'escalated');

@@ -27,6 +27,7 @@ from callcenter.reports.build import Report, ReportFilter, build_report
 from callcenter.reports.charts import report_charts
 from callcenter.reports.export import filter_text, left_out, tables, to_csv, to_xlsx
 from callcenter.reports.periods import KINDS, Period, PeriodError, parse_period
+from callcenter.store import kpi_reads
 from callcenter.web.auth import current_user, require_role
 from callcenter.web.keys import AUDIT, CATALOGUES, POOL, SETTINGS
 from callcenter.web.nav import add_nav
@@ -73,7 +74,8 @@ async def report_page(request: web.Request) -> web.StreamResponse:
     _ = request.app[CATALOGUES].gettext(who.language)
     context: dict[str, Any] = {"kinds": KINDS, "query": request.query,
                                "definitions": {k: v[who.language] for k, v in
-                                               DEFINITIONS.items()},
+                                               DEFINITIONS.items()} | {
+                                   "complaint_rate": _(kpi_reads.definition("complaint_rate"))},
                                **await _choices(request)}
     try:
         report = await _report(request)

@@ -29,7 +29,7 @@ class Complaint:
     status: str
     opened_at: datetime
     due_at: datetime
-    first_due_at: datetime
+    first_due_at: datetime | None = None
     round: int = 1
     reason: str | None = None
     customer_id: int | None = None

@@ -26,8 +26,9 @@ from typing import Literal
 
 import asyncpg
 
-Grain = Literal["day", "week", "month", "quarter", "year"]
+Grain = Literal["day", "week", "month", "quarter", "year", "period"]
 GRAINS: tuple[Grain, ...] = ("day", "week", "month", "quarter", "year")
+"""The calendar grains; ``period`` is one bucket for the whole query (a report's period)."""
 Dimension = Literal["centre", "agent", "queue", "department", "reason"]
 DIMENSIONS: tuple[Dimension, ...] = ("centre", "agent", "queue", "department", "reason")
 Kind = Literal["rate", "mean_s", "count"]
@@ -47,6 +48,10 @@ class KpiQuery:
     """Agent → department."""
     qa_pass_total: float = 60.0
     satisfied_min_score: int = 4
+    queue: str | None = None
+    """Only the facts of this queue."""
+    agents: tuple[str, ...] = ()
+    """Only the facts of these agents (a team); empty = all."""
 
 
 @dataclass(frozen=True)
@@ -60,19 +65,22 @@ class KpiValue:
     den: int
 
 
-# The facts' common parameters ($1..$5) and the grouping's ($6..$10).
+# The facts' common parameters ($1..$5), the grouping's ($6..$10), the filter's ($11, $12).
 _AGGREGATE = """
 WITH p AS (SELECT $1::timestamptz AS start, $2::timestamptz AS end_, $3::timestamptz AS now,
                   $4::float8 AS qa_pass, $5::int AS sat_min),
 f(at, agent, queue, reason, shared, num_key, den_key, value) AS ({facts}),
 d AS (SELECT * FROM unnest($9::text[], $10::text[]) AS d(agent, department)),
-g AS (SELECT date_trunc($6, f.at AT TIME ZONE $7)::date AS bucket,
+g AS (SELECT CASE WHEN $6 = 'period' THEN ($1 AT TIME ZONE $7)::date
+                  ELSE date_trunc($6, f.at AT TIME ZONE $7)::date END AS bucket,
              CASE $8 WHEN 'centre' THEN '' WHEN 'agent' THEN coalesce(f.agent, '')
                      WHEN 'queue' THEN coalesce(f.queue, '')
                      WHEN 'department' THEN coalesce(d.department, '')
                      ELSE f.reason END AS grp,
              f.shared, f.num_key, f.den_key, f.value
-      FROM f LEFT JOIN d ON d.agent = f.agent),
+      FROM f LEFT JOIN d ON d.agent = f.agent
+      WHERE ($11::text IS NULL OR f.queue = $11)
+        AND ($12::text[] IS NULL OR f.agent = ANY($12::text[]))),
 s AS (SELECT DISTINCT bucket, grp FROM g WHERE grp IS NOT NULL)
 SELECT s.bucket, s.grp, count(DISTINCT g.num_key) AS num, count(DISTINCT g.den_key) AS den,
        avg(g.value)::float8 AS mean
@@ -91,7 +99,7 @@ async def _aggregate(conn: asyncpg.Connection, q: KpiQuery, facts: str,
     rows = await conn.fetch(
         _AGGREGATE.format(facts=facts), q.start, q.end, q.now, q.qa_pass_total,
         q.satisfied_min_score, q.grain, q.tz, q.by, list(q.departments),
-        list(q.departments.values()))
+        list(q.departments.values()), q.queue, list(q.agents) or None)
     return [KpiValue(r["bucket"], r["grp"], _value(kind, r["num"], r["den"], r["mean"]),
                      r["num"], r["den"]) for r in rows]
 
@@ -156,8 +164,9 @@ async def complaint_on_time_rate(conn: asyncpg.Connection, q: KpiQuery) -> list[
     (one still within its deadline and unanswered is not counted yet)."""
     return await _aggregate(conn, q, f"""
 SELECT k.opened_at, {_WHO}, c.queue, k.reason, false,
-       CASE WHEN k.answered_at <= k.first_due_at THEN k.id::text END,
-       CASE WHEN k.answered_at IS NOT NULL OR k.first_due_at <= p.now THEN k.id::text END,
+       CASE WHEN k.answered_at <= coalesce(k.first_due_at, k.due_at) THEN k.id::text END,
+       CASE WHEN k.answered_at IS NOT NULL OR coalesce(k.first_due_at, k.due_at) <= p.now
+            THEN k.id::text END,
        NULL::float8
 FROM complaints k {_COMPLAINT_CALL} WHERE {_IN.format(at="k.opened_at")}""", "rate")
 
