@@ -62,7 +62,7 @@ class ComplaintDesk:
         """The complaint, when ``actor`` may see it; :class:`NotFound` otherwise."""
         found = await self.repo.get(complaint_id)
         if found is None or not self._visible(actor, found):
-            raise NotFound(f"no complaint {complaint_id}")
+            raise NotFound("No such complaint.")
         return found
 
     @staticmethod

@@ -3,7 +3,7 @@ and the steps the user's role may take; the overdue watch feeding the wallboard.
 
 Forms post back; bad input re-renders the page with the errors (400, naming the
 field), a step that does not fit the state is a 409, a role that may not take it a
-403, and a database that does not answer the error page (503).
+403; a database that does not answer gives the error page (503, callcenter.web.errors).
 """
 
 from __future__ import annotations
@@ -24,10 +24,11 @@ from callcenter.complaints.overdue import OverdueWatch
 from callcenter.complaints.service import ComplaintDesk, Conflict, Forbidden, NotFound
 from callcenter.db import DATABASE_FAILURES
 from callcenter.store.complaints import Listing
-from callcenter.web.auth import Principal, current_user, require_role
-from callcenter.web.keys import LIVE, POOL, SETTINGS
+from callcenter.web.auth import Principal, current_user, optional_user, require_role
+from callcenter.web.keys import CATALOGUES, LIVE, POOL, SETTINGS
 from callcenter.web.nav import add_nav
 from callcenter.web.wallboard import add_board_part
+from callcenter.web.words import labeller
 
 log = structlog.get_logger(__name__)
 
@@ -38,30 +39,40 @@ WATCH_TICK_S = 1.0
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+def refusal(request: web.Request, who: Principal | None, exc: Exception) -> str:
+    """Why a step was refused, in the user's language (the state and step as words)."""
+    why = exc.args[0] if exc.args else exc
+    if not isinstance(why, workflow.TransitionError) or who is None:
+        return str(why)
+    _ = request.app[CATALOGUES].gettext(who.language)
+    label, p = labeller(_), why.params
+    words = {"state": label("complaint", p.get("state")),
+             "action": label("complaint_step", p.get("action")), "role": _(p.get("role", ""))}
+    return _(why.msgid, **{k: v for k, v in words.items() if k in p})
+
+
 def page(handler: Handler) -> Handler:
-    """HTTP errors for the desk's refusals (403, 404, 409) and for a database that does
-    not answer (503: the error page)."""
+    """HTTP errors for the desk's refusals (403, 404, 409); a database that does not
+    answer is the error page's (503, callcenter.web.errors)."""
 
     async def run(request: web.Request) -> web.StreamResponse:
         try:
             return await handler(request)
         except Forbidden as exc:
-            raise web.HTTPForbidden(text=f"403: {exc}") from None
+            who = await optional_user(request)
+            raise web.HTTPForbidden(text=f"403: {refusal(request, who, exc)}") from None
         except NotFound as exc:
             raise web.HTTPNotFound(text=f"404: {exc}") from None
         except Conflict as exc:
-            raise web.HTTPConflict(text=f"409: {exc}") from None
-        except DATABASE_FAILURES as exc:
-            log.error("complaints_database_failed", path=request.path, error=repr(exc))
-            raise web.HTTPServiceUnavailable(
-                text="503: The database is not answering.") from None
+            who = await optional_user(request)
+            raise web.HTTPConflict(text=f"409: {refusal(request, who, exc)}") from None
 
     return run
 
 
 def _id(value: str) -> int:
     if not value.isdigit() or len(value) > 18:
-        raise NotFound(f"no complaint {value[:20]}")
+        raise NotFound("No such complaint.")
     return int(value)
 
 

@@ -22,7 +22,7 @@ import structlog
 from aiohttp import web
 
 from callcenter.metrics import DEFINITIONS, MetricSettings
-from callcenter.reports import rollup
+from callcenter.reports import kpi, rollup
 from callcenter.reports.build import Report, ReportFilter, build_report
 from callcenter.reports.charts import report_charts
 from callcenter.reports.export import filter_text, left_out, tables, to_csv, to_xlsx
@@ -162,4 +162,5 @@ def setup(app: web.Application) -> None:
     r.add_get(r"/reports/export.{fmt:csv|xlsx}", report_export)
     r.add_get("/api/v1/reports", report_json)
     add_nav(app, "/reports", "Reports", ROLES)
+    kpi.setup(app)
     app.cleanup_ctx.append(keep_rollup)
