@@ -68,6 +68,8 @@ async def test_every_page_for_every_role_goes_through_translation(
     await pool.execute("INSERT INTO call_notes (server, linkedid, agent, category, content)"
                        " VALUES ('pbx1', 'c2', 'agent1002', 'complaint', '⟦text⟧')")
     await seed_complaint(pool)
+    # the audit page shows action codes and objects as stored (data): keep it to the seed's
+    await pool.execute("DELETE FROM audit_log WHERE object LIKE 'complaint:%'")
     live = LiveConsumer.from_settings(settings)
     leaks: dict[tuple[str, str], list[str]] = {}
     try:

@@ -90,13 +90,13 @@ def _day(text: str | None, field: str, default: date) -> date:
                       value=text) from None
 
 
-def bucket_label(day: date, grain: str) -> str:
-    """2026-11-03, 2026-W45, 2026-11, 2026-Q4 or 2026."""
+def bucket_label(day: date, grain: str, _: Gettext) -> str:
+    """2026-11-03, 2026-W45, 2026-11, 2026-Q4 (in ``_``'s language) or 2026."""
     if grain == "week":
-        year, week, _ = day.isocalendar()
+        year, week, _weekday = day.isocalendar()
         return f"{year}-W{week:02d}"
     if grain == "quarter":
-        return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+        return _("%(year)d-Q%(quarter)d", year=day.year, quarter=(day.month - 1) // 3 + 1)
     return {"day": day.isoformat(), "month": day.strftime("%Y-%m"),
             "year": str(day.year)}.get(grain, day.isoformat())
 
@@ -120,7 +120,7 @@ async def kpi_table(request: web.Request, q: KpiQuery, _: Gettext) -> KpiTable:
             for v in await read(conn, q):
                 values.setdefault((v.bucket, v.group), {})[name] = cell(kind, v.value)
     rows: list[list[Cell]] = [
-        [bucket_label(b, q.grain), group_word(q.by, g, _), *(found.get(n) for n in KPIS)]
+        [bucket_label(b, q.grain, _), group_word(q.by, g, _), *(found.get(n) for n in KPIS)]
         for (b, g), found in sorted(values.items())]
     headings = [_("Period"), _(BY_LABELS[q.by]), *(_(LABELS[n]) for n in KPIS)]
     start = q.start.astimezone(ZoneInfo(q.tz)).date()
