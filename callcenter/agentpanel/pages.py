@@ -185,6 +185,7 @@ async def follow_up_status(request: web.Request) -> web.StreamResponse:
 
 
 # -- complaints (moved) -------------------------------------------------------------------
+@require_role(*CUSTOMER_ROLES)
 async def complaints_moved(request: web.Request) -> web.StreamResponse:
     """The complaints are at /complaints now (callcenter.complaints)."""
     raise web.HTTPMovedPermanently("/complaints")

@@ -165,9 +165,12 @@ async def keep_watch(app: web.Application) -> AsyncIterator[None]:
         while True:
             try:
                 desk.watch.load(await desk.repo.pending_deadlines(), datetime.now(UTC))
-            except DATABASE_FAILURES as exc:
+            except DATABASE_FAILURES as exc:  # the board says so; /readyz reports the database
                 desk.watch.load_failed(datetime.now(UTC))
                 log.error("complaint_deadlines_unreadable", error=repr(exc))
+            except Exception:  # never a silent stop: logged, tried again
+                desk.watch.load_failed(datetime.now(UTC))
+                log.exception("complaint_deadlines_failed")
             await asyncio.sleep(every)
 
     async def tick() -> None:
