@@ -4,22 +4,19 @@ without a reload, and answering it clears the alert."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 import pytest
-from aiohttp import web
 
 from callcenter.complaints.overdue import OverdueWatch
 from callcenter.complaints.service import ComplaintDesk
 from callcenter.live import LiveConsumer
 from callcenter.settings import Settings
 from callcenter.store.users import UserRepository
-from callcenter.web.app import CORE_FEATURES, create_app
+from callcenter.web.app import CORE_FEATURES
 from callcenter.web.testing import ensure_user
-from tests.support.web_board import sign_in
+from tests.support.web_board import serve, sign_in
 
 pytestmark = pytest.mark.browser
 FEATURES = (*CORE_FEATURES, "callcenter.complaints.web")
@@ -28,22 +25,6 @@ WORDS = {  # what the pages say, per language
     "en": {"registered": "Registered", "escalated": "Reopened, escalated",
            "closed": "Closed complaint"},
 }
-
-
-@contextlib.asynccontextmanager
-async def serve(settings: Settings, pool: asyncpg.Pool, live: Any = None
-                ) -> AsyncIterator[str]:
-    """The core app with the complaint pages on 127.0.0.1; yields its base URL."""
-    settings.web.secure_cookies = False
-    runner = web.AppRunner(create_app(settings, pool, live=live, features=FEATURES))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
 
 
 async def supervisor(pool: asyncpg.Pool, lang: str) -> tuple[str, str]:
@@ -72,7 +53,7 @@ async def test_a_complaint_from_registration_through_escalation_to_closure(
 
     words = WORDS[lang]
     name, password = await supervisor(pool, lang)
-    async with serve(Settings(), pool) as base, async_playwright() as pw:
+    async with serve(Settings(), pool, features=FEATURES) as base, async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=chromium)
         try:
             page = await browser.new_page()
@@ -122,7 +103,7 @@ async def test_an_overdue_complaint_raises_the_wallboard_alert_until_answered(
     settings.agent_panel.complaint_response_hours = 4 / 3600  # due 4 s after registration
     name, password = await supervisor(pool, "en")
     live = LiveConsumer.from_settings(settings)
-    async with serve(settings, pool, live=live) as base, async_playwright() as pw:
+    async with serve(settings, pool, live=live, features=FEATURES) as base, async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=chromium)
         try:
             context = await browser.new_context()

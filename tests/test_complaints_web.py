@@ -3,38 +3,24 @@ may take, filters, the timeline and audit, and a database that does not answer."
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
-import pytest
 
 from callcenter.complaints.overdue import OverdueWatch
 from callcenter.complaints.service import ComplaintDesk
 from callcenter.settings import Settings
 from callcenter.store.audit import AuditRepository
 from callcenter.web.testing import web_client
+from tests.test_agent_panel_services import Who
+from tests.test_agent_panel_web import settings
 
 NOW = datetime.now(UTC)
 
 
-@dataclass(frozen=True)
-class Who:
-    username: str
-    role: str
-    agent: str | None = None
-
-
 SUE = Who("test_supervisor", "supervisor")
-
-
-@pytest.fixture
-def settings() -> Settings:
-    s = Settings()
-    s.web.secure_cookies = False
-    s.web.default_language = "en"
-    return s
+__all__ = ["settings"]  # the fixture: plain-http cookies, English pages
 
 
 async def seed_complaint(pool: asyncpg.Pool) -> int:

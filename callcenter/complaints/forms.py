@@ -11,19 +11,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from callcenter.agentpanel.forms import FormError
 from callcenter.agentpanel.numbers import InvalidNumber, normalise_number
 
 TEXT_MAX = 4000
 VERDICT_SOURCES = ("follow_up_call", "survey")
 REQUIRED = "This field is required."
-
-
-class FormError(ValueError):
-    """Bad input: ``errors`` maps each field to a message."""
-
-    def __init__(self, errors: Mapping[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = dict(errors)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 import aiohttp_jinja2
+import asyncpg
 import structlog
 from aiohttp import web
 
@@ -45,6 +46,8 @@ SAYS = {
 _PREFIX = re.compile(r"^\d{3}: ")
 DATABASE_DOWN = "The database is not answering."
 """What a page says when PostgreSQL does not answer (a msgid)."""
+DATABASE_DOWN_ERRORS = (*DATABASE_FAILURES, asyncpg.InternalClientError)
+"""A page's database failures: also a pooled connection left broken by a cut session."""
 
 
 def wants_page(request: web.Request, exc: web.HTTPException) -> bool:
@@ -96,7 +99,7 @@ async def error_pages(request: web.Request, handler: Handler) -> web.StreamRespo
         if not wants_page(request, exc):
             raise
         return await render_error(request, exc.status, detail_of(exc))
-    except DATABASE_FAILURES as exc:
+    except DATABASE_DOWN_ERRORS as exc:
         if is_api(request):
             raise
         log.error("web_database_unavailable", path=request.path, error=repr(exc))
