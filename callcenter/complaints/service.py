@@ -8,17 +8,18 @@ field); storing is :class:`callcenter.store.complaints.ComplaintRepository`.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 
 from callcenter.actors import Actor
+from callcenter.agentpanel.forms import FormError
 from callcenter.agentpanel.numbers import try_normalise
 from callcenter.complaints import workflow
 from callcenter.complaints.forms import (
     VERDICT_SOURCES,
-    FormError,
     call_key,
     choice,
     register_form,
@@ -55,7 +56,7 @@ class ComplaintDesk:
     async def listing(self, actor: Actor, q: Listing) -> list[Complaint]:
         """The complaints ``actor`` may see that match ``q`` (an agent: their own)."""
         if actor.role == "agent":
-            q = Listing(q.status, q.overdue_at, q.reason, q.agent, actor.agent or "-", q.limit)
+            q = replace(q, visible_to=actor.agent or "-")
         return await self.repo.listing(q)
 
     async def get(self, actor: Actor, complaint_id: int) -> Complaint:
@@ -87,11 +88,13 @@ class ComplaintDesk:
         if form.customer_id and not await self.repo.customer_exists(form.customer_id):
             raise FormError({"customer_id": "No such customer."})
         due = (now or datetime.now(UTC)) + self.response
+        facts = call or {}
+        server, linkedid = form.call or (None, None)
         cid = await self.repo.register(Registration(
             due, form.reason, form.customer_id,
-            form.number or try_normalise((call or {}).get("caller")),
-            *(form.call or (None, None)), agent=(call or {}).get("agent") or
-            (actor.agent if actor.role == "agent" else None), text=form.text),
+            number=form.number or try_normalise(facts.get("caller")), server=server,
+            linkedid=linkedid, text=form.text,
+            agent=facts.get("agent") or (actor.agent if actor.role == "agent" else None)),
             actor.username, remote=remote)
         assert cid is not None
         self.watch.set(cid, due)

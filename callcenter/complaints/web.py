@@ -18,11 +18,13 @@ import aiohttp_jinja2
 import structlog
 from aiohttp import web
 
+from callcenter.agentpanel.forms import FormError
 from callcenter.complaints import workflow
-from callcenter.complaints.forms import VERDICT_SOURCES, FormError
+from callcenter.complaints.forms import VERDICT_SOURCES
 from callcenter.complaints.overdue import OverdueWatch
 from callcenter.complaints.service import ComplaintDesk, Conflict, Forbidden, NotFound
 from callcenter.db import DATABASE_FAILURES
+from callcenter.live import LiveConsumer
 from callcenter.store.complaints import Listing
 from callcenter.web.auth import Principal, current_user, optional_user, require_role
 from callcenter.web.keys import CATALOGUES, LIVE, POOL, SETTINGS
@@ -176,7 +178,7 @@ async def keep_watch(app: web.Application) -> AsyncIterator[None]:
     async def tick() -> None:
         while True:
             live = app[LIVE]
-            if live is not None and desk.watch.changed(live.state.now()):
+            if isinstance(live, LiveConsumer) and desk.watch.changed(live.state.now()):
                 live.publish()
             await asyncio.sleep(WATCH_TICK_S)
 

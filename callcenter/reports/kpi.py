@@ -175,7 +175,7 @@ async def kpi_export(request: web.Request) -> web.StreamResponse:
     await request.app[AUDIT].record(who.username, "kpi_report_exported", f"kpi:{table.label}",
                                     remote=request.remote or "",
                                     details={"format": fmt, "grain": q.grain, "by": q.by})
-    rows = [table.headings, *table.rows]
+    rows: list[list[Cell]] = [list(table.headings), *table.rows]
     body = to_csv(rows).encode("utf-8-sig") if fmt == "csv" else workbook(
         [(_("KPIs"), rows)], freeze="C2")
     name = f"kpi-{re.sub(r'[^0-9A-Za-z.-]', '_', table.label)}-{q.grain}-{q.by}.{fmt}"
