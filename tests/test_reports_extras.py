@@ -76,3 +76,13 @@ async def test_missing_tables_are_skipped(pool: asyncpg.Pool) -> None:
     report = await build_report(pool, Settings(), PERIOD, ReportFilter(), now=at(160))
     assert report.notes is None and not report.qa_available
     assert all(r.notes is None for r in report.agents) and report.total.offered == 10
+
+
+async def test_response_time_runs_from_the_calls_start(pool: asyncpg.Pool) -> None:
+    await CallRepository(pool).upsert_calls(sample())
+    report = await build_report(pool, Settings(), PERIOD, ReportFilter(), now=at(160))
+    # answered c1..c5 joined the queue 2 s after their start and waited 5, 20, 12, 30, 8 s:
+    # response time (start -> answer) = mean(7, 22, 14, 32, 10) = 17 s; ASA from queue 15 s
+    assert report.response_time_s == 17.0 and report.total.asa_s == 15.0
+    a2 = next(r for r in report.agents if r.agent == "a2")
+    assert a2.response_time_s == 32.0  # c4 is logged to a2 (c3's transfer leaves it a1's)

@@ -48,6 +48,8 @@ class AgentRow:
     qa_average: float | None = None
     complaint_rate: float | None = None
     """store.kpi_reads.complaint_rate of the agent (None: unknown, or no complaint tables)."""
+    response_time_s: float | None = None
+    """store.kpi_reads.response_time of the agent (from the call's start)."""
 
 
 @dataclass
@@ -66,6 +68,8 @@ class Report:
     total: CallFigures = field(default_factory=CallFigures)
     complaint_rate: float | None = None
     """store.kpi_reads.complaint_rate of the period and filter."""
+    response_time_s: float | None = None
+    """store.kpi_reads.response_time of the period and filter (from the call's start)."""
 
     @property
     def wrap_up_s(self) -> float | None:
@@ -147,7 +151,9 @@ async def build_report(pool: asyncpg.Pool, settings: Settings, period: Period,
                                          queue=flt.queue, agents=flt.agent_list)
         qa = await extras.qa_averages(conn, start=period.start, end=period.end,
                                       agents=flt.agent_list)
-        rates = await complaint_rates(conn, settings, period, flt, now)
+        rates = await kpi_of(conn, kpi_reads.complaint_rate, settings, period, flt, now) \
+            if await extras.tables_exist(conn, "complaints", "complaint_events") else {}
+        response = await kpi_of(conn, kpi_reads.response_time, settings, period, flt, now)
     by_day = {d: parts.by_day.get(d, CallFigures()) for d in period.days}
     by_hour = {h: parts.by_hour.get(h, CallFigures()) for h in range(24)}
     total = sum(by_day.values(), CallFigures())
@@ -157,23 +163,20 @@ async def build_report(pool: asyncpg.Pool, settings: Settings, period: Period,
         fig = agents.get(agent, AgentFigures())
         reviews, average = (qa or {}).get(agent, (0, None))
         rows.append(AgentRow(agent, fig, _notes(notes, agent, fig.answered), reviews, average,
-                             rates.get(agent)))
+                             rates.get(agent), response.get(agent)))
     return Report(period, flt, ms, now, by_day, by_hour, rows,
                   _notes(notes, CENTRE, total.answered), qa is not None, total,
-                  rates.get(CENTRE))
+                  rates.get(CENTRE), response.get(CENTRE))
 
 
-async def complaint_rates(conn: asyncpg.Connection, settings: Settings, period: Period,
-                          flt: ReportFilter, now: datetime) -> dict[str, float | None]:
-    """The complaint rate (store.kpi_reads) of the whole period, of the centre (key
-    ``CENTRE``) and per agent; empty without the complaint tables."""
-    if not await extras.tables_exist(conn, "complaints", "complaint_events"):
-        return {}
+async def kpi_of(conn: asyncpg.Connection, kpi: kpi_reads.Kpi, settings: Settings,
+                 period: Period, flt: ReportFilter, now: datetime) -> dict[str, float | None]:
+    """A KPI of store.kpi_reads over the whole period and filter: of the centre (key
+    ``CENTRE``) and per agent."""
     q = KpiQuery(period.start, period.end, now, period.tz, "period", "centre",
                  settings.kpi.department_of(), queue=flt.queue, agents=flt.agents)
-    out = {v.group: v.value for v in await kpi_reads.complaint_rate(conn, replace(q, by="agent"))
-           if v.group}
-    centre = await kpi_reads.complaint_rate(conn, q)
+    out = {v.group: v.value for v in await kpi(conn, replace(q, by="agent")) if v.group}
+    centre = await kpi(conn, q)
     out[CENTRE] = centre[0].value if centre else None
     return out
 

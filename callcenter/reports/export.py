@@ -129,6 +129,7 @@ AGENT_COLUMNS: list[AgentCol] = [
      lambda a: a.notes.complaints if a.notes else None),
     (Column("complaint rate %", "complaint_rate", "percent"),
      lambda a: pct(a.complaint_rate)),
+    (Column("response time", "response_time", "seconds"), lambda a: secs(a.response_time_s)),
 ]
 
 
@@ -165,6 +166,7 @@ def summary(report: Report, _: Gettext = english, *, timed: bool = False) -> Tab
         (Column("notes completeness %", "notes_completeness", "percent"),
          pct(notes.notes_completeness) if notes else None),
         (Column("complaint rate %", "complaint_rate", "percent"), pct(report.complaint_rate)),
+        (Column("response time", "response_time", "seconds"), secs(report.response_time_s)),
     ]
 
     def heading(c: Column) -> str:

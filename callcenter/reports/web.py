@@ -75,7 +75,8 @@ async def report_page(request: web.Request) -> web.StreamResponse:
     context: dict[str, Any] = {"kinds": KINDS, "query": request.query,
                                "definitions": {k: v[who.language] for k, v in
                                                DEFINITIONS.items()} | {
-                                   "complaint_rate": _(kpi_reads.definition("complaint_rate"))},
+                                   k: _(kpi_reads.definition(k))
+                                   for k in ("complaint_rate", "response_time")},
                                **await _choices(request)}
     try:
         report = await _report(request)
