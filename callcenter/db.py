@@ -30,9 +30,11 @@ DATABASE_FAILURES: tuple[type[BaseException], ...] = (
 refusing): logged, counted and tried again, never the end of the task."""
 DATABASE_DOWN: tuple[type[BaseException], ...] = (
     OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError,
-    asyncpg.CannotConnectNowError, asyncpg.exceptions.OperatorInterventionError)
+    asyncpg.CannotConnectNowError, asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.InternalClientError)
 """What a request meets when PostgreSQL is down, restarting or unreachable: not a bug of
-ours (a web request answers 503 and says so), unlike the other ``PostgresError``s."""
+ours (a web request answers 503 and says so), unlike the other ``PostgresError``s. A
+pooled connection left broken by a cut session raises ``InternalClientError``."""
 _embedded: dict[str, Any] = {}
 
 

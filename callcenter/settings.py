@@ -505,6 +505,57 @@ class CallbackSettings(_Section):
             pass
         raise ValueError("must be a loopback address (127.0.0.1 or ::1): FastAGI has no "
                          "authentication")
+class ComplaintSettings(_Section):
+    """The complaint workflow (#22)."""
+
+    reasons: list[str] = ["service_attitude", "wait_time", "wrong_information",
+                          "product_quality", "billing", "other"]
+    """The complaint reasons offered (codes; the web shows their translation if it has one)."""
+    overdue_refresh_s: float = Field(default=60.0, gt=0)
+    """How often the wallboard's overdue watch rereads the pending complaints' deadlines
+    (between rereads it judges overdue from memory: no database work per tick)."""
+
+    @field_validator("reasons")
+    @classmethod
+    def _reasons(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("give at least one reason")
+        if any(not r.strip() or len(r) > 64 for r in value):
+            raise ValueError("a reason is a non-empty code of at most 64 characters")
+        if len(set(value)) != len(value):
+            raise ValueError("reasons must be unique")
+        return value
+
+
+class KpiSettings(_Section):
+    """The managers' KPIs (callcenter.store.kpi_reads)."""
+
+    departments: dict[str, list[str]] = {}
+    """Department name → its agents (endpoints, e.g. agent1001); an agent in none
+    reports under no department. An agent belongs to at most one department."""
+    qa_pass_total: float = Field(default=60.0, ge=0, le=100)
+    """A submitted QA review passes (a compliant service) with a total at least this
+    and no fatal error."""
+    satisfied_min_score: int = Field(default=4, ge=1, le=5)
+    """A survey answer (1-5) at least this is a satisfied customer."""
+
+    @field_validator("departments")
+    @classmethod
+    def _departments(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        seen: dict[str, str] = {}
+        for name, agents in value.items():
+            if not name.strip():
+                raise ValueError("a department needs a name")
+            for agent in agents:
+                if agent in seen:
+                    raise ValueError(f"agent {agent!r} is in two departments: "
+                                     f"{seen[agent]!r} and {name!r}")
+                seen[agent] = name
+        return value
+
+    def department_of(self) -> dict[str, str]:
+        """Agent → its department."""
+        return {a: name for name, agents in self.departments.items() for a in agents}
 
 
 class Settings(_Section):
@@ -525,6 +576,8 @@ class Settings(_Section):
     customers: CustomerSettings = CustomerSettings()
     scripts: ScriptSettings = ScriptSettings()
     callbacks: CallbackSettings = CallbackSettings()
+    complaints: ComplaintSettings = ComplaintSettings()
+    kpi: KpiSettings = KpiSettings()
     log_format: Literal["auto", "json", "console"] = "auto"
 
     @model_validator(mode="after")

@@ -1,6 +1,6 @@
-"""The agent panel's server-rendered pages: a call and its note, customers, follow-ups,
-complaints. Forms post back to the same address; bad input re-renders the form with
-the errors (400), success redirects (303)."""
+"""The agent panel's server-rendered pages: a call and its note, customers, follow-ups.
+Forms post back to the same address; bad input re-renders the form with the errors (400),
+success redirects (303)."""
 
 from __future__ import annotations
 
@@ -240,38 +240,11 @@ async def overdue_follow_ups(request: web.Request) -> web.StreamResponse:
         "follow_ups": items, "agent": agent, "queue": queue or "", "now": now})
 
 
-# -- complaints ---------------------------------------------------------------------------
-@require_role("agent", "supervisor", "admin")
-@page
-async def complaints_page(request: web.Request) -> web.StreamResponse:
-    """Complaints with their deadlines, the open and overdue ones first."""
-    principal = await current_user(request)
-    return await _complaints_page(request, principal, None, None, 200)
-
-
-async def _complaints_page(request: web.Request, principal: Principal,
-                           failed: int | None, errors: dict[str, str] | None,
-                           status: int) -> web.StreamResponse:
-    shown = request.query.get("status") or None
-    items = await panel(request).notes.complaints(
-        principal, shown if shown in ("open", "answered", "closed") else None)
-    return render(request, "complaints.html", {
-        "complaints": items, "now": datetime.now(UTC), "shown": shown, "failed": failed,
-        "errors": errors or {}, "can_answer": principal.role in ("supervisor", "admin")},
-        status)
-
-
-@require_role("supervisor", "admin")
-@page
-async def answer_complaint(request: web.Request) -> web.StreamResponse:
-    principal = await current_user(request)
-    complaint_id = _id(request.match_info["id"])
-    try:
-        await panel(request).notes.answer_complaint(principal, complaint_id,
-                                                     dict(await request.post()))
-    except FormError as exc:
-        return await _complaints_page(request, principal, complaint_id, exc.errors, 400)
-    raise web.HTTPSeeOther("/agent/complaints")
+# -- complaints (moved) -------------------------------------------------------------------
+@require_role(*CUSTOMER_ROLES)
+async def complaints_moved(request: web.Request) -> web.StreamResponse:
+    """The complaints are at /complaints now (callcenter.complaints)."""
+    raise web.HTTPMovedPermanently("/complaints")
 
 
 def setup(app: web.Application) -> None:
@@ -287,5 +260,4 @@ def setup(app: web.Application) -> None:
     r.add_post("/agent/follow-ups/{id}/status", follow_up_status)
     r.add_post("/agent/follow-ups/{id}/take", take_follow_up)
     r.add_get("/agent/follow-ups/overdue", overdue_follow_ups)
-    r.add_get("/agent/complaints", complaints_page)
-    r.add_post("/agent/complaints/{id}", answer_complaint)
+    r.add_get("/agent/complaints", complaints_moved)

@@ -14,7 +14,6 @@ from typing import Any
 
 from callcenter.store.customers import Customer
 from callcenter.store.followups import FollowUp
-from callcenter.store.notes import Complaint
 
 Mask = Callable[[str | None], str]
 
@@ -51,11 +50,6 @@ def follow_up_view(follow_up: FollowUp, mask: Mask) -> dict[str, Any]:
     out = asdict(follow_up)
     out["number"] = mask(follow_up.number)
     return out
-
-
-def complaint_view(complaint: Complaint, now: datetime) -> dict[str, Any]:
-    """A complaint with its ``overdue`` flag at ``now``."""
-    return {**asdict(complaint), "overdue": complaint.overdue(now)}
 
 
 def screen_pop_view(ring: dict[str, Any], pop: dict[str, Any], mask: Mask) -> dict[str, Any]:

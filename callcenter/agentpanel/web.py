@@ -304,6 +304,5 @@ def setup(app: web.Application) -> None:
     add_nav(app, "/agent/customers", "Customers", ["agent", "supervisor", "admin"])
     add_nav(app, "/agent/follow-ups", "Follow-ups", ["agent"])
     add_nav(app, "/agent/follow-ups/overdue", "Overdue follow-ups", ["supervisor", "admin"])
-    add_nav(app, "/agent/complaints", "Complaints", ["agent", "supervisor", "admin"])
     app.on_shutdown.append(_close_streams)
 

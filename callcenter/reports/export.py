@@ -128,7 +128,8 @@ AGENT_COLUMNS: list[AgentCol] = [
     (Column("complaints", "complaints", "count"),
      lambda a: a.notes.complaints if a.notes else None),
     (Column("complaint rate %", "complaint_rate", "percent"),
-     lambda a: pct(a.notes.complaint_rate) if a.notes else None),
+     lambda a: pct(a.complaint_rate)),
+    (Column("response time", "response_time", "seconds"), lambda a: secs(a.response_time_s)),
 ]
 
 
@@ -164,8 +165,8 @@ def summary(report: Report, _: Gettext = english, *, timed: bool = False) -> Tab
         *[(Column(f"outbound {k}", "outbound", "count"), n) for k, n in sorted(t.outbound.items())],
         (Column("notes completeness %", "notes_completeness", "percent"),
          pct(notes.notes_completeness) if notes else None),
-        (Column("complaint rate %", "complaint_rate", "percent"),
-         pct(notes.complaint_rate) if notes else None),
+        (Column("complaint rate %", "complaint_rate", "percent"), pct(report.complaint_rate)),
+        (Column("response time", "response_time", "seconds"), secs(report.response_time_s)),
     ]
 
     def heading(c: Column) -> str:

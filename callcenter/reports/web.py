@@ -23,11 +23,12 @@ import structlog
 from aiohttp import web
 
 from callcenter.metrics import DEFINITIONS, MetricSettings
-from callcenter.reports import rollup
+from callcenter.reports import kpi, rollup
 from callcenter.reports.build import Report, ReportFilter, build_report
 from callcenter.reports.charts import report_charts
 from callcenter.reports.export import filter_text, left_out, tables, to_csv, to_xlsx
 from callcenter.reports.periods import KINDS, Period, PeriodError, parse_period
+from callcenter.store import kpi_reads
 from callcenter.store.callbacks import CallbackRepository
 from callcenter.survey.figures import DEFINITIONS as SURVEY_DEFINITIONS
 from callcenter.survey.report import SurveyReport, survey_report
@@ -84,7 +85,9 @@ async def report_page(request: web.Request) -> web.StreamResponse:
     _ = request.app[CATALOGUES].gettext(who.language)
     context: dict[str, Any] = {"kinds": KINDS, "query": request.query,
                                "definitions": {k: v[who.language] for k, v in
-                                               DEFINITIONS.items()},
+                                               DEFINITIONS.items()} | {
+                                   k: _(kpi_reads.definition(k))
+                                   for k in ("complaint_rate", "response_time")},
                                **await _choices(request)}
     try:
         report = await _report(request)
@@ -189,4 +192,5 @@ def setup(app: web.Application) -> None:
     r.add_get(r"/reports/export.{fmt:csv|xlsx}", report_export)
     r.add_get("/api/v1/reports", report_json)
     add_nav(app, "/reports", "Reports", ROLES)
+    kpi.setup(app)
     app.cleanup_ctx.append(keep_rollup)

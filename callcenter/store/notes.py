@@ -1,14 +1,17 @@
-"""Call notes (the record sheets) and complaints; a note may plan a follow-up
-(see :mod:`callcenter.store.followups` for the rest of them)."""
+"""Call notes (the record sheets); a note may plan a follow-up (see
+:mod:`callcenter.store.followups` for the rest of them) and register its complaint
+(through :mod:`callcenter.store.complaints`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
 import asyncpg
+
+from callcenter.store.complaints import ComplaintRepository, Registration
 
 
 @dataclass
@@ -28,25 +31,6 @@ class CallNote:
     updated_at: datetime | None = None
 
 
-@dataclass
-class Complaint:
-    """A complaint opened by a complaint note, answered by ``due_at`` (UTC)."""
-
-    id: int
-    note: CallNote
-    opened_at: datetime
-    due_at: datetime
-    status: str
-    response: str = ""
-    answered_by: str | None = None
-    answered_at: datetime | None = None
-    customer_name: str | None = None
-
-    def overdue(self, now: datetime) -> bool:
-        """Still open after its deadline."""
-        return self.status == "open" and now > self.due_at
-
-
 _NOTE_COLS = ("id", "server", "linkedid", "agent", "category", "content", "result",
               "follow_up_on", "customer_id", "created_at", "updated_at")
 
@@ -62,23 +46,10 @@ ON CONFLICT (server, linkedid, agent) DO UPDATE SET category = EXCLUDED.category
     customer_id = EXCLUDED.customer_id, updated_at = now()
 RETURNING *"""
 
-_COMPLAINTS = """SELECT k.*, n.id AS n_id, n.server AS n_server, n.linkedid AS n_linkedid,
-    n.agent AS n_agent, n.category AS n_category, n.content AS n_content, n.result AS n_result,
-    n.follow_up_on AS n_follow_up_on, n.customer_id AS n_customer_id,
-    n.created_at AS n_created_at, n.updated_at AS n_updated_at, c.name AS customer_name
-FROM complaints k JOIN call_notes n ON n.id = k.note_id
-LEFT JOIN customers c ON c.id = n.customer_id"""
-
 _HANDLED = """(c.agent = $1 OR EXISTS (SELECT 1 FROM ring_attempts r WHERE r.server = c.server
     AND r.linkedid = c.linkedid AND r.agent = $1 AND r.outcome = 'answered')
     OR EXISTS (SELECT 1 FROM transfers t WHERE t.server = c.server AND t.linkedid = c.linkedid
     AND t.to_agent = $1))"""
-
-
-def _complaint(row: asyncpg.Record) -> Complaint:
-    return Complaint(row["id"], _note(row, "n_"), row["opened_at"], row["due_at"], row["status"],
-                     row["response"], row["answered_by"], row["answered_at"],
-                     row["customer_name"])
 
 
 class NoteRepository:
@@ -90,21 +61,21 @@ class NoteRepository:
     # -- notes ---------------------------------------------------------------------------
     async def save_note(self, server: str, linkedid: str, agent: str, *, category: str,
                         content: str, result: str, follow_up_on: date | None,
-                        customer_id: int | None, complaint_due_at: datetime | None = None,
-                        follow_up_number: str | None = None) -> CallNote:
+                        customer_id: int | None, complaint: Registration | None = None,
+                        actor: str = "", follow_up_number: str | None = None) -> CallNote:
         """Create or replace ``agent``'s note on the call, in one transaction.
 
-        ``complaint_due_at`` opens the note's complaint (once: a later edit keeps
-        the first deadline). A ``follow_up_on`` date with a ``follow_up_number``
+        ``complaint`` registers the note's complaint (by ``actor``; once: a later
+        edit keeps the first one). A ``follow_up_on`` date with a ``follow_up_number``
         plans (or moves) the note's follow-up; no date cancels an open one.
         """
         async with self.pool.acquire() as conn, conn.transaction():
             row = await conn.fetchrow(_UPSERT_NOTE, server, linkedid, agent, category, content,
                                       result, follow_up_on, customer_id)
             note = _note(row)
-            if complaint_due_at is not None:
-                await conn.execute("INSERT INTO complaints (note_id, due_at) VALUES ($1, $2)"
-                                   " ON CONFLICT (note_id) DO NOTHING", note.id, complaint_due_at)
+            if complaint is not None:
+                await ComplaintRepository(self.pool).register(
+                    replace(complaint, note_id=note.id), actor, conn=conn)
             if follow_up_on is not None and follow_up_number:
                 await conn.execute(
                     "INSERT INTO follow_ups (agent, number, customer_id, note_id, due_on,"
@@ -157,28 +128,6 @@ class NoteRepository:
             " AND n.linkedid = c.linkedid AND n.agent = $1)"
             " ORDER BY c.ended_at LIMIT $4", agent, since, ended_before, limit)
         return [dict(r) for r in rows]
-
-    # -- complaints ----------------------------------------------------------------------
-    async def complaints(self, status: str | None = None, limit: int = 200) -> list[Complaint]:
-        """Complaints (of ``status``, or all), the soonest deadline first."""
-        rows = await self.pool.fetch(
-            f"{_COMPLAINTS} WHERE $1::text IS NULL OR k.status = $1"
-            " ORDER BY k.status = 'open' DESC, k.due_at, k.id LIMIT $2", status, limit)
-        return [_complaint(r) for r in rows]
-
-    async def complaint(self, complaint_id: int) -> Complaint | None:
-        """One complaint, or None."""
-        row = await self.pool.fetchrow(f"{_COMPLAINTS} WHERE k.id = $1", complaint_id)
-        return _complaint(row) if row else None
-
-    async def answer_complaint(self, complaint_id: int, response: str, actor: str,
-                               status: str = "answered") -> Complaint | None:
-        """Record the answer to the customer (``answered``) or close it (``closed``)."""
-        found = await self.pool.fetchval(
-            "UPDATE complaints SET response = $2, status = $3, answered_by = $4,"
-            " answered_at = coalesce(answered_at, now()) WHERE id = $1 RETURNING id",
-            complaint_id, response, status, actor)
-        return None if found is None else await self.complaint(complaint_id)
 
     # -- reads of calls --------------------------------------------------------------------
     async def history(self, caller_ids: Sequence[str], dialled: Sequence[str],

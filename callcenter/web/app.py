@@ -59,6 +59,7 @@ FEATURES = (
     "callcenter.agentpanel.web",
     "callcenter.console.web",
     "callcenter.monitoring.web",
+    "callcenter.complaints.web",
 )
 
 
