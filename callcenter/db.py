@@ -31,10 +31,14 @@ refusing): logged, counted and tried again, never the end of the task."""
 DATABASE_DOWN: tuple[type[BaseException], ...] = (
     OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError,
     asyncpg.CannotConnectNowError, asyncpg.exceptions.OperatorInterventionError,
-    asyncpg.InternalClientError)
+    asyncpg.InternalClientError, asyncpg.InvalidCatalogNameError,
+    asyncpg.InvalidAuthorizationSpecificationError,
+    asyncpg.ObjectNotInPrerequisiteStateError)
 """What a request meets when PostgreSQL is down, restarting or unreachable: not a bug of
 ours (a web request answers 503 and says so), unlike the other ``PostgresError``s. A
-pooled connection left broken by a cut session raises ``InternalClientError``."""
+pooled connection left broken by a cut session raises ``InternalClientError``; a database
+closed to connections (``ALLOW_CONNECTIONS false``, a maintenance window) refuses new ones
+with ``ObjectNotInPrerequisiteState``, a dropped one with ``InvalidCatalogName``."""
 _embedded: dict[str, Any] = {}
 
 

@@ -199,7 +199,8 @@ async def test_follow_ups_and_complaint_answers(pool: asyncpg.Pool, settings: Se
             "csrf_token": client.csrf, "response": "apologised"})
         assert ok.status == 303
         page = await (await client.get(f"/complaints/{complaint}")).text()
-        assert "apologised" in page and "overdue" not in page
+        assert "apologised" in page and 'data-status="answered"' in page
+        assert '<strong class="flag">' not in page  # answered: no longer overdue
     async with web_client(settings, pool, role="agent") as client:
         refused = await client.post(f"/complaints/{complaint}/close", data={
             "csrf_token": client.csrf, "text": "x"})

@@ -131,7 +131,7 @@ async def test_database_down_gives_the_error_page(pool: asyncpg.Pool, settings: 
                 down = await client.get(path)
                 page = await down.text()
                 assert down.status == 503 and 'id="error-page"' in page, path
-                assert "The database is not answering." in page
+                assert "The call database cannot be reached right now." in page
             posted = await post(client, f"/complaints/{cid}/close", text="x")
             assert posted.status == 503 and 'id="error-page"' in await posted.text()
         finally:
