@@ -1,7 +1,8 @@
 """Asterisk restarts under an HA pair: the instance serving that PBX keeps its lease (no
 takeover), logs in again once the PBX is up, records a ``link_down`` outage with the
 restart recognised, fills it from CEL, and every call is stored once; the other PBX is
-untouched."""
+untouched. The simulator runs at real speed: FullyBooted's Uptime is counted in the PBX's
+seconds and received on our clock, as with a real Asterisk."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ SHORT = AgentScript(1.0, 2.0)
 
 async def test_a_pbx_restart_under_an_ha_pair(fresh_dsn: str, pool: asyncpg.Pool,
                                               tmp_path: Path) -> None:
-    async with pbxs(fresh_dsn, pool) as sims, \
+    async with pbxs(fresh_dsn, pool, speed=1.0) as sims, \
             running(fresh_dsn, sims, tmp_path, name="one", extra=HA, cel_tables=CEL) as one, \
             running(fresh_dsn, sims, tmp_path, name="two", extra=HA, cel_tables=CEL) as two:
         reports = await both_ready(one, two)
@@ -29,8 +30,8 @@ async def test_a_pbx_restart_under_an_ha_pair(fresh_dsn: str, pool: asyncpg.Pool
         epoch = (await owner.until_ready(lambda s, r: True))["ha"]["serving"]["pbxa"]
         cut_short = await sims["pbxa"].inbound_call("+3222400001", "800",
                                                     agents={"agent1001": TALKS})
-        await asyncio.sleep(0.5)  # answered, talking
-        await sims["pbxa"].restart(delay_s=5.0)  # ends its call: the restart cancels it
+        await asyncio.sleep(1.5)  # answered, talking
+        await sims["pbxa"].restart(delay_s=2.0)  # ends its call: the restart cancels it
         later = await sims["pbxa"].inbound_call("+3222400002", "800",
                                                 agents={"agent1001": SHORT, "agent1002": SHORT})
         assert await asyncio.wait_for(later.wait(), 30) == "answered"

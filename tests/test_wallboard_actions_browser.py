@@ -27,7 +27,7 @@ TEXT = {
               "unpaused": "agent1001 is no longer paused.", "state": "Paused (busy)",
               "reason": "Lunch"},
     "zh-CN": {"paused": "agent1001 已示忙：午餐。", "unpaused": "agent1001 已示闲。",
-              "state": "示忙（暂停）", "reason": "午餐"},
+              "state": "示忙", "reason": "午餐"},
 }
 
 

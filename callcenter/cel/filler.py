@@ -35,6 +35,8 @@ from callcenter.store.journal import JournalRepository
 log = structlog.get_logger(__name__)
 LOGIN_SLACK = timedelta(seconds=5)
 """How long after an outage's end its session's login events may still arrive."""
+UPTIME_STEP = timedelta(seconds=1)
+"""FullyBooted's Uptime is in whole seconds: the start it gives may be up to this early."""
 
 
 
@@ -131,7 +133,7 @@ class OutageFiller:
             # received a little before the outage is noted as over
             started = await self.journal.pbx_started_between(
                 outage.server, outage.lost_at, outage.resumed_at + LOGIN_SLACK)
-            if started is not None and started > outage.lost_at:
+            if started is not None and started + UPTIME_STEP > outage.lost_at:
                 outage = replace(outage, pbx_started_at=started)
         window = await pbx_window(self.journal, outage)
         if window is None:
