@@ -15,8 +15,8 @@ from callcenter.calls.model import (
     QueueCallerLeft,
     RingAttempt,
 )
+from callcenter.kpis import MetricSettings
 from callcenter.live.state import LiveState
-from callcenter.metrics import MetricSettings
 from callcenter.ringrule.outcomes import SupervisorAlert
 
 T0 = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai

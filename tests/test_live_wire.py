@@ -23,10 +23,10 @@ from callcenter.calls.model import (
     Transfer,
     Violation,
 )
+from callcenter.kpis import MetricSettings
 from callcenter.live.present import present_facts
 from callcenter.live.state import LiveState
 from callcenter.live.wire import FACT_TYPES, LIMIT, hello, pack, synced, unpack
-from callcenter.metrics import MetricSettings
 from callcenter.recordings.consumer import RecordingAlert
 from callcenter.ringrule.outcomes import SupervisorAlert
 

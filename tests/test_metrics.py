@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from callcenter.calls.model import AgentStateChanged, CallRecord, RingAttempt, Transfer, Violation
-from callcenter.metrics import (
+from callcenter.kpis import (
     CENTRE,
     DEFINITIONS,
     AgentFigures,

@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 
 from callcenter.calls.model import AgentStateChanged, CallRecord, RingAttempt, Transfer
-from callcenter.metrics import MetricSettings, agent_call_figures, call_figures
+from callcenter.kpis import MetricSettings, agent_call_figures, call_figures
 from callcenter.reports.build import ReportFilter, build_report
 from callcenter.reports.periods import parse_period
 from callcenter.settings import Settings

@@ -7,7 +7,7 @@ from datetime import timedelta
 import asyncpg
 from test_metrics import T0, at, sample
 
-from callcenter.metrics import CENTRE, CallNote, note_figures
+from callcenter.kpis import CENTRE, CallNote, note_figures
 from callcenter.reports import extras
 from callcenter.reports.build import ReportFilter, build_report
 from callcenter.reports.periods import parse_period

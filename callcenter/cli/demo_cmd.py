@@ -21,7 +21,7 @@ import structlog
 
 from callcenter.cli.common import add_dsn_argument, dsn_from_settings, settings_from_args
 from callcenter.cli.run_cmd import CliError, guarded, open_cli_store, start_web, stop_event
-from callcenter.daemon import Daemon, default_consumers
+from callcenter.ingest.daemon import Daemon, default_consumers
 from callcenter.settings import AmiServer, Settings
 from callcenter.sim.clock import SimClock
 from callcenter.sim.model import SimConfig

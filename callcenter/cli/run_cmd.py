@@ -22,9 +22,9 @@ import structlog
 
 from callcenter import db
 from callcenter.cli.common import add_dsn_argument, dsn_from_settings, settings_from_args
-from callcenter.daemon import Daemon, default_consumers
+from callcenter.ingest.daemon import Daemon, default_consumers
+from callcenter.ingest.pipeline_replay import CaptureError
 from callcenter.logging_setup import configure_logging
-from callcenter.pipeline_replay import CaptureError
 from callcenter.settings import Settings
 from callcenter.store.setup import SchemaError, StoreUnavailable, open_store
 from callcenter.store.writer import UNREACHABLE

@@ -6,7 +6,7 @@ Pure (no I/O; the clock is injected). ``apply(facts)`` folds facts in,
 gives the figures at this instant. "Today" is the centre's local day
 (``web.timezone``); a call counts on the day it started. Ended calls are
 counted once (by server and linkedid), however often they are seen.
-Figures come from :mod:`callcenter.metrics`.
+Figures come from :mod:`callcenter.kpis`.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from callcenter.calls.model import (
     RingStarted,
     ServiceAlert,
 )
-from callcenter.metrics import (
+from callcenter.kpis import (
     AgentFigures,
     CallFigures,
     MetricSettings,

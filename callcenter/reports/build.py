@@ -8,10 +8,11 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from callcenter.metrics import CENTRE, AgentFigures, CallFigures, MetricSettings, NoteFigures
-from callcenter.reports import extras, rollup, sql
+from callcenter.kpis import CENTRE, AgentFigures, CallFigures, MetricSettings, NoteFigures
+from callcenter.reports import extras, rollup
 from callcenter.reports.periods import Period, local_midnight
 from callcenter.settings import Settings
+from callcenter.store import report_reads as sql
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import asyncpg
 import structlog
 from aiohttp import web
 
-from callcenter.metrics import DEFINITIONS, MetricSettings
+from callcenter.kpis import DEFINITIONS, MetricSettings
 from callcenter.reports import rollup
 from callcenter.reports.build import Report, ReportFilter, build_report
 from callcenter.reports.charts import report_charts

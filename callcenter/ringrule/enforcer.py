@@ -189,7 +189,7 @@ class RingEnforcer:
 
     def quiet_for(self) -> float | None:
         """Loop seconds until the next ring deadline (None: no ring is watched); for
-        :class:`~callcenter.quietgc.QuietGC`."""
+        :class:`~callcenter.ingest.quietgc.QuietGC`."""
         nxt = self.book.next_deadline()
         return None if nxt is None else (nxt - self.clock.now()) / self.clock.speed
 

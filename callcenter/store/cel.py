@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from callcenter.cel.rows import CelRow
+from callcenter.ingest.cel.rows import CelRow
 
 _COLUMNS = ("id, eventtype, eventtime, cid_name, cid_num, exten, context, channame, appname,"
             " appdata, uniqueid, linkedid, peer, extra")

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import structlog
 
-from callcenter.cel.merge import OutageCel
+from callcenter.ingest.cel.merge import OutageCel
 from callcenter.store.cel import CelRepository
 from callcenter.store.gaps import Outage, OutageRepository
 from callcenter.store.journal import JournalRepository

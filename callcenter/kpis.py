@@ -4,7 +4,7 @@ The live wallboard and the reports both use these pure functions over
 :class:`~callcenter.calls.model.CallRecord` and agent state facts. Counts and
 second sums are gathered in additive dataclasses (:class:`CallFigures`,
 :class:`AgentFigures`) so that buckets, rollups and the SQL form of the reports
-(``callcenter.reports.sql``) combine them by addition; every ratio is a
+(``callcenter.store.report_reads``) combine them by addition; every ratio is a
 property computed from those sums, here and nowhere else.
 
 Conventions: a call belongs to the period (and hour/day bucket) in which it

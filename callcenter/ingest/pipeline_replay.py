@@ -12,10 +12,10 @@ import asyncpg
 import structlog
 
 from callcenter.calls.model import AgentStateChanged, CallEnded, CallRecord, CallWithdrawn, Fact
-from callcenter.cel.merge import OutageCel, with_outages
-from callcenter.cel.source import outages_with_cel
-from callcenter.pipeline import Item, ServerPipeline, Tracker, apply_entry, is_realtime
-from callcenter.pipeline_durable import Consumer, DurablePath, FanOut
+from callcenter.ingest.cel.merge import OutageCel, with_outages
+from callcenter.ingest.cel.source import outages_with_cel
+from callcenter.ingest.pipeline import Item, ServerPipeline, Tracker, apply_entry, is_realtime
+from callcenter.ingest.pipeline_durable import Consumer, DurablePath, FanOut
 from callcenter.store.calls import CallRepository
 from callcenter.store.consumer import calls_in
 from callcenter.store.journal import JournalRepository

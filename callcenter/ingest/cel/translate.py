@@ -43,7 +43,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from callcenter.calls.channels import interface_of, is_local
-from callcenter.cel.rows import CelRow
+from callcenter.ingest.cel.rows import CelRow
 
 BURST = timedelta(milliseconds=100)
 """Rows of one call this close before a hang-up belong to the same hang-up."""

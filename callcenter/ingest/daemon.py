@@ -26,14 +26,14 @@ import structlog
 
 from callcenter import db
 from callcenter.calls.model import CallEnded, CallRecord, Fact, ServiceAlert
-from callcenter.cel.filler import OutageFiller
 from callcenter.commands import CommandPort
 from callcenter.ha.leases import LeaseKeeper, instance_name
 from callcenter.health import Instruments, readiness
-from callcenter.pipeline import ServerPipeline, Tracker, feed_realtime, is_realtime
-from callcenter.pipeline_durable import Consumer, DurablePath, FanOut
-from callcenter.pipeline_replay import resume_open_calls
-from callcenter.quietgc import QuietGC
+from callcenter.ingest.cel.filler import OutageFiller
+from callcenter.ingest.pipeline import ServerPipeline, Tracker, feed_realtime, is_realtime
+from callcenter.ingest.pipeline_durable import Consumer, DurablePath, FanOut
+from callcenter.ingest.pipeline_replay import resume_open_calls
+from callcenter.ingest.quietgc import QuietGC
 from callcenter.settings import AmiServer, Settings
 from callcenter.store.calls import CallRepository
 from callcenter.store.consumer import StoreConsumer

@@ -27,7 +27,7 @@ from typing import Any, Protocol, runtime_checkable
 import structlog
 
 from callcenter.calls.model import CallRecord, Fact
-from callcenter.pipeline_durable import DurablePath, QueueMetrics
+from callcenter.ingest.pipeline_durable import DurablePath, QueueMetrics
 from callcenter.store.journal import (
     EntryKind,
     JournalEntry,

@@ -1,7 +1,7 @@
-"""The SQL form of :mod:`callcenter.metrics`, over the tables of 002_calls.sql.
+"""The SQL form of :mod:`callcenter.kpis`, over the tables of 002_calls.sql.
 
 Each query computes, per bucket, exactly the additive sums of
-:class:`~callcenter.metrics.CallFigures` / :class:`~callcenter.metrics.AgentFigures`
+:class:`~callcenter.kpis.CallFigures` / :class:`~callcenter.kpis.AgentFigures`
 that the Python form computes from call records (tests check that both agree
 on the same data). Buckets are local days (and hours) of the calls' start in
 the centre's time zone. Call parameters: ``$1`` start, ``$2`` end (UTC, end
@@ -19,7 +19,7 @@ from typing import Any
 
 import asyncpg
 
-from callcenter.metrics import AgentFigures, CallFigures, MetricSettings, add_time
+from callcenter.kpis import AgentFigures, CallFigures, MetricSettings, add_time
 
 # ans: answered, even at a time not observed; wait NULL when not observed (metrics.wait_unknown);
 # talk_unk / hold_unk: metrics.talk_unknown / hold_unknown.
