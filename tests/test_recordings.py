@@ -10,8 +10,9 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from callcenter.calls.alerts import RecordingAlert
 from callcenter.calls.model import CallEnded, CallRecord, RecordingAnnounced
-from callcenter.recordings.consumer import RecordingAlert, RecordingConsumer
+from callcenter.recordings.consumer import RecordingConsumer
 from callcenter.settings import RecordingSettings
 from callcenter.sim.wav import write_wav
 from callcenter.store.recordings import Recording, RecordingRepository

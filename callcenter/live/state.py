@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from callcenter.calls.alerts import RecordingAlert, SupervisorAlert
 from callcenter.calls.model import (
     AgentStateChanged,
     CallAnswered,
@@ -39,8 +40,6 @@ from callcenter.kpis import (
     agent_call_figures,
     call_figures,
 )
-from callcenter.recordings.consumer import RecordingAlert
-from callcenter.ringrule.outcomes import SupervisorAlert
 
 CallKey = tuple[str, str]
 """(server, linkedid)."""

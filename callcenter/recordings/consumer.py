@@ -25,14 +25,15 @@ import asyncio
 import contextlib
 from collections import deque
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal
+from typing import Any
 
 import asyncpg
 import structlog
 
+from callcenter.calls.alerts import RecordingAlert, RecordingAlertStatus
 from callcenter.calls.model import CallEnded, CallRecord, Fact, RecordingAnnounced
 from callcenter.recordings import files
 from callcenter.recordings.formats import Probe, probe
@@ -42,22 +43,6 @@ from callcenter.store.recordings import Placement, Recording, RecordingRepositor
 log = structlog.get_logger(__name__)
 
 
-AlertStatus = Literal["missing", "corrupt", "store_failed", "refused", "orphaned"]
-
-
-@dataclass(frozen=True)
-class RecordingAlert(Fact):
-    """A recording still missing or corrupt after every retry, a store that refuses
-    files (``store_failed``: the row stays pending), a path from AMI outside the
-    monitor directories (``refused``: the file was left alone), or a file in the monitor
-    directory that no call claims (``orphaned``: no server nor linkedid; raised once per
-    file): supervisors should look."""
-
-    linkedid: str
-    file_name: str
-    status: AlertStatus
-    attempts: int
-    detail: str
 
 
 SWEEP_WINDOW = timedelta(days=1)
@@ -347,7 +332,7 @@ class RecordingConsumer:
             size = await files.wait_complete(local, s.stable_wait_s, s.max_wait_s)
             if size is None:
                 result = Probe("corrupt", "", None, f"file never appeared: {local}")
-                status: AlertStatus = "missing"
+                status: RecordingAlertStatus = "missing"
             else:
                 try:  # again: a symlink may have taken the file's place meanwhile
                     files.check_inside(local, root)
@@ -399,7 +384,7 @@ class RecordingConsumer:
         await repo.upsert(rec, self.settings.short_ratio)
         self._alert(rec, "refused")
 
-    def _alert(self, rec: Recording, status: AlertStatus) -> None:
+    def _alert(self, rec: Recording, status: RecordingAlertStatus) -> None:
         alert = RecordingAlert(rec.server, datetime.now(UTC), rec.linkedid, rec.file_name,
                                status, rec.attempts, rec.detail)
         log.warning("recording_alert", server=rec.server, linkedid=rec.linkedid,

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 import structlog
 
+from callcenter.calls.alerts import AlertKind, SupervisorAlert
 from callcenter.calls.channels import read_timestamp
 from callcenter.calls.model import (
     AgentStateChanged,
@@ -38,7 +39,7 @@ from callcenter.health import Instruments
 from callcenter.ringrule import actions as act
 from callcenter.ringrule.book import ClockOffset, DeadlineBook, MissBook, Ring, ring_key
 from callcenter.ringrule.confcheck import ActionClient, Mismatch, QueueConf, check_server
-from callcenter.ringrule.outcomes import AlertKind, EnforcementOutcome, SupervisorAlert
+from callcenter.ringrule.outcomes import EnforcementOutcome
 from callcenter.ringrule.policy import PolicyFor, rule_from_policy
 from callcenter.settings import Settings
 

@@ -7,8 +7,6 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from callcenter.ingest.cel.rows import CelRow
-
 _COLUMNS = ("id, eventtype, eventtime, cid_name, cid_num, exten, context, channame, appname,"
             " appdata, uniqueid, linkedid, peer, extra")
 
@@ -30,12 +28,13 @@ class CelRepository:
             _naive_utc(since), _naive_utc(until))
         return [r["linkedid"] for r in rows]
 
-    async def rows_of(self, linkedids: Sequence[str]) -> list[CelRow]:
-        """Every row of ``linkedids``, in the order written."""
+    async def rows_of(self, linkedids: Sequence[str]) -> list[asyncpg.Record]:
+        """Every row of ``linkedids``, in the order written (as stored: the ingest's
+        :class:`~callcenter.ingest.cel.rows.CelRow` reads them)."""
         rows = await self.pool.fetch(
             f'SELECT {_COLUMNS} FROM "{self.table}" WHERE linkedid = ANY($1::text[])'
             " ORDER BY eventtime, id", list(linkedids))
-        return [CelRow.from_mapping(r) for r in rows]
+        return list(rows)
 
     async def last_before(self, until: datetime) -> datetime | None:
         """The time of the last row before ``until`` (a PBX's last moment before a restart)."""
