@@ -8,10 +8,10 @@ import asyncpg
 from test_metrics import T0, at, sample
 
 from callcenter.kpis import CENTRE, CallNote, note_figures
-from callcenter.reports import extras
 from callcenter.reports.build import ReportFilter, build_report
 from callcenter.reports.periods import parse_period
 from callcenter.settings import Settings
+from callcenter.store import report_extras as extras
 from callcenter.store.calls import CallRepository
 
 NOTES = [CallNote("pbx", "c1", "a1", complaint=False),

@@ -9,10 +9,11 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from callcenter.kpis import CENTRE, AgentFigures, CallFigures, MetricSettings, NoteFigures
-from callcenter.reports import extras, rollup
 from callcenter.reports.periods import Period, local_midnight
 from callcenter.settings import Settings
+from callcenter.store import report_extras as extras
 from callcenter.store import report_reads as sql
+from callcenter.store import report_rollup as rollup
 
 
 @dataclass(frozen=True)

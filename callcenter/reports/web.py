@@ -22,11 +22,11 @@ import structlog
 from aiohttp import web
 
 from callcenter.kpis import DEFINITIONS, MetricSettings
-from callcenter.reports import rollup
 from callcenter.reports.build import Report, ReportFilter, build_report
 from callcenter.reports.charts import report_charts
 from callcenter.reports.export import filter_text, left_out, tables, to_csv, to_xlsx
 from callcenter.reports.periods import KINDS, Period, PeriodError, parse_period
+from callcenter.store import report_rollup as rollup
 from callcenter.web.auth import current_user, require_role
 from callcenter.web.keys import AUDIT, CATALOGUES, POOL, SETTINGS
 from callcenter.web.nav import add_nav

@@ -8,7 +8,7 @@ the centre's time zone. Call parameters: ``$1`` start, ``$2`` end (UTC, end
 excluded; calls by their start), ``$3`` now (open calls are measured to it),
 ``$4`` queue or NULL, ``$5`` agents or NULL, ``$6`` the time zone, ``$7``
 split: when given only calls still open or started at/after it, ``$8`` only
-ended calls (what the rollup keeps, see :mod:`callcenter.reports.rollup`).
+ended calls (what the rollup keeps, see :mod:`callcenter.store.report_rollup`).
 """
 
 from __future__ import annotations
