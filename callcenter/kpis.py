@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal, Self
+from zoneinfo import ZoneInfo
 
 from callcenter.calls.model import AgentStateChanged, CallRecord, seconds_between
 
@@ -165,6 +166,12 @@ class MetricSettings:
         """Read ``web.service_level_s``, ``web.service_level_denominator``, ``web.short_abandon_s``."""
         web = settings.web
         return cls(web.service_level_s, web.service_level_denominator, web.short_abandon_s)
+
+
+def local_midnight(day: date, tz: str) -> datetime:
+    """Midnight starting ``day`` in ``tz``, as a UTC datetime (figures are bucketed by the
+    centre's local days)."""
+    return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(tz)).astimezone(UTC)
 
 
 def ratio(num: float, den: float) -> float | None:

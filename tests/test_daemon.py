@@ -264,7 +264,7 @@ async def test_a_restart_mid_call_resumes_it_from_the_journal_as_rebuild_does(
 async def test_full_collections_wait_for_moments_without_ring_deadlines(
         pool: asyncpg.Pool, tmp_path: Path) -> None:
     settings = settings_for(1, tmp_path)
-    daemon = Daemon(settings, pool, consumers=default_consumers(settings), servers=[],
+    daemon = Daemon(settings, pool, consumers=default_consumers(settings, pool), servers=[],
                     log_calls=False)
     enforcer = next(c for c in daemon.consumers if isinstance(c, RingEnforcer))
     assert daemon.gc.sources == [enforcer.quiet_for]

@@ -114,7 +114,7 @@ async def run(args: argparse.Namespace) -> int:
     settings.servers = [AmiServer(name="sim", host=sim.host, port=sim.port, secret="demo",
                                   reconnect_min_s=0.2, reconnect_max_s=2.0)]
     stop = stop_event()
-    daemon = Daemon(settings, pool, consumers=default_consumers(settings),
+    daemon = Daemon(settings, pool, consumers=default_consumers(settings, pool),
                     on_fatal=lambda task: stop.set())
     await daemon.start()
     try:

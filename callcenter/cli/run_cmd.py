@@ -149,7 +149,7 @@ async def run(args: argparse.Namespace) -> int:
                        "(see README, Configuration) or run `callcenter demo`")
     settings, pool, migrate = await open_daemon_store(args)
     stop = stop_event()
-    daemon = Daemon(settings, pool, consumers=default_consumers(settings), migrate=migrate,
+    daemon = Daemon(settings, pool, consumers=default_consumers(settings, pool), migrate=migrate,
                     on_fatal=lambda task: stop.set())
     await daemon.start()
     web = None if args.no_web else await start_web(settings, pool, daemon)

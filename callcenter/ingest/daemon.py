@@ -61,7 +61,7 @@ def make_tracker(server: str, settings: Settings) -> Tracker:
     return tracker
 
 
-def default_consumers(settings: Settings) -> list[Consumer]:
+def default_consumers(settings: Settings, pool: asyncpg.Pool) -> list[Consumer]:
     """The product's consumers besides the store: three-ring enforcement, recordings,
     the live state (which also receives the enforcer's and the recordings' alerts), the
     agents' feed."""
@@ -72,7 +72,7 @@ def default_consumers(settings: Settings) -> list[Consumer]:
 
     live = LiveConsumer.from_settings(settings)
     return [RingEnforcer.from_settings(settings, on_alert=live.on_alert),
-            RecordingConsumer.from_settings(settings, on_alert=live.on_alert), live, AgentFeed()]
+            RecordingConsumer.from_settings(settings, pool, on_alert=live.on_alert), live, AgentFeed()]
 
 
 class CallLogger:

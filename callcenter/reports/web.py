@@ -27,6 +27,7 @@ from callcenter.reports.charts import report_charts
 from callcenter.reports.export import filter_text, left_out, tables, to_csv, to_xlsx
 from callcenter.reports.periods import KINDS, Period, PeriodError, parse_period
 from callcenter.store import report_rollup as rollup
+from callcenter.store.presence_reads import PresenceReads
 from callcenter.web.auth import current_user, require_role
 from callcenter.web.keys import AUDIT, CATALOGUES, POOL, SETTINGS
 from callcenter.web.nav import add_nav
@@ -56,10 +57,8 @@ def request_period(request: web.Request) -> tuple[Period, ReportFilter]:
 
 
 async def _choices(request: web.Request) -> dict[str, list[str]]:
-    pool = request.app[POOL]
-    queues = await pool.fetch("SELECT DISTINCT name FROM queues ORDER BY 1")
-    agents = await pool.fetch("SELECT DISTINCT agent FROM agents ORDER BY 1")
-    return {"queues": [r[0] for r in queues], "agents": [r[0] for r in agents]}
+    reads = PresenceReads(request.app[POOL])
+    return {"queues": await reads.queue_names(), "agents": await reads.agent_names()}
 
 
 async def _report(request: web.Request) -> Report:

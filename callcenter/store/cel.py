@@ -43,6 +43,13 @@ class CelRepository:
         return None if value is None else value.replace(tzinfo=UTC)
 
 
+async def table_columns(conn: asyncpg.Connection, table: str) -> dict[str, str]:
+    """The columns of ``table`` in the current schema and their types (none: no table)."""
+    return dict(await conn.fetch(
+        "SELECT column_name, data_type FROM information_schema.columns"
+        " WHERE table_schema = current_schema() AND table_name = $1", table))
+
+
 def _naive_utc(at: datetime) -> datetime:
     """cel_pgsql's ``eventtime`` is a ``timestamp`` in UTC (``usegmtime = yes``)."""
     return at.astimezone(UTC).replace(tzinfo=None)

@@ -13,6 +13,8 @@ ended calls (what the rollup keeps, see :mod:`callcenter.store.report_rollup`).
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -230,3 +232,13 @@ async def agent_time_figures(conn: asyncpg.Connection, start: datetime, end: dat
         add_time(out.setdefault((r["day"], r["agent"]), AgentFigures()), r["activity"],
                  r["reason"], r["secs"])
     return out
+
+
+@contextlib.asynccontextmanager
+async def reading(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """A connection for one report. The queries take optional filters (``$n IS NULL OR
+    ...``): they are planned for the values given, never generically (reset when the
+    connection returns to the pool)."""
+    async with pool.acquire() as conn:
+        await conn.execute("SET plan_cache_mode = force_custom_plan")
+        yield conn

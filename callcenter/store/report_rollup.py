@@ -17,8 +17,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from callcenter.kpis import AgentFigures, CallFigures, MetricSettings
-from callcenter.reports.periods import local_midnight
+from callcenter.kpis import AgentFigures, CallFigures, MetricSettings, local_midnight
 from callcenter.store import report_reads as sql
 
 LOCK = 717273
