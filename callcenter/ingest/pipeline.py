@@ -27,15 +27,9 @@ from typing import Any, Protocol, runtime_checkable
 import structlog
 
 from callcenter.calls.model import CallRecord, Fact
+from callcenter.ingest.journal_policy import is_journaled, is_journaled_action, scrub_action
 from callcenter.ingest.pipeline_durable import DurablePath, QueueMetrics
-from callcenter.store.journal import (
-    EntryKind,
-    JournalEntry,
-    SeqClock,
-    is_journaled,
-    is_journaled_action,
-    scrub_action,
-)
+from callcenter.store.journal import EntryKind, JournalEntry, SeqClock
 
 log = structlog.get_logger(__name__)
 
