@@ -20,7 +20,7 @@ from callcenter.ringrule.confcheck import (
     parse_queues_conf,
     queues_from_summary,
 )
-from callcenter.ringrule.policy import rule_for_settings
+from callcenter.ringrule.rules import rule_for_settings
 from callcenter.settings import Settings
 
 RULE = RingRule()

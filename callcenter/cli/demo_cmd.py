@@ -75,7 +75,7 @@ def demo_clock(speed: float) -> SimClock:
 def shipped_queues(settings: Settings) -> SimConfig:
     """The simulator's PBX with every queue's member timeout at the ring rule's deadline,
     as ``dialplan/queues.conf`` ships them."""
-    from callcenter.ringrule.policy import rule_for_settings
+    from callcenter.ringrule.rules import rule_for_settings
 
     config = SimConfig.default()
     rule_for = rule_for_settings(settings)

@@ -55,7 +55,7 @@ ClientFactory = Callable[..., Any]
 def make_tracker(server: str, settings: Settings) -> Tracker:
     """A fresh CallTracker for ``server`` with the configured ring rules."""
     from callcenter.calls.tracker import CallTracker
-    from callcenter.ringrule.policy import rule_for_settings
+    from callcenter.ringrule.rules import rule_for_settings
 
     tracker: Tracker = CallTracker(server, rule_for=rule_for_settings(settings))
     return tracker

@@ -20,7 +20,7 @@ import structlog
 
 from callcenter.asterisk_conf import ConfFile, parse_conf_text
 from callcenter.ringrule.actions import classify_response
-from callcenter.ringrule.policy import PolicyFor
+from callcenter.ringrule.rules import PolicyFor
 
 log = structlog.get_logger(__name__)
 

@@ -39,8 +39,8 @@ from callcenter.health import Instruments
 from callcenter.ringrule import actions as act
 from callcenter.ringrule.book import ClockOffset, DeadlineBook, MissBook, Ring, ring_key
 from callcenter.ringrule.confcheck import ActionClient, Mismatch, QueueConf, check_server
-from callcenter.ringrule.outcomes import EnforcementOutcome
-from callcenter.ringrule.policy import PolicyFor, rule_from_policy
+from callcenter.ringrule.rules import PolicyFor, rule_from_policy
+from callcenter.ringrule.violations import EnforcementOutcome
 from callcenter.settings import Settings
 
 log = structlog.get_logger(__name__)
