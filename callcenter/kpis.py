@@ -517,8 +517,9 @@ def add_time(fig: AgentFigures, act: str, reason: str, secs: float) -> None:
 
 
 @dataclass(frozen=True)
-class CallNote:
-    """An agent's note on a call (agent panel); ``complaint`` when it records a complaint."""
+class NotedCall:
+    """A call an agent noted, as the note figures count it (the note itself is
+    ``store.notes.CallNote``); ``complaint`` when it records a complaint."""
 
     server: str
     linkedid: str
@@ -549,7 +550,7 @@ CENTRE = ""
 """The key of the whole centre in :func:`note_figures`."""
 
 
-def note_figures(calls: Iterable[CallRecord], notes: Iterable[CallNote]
+def note_figures(calls: Iterable[CallRecord], notes: Iterable[NotedCall]
                  ) -> dict[str, NoteFigures]:
     """NoteFigures of the centre (key ``CENTRE``) and of each agent who answered.
 
@@ -557,7 +558,7 @@ def note_figures(calls: Iterable[CallRecord], notes: Iterable[CallNote]
     an agent counts the calls it answered with its own note, and those with
     a complaint note by anyone.
     """
-    by_call: dict[tuple[str, str], list[CallNote]] = {}
+    by_call: dict[tuple[str, str], list[NotedCall]] = {}
     for n in notes:
         by_call.setdefault((n.server, n.linkedid), []).append(n)
     out: dict[str, NoteFigures] = {CENTRE: NoteFigures()}

@@ -304,7 +304,7 @@ class ServiceAlert(Fact):
 # ---------------------------------------------------------------- monitoring (ChanSpy)
 
 MonitorMode = Literal["listen", "whisper", "barge"]
-MonitorOutcome = Literal["ended", "no_answer", "busy", "failed"]
+MonitorEnd = Literal["ended", "no_answer", "busy", "failed"]
 
 
 @dataclass(frozen=True)
@@ -333,5 +333,5 @@ class MonitoringEnded(Fact):
 
     spy_linkedid: str
     linkedid: str | None
-    outcome: MonitorOutcome
+    outcome: MonitorEnd
     detail: str = ""

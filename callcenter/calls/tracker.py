@@ -38,6 +38,7 @@ from callcenter.calls.callstate import (
     transfer_target,
 )
 from callcenter.calls.channels import (
+    Fields,
     TimestampCheck,
     base_name,
     chan_variable_paths,
@@ -74,8 +75,7 @@ from callcenter.calls.model import (
 from callcenter.calls.sent import SentActions
 from callcenter.calls.spying import SPY_EVENTS, SpyLegs
 
-Frame = Mapping[str, Any]
-Handler = Callable[[Frame, datetime, CallState], None]
+Handler = Callable[[Fields, datetime, CallState], None]
 RuleFor = Callable[[str | None], RingRule]
 LeaveReason = Literal["answered", "abandoned", "timeout", "left"]
 ENDED_MEMORY = 10_000
@@ -145,7 +145,7 @@ class CallTracker:
         """The latest state of every queue member, by (interface, queue)."""
         return self.members.members
 
-    def feed(self, frame: Frame, received_at: float) -> list[Fact]:
+    def feed(self, frame: Fields, received_at: float) -> list[Fact]:
         """Apply one AMI frame (event or response); the facts it taught."""
         self._out = []
         name = frame.get("Event")
@@ -182,7 +182,7 @@ class CallTracker:
                 handler(frame, at, cs)
         return self._take()
 
-    def feed_sent(self, action: Frame, sent_at: float) -> list[Fact]:
+    def feed_sent(self, action: Fields, sent_at: float) -> list[Fact]:
         """Note an action we sent (enforcement, MixMonitor) until its response arrives."""
         self.sent.note(action, sent_at,
                        self.calls.get(self._by_channel.get(text(action, "Channel"), "")))
@@ -350,7 +350,7 @@ class CallTracker:
         out, self._out = self._out, []
         return out
 
-    def _call_for(self, frame: Frame, at: datetime) -> CallState | None:
+    def _call_for(self, frame: Fields, at: datetime) -> CallState | None:
         channel = text(frame, "Channel") or text(frame, "TransfererChannel") or text(
             frame, "OrigTransfererChannel")
         lid = text(frame, "Linkedid") or self._by_channel.get(channel, "")
@@ -386,7 +386,7 @@ class CallTracker:
         self._out.append(CallStarted(self.server, at, cs.record))
         return cs
 
-    def _add_channel(self, cs: CallState, channel: str, frame: Frame) -> None:
+    def _add_channel(self, cs: CallState, channel: str, frame: Fields) -> None:
         if channel not in cs.channels:
             cs.channels.add(channel)
             self._by_channel[channel] = cs.linkedid
@@ -404,10 +404,10 @@ class CallTracker:
             cs.record.caller = known(text(frame, "CallerIDNum"))  # a Local call's ;2 half
 
     # -- channels ----------------------------------------------------------------------
-    def _on_channel(self, frame: Frame, at: datetime, cs: CallState) -> None:
+    def _on_channel(self, frame: Fields, at: datetime, cs: CallState) -> None:
         """Newchannel / Newstate: membership is all they teach."""
 
-    def _on_bridge(self, frame: Frame, at: datetime, cs: CallState) -> None:
+    def _on_bridge(self, frame: Fields, at: datetime, cs: CallState) -> None:
         """BridgeEnter / BridgeLeave: who shares a bridge; in a call joined mid-way, the
         customer and an agent in one bridge tell of an answer not seen."""
         bridge = text(frame, "BridgeUniqueid")
@@ -416,14 +416,14 @@ class CallTracker:
             if cs.joined:
                 self._answer_from_bridges(cs, at)
 
-    def _on_rename(self, frame: Frame, at: datetime, cs: CallState) -> None:
+    def _on_rename(self, frame: Fields, at: datetime, cs: CallState) -> None:
         old, new = text(frame, "Channel"), text(frame, "Newname")
         if new and old in cs.channels:
             cs.channels.discard(old)
             cs.channels.add(new)
             self._by_channel[new] = self._by_channel.pop(old, cs.linkedid)
 
-    def _on_hangup_request(self, frame: Frame, at: datetime, cs: CallState) -> None:
+    def _on_hangup_request(self, frame: Fields, at: datetime, cs: CallState) -> None:
         channel = text(frame, "Channel")
         cs.hung_up.add(channel)
         if channel == cs.customer and (cs.record.direction == "inbound"
@@ -433,14 +433,14 @@ class CallTracker:
                                        and cs.record.direction != "inbound"):
             cs.hangup_by = "agent"
 
-    def _on_soft_hangup_request(self, frame: Frame, at: datetime, cs: CallState) -> None:
+    def _on_soft_hangup_request(self, frame: Fields, at: datetime, cs: CallState) -> None:
         """The core hangs channels up; ``Cause`` here is the soft-hangup flag, and the
         shutdown flag means the PBX is restarting or stopping: not the caller, not a timeout."""
         cause = text(frame, "Cause")
         if cause.isdigit() and int(cause) & SOFTHANGUP_SHUTDOWN and cs.pbx_ended is None:
             cs.pbx_ended = PBX_SHUTDOWN
 
-    def _on_shutdown(self, frame: Frame, at: datetime) -> None:
+    def _on_shutdown(self, frame: Fields, at: datetime) -> None:
         """``Shutdown`` (class system, so only a read=system user sees it): the PBX stops or
         restarts; every call still open ends now as failed (the AMI link drops next)."""
         reason = PBX_RESTARTED if text(frame, "Restart").lower() in ("true", "yes") else PBX_STOPPED
@@ -448,7 +448,7 @@ class CallTracker:
             cs.pbx_ended = reason
             self._finish(cs, at, judge=True)
 
-    def _on_hangup(self, frame: Frame, at: datetime, cs: CallState) -> None:
+    def _on_hangup(self, frame: Fields, at: datetime, cs: CallState) -> None:
         channel = text(frame, "Channel")
         cause = text(frame, "Cause")
         attempt = cs.attempts.get(channel)
@@ -506,12 +506,12 @@ class CallTracker:
         self._out.append(CallEnded(self.server, at, r))
 
     # -- dialplan ----------------------------------------------------------------------
-    def _on_newexten(self, frame: Frame, at: datetime, cs: CallState) -> None:
+    def _on_newexten(self, frame: Fields, at: datetime, cs: CallState) -> None:
         if text(frame, "Application") == "MixMonitor":
             for path in recording_paths(text(frame, "AppData")):
                 self._announce(cs, path, text(frame, "Channel"), at)
 
-    def _on_varset(self, frame: Frame, at: datetime, cs: CallState) -> None:
+    def _on_varset(self, frame: Fields, at: datetime, cs: CallState) -> None:
         variable, value = text(frame, "Variable"), text(frame, "Value")
         if variable == "MIXMONITOR_FILENAME" and value:
             self._announce(cs, value, text(frame, "Channel"), at)
@@ -520,7 +520,7 @@ class CallTracker:
         elif variable == "QUEUESTATUS" and value in QUEUE_EXITS:
             cs.queue_exit = QUEUE_EXITS[value]
 
-    def _learn_recordings(self, frame: Frame, at: datetime, cs: CallState) -> None:
+    def _learn_recordings(self, frame: Fields, at: datetime, cs: CallState) -> None:
         """The recording file a channel carries in its ``ChanVariable`` (manager.conf
         ``channelvars``): a call joined mid-way (a daemon restart) still learns the
         recording whose MixMonitor start it missed. ``DestChanVariable`` counts when the
@@ -539,7 +539,7 @@ class CallTracker:
             self._out.append(RecordingAnnounced(self.server, at, cs.linkedid, path, channel))
 
     # -- queues --------------------------------------------------------------------------
-    def _on_queue_join(self, frame: Frame, at: datetime, cs: CallState) -> None:
+    def _on_queue_join(self, frame: Fields, at: datetime, cs: CallState) -> None:
         queue, r = text(frame, "Queue"), cs.record
         if not queue:
             return
@@ -552,7 +552,7 @@ class CallTracker:
         self._out.append(QueueCallerJoined(self.server, at, cs.linkedid, queue,
                                            int(position) if position.isdigit() else 0))
 
-    def _on_queue_entry(self, frame: Frame, at: datetime) -> None:
+    def _on_queue_entry(self, frame: Fields, at: datetime) -> None:
         """QueueStatus lists a waiting caller: after a restart, the wait we did not see.
 
         The entry has no Linkedid: the caller's channel (or its Uniqueid, the
@@ -575,12 +575,12 @@ class CallTracker:
         cs.last_at = at
         self._on_queue_join(frame, joined, cs)
 
-    def _on_queue_abandon(self, frame: Frame, at: datetime, cs: CallState) -> None:
+    def _on_queue_abandon(self, frame: Fields, at: datetime, cs: CallState) -> None:
         if cs.pbx_ended is not None and not cs.customer_gone():
             return  # a restart also "abandons" every waiting caller: neither abandon nor timeout
         cs.queue_exit = "abandoned" if cs.customer_gone() else "timeout"
 
-    def _on_queue_leave(self, frame: Frame, at: datetime, cs: CallState) -> None:
+    def _on_queue_leave(self, frame: Fields, at: datetime, cs: CallState) -> None:
         if cs.left_queue:
             return
         cs.left_queue = True
@@ -593,7 +593,7 @@ class CallTracker:
                                          reason))
 
     # -- rings ----------------------------------------------------------------------------
-    def _on_agent_called(self, frame: Frame, at: datetime, cs: CallState) -> None:
+    def _on_agent_called(self, frame: Fields, at: datetime, cs: CallState) -> None:
         dest, interface = text(frame, "DestChannel"), text(frame, "Interface")
         if dest and interface:
             self._ring(cs, dest, frame, at, RingAttempt(
@@ -601,7 +601,7 @@ class CallTracker:
                 queue=text(frame, "Queue") or None, channel=dest,
                 uniqueid=text(frame, "DestUniqueid") or None), direct=False)
 
-    def _on_dial_begin(self, frame: Frame, at: datetime, cs: CallState) -> None:
+    def _on_dial_begin(self, frame: Fields, at: datetime, cs: CallState) -> None:
         dest, caller = text(frame, "DestChannel"), text(frame, "Channel")
         if not dest or is_local(dest) or dest in cs.attempts and cs.attempts[dest].outcome is None:
             return
@@ -620,7 +620,7 @@ class CallTracker:
                                   uniqueid=text(frame, "DestUniqueid") or None)
         self._ring(cs, dest, frame, at, attempt, direct=caller == cs.customer)
 
-    def _ring(self, cs: CallState, dest: str, frame: Frame, at: datetime, attempt: RingAttempt,
+    def _ring(self, cs: CallState, dest: str, frame: Fields, at: datetime, attempt: RingAttempt,
               *, direct: bool) -> None:
         cs.attempts[dest] = attempt
         if direct:
@@ -629,7 +629,7 @@ class CallTracker:
         self._out.append(RingStarted(self.server, at, cs.linkedid, attempt,
                                      text(frame, "Channel") or None, direct))
 
-    def _on_dial_end(self, frame: Frame, at: datetime, cs: CallState) -> None:
+    def _on_dial_end(self, frame: Fields, at: datetime, cs: CallState) -> None:
         dest, status = text(frame, "DestChannel"), text(frame, "DialStatus")
         attempt = cs.attempts.get(dest)
         if attempt is None or attempt.outcome is not None:
@@ -643,19 +643,19 @@ class CallTracker:
             outcome = "caller_hangup"
         self._end_attempt(cs, dest, attempt, outcome, at)
 
-    def _on_ring_no_answer(self, frame: Frame, at: datetime, cs: CallState) -> None:
+    def _on_ring_no_answer(self, frame: Fields, at: datetime, cs: CallState) -> None:
         dest = text(frame, "DestChannel")
         attempt = cs.attempts.get(dest)
         if attempt is not None and attempt.outcome is None:
             self._end_attempt(cs, dest, attempt, "no_answer", at)
 
-    def _on_agent_connect(self, frame: Frame, at: datetime, cs: CallState) -> None:
+    def _on_agent_connect(self, frame: Fields, at: datetime, cs: CallState) -> None:
         dest = text(frame, "DestChannel")
         attempt = cs.attempts.get(dest)
         if attempt is not None and attempt.outcome is None:
             self._answer(cs, dest, attempt, at)
 
-    def _on_agent_complete(self, frame: Frame, at: datetime, cs: CallState) -> None:
+    def _on_agent_complete(self, frame: Fields, at: datetime, cs: CallState) -> None:
         """A queue call's conversation ended; it also tells of an answer we did not see.
 
         (The daemon joined mid-call, e.g. after an AMI outage: AgentComplete's
@@ -721,17 +721,17 @@ class CallTracker:
         self._out.append(RingEnded(self.server, at, cs.linkedid, attempt))
 
     # -- hold and transfers ---------------------------------------------------------------
-    def _on_hold(self, frame: Frame, at: datetime, cs: CallState) -> None:
+    def _on_hold(self, frame: Fields, at: datetime, cs: CallState) -> None:
         cs.holds.setdefault(text(frame, "Channel"), at)
 
-    def _on_unhold(self, frame: Frame, at: datetime, cs: CallState) -> None:
+    def _on_unhold(self, frame: Fields, at: datetime, cs: CallState) -> None:
         cs.end_hold(text(frame, "Channel"), at)
 
-    def _on_blind_transfer(self, frame: Frame, at: datetime, cs: CallState) -> None:
+    def _on_blind_transfer(self, frame: Fields, at: datetime, cs: CallState) -> None:
         if text(frame, "Result") == "Success":
             self._transfer(cs, "blind", text(frame, "TransfererChannel"), at)
 
-    def _on_attended_transfer(self, frame: Frame, at: datetime, cs: CallState) -> None:
+    def _on_attended_transfer(self, frame: Fields, at: datetime, cs: CallState) -> None:
         if text(frame, "Result") == "Success":
             transfer = self._transfer(cs, "attended", text(frame, "OrigTransfererChannel"), at)
             transfer.to_agent = transfer_target(cs, cs.record.started_at, transfer.from_agent)
@@ -744,7 +744,7 @@ class CallTracker:
         return transfer
 
     # -- our own actions ------------------------------------------------------------------
-    def _on_response(self, frame: Frame) -> None:
+    def _on_response(self, frame: Fields) -> None:
         answered = self.sent.answer(frame)
         if answered is None:
             return

@@ -1,43 +1,43 @@
-"""Ring policy → the tracker's :class:`RingRule`, per queue."""
+"""The ring rule's settings → the tracker's :class:`RingRule`, per queue."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from callcenter.calls.model import RingRule
-from callcenter.settings import RingPolicy, Settings
+from callcenter.settings import RingRuleSettings, Settings
 
-PolicyFor = Callable[[str | None], RingPolicy]
+RingSettingsFor = Callable[[str | None], RingRuleSettings]
 RuleFor = Callable[[str | None], RingRule]
 
 
-def rule_from_policy(policy: RingPolicy) -> RingRule:
-    """The :class:`RingRule` a policy means.
+def rule_from_settings(conf: RingRuleSettings) -> RingRule:
+    """The :class:`RingRule` of these settings.
 
     ``on_deadline = "record"`` only records violations (queue and direct
     calls); otherwise queue calls get a Hangup (Cause 19) and direct calls
-    ``policy.direct_action``.
+    ``conf.direct_action``.
     """
-    record_only = policy.on_deadline == "record"
+    record_only = conf.on_deadline == "record"
     return RingRule(
-        cycle_s=policy.cycle_s,
-        rings_allowed=policy.rings_allowed,
+        cycle_s=conf.cycle_s,
+        rings_allowed=conf.rings_allowed,
         queue_action="record" if record_only else "hangup",
-        direct_action="record" if record_only else policy.direct_action,
+        direct_action="record" if record_only else conf.direct_action,
     )
 
 
 def rule_for_settings(settings: Settings) -> RuleFor:
-    """``rule_for(queue)`` for the tracker: the queue's policy (overrides applied) as a RingRule.
+    """``rule_for(queue)`` for the tracker: the queue's settings (overrides applied) as a RingRule.
 
-    ``queue=None`` (a direct call to an agent) uses the global ``[ring]`` policy.
+    ``queue=None`` (a direct call to an agent) uses the global ``[ring]`` settings.
     """
     cache: dict[str | None, RingRule] = {}
 
     def rule_for(queue: str | None) -> RingRule:
         rule = cache.get(queue)
         if rule is None:
-            rule = cache[queue] = rule_from_policy(settings.ring_policy_for(queue))
+            rule = cache[queue] = rule_from_settings(settings.ring_settings_for(queue))
         return rule
 
     return rule_for

@@ -9,7 +9,7 @@ from callcenter.calls.model import Violation
 
 
 @dataclass
-class EnforcementOutcome:
+class EnforcedViolation:
     """One enforced (or only recorded) ring-rule violation of one call.
 
     ``violation`` carries agent, queue, ring seconds, rings, action, result

@@ -16,7 +16,7 @@ from callcenter.kpis import CENTRE
 
 # Only calls with notes are read (driven by call_notes); the answered counts
 # come from the call figures. A complaint note: category 'complaint' or a
-# registered complaint (metrics.CallNote.complaint).
+# registered complaint (kpis.NotedCall.complaint).
 NOTES = """
 WITH n AS (
     SELECT n.server, n.linkedid, n.agent, c.agent AS call_agent,
