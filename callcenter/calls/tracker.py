@@ -3,7 +3,8 @@
 No I/O and no clock of its own: every event carries its time (the AMI
 ``Timestamp`` field, else the receive time given by the caller), so the same
 code gives the same records live, on a replayed capture and on ``callcenter
-rebuild``. One handler per event name (:attr:`CallTracker.handlers`); events
+rebuild``. One table gives each event name its handler (:attr:`CallTracker.dispatch`;
+those of a call's events, given its state, are :attr:`CallTracker.handlers`); events
 nobody handles are ignored. Every fact names its server; a call is a linkedid.
 
 What real Asterisk 22 does, and the tracker relies on, is listed in
@@ -13,6 +14,7 @@ What real Asterisk 22 does, and the tracker relies on, is listed in
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
@@ -76,6 +78,7 @@ from callcenter.calls.sent import SentActions
 from callcenter.calls.spying import SPY_EVENTS, SpyLegs
 
 Handler = Callable[[Fields, datetime, CallState], None]
+EventHandler = Callable[[Fields, datetime], None]
 RuleFor = Callable[[str | None], RingRule]
 LeaveReason = Literal["answered", "abandoned", "timeout", "left"]
 ENDED_MEMORY = 10_000
@@ -126,6 +129,17 @@ class CallTracker:
             "BlindTransfer": self._on_blind_transfer,
             "AttendedTransfer": self._on_attended_transfer,
         }
+        self.dispatch: dict[str, EventHandler] = {  # later entries take precedence
+            **{name: functools.partial(self._on_call_event, h)
+               for name, h in self.handlers.items()},
+            "FullyBooted": self._on_fully_booted,
+            **dict.fromkeys(SPY_EVENTS, self._on_spy_event),
+            "Shutdown": self._on_shutdown,
+            "QueueEntry": self._on_queue_entry,
+            **dict.fromkeys(MEMBER_EVENTS, self._on_member_event),
+        }
+        """Every event name the tracker handles -> its handler (a call's events are applied
+        to the call they belong to: :meth:`_on_call_event`)."""
 
     # -- public surface ----------------------------------------------------------
     @property
@@ -153,33 +167,9 @@ class CallTracker:
             self._on_response(frame)
             return self._take()
         at = self.timestamps.event_time(frame, received_at)
-        if name in MEMBER_EVENTS:
-            self._out += self.members.on_event(frame, at)
-            return self._take()
-        if name == "QueueEntry":
-            self._on_queue_entry(frame, at)
-            return self._take()
-        if name == "Shutdown":
-            self._on_shutdown(frame, at)
-            return self._take()
-        if name in SPY_EVENTS:
-            spy, facts = self.spies.on_event(frame, at)
-            if spy is not None:
-                self._withdraw(spy, at)
-            self._out += facts
-            return self._take()
-        if name == "FullyBooted":
-            uptime = text(frame, "Uptime")
-            if uptime.isdigit():
-                self.pbx_started_at = at - timedelta(seconds=int(uptime))
-            self._open_at_login, self._login_at = set(self.calls), at
-            return self._take()
-        handler = self.handlers.get(name)
+        handler = self.dispatch.get(name)
         if handler is not None:
-            cs = self._call_for(frame, at)
-            if cs is not None:
-                self._learn_recordings(frame, at, cs)
-                handler(frame, at, cs)
+            handler(frame, at)
         return self._take()
 
     def feed_sent(self, action: Fields, sent_at: float) -> list[Fact]:
@@ -346,6 +336,27 @@ class CallTracker:
                 self.calls[record.linkedid] = CallState(record)
 
     # -- plumbing --------------------------------------------------------------------
+    def _on_call_event(self, handler: Handler, frame: Fields, at: datetime) -> None:
+        cs = self._call_for(frame, at)
+        if cs is not None:
+            self._learn_recordings(frame, at, cs)
+            handler(frame, at, cs)
+
+    def _on_member_event(self, frame: Fields, at: datetime) -> None:
+        self._out += self.members.on_event(frame, at)
+
+    def _on_spy_event(self, frame: Fields, at: datetime) -> None:
+        spy, facts = self.spies.on_event(frame, at)
+        if spy is not None:
+            self._withdraw(spy, at)
+        self._out += facts
+
+    def _on_fully_booted(self, frame: Fields, at: datetime) -> None:
+        uptime = text(frame, "Uptime")
+        if uptime.isdigit():
+            self.pbx_started_at = at - timedelta(seconds=int(uptime))
+        self._open_at_login, self._login_at = set(self.calls), at
+
     def _take(self) -> list[Fact]:
         out, self._out = self._out, []
         return out
