@@ -1,4 +1,4 @@
-"""The call-centre metrics: one written definition and one implementation each.
+"""The call-centre KPIs: one written definition and one implementation each.
 
 The live wallboard and the reports both use these pure functions over
 :class:`~callcenter.calls.model.CallRecord` and agent state facts. Counts and
