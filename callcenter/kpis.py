@@ -449,11 +449,11 @@ def agent_call_figures(calls: Iterable[CallRecord]) -> dict[str, AgentFigures]:
             continue
         agents = {a.agent for a in c.ring_attempts} | {v.agent for v in c.violations}
         answering = {a.agent for a in c.ring_attempts if a.outcome == "answered"}
-        talk = agent_talk(c)
+        talks = agent_talk(c)
         for agent in agents:
             fig = out.setdefault(agent, AgentFigures())
             fig.answered += agent in answering
-            part = talk.get(agent, 0.0)
+            part = talks.get(agent, 0.0)
             fig.talk_s += part or 0.0
             fig.talk_unknown += part is None
             _rings(fig, c, agent)

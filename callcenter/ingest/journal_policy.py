@@ -5,6 +5,7 @@ the actions journaled, secrets removed. The ingest applies it; the store only wr
 from __future__ import annotations
 
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 DROPPED_EVENTS = frozenset({
@@ -52,7 +53,7 @@ UNJOURNALED_ACTIONS = frozenset({
 """Read-only and session actions: not journaled (nor their responses)."""
 
 
-def is_journaled(frame: Mapping[str, Any], journaled_action_ids: frozenset[str] | set[str]
+def is_journaled(frame: Mapping[str, Any], journaled_action_ids: AbstractSet[str]
                  = frozenset()) -> bool:
     """True when ``frame`` is stored in the journal (and so fed to the tracker).
 
