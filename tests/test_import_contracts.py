@@ -1,4 +1,4 @@
-"""The layer rules of the design (docs: ARCHITECTURE.md), checked on the imports and the
+"""The layer rules of the design (docs/layers.md), checked on the imports and the
 source of ``callcenter/`` as :mod:`ast` reads them (nothing is imported or run).
 
 Each failure names the rule and every import (or statement) that breaks it, as
