@@ -221,7 +221,7 @@ CASES: dict[str, tuple[str, str, str, dict[str, Any], str, str]] = {
         "extensions.conf", "n(toqueue),Queue", "n,Queue", {}, "exten => _10XX,1",
         "has no step labelled 'toqueue': the three-ring redirect (from-trunk,<dialled number>"),
     "toqueue label not on Queue()": (
-        "extensions.conf", "n(toqueue),Queue(support,t,,,${QUEUE_WAIT})",
+        "extensions.conf", "n(toqueue),Queue(support,ct,,,${QUEUE_WAIT})",
         "n(toqueue),Playback(sorry)", {}, "n(toqueue)", "runs Playback, not Queue()"),
     "NOANSWER branch missing": (
         "extensions.conf", "?toqueue)", "?nowhere)", {}, "Dial(PJSIP/agent${EXTEN}",
