@@ -33,6 +33,6 @@ USER callcenter
 WORKDIR /var/lib/callcenter
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
-    CMD ["python", "-m", "callcenter.deploy.container", "health"]
-ENTRYPOINT ["python", "-m", "callcenter.deploy.container"]
+    CMD ["python", "-m", "callcenter.cli.container", "health"]
+ENTRYPOINT ["python", "-m", "callcenter.cli.container"]
 CMD ["run"]

@@ -31,9 +31,9 @@ import asyncpg
 
 from callcenter import db
 from callcenter.ami.protocol import AMIProtocol, serialize_frame
-from callcenter.daemon import make_tracker
-from callcenter.pipeline import ServerPipeline
-from callcenter.pipeline_durable import DurablePath, FanOut
+from callcenter.ingest.daemon import make_tracker
+from callcenter.ingest.pipeline import ServerPipeline
+from callcenter.ingest.pipeline_durable import DurablePath, FanOut
 from callcenter.settings import Settings
 from callcenter.store.consumer import StoreConsumer
 from callcenter.store.writer import StoreWriter

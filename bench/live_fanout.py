@@ -197,7 +197,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     from aiohttp import web
 
     from callcenter import db
-    from callcenter.daemon import Daemon
+    from callcenter.ingest.daemon import Daemon
     from callcenter.live import LiveConsumer
     from callcenter.settings import AmiServer, Settings
     from callcenter.store.setup import open_store

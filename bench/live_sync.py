@@ -93,7 +93,7 @@ async def run_other(dsn: str, conn: Connection) -> dict[Ident, float]:
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     from callcenter import db
-    from callcenter.daemon import Daemon
+    from callcenter.ingest.daemon import Daemon
     from callcenter.live import LiveConsumer
     from callcenter.live.sync import LiveSync
     from callcenter.live.wire import synced

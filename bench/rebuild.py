@@ -8,7 +8,7 @@ channels, bridges and agents, its times shifted to its start, the calls interlea
 in arrival order across UTC days (and months, when long enough). Then, each in a child
 process of its own (its peak RSS is the replay's alone):
 
-- ``rebuild`` (:func:`callcenter.pipeline_replay.rebuild`, the real function: journal
+- ``rebuild`` (:func:`callcenter.ingest.pipeline_replay.rebuild`, the real function: journal
   read, tracker, call records and agent states written), over the journal of a third
   of the calls and then of all of them: entries/s and peak RSS of each (a flat memory
   has the same peak at both sizes);
@@ -47,8 +47,8 @@ import structlog
 
 from callcenter import db
 from callcenter.calls.model import AgentStateChanged, CallRecord
-from callcenter.pipeline import JournalFilter, apply_entry
-from callcenter.pipeline_replay import read_capture, rebuild
+from callcenter.ingest.pipeline import JournalFilter, apply_entry
+from callcenter.ingest.pipeline_replay import read_capture, rebuild
 from callcenter.store.consumer import calls_in
 from callcenter.store.journal import JournalRepository
 
@@ -129,7 +129,7 @@ async def generate(dsn: str, calls: int) -> int:
 
 async def baseline(pool: asyncpg.Pool) -> int:
     """The previous replay path: entries as JournalEntry objects, everything held."""
-    from callcenter.daemon import make_tracker
+    from callcenter.ingest.daemon import make_tracker
     from callcenter.settings import Settings
 
     tracker = make_tracker(SERVER, Settings())
@@ -146,7 +146,7 @@ async def baseline(pool: asyncpg.Pool) -> int:
 
 async def child(dsn: str, mode: str) -> dict[str, Any]:
     """One measured replay in this process: entries, seconds, peak RSS (MiB)."""
-    from callcenter.daemon import make_tracker
+    from callcenter.ingest.daemon import make_tracker
     from callcenter.settings import Settings
 
     pool = await db.create_pool(dsn, max_size=4)

@@ -4,7 +4,7 @@ The simulated PBX runs in a child process (as Asterisk would) with N agents
 who never answer, all members of one queue whose member timeout (60 s) is
 longer than the 15 s rule; N customers call at once, so N phones ring
 together. This process runs the daemon as ``callcenter run`` does
-(:class:`callcenter.daemon.Daemon`: AMI client → tracker → real-time path →
+(:class:`callcenter.ingest.daemon.Daemon`: AMI client → tracker → real-time path →
 enforcer → command port, and the durable path journaling every event to
 PostgreSQL through a loopback proxy), which must hang up each ring (Cause 19)
 at its deadline. A second round (``--db-stall SECONDS``, default 20) does the
@@ -42,7 +42,7 @@ import structlog
 
 from callcenter import db
 from callcenter.ami.client import AMIClient
-from callcenter.daemon import Daemon
+from callcenter.ingest.daemon import Daemon
 from callcenter.ringrule.enforcer import RingEnforcer
 from callcenter.settings import AmiServer, Settings
 from callcenter.sim import AgentScript, PBXSimulator, SimConfig

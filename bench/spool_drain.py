@@ -37,10 +37,10 @@ import orjson
 import structlog
 
 from callcenter import db
-from callcenter.daemon import SWITCH_INTERVAL_S
-from callcenter.pipeline import JournalFilter
-from callcenter.pipeline_replay import read_capture
-from callcenter.quietgc import QuietGC
+from callcenter.ingest.daemon import SWITCH_INTERVAL_S
+from callcenter.ingest.pipeline import JournalFilter
+from callcenter.ingest.pipeline_replay import read_capture
+from callcenter.ingest.quietgc import QuietGC
 from callcenter.store.journal import JournalEntry
 from callcenter.store.spool import Spool
 from callcenter.store.writer import Op, StoreWriter

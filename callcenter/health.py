@@ -23,7 +23,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
-    from callcenter.daemon import Daemon
+    from callcenter.ingest.daemon import Daemon
 
 STALE_EVENT_S = 300.0
 """Informational: a server silent this long is shown as such (a quiet PBX at night is

@@ -94,7 +94,7 @@ class DatabaseSettings(_Section):
     table of its own, ``journal_yYYYYmMM``, for the operator to archive and drop)."""
 
 
-class RingPolicy(_Section):
+class RingRuleSettings(_Section):
     """The three-ring rule: rings allowed × ring cycle = the answer deadline."""
 
     cycle_s: float = Field(default=5.0, gt=0)
@@ -106,7 +106,7 @@ class RingPolicy(_Section):
     misses_before_pause: int = Field(default=2, ge=0)
     pause_reason: str = "ring-no-answer"
     queues_conf: str = ""
-    """Optional path of the PBX's queues.conf, checked against the policy at start."""
+    """Optional path of the PBX's queues.conf, checked against the rule at start."""
 
     @property
     def deadline_s(self) -> float:
@@ -115,7 +115,7 @@ class RingPolicy(_Section):
 
 
 class QueueOverride(_Section):
-    """Per-queue overrides of the ring policy and retention."""
+    """Per-queue overrides of the ring rule and retention."""
 
     cycle_s: float | None = Field(default=None, gt=0)
     rings_allowed: int | None = Field(default=None, ge=1)
@@ -563,7 +563,7 @@ class Settings(_Section):
 
     servers: list[AmiServer] = []
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
-    ring: RingPolicy = RingPolicy()
+    ring: RingRuleSettings = RingRuleSettings()
     queues: dict[str, QueueOverride] = {}
     recordings: RecordingSettings = RecordingSettings()
     cel: CelSettings = CelSettings()
@@ -587,15 +587,15 @@ class Settings(_Section):
             raise ValueError("servers: names must be unique")
         return self
 
-    def ring_policy_for(self, queue: str | None) -> RingPolicy:
-        """The ring policy of ``queue`` with its overrides applied."""
+    def ring_settings_for(self, queue: str | None) -> RingRuleSettings:
+        """The ring rule's settings for ``queue``, its overrides applied."""
         override = self.queues.get(queue or "")
         if override is None:
             return self.ring
         changes = {
             k: v
             for k, v in override.model_dump().items()
-            if v is not None and k in RingPolicy.model_fields
+            if v is not None and k in RingRuleSettings.model_fields
         }
         return self.ring.model_copy(update=changes)
 

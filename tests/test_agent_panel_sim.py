@@ -27,7 +27,7 @@ from callcenter.agentpanel.feed import AgentFeed
 from callcenter.agentpanel.web import attach_feed
 from callcenter.ami.protocol import Frame
 from callcenter.commands import CommandPort
-from callcenter.daemon import Daemon
+from callcenter.ingest.daemon import Daemon
 from callcenter.sim import AgentScript, PBXSimulator
 from callcenter.sim.testing import SimClient
 from callcenter.web.testing import web_client

@@ -16,7 +16,7 @@ from structlog.testing import capture_logs
 
 from callcenter.ami.client import AMIClient
 from callcenter.ami.protocol import DEFAULT_MAX_FRAME_BYTES, AMIProtocol, serialize_frame
-from callcenter.daemon import Daemon
+from callcenter.ingest.daemon import Daemon
 from callcenter.settings import AmiServer, DatabaseSettings, Settings
 from callcenter.sim import AgentScript, PBXSimulator
 

@@ -17,8 +17,8 @@ from prometheus_client import generate_latest
 from prometheus_client.registry import CollectorRegistry
 
 from callcenter.callbacks.service import CallbackService, callback_linkedid
-from callcenter.daemon import Daemon, callback_consumer
 from callcenter.health import DaemonCollector
+from callcenter.ingest.daemon import Daemon, callback_consumer
 from callcenter.live import LiveConsumer
 from callcenter.settings import CallbackSettings
 from callcenter.sim import AgentScript, PBXSimulator, SimConfig

@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 
 from callcenter.calls.model import CallEnded
-from callcenter.cel.merge import OutageCel, with_outages
-from callcenter.cel.rows import CelRow, CelRowError, read_cel_csv
-from callcenter.cel.translate import frames_from_cel
 from callcenter.cli.calls_cmd import call_json
-from callcenter.daemon import make_tracker
-from callcenter.pipeline import Item, apply_entry
-from callcenter.pipeline_replay import read_capture
+from callcenter.ingest.cel.merge import OutageCel, with_outages
+from callcenter.ingest.cel.rows import CelRow, CelRowError, read_cel_csv
+from callcenter.ingest.cel.translate import frames_from_cel
+from callcenter.ingest.daemon import make_tracker
+from callcenter.ingest.pipeline import Item, apply_entry
+from callcenter.ingest.pipeline_replay import read_capture
 from callcenter.settings import Settings
 from tests.support.cel import active_at
 from tests.support.expected import TRACES, check_calls, expected_calls

@@ -13,13 +13,13 @@ import pytest
 from structlog.testing import capture_logs
 
 from callcenter import db
-from callcenter.cel.filler import OutageFiller
-from callcenter.cel.rows import read_cel_csv
-from callcenter.cel.source import QUIET_AFTER
 from callcenter.cli.calls_cmd import call_json
-from callcenter.daemon import make_tracker
-from callcenter.pipeline import Item
-from callcenter.pipeline_replay import ingest_items, read_capture, rebuild
+from callcenter.ingest.cel.filler import OutageFiller
+from callcenter.ingest.cel.rows import read_cel_csv
+from callcenter.ingest.cel.source import QUIET_AFTER
+from callcenter.ingest.daemon import make_tracker
+from callcenter.ingest.pipeline import Item
+from callcenter.ingest.pipeline_replay import ingest_items, read_capture, rebuild
 from callcenter.settings import AmiServer, Settings
 from callcenter.sim.proxy import pg_proxy
 from callcenter.store.calls import CallRepository

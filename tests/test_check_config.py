@@ -28,10 +28,10 @@ from callcenter.deploy.dialplan import (
 )
 from callcenter.deploy.findings import Finding
 from callcenter.deploy.pbx_checks import queue_sections
+from callcenter.ingest.journal_policy import is_journaled
 from callcenter.settings import Settings
 from callcenter.sim import AgentScript, PBXSimulator, SimConfig
 from callcenter.sim.testing import SimClient
-from callcenter.store.journal import is_journaled
 
 SHIPPED = Path(__file__).resolve().parents[1] / "dialplan"
 

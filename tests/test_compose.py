@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import yaml
 
-from callcenter.deploy.container import healthy, main, servers_toml, warn_config, write_config
+from callcenter.cli.container import healthy, main, servers_toml, warn_config, write_config
 from callcenter.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -18,9 +18,9 @@ from callcenter.settings import AmiServer, DatabaseSettings, Settings
 pytest.importorskip("callcenter.calls.tracker", reason="the tracker has not landed yet")
 
 from callcenter.cli.calls_cmd import call_json
-from callcenter.daemon import Daemon, default_consumers, make_tracker
-from callcenter.pipeline_replay import ingest_items, rebuild
-from callcenter.quietgc import NEVER
+from callcenter.ingest.daemon import Daemon, default_consumers, make_tracker
+from callcenter.ingest.pipeline_replay import ingest_items, rebuild
+from callcenter.ingest.quietgc import NEVER
 from callcenter.ringrule.enforcer import RingEnforcer
 from callcenter.sim import AgentScript, PBXSimulator
 from callcenter.sim.proxy import CutProxy
@@ -114,7 +114,7 @@ async def test_replay_server_live_equals_file_replay(pool: asyncpg.Pool, tmp_pat
     finally:
         await daemon.stop()
         await server.stop()
-    from callcenter.pipeline_replay import read_capture
+    from callcenter.ingest.pipeline_replay import read_capture
 
     writer = StoreWriter(pool, tmp_path / "spool2")
     await ingest_items(list(read_capture(capture)), "file", make_tracker("file", Settings()),
@@ -264,7 +264,7 @@ async def test_a_restart_mid_call_resumes_it_from_the_journal_as_rebuild_does(
 async def test_full_collections_wait_for_moments_without_ring_deadlines(
         pool: asyncpg.Pool, tmp_path: Path) -> None:
     settings = settings_for(1, tmp_path)
-    daemon = Daemon(settings, pool, consumers=default_consumers(settings), servers=[],
+    daemon = Daemon(settings, pool, consumers=default_consumers(settings, pool), servers=[],
                     log_calls=False)
     enforcer = next(c for c in daemon.consumers if isinstance(c, RingEnforcer))
     assert daemon.gc.sources == [enforcer.quiet_for]

@@ -11,8 +11,8 @@ from typing import Any
 import asyncpg
 
 from callcenter.calls.model import Fact
-from callcenter.pipeline import JournalFilter, ServerPipeline
-from callcenter.pipeline_durable import DurablePath, FanOut
+from callcenter.ingest.pipeline import JournalFilter, ServerPipeline
+from callcenter.ingest.pipeline_durable import DurablePath, FanOut
 from callcenter.store.journal import JournalRepository
 from callcenter.store.writer import StoreWriter
 

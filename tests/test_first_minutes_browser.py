@@ -16,7 +16,7 @@ from callcenter.store.calls import CallRepository
 from callcenter.web.testing import ensure_user, web_client
 
 pytestmark = pytest.mark.browser
-FEATURES = ("callcenter.web.wallboard", "callcenter.console.web")
+FEATURES = ("callcenter.wallboard.web", "callcenter.console.web")
 WORDS = {
     "zh-CN": ("今日三声未接违规", "页面不存在", "错误代码 404", "没有这通电话", "首页"),
     "en-US": ("Today's three-ring violations", "Page not found", "Error 404", "no such call",

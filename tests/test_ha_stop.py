@@ -10,7 +10,7 @@ from pathlib import Path
 
 import asyncpg
 
-from callcenter.daemon import Daemon
+from callcenter.ingest.daemon import Daemon
 from callcenter.settings import AmiServer, DatabaseSettings, HaSettings, Settings
 from callcenter.sim import PBXSimulator
 

@@ -15,8 +15,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 from structlog.testing import capture_logs
 
-from callcenter.daemon import Daemon
-from callcenter.pipeline import ServerPipeline
+from callcenter.ingest.daemon import Daemon
+from callcenter.ingest.pipeline import ServerPipeline
 from callcenter.ringrule.enforcer import RingEnforcer
 from callcenter.settings import AmiServer, DatabaseSettings, Settings
 from callcenter.sim import AgentScript, PBXSimulator

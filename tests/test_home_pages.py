@@ -15,7 +15,7 @@ from callcenter.store.calls import CallRepository
 from callcenter.web.testing import web_client
 
 AGENT_PANEL = ("callcenter.agentpanel.web",)
-SUPERVISOR = ("callcenter.web.wallboard", "callcenter.console.web")
+SUPERVISOR = ("callcenter.wallboard.web", "callcenter.console.web")
 
 
 def settings() -> Settings:

@@ -9,8 +9,8 @@ import asyncpg
 import pytest
 
 from callcenter.cli.calls_cmd import call_json
-from callcenter.daemon import make_tracker
-from callcenter.pipeline_replay import read_capture
+from callcenter.ingest.daemon import make_tracker
+from callcenter.ingest.pipeline_replay import read_capture
 from callcenter.settings import Settings
 from callcenter.store.calls import CallRepository
 from tests.support.expected import check_calls, expected_calls
@@ -55,7 +55,7 @@ async def test_replaying_twice_changes_nothing(pool: asyncpg.Pool, tmp_path: Pat
 
 def tracked(items: list[Any], journaled_only: bool) -> list[dict[str, Any]]:
     """Calls (as JSON) from feeding every item, or only what the journal keeps, to a tracker."""
-    from callcenter.pipeline import JournalFilter, apply_entry
+    from callcenter.ingest.pipeline import JournalFilter, apply_entry
     from callcenter.store.consumer import calls_in
 
     tracker = make_tracker("s", Settings())

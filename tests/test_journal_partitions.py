@@ -11,8 +11,8 @@ import asyncpg
 import pytest
 
 from callcenter import db
-from callcenter.daemon import make_tracker
-from callcenter.pipeline_replay import (
+from callcenter.ingest.daemon import make_tracker
+from callcenter.ingest.pipeline_replay import (
     REBUILD_LOOKBACK,
     capture_server_name,
     ingest_items,
@@ -159,7 +159,7 @@ async def stored(pool: asyncpg.Pool) -> tuple[list[Any], list[Any]]:
 @pytest.fixture(params=[1000, 1], ids=["batches-1000", "batches-1"])
 def batch_size(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
     """Rebuild's batch of calls (1: every call comes in several batches)."""
-    from callcenter import pipeline_replay
+    from callcenter.ingest import pipeline_replay
 
     defaults = pipeline_replay.Replay.batches.__defaults__
     monkeypatch.setattr(pipeline_replay.Replay.batches, "__defaults__", (request.param,))

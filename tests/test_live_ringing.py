@@ -16,10 +16,10 @@ from callcenter.calls.model import (
     RingStarted,
 )
 from callcenter.calls.tracker import CallTracker
+from callcenter.ingest.pipeline import apply_entry
+from callcenter.ingest.pipeline_replay import read_capture
+from callcenter.kpis import MetricSettings
 from callcenter.live.state import LiveState
-from callcenter.metrics import MetricSettings
-from callcenter.pipeline import apply_entry
-from callcenter.pipeline_replay import read_capture
 
 REAL3 = Path(__file__).parent / "traces" / "real3"
 

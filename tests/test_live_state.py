@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from callcenter.calls.alerts import SupervisorAlert
 from callcenter.calls.model import (
     AgentStateChanged,
     CallAnswered,
@@ -15,9 +16,8 @@ from callcenter.calls.model import (
     QueueCallerLeft,
     RingAttempt,
 )
+from callcenter.kpis import MetricSettings
 from callcenter.live.state import LiveState
-from callcenter.metrics import MetricSettings
-from callcenter.ringrule.outcomes import SupervisorAlert
 
 T0 = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 
@@ -194,7 +194,7 @@ def test_board_clock_follows_event_time_running_ahead() -> None:
 
 
 def test_recording_alerts_are_kept_newest_first() -> None:
-    from callcenter.recordings.consumer import RecordingAlert
+    from callcenter.calls.alerts import RecordingAlert
 
     live = new_state(Clock(at(10)))
     for i, status in enumerate(("missing", "corrupt")):

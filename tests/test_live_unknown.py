@@ -9,10 +9,10 @@ import jinja2
 from test_live_state import Clock, answered_call, at, member, new_state
 
 from callcenter.calls.model import CallAnswered, CallRecord, CallStarted
-from callcenter.metrics import LEFT_OUT
+from callcenter.kpis import LEFT_OUT
+from callcenter.wallboard.web import percent
 from callcenter.web.app import duration
 from callcenter.web.i18n import Catalogues
-from callcenter.web.wallboard import percent
 from callcenter.web.words import labeller
 
 TEMPLATES = Path(__file__).parent.parent / "callcenter" / "web" / "templates"

@@ -7,6 +7,7 @@ import itertools
 import json
 from datetime import UTC, datetime, timedelta
 
+from callcenter.calls.alerts import RecordingAlert, SupervisorAlert
 from callcenter.calls.model import (
     AgentStateChanged,
     CallAnswered,
@@ -23,12 +24,10 @@ from callcenter.calls.model import (
     Transfer,
     Violation,
 )
+from callcenter.kpis import MetricSettings
 from callcenter.live.present import present_facts
 from callcenter.live.state import LiveState
 from callcenter.live.wire import FACT_TYPES, LIMIT, hello, pack, synced, unpack
-from callcenter.metrics import MetricSettings
-from callcenter.recordings.consumer import RecordingAlert
-from callcenter.ringrule.outcomes import SupervisorAlert
 
 T0 = datetime(2025, 3, 4, 2, 0, 0, 123456, tzinfo=UTC)
 

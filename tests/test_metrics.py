@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from callcenter.calls.model import AgentStateChanged, CallRecord, RingAttempt, Transfer, Violation
-from callcenter.metrics import (
+from callcenter.kpis import (
     CENTRE,
     DEFINITIONS,
     AgentFigures,
-    CallNote,
     MetricSettings,
+    NotedCall,
     agent_call_figures,
     agent_time_figures,
     call_figures,
@@ -178,10 +178,10 @@ def test_empty_figures_have_no_ratios(denominator: str) -> None:
 
 def test_note_figures_by_hand() -> None:
     calls = sample()
-    notes = [CallNote("pbx", "c1", "a1", complaint=False),
-             CallNote("pbx", "c3", "a2", complaint=True),     # a2 took c3 after a1
-             CallNote("pbx", "c4", "a1", complaint=False),    # a1 missed c4: not its call
-             CallNote("pbx", "c7", "a1", complaint=True)]     # c7 was abandoned: ignored
+    notes = [NotedCall("pbx", "c1", "a1", complaint=False),
+             NotedCall("pbx", "c3", "a2", complaint=True),     # a2 took c3 after a1
+             NotedCall("pbx", "c4", "a1", complaint=False),    # a1 missed c4: not its call
+             NotedCall("pbx", "c7", "a1", complaint=True)]     # c7 was abandoned: ignored
     figs = note_figures(calls, notes)
     centre = figs[CENTRE]
     # answered c1..c5; with notes c1, c3, c4; a complaint on c3

@@ -9,14 +9,14 @@ from test_metrics import MS, answered, at, sample, unanswered
 from test_reports_sql import approx, query
 
 from callcenter.calls.model import CallRecord
-from callcenter.metrics import (
+from callcenter.kpis import (
     AgentFigures,
     CallFigures,
     agent_call_figures,
     call_figures,
     note_figures,
 )
-from callcenter.reports import sql
+from callcenter.store import report_reads as sql
 from callcenter.store.calls import CallRepository
 
 

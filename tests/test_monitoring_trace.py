@@ -9,9 +9,9 @@ import asyncpg
 
 from callcenter.calls.model import CallStarted, CallWithdrawn, MonitoringEnded, MonitoringStarted
 from callcenter.calls.spying import SpyLegs, is_spy_id, mode_of, spy_channel_id
-from callcenter.daemon import make_tracker
-from callcenter.pipeline import apply_entry
-from callcenter.pipeline_replay import capture_server_name, read_capture
+from callcenter.ingest.daemon import make_tracker
+from callcenter.ingest.pipeline import apply_entry
+from callcenter.ingest.pipeline_replay import capture_server_name, read_capture
 from callcenter.settings import Settings
 from tests.support.ingest import store_capture
 

@@ -11,7 +11,7 @@ import asyncpg
 
 from callcenter.calls.model import Fact, ServiceAlert
 from callcenter.cli.calls_cmd import call_json
-from callcenter.daemon import Daemon
+from callcenter.ingest.daemon import Daemon
 from callcenter.live import LiveConsumer
 from callcenter.settings import AmiServer, CelSettings, DatabaseSettings, Settings
 from callcenter.sim import AgentScript, PBXSimulator

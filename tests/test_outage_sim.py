@@ -16,7 +16,7 @@ import pytest
 
 from callcenter import db
 from callcenter.cli.calls_cmd import call_json
-from callcenter.daemon import Daemon
+from callcenter.ingest.daemon import Daemon
 from callcenter.settings import AmiServer, DatabaseSettings, Settings
 from callcenter.sim import AgentScript, PBXSimulator
 from callcenter.sim.server import CallHandle

@@ -9,9 +9,7 @@ import pytest
 
 from callcenter.calls.model import CallRecord, RingAttempt
 from callcenter.qa.sampling import (
-    Candidate,
     Rules,
-    Sample,
     SamplingError,
     assign,
     assign_week,
@@ -22,7 +20,7 @@ from callcenter.qa.sampling import (
 )
 from callcenter.settings import Settings
 from callcenter.store.calls import CallRepository
-from callcenter.store.qa import MissingTable, QaRepository
+from callcenter.store.qa import Candidate, MissingTable, QaRepository, Sample
 
 MONDAY = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai, week 2026-W48
 WEEK = "2026-W48"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 
-from callcenter.quietgc import NEVER, QuietGC
+from callcenter.ingest.quietgc import NEVER, QuietGC
 
 
 class Recorder:

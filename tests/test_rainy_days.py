@@ -23,7 +23,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from callcenter import db
-from callcenter.daemon import Daemon
+from callcenter.ingest.daemon import Daemon
 from callcenter.live import LiveConsumer
 from callcenter.ringrule.enforcer import RingEnforcer
 from callcenter.settings import AmiServer, DatabaseSettings, Settings

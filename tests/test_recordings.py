@@ -9,13 +9,16 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from structlog.testing import capture_logs
 
+from callcenter import db
+from callcenter.calls.alerts import RecordingAlert
 from callcenter.calls.model import CallEnded, CallRecord, RecordingAnnounced
-from callcenter.recordings.consumer import RecordingAlert, RecordingConsumer
+from callcenter.recordings.consumer import RecordingConsumer
 from callcenter.settings import RecordingSettings
 from callcenter.sim.wav import write_wav
 from callcenter.store.recordings import Recording, RecordingRepository
-from callcenter.store.setup import StoreUnavailable
+from tests.support.wait import until
 
 MONITOR = "/var/spool/asterisk/monitor"
 START = datetime(2026, 12, 1, 23, 30, tzinfo=UTC)
@@ -274,23 +277,25 @@ async def test_resume_finds_a_file_moved_before_the_stop(pool: asyncpg.Pool,
     assert (rec.status, rec.path, rec.duration_s) == ("ready", rel, pytest.approx(2.0))
 
 
-async def test_database_down_at_start_is_retried(pool: asyncpg.Pool, tmp_path: Path) -> None:
+async def test_database_not_ready_at_start_is_retried(bare_dsn: str, tmp_path: Path) -> None:
+    """The service's pool reaches a database without the schema yet: the sweep fails, logs
+    and tries again; once the schema is there the recording is filed."""
     s = rec_settings(tmp_path, retry_delay_s=0)
-    calls = 0
-
-    async def flaky() -> asyncpg.Pool:
-        nonlocal calls
-        calls += 1
-        if calls == 1:
-            raise StoreUnavailable("cannot connect to the database: refused")
-        return pool
-
     write_wav(Path(s.local_dir) / "a.wav", 1.0)
-    consumer = RecordingConsumer(s, pool_factory=flaky)
-    consumer._owns_pool = False  # the fixture closes it
-    await run_consumer(consumer, ended_call("a.wav"))
-    [rec] = await RecordingRepository(pool).for_call("pbx1", "pbx1-1795349725.0")
-    assert rec.status == "ready" and calls == 2
+    pool = await db.create_pool(bare_dsn, min_size=0)
+    consumer = RecordingConsumer(s, pool)
+    try:
+        with capture_logs() as logs:
+            await consumer.on_facts([])
+            await until(lambda: any(e["event"] == "recording_sweep_failed" for e in logs))
+        async with pool.acquire() as conn:
+            await db.migrate(conn)
+        await run_consumer(consumer, ended_call("a.wav"))
+        [rec] = await RecordingRepository(pool).for_call("pbx1", "pbx1-1795349725.0")
+        assert rec.status == "ready"
+    finally:
+        await consumer.close()
+        await db.close_pool(pool, 10.0)
 
 
 async def test_sweep_files_calls_whose_end_was_missed(pool: asyncpg.Pool,

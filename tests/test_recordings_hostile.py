@@ -13,8 +13,8 @@ import asyncpg
 import pytest
 from structlog.testing import capture_logs
 
-from callcenter.daemon import make_tracker
-from callcenter.pipeline_replay import ingest_items, read_capture
+from callcenter.ingest.daemon import make_tracker
+from callcenter.ingest.pipeline_replay import ingest_items, read_capture
 from callcenter.recordings.consumer import RecordingConsumer
 from callcenter.settings import RecordingSettings, Settings
 from callcenter.sim.wav import write_wav

@@ -14,8 +14,8 @@ import asyncpg
 from callcenter.calls.model import CallRecord, RecordingAnnounced, RingAttempt
 from callcenter.calls.replay import record_to_json
 from callcenter.calls.tracker import CallTracker
-from callcenter.pipeline import Item, apply_entry
-from callcenter.pipeline_replay import read_capture
+from callcenter.ingest.pipeline import Item, apply_entry
+from callcenter.ingest.pipeline_replay import read_capture
 from callcenter.recordings.consumer import RecordingConsumer
 from callcenter.recordings.files import SpoolScan, call_ids_in_name
 from callcenter.settings import RecordingSettings

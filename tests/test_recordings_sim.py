@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("callcenter.calls.tracker", reason="the tracker has not landed yet")
 
-from callcenter.daemon import Daemon
+from callcenter.ingest.daemon import Daemon
 from callcenter.recordings.consumer import RecordingConsumer
 from callcenter.settings import AmiServer, DatabaseSettings, RecordingSettings, Settings
 from callcenter.sim import AgentScript, PBXSimulator
@@ -88,8 +88,8 @@ async def test_real_captures_link_each_recording_to_its_call(pool: asyncpg.Pool,
     truth's sizes) are filed against their call as ready, or empty for 44-byte ones."""
     import json
 
-    from callcenter.daemon import make_tracker
-    from callcenter.pipeline_replay import ingest_items, read_capture
+    from callcenter.ingest.daemon import make_tracker
+    from callcenter.ingest.pipeline_replay import ingest_items, read_capture
     from callcenter.sim.wav import write_wav
 
     spool = tmp_path / "monitor"

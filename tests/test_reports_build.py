@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 
 from callcenter.calls.model import AgentStateChanged, CallRecord, RingAttempt, Transfer
-from callcenter.metrics import MetricSettings, agent_call_figures, call_figures
+from callcenter.kpis import MetricSettings, agent_call_figures, call_figures
 from callcenter.reports.build import ReportFilter, build_report
 from callcenter.reports.periods import parse_period
 from callcenter.settings import Settings
@@ -141,7 +141,7 @@ async def test_a_month_in_the_future_is_empty(loaded: asyncpg.Pool) -> None:
 
 
 def test_runs_of_missing_days() -> None:
-    from callcenter.reports.rollup import runs
+    from callcenter.store.report_rollup import runs
 
     d = [date(2026, 11, n) for n in (1, 2, 3, 7, 9, 10)]
     assert list(runs(d)) == [(d[0], d[2]), (d[3], d[3]), (d[4], d[5])]

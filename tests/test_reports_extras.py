@@ -7,17 +7,17 @@ from datetime import timedelta
 import asyncpg
 from test_metrics import T0, at, sample
 
-from callcenter.metrics import CENTRE, CallNote, note_figures
-from callcenter.reports import extras
+from callcenter.kpis import CENTRE, NotedCall, note_figures
 from callcenter.reports.build import ReportFilter, build_report
 from callcenter.reports.periods import parse_period
 from callcenter.settings import Settings
+from callcenter.store import report_extras as extras
 from callcenter.store.calls import CallRepository
 
-NOTES = [CallNote("pbx", "c1", "a1", complaint=False),
-         CallNote("pbx", "c3", "a2", complaint=True),
-         CallNote("pbx", "c4", "a1", complaint=False),
-         CallNote("pbx", "c7", "a1", complaint=True)]
+NOTES = [NotedCall("pbx", "c1", "a1", complaint=False),
+         NotedCall("pbx", "c3", "a2", complaint=True),
+         NotedCall("pbx", "c4", "a1", complaint=False),
+         NotedCall("pbx", "c7", "a1", complaint=True)]
 PERIOD = parse_period("day", "2026-11-03", None, "Asia/Shanghai")
 
 

@@ -9,9 +9,9 @@ import pytest
 from test_metrics import MS, T0, at, sample, state
 
 from callcenter.calls.model import AgentStateChanged
-from callcenter.metrics import AgentFigures, CallFigures, agent_call_figures, agent_time_figures
-from callcenter.metrics import call_figures as py_call_figures
-from callcenter.reports import sql
+from callcenter.kpis import AgentFigures, CallFigures, agent_call_figures, agent_time_figures
+from callcenter.kpis import call_figures as py_call_figures
+from callcenter.store import report_reads as sql
 from callcenter.store.agents import AgentRepository
 from callcenter.store.calls import CallRepository
 

@@ -11,8 +11,8 @@ from openpyxl import load_workbook
 from test_reports_build import answered_ring, local, s
 
 from callcenter.calls.model import CallRecord
+from callcenter.kpis import MetricSettings
 from callcenter.live.state import LiveState
-from callcenter.metrics import MetricSettings
 from callcenter.reports.build import ReportFilter, build_report
 from callcenter.reports.export import to_csv
 from callcenter.reports.periods import parse_period

@@ -20,7 +20,7 @@ from callcenter.ringrule.confcheck import (
     parse_queues_conf,
     queues_from_summary,
 )
-from callcenter.ringrule.policy import rule_for_settings
+from callcenter.ringrule.rules import rule_for_settings
 from callcenter.settings import Settings
 
 RULE = RingRule()
@@ -190,11 +190,11 @@ def test_parse_queues_conf_and_compare() -> None:
     assert queues["sales"].timeout_s == 20.0 and queues["sales"].autopause
     assert queues["enforce"].effective_timeout_s == 15.0  # app_queue default
     s = Settings()
-    mism = compare(queues, s.ring_policy_for, "queues.conf")
+    mism = compare(queues, s.ring_settings_for, "queues.conf")
     assert [(m.queue, m.timeout_s, m.deadline_s) for m in mism] == [("sales", 20.0, 15.0)]
     s2 = Settings.model_validate({"queues": {"sales": {"rings_allowed": 4}}})
-    assert compare(queues, s2.ring_policy_for, "x") == []
-    assert compare(queues, s.ring_policy_for, "x", only={"support"}) == []
+    assert compare(queues, s2.ring_settings_for, "x") == []
+    assert compare(queues, s.ring_settings_for, "x", only={"support"}) == []
 
 
 def test_parse_bad_conf_values_do_not_crash() -> None:

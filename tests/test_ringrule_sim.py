@@ -15,7 +15,7 @@ import asyncpg
 import pytest
 
 from callcenter.calls.model import Fact, RingStarted
-from callcenter.daemon import Daemon
+from callcenter.ingest.daemon import Daemon
 from callcenter.ringrule.enforcer import RingEnforcer
 from callcenter.settings import AmiServer, Settings
 from callcenter.sim import AgentScript, PBXSimulator, SimConfig

@@ -109,8 +109,8 @@ async def test_kill_9_mid_call_then_restart_records_the_call_as_rebuild_does(
     """The daemon is killed (SIGKILL: nothing flushed, nothing said) during a talk and is
     back before the hold and the hang-up: the call is recorded as ``rebuild`` gives it."""
     from callcenter.cli.calls_cmd import call_json
-    from callcenter.daemon import make_tracker
-    from callcenter.pipeline_replay import rebuild
+    from callcenter.ingest.daemon import make_tracker
+    from callcenter.ingest.pipeline_replay import rebuild
     from callcenter.settings import Settings
     from callcenter.store.calls import CallRepository
 

@@ -19,8 +19,8 @@ def test_env_overrides_toml(tmp_path: Path) -> None:
 
 def test_per_queue_override() -> None:
     s = load_settings(env={"CALLCENTER_QUEUES__SALES__CYCLE_S": "6"})
-    assert s.ring_policy_for("sales").deadline_s == 18.0
-    assert s.ring_policy_for("support").deadline_s == 15.0
+    assert s.ring_settings_for("sales").deadline_s == 18.0
+    assert s.ring_settings_for("support").deadline_s == 15.0
 
 
 @pytest.mark.parametrize(

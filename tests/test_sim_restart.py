@@ -196,7 +196,7 @@ async def test_daemon_records_callers_cut_by_a_restart_as_failed(
         pool: asyncpg.Pool, tmp_path: Path) -> None:
     """End to end: the daemon sees the restart, files waiting callers as failed with their
     rings cancelled, and reconnects to the restarted PBX."""
-    from callcenter.daemon import Daemon
+    from callcenter.ingest.daemon import Daemon
     from callcenter.settings import AmiServer, DatabaseSettings, Settings
 
     sim = PBXSimulator(speed=20, restart_delay_s=1.0)

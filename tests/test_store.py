@@ -20,9 +20,10 @@ from callcenter.calls.model import (
     Transfer,
     Violation,
 )
+from callcenter.ingest.journal_policy import is_journaled, is_journaled_action, scrub_action
 from callcenter.store import CallRepository, JournalEntry, JournalRepository, StoreWriter
 from callcenter.store.agents import AgentRepository
-from callcenter.store.journal import SeqClock, is_journaled, is_journaled_action, scrub_action
+from callcenter.store.journal import SeqClock
 
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 

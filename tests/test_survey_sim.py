@@ -14,8 +14,8 @@ import asyncpg
 from prometheus_client import CollectorRegistry, generate_latest
 
 from callcenter.asterisk_conf import parse_conf
-from callcenter.daemon import Daemon
 from callcenter.health import DaemonCollector
+from callcenter.ingest.daemon import Daemon
 from callcenter.settings import AmiServer, DatabaseSettings, Settings
 from callcenter.sim import AgentScript, PBXSimulator, SimConfig, SurveyReply
 from callcenter.sim.model import SurveyConfig

@@ -11,11 +11,11 @@ from structlog.testing import capture_logs
 
 from callcenter.calls.replay import record_to_json
 from callcenter.calls.tracker import CallTracker
-from callcenter.daemon import make_tracker
-from callcenter.pipeline_replay import read_capture, rebuild
+from callcenter.ingest.daemon import make_tracker
+from callcenter.ingest.journal_policy import is_journaled
+from callcenter.ingest.pipeline_replay import read_capture, rebuild
 from callcenter.settings import Settings
 from callcenter.store.calls import CallRepository
-from callcenter.store.journal import is_journaled
 from tests.support.ingest import store_capture
 from tests.test_tracker import replay, track
 
@@ -99,8 +99,8 @@ async def test_store_and_rebuild_keep_the_scores(pool: asyncpg.Pool, tmp_path: P
 def test_cel_alone_gives_the_scores() -> None:
     """An AMI outage over the survey: CEL's APP_START of Read and UserEvent (cel.conf apps
     read,userevent) carry it; its own 'Linkedid:' header does not override the row's."""
-    from callcenter.cel.rows import read_cel_csv
-    from callcenter.cel.translate import frames_from_cel
+    from callcenter.ingest.cel.rows import read_cel_csv
+    from callcenter.ingest.cel.translate import frames_from_cel
 
     rows = list(read_cel_csv(CAPTURE.with_name("survey.cel.csv")))
     frames = frames_from_cel(rows)

@@ -16,8 +16,8 @@ from structlog.testing import capture_logs
 from callcenter.calls.model import AgentStateChanged, CallEnded, CallRecord, Fact, RingRule
 from callcenter.calls.replay import record_to_json
 from callcenter.calls.tracker import CallTracker
-from callcenter.pipeline import Item, apply_entry
-from callcenter.pipeline_replay import read_capture
+from callcenter.ingest.pipeline import Item, apply_entry
+from callcenter.ingest.pipeline_replay import read_capture
 from callcenter.sim import AgentScript, PBXSimulator
 from tests.test_ringrule_sim import config
 

@@ -14,8 +14,8 @@ import pytest
 
 from callcenter.calls.model import CallEnded, CallRecord
 from callcenter.calls.tracker import CallTracker
-from callcenter.pipeline import Item, apply_entry
-from callcenter.pipeline_replay import read_capture
+from callcenter.ingest.pipeline import Item, apply_entry
+from callcenter.ingest.pipeline_replay import read_capture
 
 TRACES = Path(__file__).parent / "traces"
 SNAPSHOT_FIELDS = ("CallerIDNum", "CallerIDName", "ConnectedLineNum", "ConnectedLineName",

@@ -152,7 +152,7 @@ async def test_asterisk_english_is_never_shown(pool: asyncpg.Pool, board: LiveCo
 
 
 def test_every_action_sentence_has_a_chinese_translation() -> None:
-    from callcenter.web import wallboard_actions as wa
+    from callcenter.wallboard import actions as wa
     from callcenter.web.i18n import Catalogues
 
     zh = Catalogues().translations("zh")

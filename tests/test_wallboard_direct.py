@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 
 from callcenter.calls.model import CallRecord, RingAttempt
+from callcenter.kpis import MetricSettings
 from callcenter.live import LiveConsumer
 from callcenter.live.state import LiveState
-from callcenter.metrics import MetricSettings
 from callcenter.reports.build import ReportFilter, build_report
 from callcenter.reports.periods import parse_period
 from callcenter.settings import Settings

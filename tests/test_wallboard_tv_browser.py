@@ -15,6 +15,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from callcenter.calls.alerts import RecordingAlert, SupervisorAlert
 from callcenter.calls.model import (
     AgentStateChanged,
     CallAnswered,
@@ -25,8 +26,6 @@ from callcenter.calls.model import (
     ServiceAlert,
 )
 from callcenter.live import LiveConsumer
-from callcenter.recordings.consumer import RecordingAlert
-from callcenter.ringrule.outcomes import SupervisorAlert
 from callcenter.settings import Settings
 from callcenter.web.testing import ensure_user
 from tests.support.web_board import serve, sign_in

@@ -16,7 +16,7 @@ from callcenter.sim.proxy import CutProxy, pg_proxy
 from callcenter.web.testing import web_client
 
 PAGES = ("/calls", "/calls/pbx1/x.1", "/violations", "/")
-CONSOLE = ("callcenter.console.web", "callcenter.web.wallboard")
+CONSOLE = ("callcenter.console.web", "callcenter.wallboard.web")
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from callcenter.calls.alerts import RecordingAlert, SupervisorAlert
 from callcenter.calls.model import (
     AgentStateChanged,
     CallAnswered,
@@ -18,8 +19,6 @@ from callcenter.calls.model import (
     RingAttempt,
 )
 from callcenter.live import LiveConsumer
-from callcenter.recordings.consumer import RecordingAlert
-from callcenter.ringrule.outcomes import SupervisorAlert
 from callcenter.settings import Settings
 from callcenter.store.calls import CallRepository
 from callcenter.web.app import CORE_FEATURES

@@ -23,6 +23,7 @@ from callcenter.agentpanel.forms import FormError
 from callcenter.commands import CommandPort, CommandResult
 from callcenter.settings import AgentPanelSettings
 from callcenter.store.audit import AuditRepository
+from callcenter.store.presence_reads import PresenceReads
 
 
 class NoPbx(Exception):
@@ -43,7 +44,8 @@ class Presence:
 
     def __init__(self, settings: AgentPanelSettings, pool: asyncpg.Pool,
                  commands: CommandPort | None, audit: AuditRepository) -> None:
-        self.settings, self.pool, self.commands, self.audit = settings, pool, commands, audit
+        self.settings, self.commands, self.audit = settings, commands, audit
+        self.reads = PresenceReads(pool)
 
     def interface(self, agent: str) -> str:
         """The queue member interface of ``agent`` (``PJSIP/agent1001``)."""
@@ -57,9 +59,7 @@ class Presence:
         else:
             require(actor, MANAGERS, "act on an agent's queue presence")
         interface = self.interface(agent)
-        server = await self.pool.fetchval(
-            "SELECT server FROM agents WHERE interface = $1 ORDER BY updated_at DESC LIMIT 1",
-            interface)
+        server = await self.reads.server_of(interface)
         servers = self.commands.servers if self.commands else []
         if server is None and len(servers) == 1:
             server = servers[0]
@@ -71,12 +71,8 @@ class Presence:
         """The agent's queue memberships as Asterisk last reported them, and the queues
         known on their server: ``{"interface", "members": [...], "queues": [...]}``."""
         interface = self.interface(agent_of(actor))
-        members = await self.pool.fetch(
-            "SELECT server, queue, in_queue, state, paused, reason, updated_at"
-            " FROM queue_members WHERE interface = $1 ORDER BY queue", interface)
-        queues = await self.pool.fetch("SELECT DISTINCT name FROM queues ORDER BY name")
-        return {"interface": interface, "members": [dict(m) for m in members],
-                "queues": [q["name"] for q in queues]}
+        return {"interface": interface, "members": await self.reads.memberships(interface),
+                "queues": await self.reads.queue_names()}
 
     async def join(self, actor: Actor, queue: str, member_name: str) -> CommandResult:
         """QueueAdd of the agent's interface to ``queue``."""
@@ -112,8 +108,7 @@ class Presence:
 
     async def _known_queue(self, queue: str) -> str:
         queue = queue.strip()
-        known = await self.pool.fetchval("SELECT 1 FROM queues WHERE name = $1", queue)
-        if not known:
+        if not await self.reads.queue_exists(queue):
             raise FormError({"queue": "No such queue."})
         return queue
 

@@ -32,7 +32,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import structlog
 
@@ -46,8 +46,33 @@ from callcenter.ami.protocol import (
 )
 from callcenter.ami.writes import TurnWriter
 
-if TYPE_CHECKING:
-    from callcenter.settings import AmiServer
+
+class ServerConfig(Protocol):
+    """What :meth:`AMIClient.from_settings` reads of a ``[[servers]]`` entry
+    (``callcenter.settings.AmiServer``; the protocol layer imports nothing of the rest)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def host(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def username(self) -> str: ...
+    @property
+    def secret(self) -> str: ...
+    @property
+    def auth(self) -> str: ...
+    @property
+    def ping_interval_s(self) -> float: ...
+    @property
+    def ping_timeout_s(self) -> float: ...
+    @property
+    def action_timeout_s(self) -> float: ...
+    @property
+    def reconnect_min_s(self) -> float: ...
+    @property
+    def reconnect_max_s(self) -> float: ...
 
 log = structlog.get_logger(__name__)
 
@@ -145,7 +170,7 @@ class AMIClient:
         self._tasks: set[asyncio.Task[Any]] = set()
 
     @classmethod
-    def from_settings(cls, server: AmiServer, **callbacks: Any) -> AMIClient:
+    def from_settings(cls, server: ServerConfig, **callbacks: Any) -> AMIClient:
         """A client for one ``[[servers]]`` entry; ``callbacks``: on_event/on_connect/on_sent."""
         return cls(
             server.name, server.host, server.port, server.username, server.secret,

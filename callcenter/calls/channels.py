@@ -22,8 +22,12 @@ _APP_PATHS = re.compile(r"\b[rt]\(([^)]+)\)")
 _LOCAL = re.compile(r"^Local/(?P<exten>[^@]+)@(?P<context>.+)-[0-9a-f]{8};1$")
 INBOUND_CONTEXTS = ("from-trunk", "from-pstn", "from-external")
 
+Fields = Mapping[str, Any]
+"""An AMI frame as the tracker reads it (an event, a response, or an action we sent): its
+fields, read only. The parser's own type is ``callcenter.ami.protocol.Frame``."""
 
-def text(frame: Mapping[str, Any], key: str) -> str:
+
+def text(frame: Fields, key: str) -> str:
     """``frame[key]`` as one string ('' when absent; the last value of a repeated key)."""
     value = frame.get(key)
     if isinstance(value, list):

@@ -317,7 +317,7 @@ class ServiceAlert(Fact):
 # ---------------------------------------------------------------- monitoring (ChanSpy)
 
 MonitorMode = Literal["listen", "whisper", "barge"]
-MonitorOutcome = Literal["ended", "no_answer", "busy", "failed"]
+MonitorEnd = Literal["ended", "no_answer", "busy", "failed"]
 
 
 @dataclass(frozen=True)
@@ -346,5 +346,5 @@ class MonitoringEnded(Fact):
 
     spy_linkedid: str
     linkedid: str | None
-    outcome: MonitorOutcome
+    outcome: MonitorEnd
     detail: str = ""

@@ -7,19 +7,17 @@ the action taken and its result (ok | too_late | failed) exactly as live.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from callcenter.calls.callstate import CallState, Enforcement
-from callcenter.calls.channels import event_time, text
+from callcenter.calls.channels import Fields, event_time, text
 from callcenter.calls.responses import classify_response
 
 TRACKED_ACTIONS = frozenset({"hangup", "redirect", "mixmonitor"})
 MAX_PENDING = 1000
 """Actions remembered without a response (the oldest is forgotten first)."""
 
-Frame = Mapping[str, Any]
 
 
 class SentActions:
@@ -28,7 +26,7 @@ class SentActions:
     def __init__(self) -> None:
         self._pending: dict[str, tuple[dict[str, Any], datetime, list[Enforcement]]] = {}
 
-    def note(self, action: Frame, sent_at: float, cs: CallState | None) -> None:
+    def note(self, action: Fields, sent_at: float, cs: CallState | None) -> None:
         """Remember ``action`` (of the call ``cs``, when known) until its response."""
         name = text(action, "Action").lower()
         action_id = text(action, "ActionID")
@@ -42,7 +40,7 @@ class SentActions:
         if len(self._pending) > MAX_PENDING:
             self._pending.pop(next(iter(self._pending)))
 
-    def answer(self, response: Frame) -> tuple[dict[str, Any], datetime, str] | None:
+    def answer(self, response: Fields) -> tuple[dict[str, Any], datetime, str] | None:
         """Apply a response: (the action, when it was sent, its result), or None if not ours."""
         sent = self._pending.pop(text(response, "ActionID"), None)
         if sent is None:

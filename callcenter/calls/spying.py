@@ -18,29 +18,26 @@ from __future__ import annotations
 import re
 import secrets
 from collections import OrderedDict
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from callcenter.calls.channels import text
+from callcenter.calls.channels import Fields, text
 from callcenter.calls.model import (
     Fact,
+    MonitorEnd,
     MonitoringEnded,
     MonitoringStarted,
     MonitorMode,
-    MonitorOutcome,
 )
 
-Frame = Mapping[str, Any]
 SPY_EVENTS = frozenset({"OriginateResponse", "ChanSpyStart", "ChanSpyStop"})
 MODE_OPTIONS: dict[MonitorMode, str] = {"listen": "qES", "whisper": "qwES", "barge": "qBES"}
 """ChanSpy options per mode: q quiet (no beep, no name), w whisper, B barge; E ends the
 spy leg when the spied channel hangs up, S when there is nothing (left) to spy on."""
 _SPY_ID = re.compile(r"^cc-spy-[0-9a-f]{16}$")
-_FAILURE_REASONS: dict[str, MonitorOutcome] = {"3": "no_answer", "5": "busy", "1": "no_answer"}
+_FAILURE_REASONS: dict[str, MonitorEnd] = {"3": "no_answer", "5": "busy", "1": "no_answer"}
 """OriginateResponse ``Reason`` → outcome (3 no answer, 5 busy, 1 hung up while ringing)."""
-_HANGUP_CAUSES: dict[str, MonitorOutcome] = {"17": "busy", "0": "no_answer", "16": "no_answer",
+_HANGUP_CAUSES: dict[str, MonitorEnd] = {"17": "busy", "0": "no_answer", "16": "no_answer",
                                              "19": "no_answer", "127": "no_answer"}
 DONE_MEMORY = 1000
 
@@ -91,7 +88,7 @@ class SpyLegs:
         return bool(linkedid) and (linkedid in self.legs or linkedid in self._done
                                    or is_spy_id(linkedid))
 
-    def on_event(self, frame: Frame, at: datetime) -> tuple[str | None, list[Fact]]:
+    def on_event(self, frame: Fields, at: datetime) -> tuple[str | None, list[Fact]]:
         """OriginateResponse / ChanSpyStart / ChanSpyStop: (a linkedid now known to be a
         spy leg, or None; the facts)."""
         name = frame.get("Event")
@@ -110,7 +107,7 @@ class SpyLegs:
                                            text(frame, "SpyeeChannel"), leg.mode)]
         return lid, self._end(lid, at, "ended")
 
-    def on_channel_event(self, frame: Frame, at: datetime) -> list[Fact]:
+    def on_channel_event(self, frame: Fields, at: datetime) -> list[Fact]:
         """An event of a spy leg's own channel: an answer is noted; a hang-up ends the
         leg (not answered: the supervisor's phone did not take it)."""
         lid = text(frame, "Linkedid")
@@ -126,7 +123,7 @@ class SpyLegs:
         cause = text(frame, "Cause")
         return self._end(lid, at, _HANGUP_CAUSES.get(cause, "failed"), f"cause {cause}")
 
-    def _originated(self, frame: Frame, at: datetime) -> tuple[str | None, list[Fact]]:
+    def _originated(self, frame: Fields, at: datetime) -> tuple[str | None, list[Fact]]:
         lid = text(frame, "Uniqueid")
         if text(frame, "Application").lower() != "chanspy" or not lid or lid.startswith("<"):
             return None, []
@@ -140,7 +137,7 @@ class SpyLegs:
         reason = text(frame, "Reason")
         return lid, self._end(lid, at, _FAILURE_REASONS.get(reason, "failed"), f"reason {reason}")
 
-    def _end(self, lid: str, at: datetime, outcome: MonitorOutcome,
+    def _end(self, lid: str, at: datetime, outcome: MonitorEnd,
              detail: str = "") -> list[Fact]:
         leg = self.legs.pop(lid, SpyLeg())
         self._done[lid] = None

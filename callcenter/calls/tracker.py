@@ -3,7 +3,8 @@
 No I/O and no clock of its own: every event carries its time (the AMI
 ``Timestamp`` field, else the receive time given by the caller), so the same
 code gives the same records live, on a replayed capture and on ``callcenter
-rebuild``. One handler per event name (:attr:`CallTracker.handlers`); events
+rebuild``. One table gives each event name its handler (:attr:`CallTracker.dispatch`;
+those of a call's events, given its state, are :attr:`CallTracker.handlers`); events
 nobody handles are ignored. Every fact names its server; a call is a linkedid.
 
 What real Asterisk 22 does, and the tracker relies on, is listed in
@@ -13,6 +14,7 @@ What real Asterisk 22 does, and the tracker relies on, is listed in
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
@@ -38,6 +40,7 @@ from callcenter.calls.callstate import (
     transfer_target,
 )
 from callcenter.calls.channels import (
+    Fields,
     TimestampCheck,
     base_name,
     chan_variable_paths,
@@ -75,8 +78,8 @@ from callcenter.calls.sent import SentActions
 from callcenter.calls.spying import SPY_EVENTS, SpyLegs
 from callcenter.calls.survey import SurveyCounts, is_survey, is_survey_prompt, read_score
 
-Frame = Mapping[str, Any]
-Handler = Callable[[Frame, datetime, CallState], None]
+Handler = Callable[[Fields, datetime, CallState], None]
+EventHandler = Callable[[Fields, datetime], None]
 RuleFor = Callable[[str | None], RingRule]
 LeaveReason = Literal["answered", "abandoned", "timeout", "left"]
 ENDED_MEMORY = 10_000
@@ -129,6 +132,17 @@ class CallTracker:
             "UserEvent": self._on_user_event,
         }
         self.surveys = SurveyCounts()
+        self.dispatch: dict[str, EventHandler] = {  # later entries take precedence
+            **{name: functools.partial(self._on_call_event, h)
+               for name, h in self.handlers.items()},
+            "FullyBooted": self._on_fully_booted,
+            **dict.fromkeys(SPY_EVENTS, self._on_spy_event),
+            "Shutdown": self._on_shutdown,
+            "QueueEntry": self._on_queue_entry,
+            **dict.fromkeys(MEMBER_EVENTS, self._on_member_event),
+        }
+        """Every event name the tracker handles -> its handler (a call's events are applied
+        to the call they belong to: :meth:`_on_call_event`)."""
 
     # -- public surface ----------------------------------------------------------
     @property
@@ -148,7 +162,7 @@ class CallTracker:
         """The latest state of every queue member, by (interface, queue)."""
         return self.members.members
 
-    def feed(self, frame: Frame, received_at: float) -> list[Fact]:
+    def feed(self, frame: Fields, received_at: float) -> list[Fact]:
         """Apply one AMI frame (event or response); the facts it taught."""
         self._out = []
         name = frame.get("Event")
@@ -156,36 +170,12 @@ class CallTracker:
             self._on_response(frame)
             return self._take()
         at = self.timestamps.event_time(frame, received_at)
-        if name in MEMBER_EVENTS:
-            self._out += self.members.on_event(frame, at)
-            return self._take()
-        if name == "QueueEntry":
-            self._on_queue_entry(frame, at)
-            return self._take()
-        if name == "Shutdown":
-            self._on_shutdown(frame, at)
-            return self._take()
-        if name in SPY_EVENTS:
-            spy, facts = self.spies.on_event(frame, at)
-            if spy is not None:
-                self._withdraw(spy, at)
-            self._out += facts
-            return self._take()
-        if name == "FullyBooted":
-            uptime = text(frame, "Uptime")
-            if uptime.isdigit():
-                self.pbx_started_at = at - timedelta(seconds=int(uptime))
-            self._open_at_login, self._login_at = set(self.calls), at
-            return self._take()
-        handler = self.handlers.get(name)
+        handler = self.dispatch.get(name)
         if handler is not None:
-            cs = self._call_for(frame, at)
-            if cs is not None:
-                self._learn_recordings(frame, at, cs)
-                handler(frame, at, cs)
+            handler(frame, at)
         return self._take()
 
-    def feed_sent(self, action: Frame, sent_at: float) -> list[Fact]:
+    def feed_sent(self, action: Fields, sent_at: float) -> list[Fact]:
         """Note an action we sent (enforcement, MixMonitor) until its response arrives."""
         self.sent.note(action, sent_at,
                        self.calls.get(self._by_channel.get(text(action, "Channel"), "")))
@@ -349,11 +339,32 @@ class CallTracker:
                 self.calls[record.linkedid] = CallState(record)
 
     # -- plumbing --------------------------------------------------------------------
+    def _on_call_event(self, handler: Handler, frame: Fields, at: datetime) -> None:
+        cs = self._call_for(frame, at)
+        if cs is not None:
+            self._learn_recordings(frame, at, cs)
+            handler(frame, at, cs)
+
+    def _on_member_event(self, frame: Fields, at: datetime) -> None:
+        self._out += self.members.on_event(frame, at)
+
+    def _on_spy_event(self, frame: Fields, at: datetime) -> None:
+        spy, facts = self.spies.on_event(frame, at)
+        if spy is not None:
+            self._withdraw(spy, at)
+        self._out += facts
+
+    def _on_fully_booted(self, frame: Fields, at: datetime) -> None:
+        uptime = text(frame, "Uptime")
+        if uptime.isdigit():
+            self.pbx_started_at = at - timedelta(seconds=int(uptime))
+        self._open_at_login, self._login_at = set(self.calls), at
+
     def _take(self) -> list[Fact]:
         out, self._out = self._out, []
         return out
 
-    def _call_for(self, frame: Frame, at: datetime) -> CallState | None:
+    def _call_for(self, frame: Fields, at: datetime) -> CallState | None:
         channel = text(frame, "Channel") or text(frame, "TransfererChannel") or text(
             frame, "OrigTransfererChannel")
         lid = text(frame, "Linkedid") or self._by_channel.get(channel, "")
@@ -389,7 +400,7 @@ class CallTracker:
         self._out.append(CallStarted(self.server, at, cs.record))
         return cs
 
-    def _add_channel(self, cs: CallState, channel: str, frame: Frame) -> None:
+    def _add_channel(self, cs: CallState, channel: str, frame: Fields) -> None:
         if channel not in cs.channels:
             cs.channels.add(channel)
             self._by_channel[channel] = cs.linkedid
@@ -407,10 +418,10 @@ class CallTracker:
             cs.record.caller = known(text(frame, "CallerIDNum"))  # a Local call's ;2 half
 
     # -- channels ----------------------------------------------------------------------
-    def _on_channel(self, frame: Frame, at: datetime, cs: CallState) -> None:
+    def _on_channel(self, frame: Fields, at: datetime, cs: CallState) -> None:
         """Newchannel / Newstate: membership is all they teach."""
 
-    def _on_bridge(self, frame: Frame, at: datetime, cs: CallState) -> None:
+    def _on_bridge(self, frame: Fields, at: datetime, cs: CallState) -> None:
         """BridgeEnter / BridgeLeave: who shares a bridge; in a call joined mid-way, the
         customer and an agent in one bridge tell of an answer not seen."""
         bridge = text(frame, "BridgeUniqueid")
@@ -419,14 +430,14 @@ class CallTracker:
             if cs.joined:
                 self._answer_from_bridges(cs, at)
 
-    def _on_rename(self, frame: Frame, at: datetime, cs: CallState) -> None:
+    def _on_rename(self, frame: Fields, at: datetime, cs: CallState) -> None:
         old, new = text(frame, "Channel"), text(frame, "Newname")
         if new and old in cs.channels:
             cs.channels.discard(old)
             cs.channels.add(new)
             self._by_channel[new] = self._by_channel.pop(old, cs.linkedid)
 
-    def _on_hangup_request(self, frame: Frame, at: datetime, cs: CallState) -> None:
+    def _on_hangup_request(self, frame: Fields, at: datetime, cs: CallState) -> None:
         channel = text(frame, "Channel")
         cs.hung_up.add(channel)
         if channel == cs.customer and (cs.record.direction == "inbound"
@@ -436,14 +447,14 @@ class CallTracker:
                                        and cs.record.direction != "inbound"):
             cs.hangup_by = "agent"
 
-    def _on_soft_hangup_request(self, frame: Frame, at: datetime, cs: CallState) -> None:
+    def _on_soft_hangup_request(self, frame: Fields, at: datetime, cs: CallState) -> None:
         """The core hangs channels up; ``Cause`` here is the soft-hangup flag, and the
         shutdown flag means the PBX is restarting or stopping: not the caller, not a timeout."""
         cause = text(frame, "Cause")
         if cause.isdigit() and int(cause) & SOFTHANGUP_SHUTDOWN and cs.pbx_ended is None:
             cs.pbx_ended = PBX_SHUTDOWN
 
-    def _on_shutdown(self, frame: Frame, at: datetime) -> None:
+    def _on_shutdown(self, frame: Fields, at: datetime) -> None:
         """``Shutdown`` (class system, so only a read=system user sees it): the PBX stops or
         restarts; every call still open ends now as failed (the AMI link drops next)."""
         reason = PBX_RESTARTED if text(frame, "Restart").lower() in ("true", "yes") else PBX_STOPPED
@@ -451,7 +462,7 @@ class CallTracker:
             cs.pbx_ended = reason
             self._finish(cs, at, judge=True)
 
-    def _on_hangup(self, frame: Frame, at: datetime, cs: CallState) -> None:
+    def _on_hangup(self, frame: Fields, at: datetime, cs: CallState) -> None:
         channel = text(frame, "Channel")
         cause = text(frame, "Cause")
         attempt = cs.attempts.get(channel)
@@ -509,14 +520,14 @@ class CallTracker:
         self._out.append(CallEnded(self.server, at, r))
 
     # -- dialplan ----------------------------------------------------------------------
-    def _on_newexten(self, frame: Frame, at: datetime, cs: CallState) -> None:
+    def _on_newexten(self, frame: Fields, at: datetime, cs: CallState) -> None:
         if text(frame, "Application") == "MixMonitor":
             for path in recording_paths(text(frame, "AppData")):
                 self._announce(cs, path, text(frame, "Channel"), at)
         elif is_survey_prompt(frame):
             self._survey_offered(cs)
 
-    def _on_varset(self, frame: Frame, at: datetime, cs: CallState) -> None:
+    def _on_varset(self, frame: Fields, at: datetime, cs: CallState) -> None:
         variable, value = text(frame, "Variable"), text(frame, "Value")
         if variable == "MIXMONITOR_FILENAME" and value:
             self._announce(cs, value, text(frame, "Channel"), at)
@@ -527,7 +538,7 @@ class CallTracker:
         elif variable == "CALLBACK_REQUESTED" and value:
             cs.queue_exit = "callback_requested"  # left the queue to be called back
 
-    def _learn_recordings(self, frame: Frame, at: datetime, cs: CallState) -> None:
+    def _learn_recordings(self, frame: Fields, at: datetime, cs: CallState) -> None:
         """The recording file a channel carries in its ``ChanVariable`` (manager.conf
         ``channelvars``): a call joined mid-way (a daemon restart) still learns the
         recording whose MixMonitor start it missed. ``DestChanVariable`` counts when the
@@ -545,7 +556,7 @@ class CallTracker:
             cs.record.recordings.append(name)
             self._out.append(RecordingAnnounced(self.server, at, cs.linkedid, path, channel))
 
-    def _on_user_event(self, frame: Frame, at: datetime, cs: CallState) -> None:
+    def _on_user_event(self, frame: Fields, at: datetime, cs: CallState) -> None:
         """The post-call survey's answer (:mod:`callcenter.calls.survey`); a call's
         first answer counts, a repeated one is ignored."""
         if not is_survey(frame) or cs.survey_answer_seen:
@@ -563,7 +574,7 @@ class CallTracker:
             self.surveys.offered += 1
 
     # -- queues --------------------------------------------------------------------------
-    def _on_queue_join(self, frame: Frame, at: datetime, cs: CallState) -> None:
+    def _on_queue_join(self, frame: Fields, at: datetime, cs: CallState) -> None:
         queue, r = text(frame, "Queue"), cs.record
         if not queue:
             return
@@ -576,7 +587,7 @@ class CallTracker:
         self._out.append(QueueCallerJoined(self.server, at, cs.linkedid, queue,
                                            int(position) if position.isdigit() else 0))
 
-    def _on_queue_entry(self, frame: Frame, at: datetime) -> None:
+    def _on_queue_entry(self, frame: Fields, at: datetime) -> None:
         """QueueStatus lists a waiting caller: after a restart, the wait we did not see.
 
         The entry has no Linkedid: the caller's channel (or its Uniqueid, the
@@ -599,12 +610,12 @@ class CallTracker:
         cs.last_at = at
         self._on_queue_join(frame, joined, cs)
 
-    def _on_queue_abandon(self, frame: Frame, at: datetime, cs: CallState) -> None:
+    def _on_queue_abandon(self, frame: Fields, at: datetime, cs: CallState) -> None:
         if cs.pbx_ended is not None and not cs.customer_gone():
             return  # a restart also "abandons" every waiting caller: neither abandon nor timeout
         cs.queue_exit = "abandoned" if cs.customer_gone() else "timeout"
 
-    def _on_queue_leave(self, frame: Frame, at: datetime, cs: CallState) -> None:
+    def _on_queue_leave(self, frame: Fields, at: datetime, cs: CallState) -> None:
         if cs.left_queue:
             return
         cs.left_queue = True
@@ -617,7 +628,7 @@ class CallTracker:
                                          reason))
 
     # -- rings ----------------------------------------------------------------------------
-    def _on_agent_called(self, frame: Frame, at: datetime, cs: CallState) -> None:
+    def _on_agent_called(self, frame: Fields, at: datetime, cs: CallState) -> None:
         dest, interface = text(frame, "DestChannel"), text(frame, "Interface")
         if dest and interface:
             self._ring(cs, dest, frame, at, RingAttempt(
@@ -625,7 +636,7 @@ class CallTracker:
                 queue=text(frame, "Queue") or None, channel=dest,
                 uniqueid=text(frame, "DestUniqueid") or None), direct=False)
 
-    def _on_dial_begin(self, frame: Frame, at: datetime, cs: CallState) -> None:
+    def _on_dial_begin(self, frame: Fields, at: datetime, cs: CallState) -> None:
         dest, caller = text(frame, "DestChannel"), text(frame, "Channel")
         if not dest or is_local(dest) or dest in cs.attempts and cs.attempts[dest].outcome is None:
             return
@@ -644,7 +655,7 @@ class CallTracker:
                                   uniqueid=text(frame, "DestUniqueid") or None)
         self._ring(cs, dest, frame, at, attempt, direct=caller == cs.customer)
 
-    def _ring(self, cs: CallState, dest: str, frame: Frame, at: datetime, attempt: RingAttempt,
+    def _ring(self, cs: CallState, dest: str, frame: Fields, at: datetime, attempt: RingAttempt,
               *, direct: bool) -> None:
         cs.attempts[dest] = attempt
         if direct:
@@ -653,7 +664,7 @@ class CallTracker:
         self._out.append(RingStarted(self.server, at, cs.linkedid, attempt,
                                      text(frame, "Channel") or None, direct))
 
-    def _on_dial_end(self, frame: Frame, at: datetime, cs: CallState) -> None:
+    def _on_dial_end(self, frame: Fields, at: datetime, cs: CallState) -> None:
         dest, status = text(frame, "DestChannel"), text(frame, "DialStatus")
         attempt = cs.attempts.get(dest)
         if attempt is None or attempt.outcome is not None:
@@ -667,19 +678,19 @@ class CallTracker:
             outcome = "caller_hangup"
         self._end_attempt(cs, dest, attempt, outcome, at)
 
-    def _on_ring_no_answer(self, frame: Frame, at: datetime, cs: CallState) -> None:
+    def _on_ring_no_answer(self, frame: Fields, at: datetime, cs: CallState) -> None:
         dest = text(frame, "DestChannel")
         attempt = cs.attempts.get(dest)
         if attempt is not None and attempt.outcome is None:
             self._end_attempt(cs, dest, attempt, "no_answer", at)
 
-    def _on_agent_connect(self, frame: Frame, at: datetime, cs: CallState) -> None:
+    def _on_agent_connect(self, frame: Fields, at: datetime, cs: CallState) -> None:
         dest = text(frame, "DestChannel")
         attempt = cs.attempts.get(dest)
         if attempt is not None and attempt.outcome is None:
             self._answer(cs, dest, attempt, at)
 
-    def _on_agent_complete(self, frame: Frame, at: datetime, cs: CallState) -> None:
+    def _on_agent_complete(self, frame: Fields, at: datetime, cs: CallState) -> None:
         """A queue call's conversation ended; it also tells of an answer we did not see.
 
         (The daemon joined mid-call, e.g. after an AMI outage: AgentComplete's
@@ -745,17 +756,17 @@ class CallTracker:
         self._out.append(RingEnded(self.server, at, cs.linkedid, attempt))
 
     # -- hold and transfers ---------------------------------------------------------------
-    def _on_hold(self, frame: Frame, at: datetime, cs: CallState) -> None:
+    def _on_hold(self, frame: Fields, at: datetime, cs: CallState) -> None:
         cs.holds.setdefault(text(frame, "Channel"), at)
 
-    def _on_unhold(self, frame: Frame, at: datetime, cs: CallState) -> None:
+    def _on_unhold(self, frame: Fields, at: datetime, cs: CallState) -> None:
         cs.end_hold(text(frame, "Channel"), at)
 
-    def _on_blind_transfer(self, frame: Frame, at: datetime, cs: CallState) -> None:
+    def _on_blind_transfer(self, frame: Fields, at: datetime, cs: CallState) -> None:
         if text(frame, "Result") == "Success":
             self._transfer(cs, "blind", text(frame, "TransfererChannel"), at)
 
-    def _on_attended_transfer(self, frame: Frame, at: datetime, cs: CallState) -> None:
+    def _on_attended_transfer(self, frame: Fields, at: datetime, cs: CallState) -> None:
         if text(frame, "Result") == "Success":
             transfer = self._transfer(cs, "attended", text(frame, "OrigTransfererChannel"), at)
             transfer.to_agent = transfer_target(cs, cs.record.started_at, transfer.from_agent)
@@ -768,7 +779,7 @@ class CallTracker:
         return transfer
 
     # -- our own actions ------------------------------------------------------------------
-    def _on_response(self, frame: Frame) -> None:
+    def _on_response(self, frame: Fields) -> None:
         answered = self.sent.answer(frame)
         if answered is None:
             return

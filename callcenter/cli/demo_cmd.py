@@ -21,7 +21,7 @@ import structlog
 
 from callcenter.cli.common import add_dsn_argument, dsn_from_settings, settings_from_args
 from callcenter.cli.run_cmd import CliError, guarded, open_cli_store, start_web, stop_event
-from callcenter.daemon import Daemon, callback_consumer, default_consumers
+from callcenter.ingest.daemon import Daemon, callback_consumer, default_consumers
 from callcenter.settings import AmiServer, Settings
 from callcenter.sim.clock import SimClock
 from callcenter.sim.model import SimConfig
@@ -75,7 +75,7 @@ def demo_clock(speed: float) -> SimClock:
 def shipped_queues(settings: Settings) -> SimConfig:
     """The simulator's PBX with every queue's member timeout at the ring rule's deadline,
     as ``dialplan/queues.conf`` ships them, surveying the queues of ``survey.queues``."""
-    from callcenter.ringrule.policy import rule_for_settings
+    from callcenter.ringrule.rules import rule_for_settings
 
     config = SimConfig.default()
     config.survey.queues = frozenset(settings.survey.queues)
@@ -118,7 +118,7 @@ async def run(args: argparse.Namespace) -> int:
     settings.callbacks.agi_port = 0  # a free port, the simulated PBX's AGI() steps told
     callbacks = callback_consumer(settings, pool)
     callbacks.agi.on_listening = lambda port: sim.use_agi(settings.callbacks.agi_host, port)
-    daemon = Daemon(settings, pool, consumers=[*default_consumers(settings), callbacks],
+    daemon = Daemon(settings, pool, consumers=[*default_consumers(settings, pool), callbacks],
                     on_fatal=lambda task: stop.set())
     await daemon.start()
     try:

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 from callcenter.cli.common import add_dsn_argument, settings_from_args
 from callcenter.cli.run_cmd import CliError, guarded, open_cli_store
-from callcenter.daemon import make_tracker
-from callcenter.pipeline_replay import rebuild
+from callcenter.ingest.daemon import make_tracker
+from callcenter.ingest.pipeline_replay import rebuild
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -8,8 +8,8 @@ import time
 
 from callcenter.cli.common import add_dsn_argument
 from callcenter.cli.run_cmd import guarded, open_cli_store
-from callcenter.daemon import CallLogger, make_tracker
-from callcenter.pipeline_replay import capture_server_name, ingest_items, read_capture
+from callcenter.ingest.daemon import CallLogger, make_tracker
+from callcenter.ingest.pipeline_replay import capture_server_name, ingest_items, read_capture
 from callcenter.store.consumer import StoreConsumer
 from callcenter.store.writer import StoreWriter
 

@@ -22,9 +22,9 @@ import structlog
 
 from callcenter import db
 from callcenter.cli.common import add_dsn_argument, dsn_from_settings, settings_from_args
-from callcenter.daemon import Daemon, callback_consumer, default_consumers
+from callcenter.ingest.daemon import Daemon, callback_consumer, default_consumers
+from callcenter.ingest.pipeline_replay import CaptureError
 from callcenter.logging_setup import configure_logging
-from callcenter.pipeline_replay import CaptureError
 from callcenter.settings import Settings
 from callcenter.store.setup import SchemaError, StoreUnavailable, open_store
 from callcenter.store.writer import UNREACHABLE
@@ -149,7 +149,7 @@ async def run(args: argparse.Namespace) -> int:
                        "(see README, Configuration) or run `callcenter demo`")
     settings, pool, migrate = await open_daemon_store(args)
     stop = stop_event()
-    daemon = Daemon(settings, pool, consumers=[*default_consumers(settings),
+    daemon = Daemon(settings, pool, consumers=[*default_consumers(settings, pool),
                                                callback_consumer(settings, pool)], migrate=migrate,
                     on_fatal=lambda task: stop.set())
     await daemon.start()

@@ -26,10 +26,10 @@ from callcenter.complaints.service import ComplaintDesk, Conflict, Forbidden, No
 from callcenter.db import DATABASE_FAILURES
 from callcenter.live import LiveConsumer
 from callcenter.store.complaints import Listing
+from callcenter.wallboard.web import add_board_part
 from callcenter.web.auth import Principal, current_user, optional_user, require_role
 from callcenter.web.keys import CATALOGUES, LIVE, POOL, SETTINGS
 from callcenter.web.nav import add_nav
-from callcenter.web.wallboard import add_board_part
 from callcenter.web.words import labeller
 
 log = structlog.get_logger(__name__)

@@ -8,6 +8,7 @@ import asyncpg
 from callcenter.asterisk_conf import ConfFile
 from callcenter.deploy.cel_checks import DEFAULT_TABLE, first
 from callcenter.deploy.findings import Finding
+from callcenter.store.cel import table_columns
 
 CEL_COLUMNS = ("id", "eventtype", "eventtime", "userdeftype", "cid_name", "cid_num", "cid_ani",
                "cid_rdnis", "cid_dnid", "exten", "context", "channame", "appname", "appdata",
@@ -18,8 +19,6 @@ EVENTTIME_TYPE = "timestamp without time zone"
 CONNECT_TIMEOUT_S = 5.0
 RELOAD = ("then 'module unload cel_pgsql.so' and 'module load cel_pgsql.so' on the PBX "
           "(it reads the columns when it loads)")
-_COLUMNS_SQL = ("SELECT column_name, data_type FROM information_schema.columns "
-                "WHERE table_schema = current_schema() AND table_name = $1")
 
 
 async def check_cel_tables(dsn: str, tables: list[str], pgsql: ConfFile | None
@@ -36,7 +35,7 @@ async def check_cel_tables(dsn: str, tables: list[str], pgsql: ConfFile | None
                         f"{', '.join(tables)} in the database: {exc or type(exc).__name__}",
                         warning=True)]
     try:
-        found = {t: dict(await conn.fetch(_COLUMNS_SQL, t)) for t in tables}
+        found = {t: await table_columns(conn, t) for t in tables}
     finally:
         await conn.close()
     return [f for table, columns in found.items()

@@ -31,7 +31,7 @@ def queue_sections(conf: ConfFile) -> list[Section]:
 def check_queues(dep: Deployment, settings: Settings) -> Iterator[Finding]:
     """Member timeout = ring deadline, ringinuse = no, no double pause policy, no queue recording."""
     conf, parsed = dep.queues, queues_of(dep.queues)
-    for mismatch in compare(parsed, settings.ring_policy_for, conf.name):
+    for mismatch in compare(parsed, settings.ring_settings_for, conf.name):
         section = conf.first(mismatch.queue)
         if section is None:
             continue
@@ -57,11 +57,11 @@ def _queue_options(conf: ConfFile, section: Section, settings: Settings,
                       f"queue {name}: ringinuse is not no: an agent already on a call is rung "
                       "again (app_queue's default is yes)")
     setting = conf.get(section, "autopause")
-    if autopause and setting is not None and settings.ring_policy_for(name).misses_before_pause:
+    if autopause and setting is not None and settings.ring_settings_for(name).misses_before_pause:
         yield Finding(setting.file, setting.line,
                       f"queue {name}: autopause = {setting.value} pauses an agent after one "
                       "miss, while the daemon pauses after ring.misses_before_pause = "
-                      f"{settings.ring_policy_for(name).misses_before_pause}")
+                      f"{settings.ring_settings_for(name).misses_before_pause}")
     for key in OBSOLETE_QUEUE_OPTIONS:
         old = conf.get(section, key)
         if old is not None:
@@ -160,7 +160,7 @@ def _fallback(dp: Dialplan, name: str, settings: Settings) -> Iterator[Finding]:
     if not direct and not any(_has_label(s, label) for s in ctx.steps):
         yield Finding(ctx.file, ctx.line, f"[{ctx.name}] has no step labelled {label!r} "
                       "(ring.fallback_priority): the three-ring redirect would fail")
-    deadline = settings.ring_policy_for(None).deadline_s
+    deadline = settings.ring_settings_for(None).deadline_s
     for exten, steps in direct.items():
         yield from _direct_extension(dp, ctx.name, exten, steps, label, deadline)
 

@@ -125,11 +125,11 @@ class LeaseKeeper:
             if server in self.held:
                 continue
             sent = self.clock()
-            epoch = await self.repo.acquire(server, self.instance, self.lease_s)
-            if epoch is not None:
-                self.held[server], self._renewed[server] = epoch, sent
-                log.info("ha_lease_taken", server=server, epoch=epoch, instance=self.instance)
-                self._spawn(self.on_gain(server, epoch))
+            taken = await self.repo.acquire(server, self.instance, self.lease_s)
+            if taken is not None:
+                self.held[server], self._renewed[server] = taken, sent
+                log.info("ha_lease_taken", server=server, epoch=taken, instance=self.instance)
+                self._spawn(self.on_gain(server, taken))
 
     def _preference(self) -> list[str]:
         """Servers in an order of this instance's own (instances try different ones first)."""

@@ -22,11 +22,10 @@ from typing import Any, Protocol
 import asyncpg
 import structlog
 
+from callcenter.calls.alerts import RecordingAlert, SupervisorAlert
 from callcenter.calls.model import CallRecord, Fact
+from callcenter.kpis import MetricSettings
 from callcenter.live.state import Clock, LiveState, utcnow
-from callcenter.metrics import MetricSettings
-from callcenter.recordings.consumer import RecordingAlert
-from callcenter.ringrule.outcomes import SupervisorAlert
 from callcenter.settings import Settings
 
 log = structlog.get_logger(__name__)

@@ -19,6 +19,7 @@ from callcenter.db import DATABASE_FAILURES
 from callcenter.live.consumer import CallSource, LiveConsumer
 from callcenter.live.link import TIMEOUT_S, Connect, LinkHealth, keep_connected
 from callcenter.live.wire import CHANNEL, hello, unpack
+from callcenter.store.live_channel import notify, ping
 
 log = structlog.get_logger(__name__)
 
@@ -54,13 +55,13 @@ class LiveListener:
         await conn.add_listener(CHANNEL, self._notified)
         with contextlib.suppress(*DATABASE_FAILURES):  # the board runs from live facts meanwhile
             await asyncio.wait_for(self.live.seed(self.calls, again=True), TIMEOUT_S)
-        await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, hello(self.instance, 0))
+        await notify(conn, CHANNEL, [hello(self.instance, 0)])
         log.info("live_sync_listening", instance=self.instance)
         while not closed.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(closed.wait(), KEEPALIVE_S)
                 continue
-            await asyncio.wait_for(conn.fetchval("SELECT 1"), TIMEOUT_S)
+            await asyncio.wait_for(ping(conn), TIMEOUT_S)
         raise ConnectionError("live sync connection closed")
 
     def _notified(self, conn: object, pid: int, channel: str, payload: object) -> None:

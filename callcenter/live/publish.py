@@ -20,12 +20,12 @@ import structlog
 from callcenter.calls.model import Fact
 from callcenter.live.link import TIMEOUT_S, Connect, LinkHealth, keep_connected
 from callcenter.live.wire import CHANNEL, LIMIT, pack, synced
+from callcenter.store.live_channel import notify
 
 log = structlog.get_logger(__name__)
 
 QUEUE_FACTS = 20_000
 """Facts waiting to be published at most (a minute of a busy centre's facts)."""
-NOTIFY = "SELECT pg_notify($1, m) FROM unnest($2::text[]) AS m"
 
 
 class LivePublisher:
@@ -90,7 +90,7 @@ class LivePublisher:
             messages, too_long = pack(self.instance, facts, self._seq, self.limit)
             try:
                 if messages:
-                    await asyncio.wait_for(conn.execute(NOTIFY, CHANNEL, messages), TIMEOUT_S)
+                    await asyncio.wait_for(notify(conn, CHANNEL, messages), TIMEOUT_S)
             except BaseException:
                 self._present_wanted |= present
                 self._wake.set()  # resent on the next connection

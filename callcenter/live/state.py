@@ -6,7 +6,7 @@ Pure (no I/O; the clock is injected). ``apply(facts)`` folds facts in,
 gives the figures at this instant. "Today" is the centre's local day
 (``web.timezone``); a call counts on the day it started. Ended calls are
 counted once (by server and linkedid), however often they are seen.
-Figures come from :mod:`callcenter.metrics`.
+Figures come from :mod:`callcenter.kpis`.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from callcenter.calls.alerts import RecordingAlert, SupervisorAlert
 from callcenter.calls.model import (
     AgentStateChanged,
     CallAnswered,
@@ -33,15 +34,13 @@ from callcenter.calls.model import (
     RingStarted,
     ServiceAlert,
 )
-from callcenter.metrics import (
+from callcenter.kpis import (
     AgentFigures,
     CallFigures,
     MetricSettings,
     agent_call_figures,
     call_figures,
 )
-from callcenter.recordings.consumer import RecordingAlert
-from callcenter.ringrule.outcomes import SupervisorAlert
 from callcenter.survey.figures import SurveyFigures, call_survey
 
 CallKey = tuple[str, str]

@@ -20,6 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from callcenter.calls.alerts import RecordingAlert, SupervisorAlert
 from callcenter.calls.model import (
     AgentStateChanged,
     CallAnswered,
@@ -31,8 +32,6 @@ from callcenter.calls.model import (
     RingEnded,
     RingStarted,
 )
-from callcenter.recordings.consumer import RecordingAlert
-from callcenter.ringrule.outcomes import SupervisorAlert
 from callcenter.store.codec import from_dict, to_dict
 
 CHANNEL = "callcenter_live"

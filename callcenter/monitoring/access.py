@@ -1,8 +1,8 @@
-"""Who may monitor live calls, and the errors of a monitoring request."""
+"""Who may stop a monitoring session, and the errors of a monitoring request (who may
+monitor at all: :func:`callcenter.web.auth.may_monitor`, the account page asks it too)."""
 
 from __future__ import annotations
 
-from callcenter.settings import MonitoringSettings
 from callcenter.web.auth import Principal
 
 
@@ -13,11 +13,6 @@ class MonitorError(Exception):
     def __init__(self, status: int, code: str, msgid: str) -> None:
         super().__init__(msgid)
         self.status, self.code, self.msgid = status, code, msgid
-
-
-def may_monitor(settings: MonitoringSettings, principal: Principal) -> bool:
-    """True when ``principal``'s role or name is allowed by ``[monitoring]``."""
-    return principal.role in settings.roles or principal.username in settings.users
 
 
 def may_stop(principal: Principal, supervisor: str | None) -> bool:

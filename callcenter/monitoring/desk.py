@@ -17,12 +17,12 @@ from callcenter.calls.channels import endpoint_of
 from callcenter.calls.model import CallRecord, MonitorMode
 from callcenter.calls.spying import chanspy_data, spy_channel_id
 from callcenter.commands import CommandPort, CommandResult
-from callcenter.monitoring.access import MonitorError, may_monitor, may_stop
+from callcenter.monitoring.access import MonitorError, may_stop
 from callcenter.settings import Settings
 from callcenter.store.audit import AuditRepository
 from callcenter.store.monitoring import MonitoringRepository, MonitoringSession
 from callcenter.store.users import UserRepository
-from callcenter.web.auth import Principal
+from callcenter.web.auth import Principal, may_monitor
 
 OpenCall = Callable[[str, str], CallRecord | None]
 """The call in progress of (server, linkedid), from the live state; None once over."""

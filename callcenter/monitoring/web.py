@@ -18,10 +18,10 @@ from aiohttp import web
 from callcenter.calls.model import CallRecord
 from callcenter.commands import CommandPort
 from callcenter.live import LiveConsumer
-from callcenter.monitoring.access import MonitorError, may_monitor
+from callcenter.monitoring.access import MonitorError
 from callcenter.monitoring.desk import MonitorDesk
 from callcenter.store.monitoring import MonitoringRepository, MonitoringSession
-from callcenter.web.auth import Principal, current_user
+from callcenter.web.auth import Principal, current_user, may_monitor
 from callcenter.web.keys import AUDIT, CATALOGUES, COMMANDS, LIVE, POOL, SETTINGS, USERS
 
 DESK = web.AppKey("monitor_desk", MonitorDesk)

@@ -17,9 +17,10 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from callcenter.store.qa import Candidate, QaRepository, Sample
+
 if TYPE_CHECKING:
     from callcenter.settings import Settings
-    from callcenter.store.qa import QaRepository
 
 RULES = ("ring_no_answer", "complaint", "long_hold", "long_talk")
 _WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -27,24 +28,6 @@ _WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
 
 class SamplingError(ValueError):
     """Bad sampling input (a week, an inspector list); the message says which."""
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """A call of the week with a ready recording, as the rules see it."""
-
-    server: str
-    linkedid: str
-    agent: str
-    started_at: datetime
-    hold_s: float | None = 0.0
-    talk_s: float | None = None
-    ring_no_answer: bool = False
-    complaint: bool = False
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.server, self.linkedid)
 
 
 @dataclass(frozen=True)
@@ -56,20 +39,6 @@ class Rules:
     long_hold_s: float = 60.0
     long_talk_s: float = 900.0
     seed: int = 0
-
-
-@dataclass(frozen=True)
-class Sample:
-    """A call picked for review and why (``random`` and/or rule names)."""
-
-    server: str
-    linkedid: str
-    agent: str
-    reasons: tuple[str, ...]
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.server, self.linkedid)
 
 
 def week_bounds(week: str, tz: str) -> tuple[datetime, datetime]:

@@ -25,14 +25,15 @@ import asyncio
 import contextlib
 from collections import deque
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal
+from typing import Any
 
 import asyncpg
 import structlog
 
+from callcenter.calls.alerts import RecordingAlert, RecordingAlertStatus
 from callcenter.calls.model import CallEnded, CallRecord, Fact, RecordingAnnounced
 from callcenter.recordings import files
 from callcenter.recordings.formats import Probe, probe
@@ -42,22 +43,6 @@ from callcenter.store.recordings import Placement, Recording, RecordingRepositor
 log = structlog.get_logger(__name__)
 
 
-AlertStatus = Literal["missing", "corrupt", "store_failed", "refused", "orphaned"]
-
-
-@dataclass(frozen=True)
-class RecordingAlert(Fact):
-    """A recording still missing or corrupt after every retry, a store that refuses
-    files (``store_failed``: the row stays pending), a path from AMI outside the
-    monitor directories (``refused``: the file was left alone), or a file in the monitor
-    directory that no call claims (``orphaned``: no server nor linkedid; raised once per
-    file): supervisors should look."""
-
-    linkedid: str
-    file_name: str
-    status: AlertStatus
-    attempts: int
-    detail: str
 
 
 SWEEP_WINDOW = timedelta(days=1)
@@ -72,47 +57,32 @@ CALL_SPAN = timedelta(days=1)
 CLOCK_SLACK = timedelta(hours=1)
 """... and at most this long after (clocks of the PBX and of the file system)."""
 
-PoolFactory = Callable[[], Coroutine[Any, Any, asyncpg.Pool]]
-
-
 class RecordingConsumer:
     """Daemon consumer filing recordings; ``alerts`` keeps the latest 200 alerts."""
 
-    def __init__(self, settings: RecordingSettings, pool: asyncpg.Pool | None = None, *,
-                 pool_factory: PoolFactory | None = None,
+    def __init__(self, settings: RecordingSettings, pool: asyncpg.Pool, *,
                  on_alert: Callable[[RecordingAlert], None] | None = None,
                  close_grace_s: float = 5.0, concurrency: int = 4) -> None:
-        if pool is None and pool_factory is None:
-            raise ValueError("give a pool or a pool_factory")
         self.settings = settings
         self.on_alert = on_alert
         self.alerts: deque[RecordingAlert] = deque(maxlen=200)
         self.close_grace_s = close_grace_s
-        self._pool = pool
-        self._pool_factory = pool_factory
-        self._owns_pool = pool is None
+        self._repo = RecordingRepository(pool)
         self._cpu = asyncio.Semaphore(concurrency)
         self._announced: dict[tuple[str, str], dict[str, str]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._active: set[tuple[str, str, str]] = set()
-        self._pool_lock = asyncio.Lock()
         self._sweeper: asyncio.Task[None] | None = None
         self._swept = asyncio.Event()
         self._orphans_alerted: set[str] = set()  # files of local_dir alerted (relative)
 
     @classmethod
-    def from_settings(cls, settings: Settings, *,
+    def from_settings(cls, settings: Settings, pool: asyncpg.Pool, *,
                       on_alert: Callable[[RecordingAlert], None] | None = None
                       ) -> RecordingConsumer:
-        """A consumer that opens its own small pool on the configured database when needed."""
-        from callcenter import db
-        from callcenter.store.setup import open_store
-
-        async def factory() -> asyncpg.Pool:
-            dsn = db.resolve_dsn(settings.database.dsn, settings.database.data_dir)
-            return await open_store(dsn, max_size=2)
-
-        return cls(settings.recordings, pool_factory=factory, on_alert=on_alert)
+        """A consumer on the service's pool (the database is unreachable at first: its
+        sweep retries)."""
+        return cls(settings.recordings, pool, on_alert=on_alert)
 
     async def on_facts(self, facts: Sequence[Fact]) -> None:
         """Note announced files; start filing the recordings of every ended call."""
@@ -147,9 +117,6 @@ class RecordingConsumer:
             task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
-        if self._owns_pool and self._pool is not None:
-            await self._pool.close()
-            self._pool = None
 
     # -- internals -------------------------------------------------------------
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
@@ -162,13 +129,6 @@ class RecordingConsumer:
         if not task.cancelled() and task.exception() is not None:
             log.error("recording_task_failed", exc_info=task.exception())
 
-    async def _repo(self) -> RecordingRepository:
-        async with self._pool_lock:
-            if self._pool is None:
-                assert self._pool_factory is not None
-                self._pool = await self._pool_factory()
-        return RecordingRepository(self._pool)
-
     async def _sweep_forever(self) -> None:
         """Take up the rows a previous run left pending, then (now and every
         ``sweep_interval_s``) file the recordings of calls whose end this consumer did
@@ -176,7 +136,7 @@ class RecordingConsumer:
         resumed = False
         while True:
             try:
-                repo = await self._repo()
+                repo = self._repo
                 if not resumed:
                     self._resume(repo, await repo.pending())
                     resumed = True
@@ -313,7 +273,7 @@ class RecordingConsumer:
         self._active.update(rec.key for rec in todo)  # before any wait: not orphans to the sweep
         created = []
         try:
-            repo = await self._repo()
+            repo = self._repo
             for rec in todo:  # a recording with a row already is filed or being filed
                 if await repo.create(rec):
                     created.append(rec)
@@ -347,7 +307,7 @@ class RecordingConsumer:
             size = await files.wait_complete(local, s.stable_wait_s, s.max_wait_s)
             if size is None:
                 result = Probe("corrupt", "", None, f"file never appeared: {local}")
-                status: AlertStatus = "missing"
+                status: RecordingAlertStatus = "missing"
             else:
                 try:  # again: a symlink may have taken the file's place meanwhile
                     files.check_inside(local, root)
@@ -399,7 +359,7 @@ class RecordingConsumer:
         await repo.upsert(rec, self.settings.short_ratio)
         self._alert(rec, "refused")
 
-    def _alert(self, rec: Recording, status: AlertStatus) -> None:
+    def _alert(self, rec: Recording, status: RecordingAlertStatus) -> None:
         alert = RecordingAlert(rec.server, datetime.now(UTC), rec.linkedid, rec.file_name,
                                status, rec.attempts, rec.detail)
         log.warning("recording_alert", server=rec.server, linkedid=rec.linkedid,

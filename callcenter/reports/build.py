@@ -8,11 +8,20 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from callcenter.metrics import CENTRE, AgentFigures, CallFigures, MetricSettings, NoteFigures
-from callcenter.reports import extras, rollup, sql
-from callcenter.reports.periods import Period, local_midnight
+from callcenter.kpis import (
+    CENTRE,
+    AgentFigures,
+    CallFigures,
+    MetricSettings,
+    NoteFigures,
+    local_midnight,
+)
+from callcenter.reports.periods import Period
 from callcenter.settings import Settings
 from callcenter.store import kpi_reads
+from callcenter.store import report_extras as extras
+from callcenter.store import report_reads as sql
+from callcenter.store import report_rollup as rollup
 from callcenter.store.kpi_reads import KpiQuery
 
 
@@ -142,10 +151,7 @@ async def build_report(pool: asyncpg.Pool, settings: Settings, period: Period,
     """The report of ``period`` for the calls matching ``flt``; open calls measured at ``now``."""
     now = now or datetime.now(UTC)
     ms = MetricSettings.from_settings(settings)
-    async with pool.acquire() as conn:
-        # the queries take optional filters ($n IS NULL OR ...): plan them for the values
-        # given, never generically (reset when the connection returns to the pool)
-        await conn.execute("SET plan_cache_mode = force_custom_plan")
+    async with sql.reading(pool) as conn:
         parts = await _figures(conn, ms, period, flt, now)
         notes = await extras.note_counts(conn, start=period.start, end=period.end,
                                          queue=flt.queue, agents=flt.agent_list)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
-from callcenter.metrics import CallFigures
+from callcenter.kpis import CallFigures
 from callcenter.reports.build import Report
 
 WIDTH, HEIGHT = 760, 260

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from callcenter.metrics import LEFT_OUT, AgentFigures, CallFigures
+from callcenter.kpis import LEFT_OUT, AgentFigures, CallFigures
 from callcenter.reports.build import AgentRow, Report, ReportFilter
 from callcenter.web.i18n import Gettext
 from callcenter.web.sheets import Seconds, seconds, workbook

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from callcenter.kpis import local_midnight
 from callcenter.web.i18n import Problem
 
 PeriodKind = Literal["day", "week", "month", "range"]
@@ -53,11 +54,6 @@ class Period:
         if self.kind == "day":
             return self.first.isoformat()
         return f"{self.first.isoformat()}..{self.last.isoformat()}"
-
-
-def local_midnight(day: date, tz: str) -> datetime:
-    """Midnight starting ``day`` in ``tz``, as a UTC datetime."""
-    return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(tz)).astimezone(UTC)
 
 
 def _parse_day(text: str, option: str) -> date:

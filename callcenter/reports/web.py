@@ -22,17 +22,19 @@ import asyncpg
 import structlog
 from aiohttp import web
 
-from callcenter.metrics import DEFINITIONS, MetricSettings
-from callcenter.reports import kpi, rollup
+from callcenter.kpis import DEFINITIONS, MetricSettings
+from callcenter.reports import kpi
 from callcenter.reports.build import Report, ReportFilter, build_report
 from callcenter.reports.charts import report_charts
 from callcenter.reports.export import filter_text, left_out, tables, to_csv, to_xlsx
 from callcenter.reports.periods import KINDS, Period, PeriodError, parse_period
+from callcenter.reports.survey_tables import survey_tables
 from callcenter.store import kpi_reads
+from callcenter.store import report_rollup as rollup
 from callcenter.store.callbacks import CallbackRepository
+from callcenter.store.presence_reads import PresenceReads
 from callcenter.survey.figures import DEFINITIONS as SURVEY_DEFINITIONS
 from callcenter.survey.report import SurveyReport, survey_report
-from callcenter.survey.tables import survey_tables
 from callcenter.web.auth import current_user, require_role
 from callcenter.web.keys import AUDIT, CATALOGUES, POOL, SETTINGS
 from callcenter.web.nav import add_nav
@@ -62,10 +64,8 @@ def request_period(request: web.Request) -> tuple[Period, ReportFilter]:
 
 
 async def _choices(request: web.Request) -> dict[str, list[str]]:
-    pool = request.app[POOL]
-    queues = await pool.fetch("SELECT DISTINCT name FROM queues ORDER BY 1")
-    agents = await pool.fetch("SELECT DISTINCT agent FROM agents ORDER BY 1")
-    return {"queues": [r[0] for r in queues], "agents": [r[0] for r in agents]}
+    reads = PresenceReads(request.app[POOL])
+    return {"queues": await reads.queue_names(), "agents": await reads.agent_names()}
 
 
 async def _report(request: web.Request) -> Report:

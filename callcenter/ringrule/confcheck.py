@@ -1,10 +1,10 @@
-"""Compare the PBX's queue member timeouts with the ring policy.
+"""Compare the PBX's queue member timeouts with the ring rule.
 
 Sources: the live Asterisk (AMI ``GetConfig queues.conf``; ``QueueSummary``
 names the loaded queues) and/or a queues.conf path from the settings. Both
 actions are read-only: the AMI user needs ``config`` for GetConfig and nothing
 for QueueSummary (never ``command``, which would also allow ``core stop now``).
-A queue whose member ``timeout`` differs from the policy's deadline is
+A queue whose member ``timeout`` differs from the rule's deadline is
 reported as a :class:`Mismatch` (logged as ``ring_policy_mismatch``).
 """
 
@@ -20,7 +20,7 @@ import structlog
 
 from callcenter.asterisk_conf import ConfFile, parse_conf_text
 from callcenter.ringrule.actions import classify_response
-from callcenter.ringrule.policy import PolicyFor
+from callcenter.ringrule.rules import RingSettingsFor
 
 log = structlog.get_logger(__name__)
 
@@ -45,7 +45,7 @@ class QueueConf:
 
 @dataclass(frozen=True)
 class Mismatch:
-    """A queue whose ring timeout disagrees with the ring policy."""
+    """A queue whose ring timeout disagrees with the ring rule."""
 
     queue: str
     timeout_s: float
@@ -130,16 +130,16 @@ def queues_from_summary(events: Iterable[Mapping[str, object]]) -> set[str]:
 
 
 def compare(
-    queues: Mapping[str, QueueConf], policy_for: PolicyFor, source: str,
+    queues: Mapping[str, QueueConf], settings_for: RingSettingsFor, source: str,
     only: set[str] | None = None,
 ) -> list[Mismatch]:
-    """Queues (of ``only``, when given) whose member timeout is not the policy deadline."""
+    """Queues (of ``only``, when given) whose member timeout is not the rule's deadline."""
     out: list[Mismatch] = []
     for name in sorted(queues):
         if only is not None and name not in only:
             continue
         timeout = queues[name].effective_timeout_s
-        deadline = policy_for(name).deadline_s
+        deadline = settings_for(name).deadline_s
         if abs(timeout - deadline) > 1e-6:
             out.append(Mismatch(name, timeout, deadline, source))
     return out
@@ -157,10 +157,10 @@ class ActionClient(Protocol):
 
 
 async def check_server(
-    server: str, client: ActionClient, policy_for: PolicyFor, queues_conf: Path | None = None,
+    server: str, client: ActionClient, settings_for: RingSettingsFor, queues_conf: Path | None = None,
     timeout: float | None = None,
 ) -> tuple[list[Mismatch], dict[str, QueueConf]]:
-    """Compare the PBX's queue timeouts (live ``GetConfig``, and ``queues_conf``) with the policy.
+    """Compare the PBX's queue timeouts (live ``GetConfig``, and ``queues_conf``) with the rule.
 
     Logs ``ring_policy_mismatch`` per disagreeing queue (only queues
     ``QueueSummary`` lists, when it answers). Returns the mismatches and what is known
@@ -188,7 +188,7 @@ async def check_server(
     known: dict[str, QueueConf] = {}
     for source, queues in reversed(sources):  # the live PBX's view wins
         known.update(queues)
-        found.extend(compare(queues, policy_for, source, live))
+        found.extend(compare(queues, settings_for, source, live))
     for m in found:
         log.warning("ring_policy_mismatch", server=server, queue=m.queue, timeout_s=m.timeout_s,
                     deadline_s=m.deadline_s, source=m.source)

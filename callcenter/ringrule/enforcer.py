@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 import structlog
 
+from callcenter.calls.alerts import AlertKind, SupervisorAlert
 from callcenter.calls.channels import read_timestamp
 from callcenter.calls.model import (
     AgentStateChanged,
@@ -38,8 +39,8 @@ from callcenter.health import Instruments
 from callcenter.ringrule import actions as act
 from callcenter.ringrule.book import ClockOffset, DeadlineBook, MissBook, Ring, ring_key
 from callcenter.ringrule.confcheck import ActionClient, Mismatch, QueueConf, check_server
-from callcenter.ringrule.outcomes import AlertKind, EnforcementOutcome, SupervisorAlert
-from callcenter.ringrule.policy import PolicyFor, rule_from_policy
+from callcenter.ringrule.rules import RingSettingsFor, rule_from_settings
+from callcenter.ringrule.violations import EnforcedViolation
 from callcenter.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -72,7 +73,7 @@ class WallClock:
 class RingEnforcer:
     """Consumer: arms a deadline per ringing agent and acts when it passes.
 
-    ``policy_for(queue)`` gives the ring policy (``Settings.ring_policy_for``).
+    ``settings_for(queue)`` gives the ring rule's settings (``Settings.ring_settings_for``).
     Alerts go to ``alerts`` and ``on_alert``; per-violation outcomes to
     ``outcomes`` (by server and linkedid) and ``on_outcome``. Actions leave
     through the daemon's :class:`~callcenter.commands.CommandPort`
@@ -81,17 +82,17 @@ class RingEnforcer:
 
     def __init__(
         self,
-        policy_for: PolicyFor,
+        settings_for: RingSettingsFor,
         *,
         clock: Clock | None = None,
         pause_settle_s: float = 0.5,
         action_timeout_s: float | None = None,
         queues_conf: str | Path | None = None,
         on_alert: Callable[[SupervisorAlert], None] | None = None,
-        on_outcome: Callable[[EnforcementOutcome], None] | None = None,
+        on_outcome: Callable[[EnforcedViolation], None] | None = None,
         keep_calls: int = 10_000,
     ) -> None:
-        self.policy_for = policy_for
+        self.settings_for = settings_for
         self.clock: Clock = clock or WallClock()
         self.pause_settle_s = pause_settle_s
         self.action_timeout_s = action_timeout_s
@@ -99,9 +100,9 @@ class RingEnforcer:
         self.on_alert = on_alert
         self.on_outcome = on_outcome
         self.book = DeadlineBook()
-        self.misses = MissBook(policy_for(None).misses_before_pause)
+        self.misses = MissBook(settings_for(None).misses_before_pause)
         self.alerts: deque[SupervisorAlert] = deque(maxlen=1000)
-        self.outcomes: OrderedDict[tuple[str, str], list[EnforcementOutcome]] = OrderedDict()
+        self.outcomes: OrderedDict[tuple[str, str], list[EnforcedViolation]] = OrderedDict()
         self.mismatches: dict[str, list[Mismatch]] = {}
         self.queues: dict[tuple[str, str], QueueConf] = {}
         """What the PBX's configuration says of each (server, queue)."""
@@ -120,9 +121,9 @@ class RingEnforcer:
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> RingEnforcer:
-        """An enforcer for ``settings`` (policies, optional queues.conf path)."""
+        """An enforcer for ``settings`` (the ring rule per queue, optional queues.conf path)."""
         kwargs.setdefault("queues_conf", settings.ring.queues_conf or None)
-        return cls(settings.ring_policy_for, **kwargs)
+        return cls(settings.ring_settings_for, **kwargs)
 
     # -- consumer interface --------------------------------------------------------
     realtime = True
@@ -133,8 +134,8 @@ class RingEnforcer:
         self.commands = commands
 
     async def on_connect(self, server: str, client: ActionClient) -> None:
-        """Check ``server``'s queues against the policy once connected."""
-        self._spawn(self.check_policy(server, client))
+        """Check ``server``'s queues against the ring rule once connected."""
+        self._spawn(self.check_queues(server, client))
 
     async def on_facts(self, facts: Sequence[Fact]) -> None:
         """Arm, clear and count from the tracker's facts."""
@@ -189,7 +190,7 @@ class RingEnforcer:
 
     def quiet_for(self) -> float | None:
         """Loop seconds until the next ring deadline (None: no ring is watched); for
-        :class:`~callcenter.quietgc.QuietGC`."""
+        :class:`~callcenter.ingest.quietgc.QuietGC`."""
         nxt = self.book.next_deadline()
         return None if nxt is None else (nxt - self.clock.now()) / self.clock.speed
 
@@ -218,10 +219,10 @@ class RingEnforcer:
         call = self._calls.get((fact.server, fact.linkedid))
         if call is not None and call.call.direction == "outbound":
             return
-        policy = self.policy_for(None if fact.direct else fact.attempt.queue)
+        conf = self.settings_for(None if fact.direct else fact.attempt.queue)
         offset = self._replayed_offset(fact.server) if fact.replayed else self._offset(
             fact.server, fact.at)
-        ring = self.book.start(fact, rule_from_policy(policy), offset)
+        ring = self.book.start(fact, rule_from_settings(conf), offset)
         log.debug("ring_deadline_armed", linkedid=fact.linkedid, channel=ring.key[1],
                   deadline_s=ring.rule.deadline_s)
 
@@ -290,13 +291,13 @@ class RingEnforcer:
             if not a.channel:
                 return "hangup", None, "agent channel unknown"
             return "hangup", act.hangup_action(a.channel), ""
-        policy = self.policy_for(None)
+        conf = self.settings_for(None)
         call = self._calls.get((ring.server, ring.linkedid))
         exten = act.direct_exten(call.call.callee if call else None, a.agent)
         if not ring.caller_channel or not exten:
             return "redirect", None, "caller channel or extension unknown"
         return "redirect", act.redirect_action(
-            ring.caller_channel, policy.fallback_context, exten, policy.fallback_priority
+            ring.caller_channel, conf.fallback_context, exten, conf.fallback_priority
         ), ""
 
     def _answered(self, ring: Ring, now: float, name: str, action: dict[str, str],
@@ -320,11 +321,11 @@ class RingEnforcer:
         log_fn = log.warning if result == "failed" else log.info
         log_fn("ring_rule_enforced", linkedid=ring.linkedid, server=ring.server, agent=a.agent,
                queue=a.queue, action=name, result=result, detail=detail, ring_s=ring_s)
-        self._record(EnforcementOutcome(ring.server, ring.linkedid, violation, action, response))
+        self._record(EnforcedViolation(ring.server, ring.linkedid, violation, action, response))
         if action is not None and result == "ok":
             self._count_miss(ring.server, ring.linkedid, a.interface, a.agent, a.queue, ring.key)
 
-    def _record(self, outcome: EnforcementOutcome) -> None:
+    def _record(self, outcome: EnforcedViolation) -> None:
         key = (outcome.server, outcome.linkedid)
         self.outcomes.setdefault(key, []).append(outcome)
         self.outcomes.move_to_end(key)
@@ -348,9 +349,9 @@ class RingEnforcer:
         await asyncio.sleep(self.pause_settle_s / self.clock.speed)
         needed, why = self.misses.pause_needed(server, interface, queue)
         if needed:
-            policy = self.policy_for(queue)
+            conf = self.settings_for(queue)
             result, detail, _ = _parts(await self.commands.send(
-                server, act.pause_action(interface, policy.pause_reason), self.action_timeout_s))
+                server, act.pause_action(interface, conf.pause_reason), self.action_timeout_s))
             kind: AlertKind = "agent_paused" if result == "ok" else "pause_failed"
             action = "pause"
         else:
@@ -369,9 +370,9 @@ class RingEnforcer:
             self.on_alert(alert)
 
     # -- startup check ---------------------------------------------------------------
-    async def check_policy(self, server: str, client: ActionClient) -> list[Mismatch]:
-        """Compare ``server``'s queue timeouts with the policy (see :func:`check_server`)."""
-        found, known = await check_server(server, client, self.policy_for, self.queues_conf,
+    async def check_queues(self, server: str, client: ActionClient) -> list[Mismatch]:
+        """Compare ``server``'s queue timeouts with the ring rule (see :func:`check_server`)."""
+        found, known = await check_server(server, client, self.settings_for, self.queues_conf,
                                           self.action_timeout_s)
         for name, conf in known.items():
             self.queues[(server, name)] = conf

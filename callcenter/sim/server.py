@@ -98,7 +98,7 @@ class _Session:
 
     async def _buffered(self) -> bytes:
         """What the reader holds already (b"" when nothing is waiting)."""
-        if not self.reader._buffer:  # private, but StreamReader has no read_nowait
+        if not self.reader._buffer:  # type: ignore[attr-defined]  # private: no read_nowait
             return b""
         return await self.reader.read(1 << 20)
 

@@ -2,7 +2,7 @@
 
 from callcenter.store.agents import AgentRepository
 from callcenter.store.calls import CallRepository
-from callcenter.store.journal import JournalEntry, JournalRepository, is_journaled
+from callcenter.store.journal import JournalEntry, JournalRepository
 from callcenter.store.writer import StoreWriter
 
 __all__ = [
@@ -11,5 +11,4 @@ __all__ = [
     "JournalEntry",
     "JournalRepository",
     "StoreWriter",
-    "is_journaled",
 ]

@@ -123,6 +123,7 @@ class AgentRepository:
     async def display_name(self, interface: str) -> str | None:
         """The name Asterisk last gave the agent behind ``interface`` (its MemberName), or
         None when it never named one."""
-        return await self.pool.fetchval(
+        name: str | None = await self.pool.fetchval(
             "SELECT name FROM agents WHERE interface = $1 AND name IS NOT NULL AND name <> ''"
             " ORDER BY updated_at DESC LIMIT 1", interface)
+        return name

@@ -146,8 +146,10 @@ class CallRepository:
                            ) -> None:
         """Delete calls (and their child rows) of ``server``: those named, or all (None);
         with ``started_from``, only those that started at/after it."""
-        where, args = (("server = $1", [server]) if linkedids is None else
-                       (CALL_KEYS_IN, [[server] * len(linkedids), list(linkedids)]))
+        keyed: tuple[str, list[object]] = (
+            ("server = $1", [server]) if linkedids is None else
+            (CALL_KEYS_IN, [[server] * len(linkedids), list(linkedids)]))
+        where, args = keyed
         if started_from is not None:
             args.append(started_from)
             where += f" AND started_at >= ${len(args)}"

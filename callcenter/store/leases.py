@@ -71,7 +71,7 @@ class LeaseRepository:
             "UPDATE ha_leases SET renewed_at = now(), expires_at = now()"
             " + make_interval(secs => $4) WHERE server = $1 AND owner = $2 AND epoch = $3",
             server, instance, epoch, ttl_s)
-        return done.endswith(" 1")
+        return str(done).endswith(" 1")
 
     async def release(self, server: str, instance: str, epoch: int) -> None:
         """Give ``server`` up at once (another instance may take it now)."""

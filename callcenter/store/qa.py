@@ -9,8 +9,40 @@ from typing import Any
 
 import asyncpg
 
-from callcenter.qa.sampling import Candidate, Sample
 from callcenter.store.arrays import CALL_KEYS_IN
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A call of the week with a ready recording, as the rules see it."""
+
+    server: str
+    linkedid: str
+    agent: str
+    started_at: datetime
+    hold_s: float | None = 0.0
+    talk_s: float | None = None
+    ring_no_answer: bool = False
+    complaint: bool = False
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.server, self.linkedid)
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A call picked for review and why (``random`` and/or rule names)."""
+
+    server: str
+    linkedid: str
+    agent: str
+    reasons: tuple[str, ...]
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.server, self.linkedid)
+
 
 _CANDIDATES = """SELECT c.server, c.linkedid, c.agent, c.started_at, c.hold_s, c.talk_s,
     EXISTS (SELECT 1 FROM ring_attempts a WHERE a.server = c.server AND a.linkedid = c.linkedid

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from callcenter.calls.model import CallRecord
-from callcenter.metrics import _Additive, ratio
+from callcenter.kpis import _Additive, ratio
 
 SATISFIED_MIN = 4
 """The lowest score counted as satisfied in CSAT (4 and 5 of 1-5)."""

@@ -6,9 +6,8 @@ from __future__ import annotations
 import aiohttp_jinja2
 from aiohttp import web
 
-from callcenter.monitoring.access import may_monitor
 from callcenter.store.users import UserError
-from callcenter.web.auth import SESSION_COOKIE, current_user, set_cookie
+from callcenter.web.auth import SESSION_COOKIE, current_user, may_monitor, set_cookie
 from callcenter.web.keys import AUDIT, CATALOGUES, SETTINGS, USERS
 from callcenter.web.pages import remote_of
 

@@ -48,9 +48,9 @@ from callcenter.web.throttle import LoginThrottle
 from callcenter.web.words import labeller, words_of
 
 HERE = Path(__file__).parent
-CORE_FEATURES = ("callcenter.web.wallboard", "callcenter.web.wallboard_actions",
+CORE_FEATURES = ("callcenter.wallboard.web", "callcenter.wallboard.actions",
                  "callcenter.web.users", "callcenter.web.account")
-"""The web package's own feature modules."""
+"""The app shell's own feature modules (and the wallboard, always present)."""
 FEATURES = (
     *CORE_FEATURES,
     "callcenter.recordings.http",

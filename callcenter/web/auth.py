@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from callcenter.settings import MonitoringSettings
 from callcenter.store.users import Session
 from callcenter.web.i18n import request_language
 from callcenter.web.keys import LOGIN_CSRF, SESSION, SETTINGS, USERS
@@ -149,6 +150,11 @@ async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamR
             and not response.prepared:
         set_cookie(request, response, LOGIN_CSRF_COOKIE, request[LOGIN_CSRF], None)
     return response
+
+
+def may_monitor(settings: MonitoringSettings, principal: Principal) -> bool:
+    """True when ``principal``'s role or name is allowed by ``[monitoring]``."""
+    return principal.role in settings.roles or principal.username in settings.users
 
 
 def set_cookie(request: web.Request, response: web.StreamResponse, name: str, value: str,

@@ -15,7 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from callcenter.health import DaemonCollector, readiness
 
 if TYPE_CHECKING:
-    from callcenter.daemon import Daemon
+    from callcenter.ingest.daemon import Daemon
 
 
 def setup(app: web.Application, daemon: Daemon) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import asyncpg
 
-from callcenter.cel.rows import CelRow
+from callcenter.ingest.cel.rows import CelRow
 
 COLUMNS = ("eventtype", "eventtime", "userdeftype", "cid_name", "cid_num", "cid_ani",
            "cid_rdnis", "cid_dnid", "exten", "context", "channame", "appname", "appdata",

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import asyncpg
 
-from callcenter.daemon import make_tracker
-from callcenter.pipeline_replay import capture_server_name, ingest_items, read_capture
+from callcenter.ingest.daemon import make_tracker
+from callcenter.ingest.pipeline_replay import capture_server_name, ingest_items, read_capture
 from callcenter.settings import Settings
 from callcenter.store.consumer import StoreConsumer
 from callcenter.store.writer import StoreWriter

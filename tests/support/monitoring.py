@@ -14,7 +14,7 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
 from callcenter.commands import CommandPort
-from callcenter.daemon import Daemon
+from callcenter.ingest.daemon import Daemon
 from callcenter.live import LiveConsumer
 from callcenter.sim import AgentScript, PBXSimulator
 from callcenter.sim.server import CallHandle

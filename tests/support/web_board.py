@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
-from callcenter.daemon import Daemon
+from callcenter.ingest.daemon import Daemon
 from callcenter.live import LiveConsumer
 from callcenter.settings import AmiServer, Settings
 from callcenter.sim import PBXSimulator

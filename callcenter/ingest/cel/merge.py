@@ -6,9 +6,9 @@ from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from callcenter.cel.rows import CelRow
-from callcenter.cel.translate import Timed, frames_from_cel
-from callcenter.pipeline import Item
+from callcenter.ingest.cel.rows import CelRow
+from callcenter.ingest.cel.translate import Timed, frames_from_cel
+from callcenter.ingest.pipeline import Item
 
 EPSILON_S = 0.001
 """Times stored with microseconds: an entry this close to the link's return came after it."""

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import structlog
 
-from callcenter.cel.merge import OutageCel
+from callcenter.ingest.cel.merge import OutageCel
+from callcenter.ingest.cel.rows import CelRow
 from callcenter.store.cel import CelRepository
 from callcenter.store.gaps import Outage, OutageRepository
 from callcenter.store.journal import JournalRepository
@@ -51,7 +52,7 @@ async def outage_cel(cel: CelRepository, journal: JournalRepository, outage: Out
     """The CEL of ``outage``: every row of each call that has one in ``window``, and those
     calls."""
     lids = await cel.linkedids_between(window.since - CLOCK_SLACK, window.until + CLOCK_SLACK)
-    rows = await cel.rows_of(lids) if lids else []
+    rows = [CelRow.from_mapping(r) for r in await cel.rows_of(lids)] if lids else []
     shutdown_at = None
     if outage.pbx_started_at is not None:
         shutdown_at = await cel.last_before(outage.pbx_started_at)

@@ -48,7 +48,7 @@ from typing import Any
 
 from callcenter.calls.channels import interface_of, is_local
 from callcenter.calls.survey import user_event_fields
-from callcenter.cel.rows import CelRow
+from callcenter.ingest.cel.rows import CelRow
 
 BURST = timedelta(milliseconds=100)
 """Rows of one call this close before a hang-up belong to the same hang-up."""
@@ -64,8 +64,9 @@ _UNAVAILABLE = {1, 3, 20, 21, 22, 27, 28, 34, 38, 41, 42, 44, 58, 66, 88}
 SOFTHANGUP_SHUTDOWN = "4"
 _SNAPSHOT_KEYS = frozenset({"Event", "Channel", "Uniqueid", "Linkedid"})
 """A UserEvent's own headers of these names would collide with the channel's."""
-Frame = dict[str, Any]
-Timed = tuple[Frame, float]
+CelFrame = dict[str, Any]
+"""An AMI frame built from CEL rows, fed to the tracker like a received one."""
+Timed = tuple[CelFrame, float]
 
 
 @dataclass
@@ -117,7 +118,7 @@ class _Translator:
         self.calls: dict[str, _Call] = {}
         self.requests = _hangup_requests(rows)
         self.hangups = {(r.linkedid, r.channame): r for r in rows if r.eventtype == "HANGUP"}
-        self.out: list[tuple[datetime, int, int, Frame]] = []
+        self.out: list[tuple[datetime, int, int, CelFrame]] = []
         self.handlers = {
             "CHAN_START": self._chan_start, "ANSWER": self._answer, "HANGUP": self._hangup,
             "APP_START": self._app_start, "APP_END": self._app_end,
@@ -141,7 +142,7 @@ class _Translator:
                 if (since is None or at > since) and (until is None or at < until)]
 
     # -- output ---------------------------------------------------------------------
-    def _emit(self, at: datetime, rank: int, n: int, frame: Frame) -> None:
+    def _emit(self, at: datetime, rank: int, n: int, frame: CelFrame) -> None:
         frame["Timestamp"] = f"{at.timestamp():.6f}"
         self.out.append((at, rank, n, frame))
 
@@ -329,5 +330,5 @@ def _int(value: Any) -> int:
         return -1
 
 
-def _order(item: tuple[datetime, int, int, Frame]) -> tuple[datetime, int, int]:
+def _order(item: tuple[datetime, int, int, CelFrame]) -> tuple[datetime, int, int]:
     return item[0], item[2], item[1]

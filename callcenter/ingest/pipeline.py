@@ -22,20 +22,17 @@ from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import structlog
 
 from callcenter.calls.model import CallRecord, Fact
-from callcenter.pipeline_durable import DurablePath, QueueMetrics
-from callcenter.store.journal import (
-    EntryKind,
-    JournalEntry,
-    SeqClock,
-    is_journaled,
-    is_journaled_action,
-    scrub_action,
-)
+from callcenter.ingest.journal_policy import is_journaled, is_journaled_action, scrub_action
+from callcenter.ingest.pipeline_durable import DurablePath, QueueMetrics
+from callcenter.store.journal import EntryKind, JournalEntry, SeqClock
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeIs
 
 log = structlog.get_logger(__name__)
 
@@ -73,7 +70,7 @@ def feed_realtime(consumers: Sequence[RealtimeConsumer], facts: Sequence[Fact],
     return errors
 
 
-def is_realtime(consumer: object) -> bool:
+def is_realtime(consumer: object) -> TypeIs[RealtimeConsumer]:
     """True for a consumer that belongs on the real-time path."""
     return getattr(consumer, "realtime", False) is True and callable(
         getattr(consumer, "feed", None))

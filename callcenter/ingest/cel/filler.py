@@ -4,7 +4,7 @@ The daemon tells :class:`OutageFiller` of every outage (the AMI link was down, o
 daemon did not run) when the link is back. The filler records it in ``journal_gaps``
 and, once ``cel.settle_s`` has passed, replays from the journal every call that has a
 CEL row in the outage, with the outage's CEL frames in its place
-(:func:`callcenter.cel.merge.with_outages`), and stores the records that replay gives:
+(:func:`callcenter.ingest.cel.merge.with_outages`), and stores the records that replay gives:
 exactly those a run without the outage would have given, as far as CEL knows (CEL has
 no hold events). An outage with calls still in progress, or whose CEL could not be
 read, is tried again every ``cel.retry_s``. ``callcenter rebuild`` goes the same way.
@@ -21,11 +21,11 @@ import asyncpg
 import structlog
 
 from callcenter.calls.model import CallRecord, ServiceAlert
-from callcenter.cel.merge import OutageCel
-from callcenter.cel.source import CLOCK_SLACK, outage_cel, pbx_window
 from callcenter.db import DATABASE_FAILURES
-from callcenter.pipeline import Tracker
-from callcenter.pipeline_replay import RESUME_WINDOW, derive
+from callcenter.ingest.cel.merge import OutageCel
+from callcenter.ingest.cel.source import CLOCK_SLACK, outage_cel, pbx_window
+from callcenter.ingest.pipeline import Tracker
+from callcenter.ingest.pipeline_replay import RESUME_WINDOW, derive
 from callcenter.settings import Settings
 from callcenter.store.calls import CallRepository
 from callcenter.store.cel import CelRepository

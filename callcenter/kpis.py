@@ -1,10 +1,10 @@
-"""The call-centre metrics: one written definition and one implementation each.
+"""The call-centre KPIs: one written definition and one implementation each.
 
 The live wallboard and the reports both use these pure functions over
 :class:`~callcenter.calls.model.CallRecord` and agent state facts. Counts and
 second sums are gathered in additive dataclasses (:class:`CallFigures`,
 :class:`AgentFigures`) so that buckets, rollups and the SQL form of the reports
-(``callcenter.reports.sql``) combine them by addition; every ratio is a
+(``callcenter.store.report_reads``) combine them by addition; every ratio is a
 property computed from those sums, here and nowhere else.
 
 Conventions: a call belongs to the period (and hour/day bucket) in which it
@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal, Self
+from zoneinfo import ZoneInfo
 
 from callcenter.calls.model import AgentStateChanged, CallRecord, seconds_between
 
@@ -162,6 +163,12 @@ class MetricSettings:
         """Read ``web.service_level_s``, ``web.service_level_denominator``, ``web.short_abandon_s``."""
         web = settings.web
         return cls(web.service_level_s, web.service_level_denominator, web.short_abandon_s)
+
+
+def local_midnight(day: date, tz: str) -> datetime:
+    """Midnight starting ``day`` in ``tz``, as a UTC datetime (figures are bucketed by the
+    centre's local days)."""
+    return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(tz)).astimezone(UTC)
 
 
 def ratio(num: float, den: float) -> float | None:
@@ -439,11 +446,11 @@ def agent_call_figures(calls: Iterable[CallRecord]) -> dict[str, AgentFigures]:
             continue
         agents = {a.agent for a in c.ring_attempts} | {v.agent for v in c.violations}
         answering = {a.agent for a in c.ring_attempts if a.outcome == "answered"}
-        talk = agent_talk(c)
+        talks = agent_talk(c)
         for agent in agents:
             fig = out.setdefault(agent, AgentFigures())
             fig.answered += agent in answering
-            part = talk.get(agent, 0.0)
+            part = talks.get(agent, 0.0)
             fig.talk_s += part or 0.0
             fig.talk_unknown += part is None
             _rings(fig, c, agent)
@@ -507,8 +514,9 @@ def add_time(fig: AgentFigures, act: str, reason: str, secs: float) -> None:
 
 
 @dataclass(frozen=True)
-class CallNote:
-    """An agent's note on a call (agent panel); ``complaint`` when it records a complaint."""
+class NotedCall:
+    """A call an agent noted, as the note figures count it (the note itself is
+    ``store.notes.CallNote``); ``complaint`` when it records a complaint."""
 
     server: str
     linkedid: str
@@ -534,7 +542,7 @@ CENTRE = ""
 """The key of the whole centre in :func:`note_figures`."""
 
 
-def note_figures(calls: Iterable[CallRecord], notes: Iterable[CallNote]
+def note_figures(calls: Iterable[CallRecord], notes: Iterable[NotedCall]
                  ) -> dict[str, NoteFigures]:
     """NoteFigures of the centre (key ``CENTRE``) and of each agent who answered.
 
@@ -542,7 +550,7 @@ def note_figures(calls: Iterable[CallRecord], notes: Iterable[CallNote]
     an agent counts the calls it answered with its own note, and those with
     a complaint note by anyone.
     """
-    by_call: dict[tuple[str, str], list[CallNote]] = {}
+    by_call: dict[tuple[str, str], list[NotedCall]] = {}
     for n in notes:
         by_call.setdefault((n.server, n.linkedid), []).append(n)
     out: dict[str, NoteFigures] = {CENTRE: NoteFigures()}

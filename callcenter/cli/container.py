@@ -1,6 +1,6 @@
 """Entrypoint of the callcenter container (Dockerfile, docker-compose.yml).
 
-``python -m callcenter.deploy.container [COMMAND ...]``: when ``AMI_SECRET``
+``python -m callcenter.cli.container [COMMAND ...]``: when ``AMI_SECRET``
 is set and no ``CALLCENTER_CONFIG`` is given, writes the ``[[servers]]`` entry
 from ``PBX_NAME``, ``AMI_HOST``, ``AMI_PORT``, ``AMI_USERNAME`` and
 ``AMI_SECRET`` (a list the ``CALLCENTER_*`` variables cannot express) into a

@@ -12,11 +12,11 @@ from datetime import datetime
 
 import asyncpg
 
-from callcenter.metrics import CENTRE
+from callcenter.kpis import CENTRE
 
 # Only calls with notes are read (driven by call_notes); the answered counts
 # come from the call figures. A complaint note: category 'complaint' or a
-# registered complaint (metrics.CallNote.complaint).
+# registered complaint (kpis.NotedCall.complaint).
 NOTES = """
 WITH n AS (
     SELECT n.server, n.linkedid, n.agent, c.agent AS call_agent,
@@ -59,7 +59,7 @@ async def note_counts(conn: asyncpg.Connection, *, start: datetime, end: datetim
                       queue: str | None = None, agents: list[str] | None = None
                       ) -> dict[str, tuple[int, int]] | None:
     """(noted, complaints) of the centre (key ``CENTRE``) and per agent, as in
-    :func:`callcenter.metrics.note_figures`; None without the agent panel's tables."""
+    :func:`callcenter.kpis.note_figures`; None without the agent panel's tables."""
     if not await tables_exist(conn, "call_notes", "complaints"):
         return None
     rows = await conn.fetch(NOTES, start, end, queue, agents)

@@ -18,8 +18,8 @@ import aiohttp_jinja2
 import asyncpg
 from aiohttp import web
 
+from callcenter.kpis import LEFT_OUT
 from callcenter.live import LiveConsumer, LiveState
-from callcenter.metrics import LEFT_OUT
 from callcenter.store.calls import CallRepository
 from callcenter.web.api import add_api
 from callcenter.web.auth import Principal, current_user, require_role

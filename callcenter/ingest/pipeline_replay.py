@@ -12,10 +12,17 @@ import asyncpg
 import structlog
 
 from callcenter.calls.model import AgentStateChanged, CallEnded, CallRecord, CallWithdrawn, Fact
-from callcenter.cel.merge import OutageCel, with_outages
-from callcenter.cel.source import outages_with_cel
-from callcenter.pipeline import Item, ServerPipeline, Tracker, apply_entry, is_realtime
-from callcenter.pipeline_durable import Consumer, DurablePath, FanOut
+from callcenter.ingest.cel.merge import OutageCel, with_outages
+from callcenter.ingest.cel.source import outages_with_cel
+from callcenter.ingest.pipeline import (
+    Item,
+    RealtimeConsumer,
+    ServerPipeline,
+    Tracker,
+    apply_entry,
+    is_realtime,
+)
+from callcenter.ingest.pipeline_durable import Consumer, DurablePath, FanOut
 from callcenter.store.calls import CallRepository
 from callcenter.store.consumer import calls_in
 from callcenter.store.journal import JournalRepository
@@ -57,7 +64,7 @@ def read_capture(path: str | Path) -> Iterator[Item]:
                     body, t = obj[kind], obj.get("t")
                     if not isinstance(body, dict) or not isinstance(t, int | float):
                         raise CaptureError(f"{p}:{n}: '{kind}' needs an object and a number 't'")
-                    yield kind, body, float(t)  # type: ignore[misc]
+                    yield kind, body, float(t)
 
 
 def capture_server_name(items: Iterable[Item], default: str = "replay") -> str:
@@ -70,7 +77,8 @@ def capture_server_name(items: Iterable[Item], default: str = "replay") -> str:
 
 
 async def ingest_items(items: Sequence[Item], server: str, tracker: Tracker,
-                       writer: StoreWriter | None, consumers: Sequence[Consumer], *,
+                       writer: StoreWriter | None,
+                       consumers: Sequence[Consumer | RealtimeConsumer], *,
                        batch_size: int = 500, progress: Progress | None = None) -> None:
     """Ingest a capture's entries (:func:`read_capture`) as if live, at full speed."""
     fanout = FanOut([c for c in consumers if not is_realtime(c)])
@@ -209,7 +217,7 @@ async def rebuild(pool: asyncpg.Pool, make_tracker: Callable[[str], Tracker],
             s: (floor, None) for s in await journal.servers()}
     else:
         floor = max(floor, seq_of(since - REBUILD_LOOKBACK))
-        scope = dict(await journal.affected_since(since, floor))  # type: ignore[arg-type]
+        scope = dict(await journal.affected_since(since, floor))
     out: dict[str, int] = {}
     for server, (from_seq, wanted) in scope.items():
         outages = await outages_with_cel(pool, server, (cel_tables or {}).get(server, ""))

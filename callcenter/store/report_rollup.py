@@ -1,7 +1,7 @@
 """Per-day rollups of the report figures (tables of migrations/006_reports.sql).
 
 A local day that is over is summed once with the raw-row SQL of
-:mod:`callcenter.reports.sql` (ended calls only) and kept as JSON sums; a
+:mod:`callcenter.store.report_reads` (ended calls only) and kept as JSON sums; a
 report of a month then reads about 3,000 hour rows instead of every call.
 Triggers record the hours that calls and agent states touch; :func:`refresh`
 first deletes the rolled-up days those hours overlap, then builds the missing
@@ -17,9 +17,8 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from callcenter.metrics import AgentFigures, CallFigures, MetricSettings
-from callcenter.reports import sql
-from callcenter.reports.periods import local_midnight
+from callcenter.kpis import AgentFigures, CallFigures, MetricSettings, local_midnight
+from callcenter.store import report_reads as sql
 
 LOCK = 717273
 K = TypeVar("K")

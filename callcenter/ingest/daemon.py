@@ -26,14 +26,14 @@ import structlog
 
 from callcenter import db
 from callcenter.calls.model import CallEnded, CallRecord, Fact, ServiceAlert
-from callcenter.cel.filler import OutageFiller
 from callcenter.commands import CommandPort
 from callcenter.ha.leases import LeaseKeeper, instance_name
 from callcenter.health import Instruments, readiness
-from callcenter.pipeline import ServerPipeline, Tracker, feed_realtime, is_realtime
-from callcenter.pipeline_durable import Consumer, DurablePath, FanOut
-from callcenter.pipeline_replay import resume_open_calls
-from callcenter.quietgc import QuietGC
+from callcenter.ingest.cel.filler import OutageFiller
+from callcenter.ingest.pipeline import ServerPipeline, Tracker, feed_realtime, is_realtime
+from callcenter.ingest.pipeline_durable import Consumer, DurablePath, FanOut
+from callcenter.ingest.pipeline_replay import resume_open_calls
+from callcenter.ingest.quietgc import QuietGC
 from callcenter.settings import AmiServer, Settings
 from callcenter.store.calls import CallRepository
 from callcenter.store.consumer import StoreConsumer
@@ -55,7 +55,7 @@ ClientFactory = Callable[..., Any]
 def make_tracker(server: str, settings: Settings) -> Tracker:
     """A fresh CallTracker for ``server`` with the configured ring rules."""
     from callcenter.calls.tracker import CallTracker
-    from callcenter.ringrule.policy import rule_for_settings
+    from callcenter.ringrule.rules import rule_for_settings
 
     tracker: Tracker = CallTracker(server, rule_for=rule_for_settings(settings))
     return tracker
@@ -71,7 +71,7 @@ def callback_consumer(settings: Settings, pool: asyncpg.Pool) -> Any:
                            servers=[s.name for s in settings.servers])
 
 
-def default_consumers(settings: Settings) -> list[Consumer]:
+def default_consumers(settings: Settings, pool: asyncpg.Pool) -> list[Consumer]:
     """The product's consumers besides the store: three-ring enforcement, recordings,
     the live state (which also receives the enforcer's and the recordings' alerts), the
     agents' feed."""
@@ -82,7 +82,7 @@ def default_consumers(settings: Settings) -> list[Consumer]:
 
     live = LiveConsumer.from_settings(settings)
     return [RingEnforcer.from_settings(settings, on_alert=live.on_alert),
-            RecordingConsumer.from_settings(settings, on_alert=live.on_alert), live, AgentFeed()]
+            RecordingConsumer.from_settings(settings, pool, on_alert=live.on_alert), live, AgentFeed()]
 
 
 class CallLogger:

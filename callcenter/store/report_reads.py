@@ -1,25 +1,27 @@
-"""The SQL form of :mod:`callcenter.metrics`, over the tables of 002_calls.sql.
+"""The SQL form of :mod:`callcenter.kpis`, over the tables of 002_calls.sql.
 
 Each query computes, per bucket, exactly the additive sums of
-:class:`~callcenter.metrics.CallFigures` / :class:`~callcenter.metrics.AgentFigures`
+:class:`~callcenter.kpis.CallFigures` / :class:`~callcenter.kpis.AgentFigures`
 that the Python form computes from call records (tests check that both agree
 on the same data). Buckets are local days (and hours) of the calls' start in
 the centre's time zone. Call parameters: ``$1`` start, ``$2`` end (UTC, end
 excluded; calls by their start), ``$3`` now (open calls are measured to it),
 ``$4`` queue or NULL, ``$5`` agents or NULL, ``$6`` the time zone, ``$7``
 split: when given only calls still open or started at/after it, ``$8`` only
-ended calls (what the rollup keeps, see :mod:`callcenter.reports.rollup`).
+ended calls (what the rollup keeps, see :mod:`callcenter.store.report_rollup`).
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 import asyncpg
 
-from callcenter.metrics import AgentFigures, CallFigures, MetricSettings, add_time
+from callcenter.kpis import AgentFigures, CallFigures, MetricSettings, add_time
 
 # ans: answered, even at a time not observed; wait NULL when not observed (metrics.wait_unknown);
 # talk_unk / hold_unk: metrics.talk_unknown / hold_unknown.
@@ -230,3 +232,13 @@ async def agent_time_figures(conn: asyncpg.Connection, start: datetime, end: dat
         add_time(out.setdefault((r["day"], r["agent"]), AgentFigures()), r["activity"],
                  r["reason"], r["secs"])
     return out
+
+
+@contextlib.asynccontextmanager
+async def reading(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """A connection for one report. The queries take optional filters (``$n IS NULL OR
+    ...``): they are planned for the values given, never generically (reset when the
+    connection returns to the pool)."""
+    async with pool.acquire() as conn:
+        await conn.execute("SET plan_cache_mode = force_custom_plan")
+        yield conn
