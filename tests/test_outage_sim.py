@@ -36,9 +36,9 @@ retry_s = 0.5
 
 
 @pytest.fixture
-async def witness_pool(pg_server_dsn: str) -> AsyncIterator[asyncpg.Pool]:
+async def witness_pool(pg_server_dsn: str, template_db: str) -> AsyncIterator[asyncpg.Pool]:
     """The database of the daemon that never stops."""
-    async with db.scratch_database(pg_server_dsn, "cc_witness_", migrated=True) as dsn:
+    async with db.scratch_database(pg_server_dsn, "cc_witness_", template=template_db) as dsn:
         pool = await db.create_pool(dsn)
         yield pool
         await db.close_pool(pool, 10.0)
