@@ -18,7 +18,6 @@ import pytest
 from callcenter import db
 
 TRACES = Path(__file__).parent / "traces"
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
 def load_trace(path: Path) -> list[dict[str, Any]]:
@@ -109,11 +108,3 @@ def chromium() -> str:
         pytest.skip("chromium is not installed (apt-get install chromium fonts-noto-cjk)")
     pytest.importorskip("playwright.async_api")
     return CHROMIUM
-
-
-@pytest.fixture
-def shared_dir() -> Iterator[Path]:
-    """../shared, or skip with a message when it is absent."""
-    if not SHARED.is_dir():
-        pytest.skip(f"{SHARED} is absent: public fixtures are read from ../shared only")
-    yield SHARED

@@ -9,7 +9,6 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -27,6 +26,7 @@ from callcenter.ami.protocol import (
     serialize_frame,
 )
 from tests.conftest import TRACES, load_trace
+from tests.support.ami_frames import event_names, feed_chunks, parse_all
 
 CAPTURES = sorted(p for d in ("real", "real2", "enforce") for p in (TRACES / d).glob("*.jsonl"))
 
@@ -47,20 +47,6 @@ def sessions(path: Path) -> list[tuple[str | None, list[Frame]]]:
 def wire(banner: str | None, frames: list[Frame]) -> bytes:
     head = f"{banner}\r\n".encode() if banner else b""
     return head + b"".join(serialize_frame(f) for f in frames)
-
-
-def feed_chunks(proto: AMIProtocol, data: bytes, cuts: list[int]) -> list[Frame]:
-    frames: list[Frame] = []
-    prev = 0
-    for cut in sorted({c for c in cuts if 0 < c < len(data)}) + [len(data)]:
-        frames += proto.feed(data[prev:cut])
-        prev = cut
-    return frames
-
-
-def parse_all(data: bytes, **kw: Any) -> tuple[AMIProtocol, list[Frame]]:
-    proto = AMIProtocol(**kw)
-    return proto, proto.feed(data)
 
 
 # --- real captures ------------------------------------------------------------------
@@ -469,17 +455,14 @@ def test_serialize_action_lists_and_injection() -> None:
             serialize_action(bad)
 
 
-# --- public fixtures from other projects (read from ../shared, never copied) ----------------
+# --- public MIT fixtures from other projects (tests/traces/public, with their licences) -----
 
 EVENT_LINE = re.compile(r"^Event: (.+?)\r?$", re.MULTILINE)
+PUBLIC = TRACES / "public"
 
 
-def _events(frames: list[Frame]) -> list[str]:
-    return [str(f["Event"]) for f in frames if "Event" in f]
-
-
-def test_panoramisk_fixtures_give_the_events_their_files_show(shared_dir: Path) -> None:
-    fixtures = sorted((shared_dir / "ami-traces/public/panoramisk/tests/fixtures").glob("*.yaml"))
+def test_panoramisk_fixtures_give_the_events_their_files_show() -> None:
+    fixtures = sorted((PUBLIC / "panoramisk/tests/fixtures").glob("*.yaml"))
     assert len(fixtures) == 17
     parsed: dict[str, list[Frame]] = {}
     for path in fixtures:
@@ -491,11 +474,11 @@ def test_panoramisk_fixtures_give_the_events_their_files_show(shared_dir: Path) 
         rng = random.Random(path.name)
         cuts = [rng.randrange(len(crlf)) for _ in range(20)]
         assert feed_chunks(AMIProtocol(), crlf + b"\r\n\r\n", cuts) == frames, path.name
-        assert _events(frames) == EVENT_LINE.findall(raw.decode()), path.name
+        assert event_names(frames) == EVENT_LINE.findall(raw.decode()), path.name
         parsed[path.stem] = frames
     counts = {
         k: (
-            len(_events(v)),
+            len(event_names(v)),
             sum("Response" in f for f in v),
             sum("Action" in f or "action" in f for f in v),
         )
@@ -516,73 +499,22 @@ def test_panoramisk_fixtures_give_the_events_their_files_show(shared_dir: Path) 
     ]
     assert (
         parse_all(
-            (shared_dir / "ami-traces/public/panoramisk/tests/fixtures/login_ok.yaml").read_bytes()
+            (PUBLIC / "panoramisk/tests/fixtures/login_ok.yaml").read_bytes()
         )[0].banner
         == "Asterisk Call Manager/1.3"
     )
     assert parsed["login_md5"][1]["Challenge"] == "145769581"
     assert len(parsed["sip_notify"][0]["Variable"]) == 7
-    queue = _events(parsed["queue_status"])
+    queue = event_names(parsed["queue_status"])
     assert queue[0] == "QueueParams" and queue[-1] == "QueueStatusComplete"
     endpoint = parsed["pjsip_show_endpoint"]
-    assert endpoint[0]["EventList"] == "start" and _events(endpoint)[-1] == "EndpointDetailComplete"
+    assert endpoint[0]["EventList"] == "start" and event_names(endpoint)[-1] == "EndpointDetailComplete"
     assert parsed["logoff"][-1]["Response"] == "Goodbye"
 
 
-def _testsuite_frames(text: str) -> list[list[tuple[str, str]]]:
-    """The AMI headers of each ``match:`` block (duplicates kept); requirement blocks
-    extend the event block they follow."""
-    frames: list[list[tuple[str, str]]] = []
-    lines = text.splitlines()
-    for i, line in enumerate(lines):
-        if line.strip() != "match:":
-            continue
-        indent = len(line) - len(line.lstrip())
-        block = []
-        for sub in lines[i + 1 :]:
-            if len(sub) - len(sub.lstrip()) <= indent or not sub.strip():
-                break
-            key, _, value = sub.strip().partition(": ")
-            block.append((key, value.strip().strip("'")))
-        if block and block[0][0] == "Event":
-            frames.append(block)
-        elif frames:
-            frames[-1].extend(block)
-    return frames
-
-
-def test_asterisk_testsuite_expectations_parse(shared_dir: Path) -> None:
-    root = shared_dir / "ami-traces/public/asterisk-testsuite/tests"
-    names: list[str] = []
-    for path in sorted(root.rglob("test-config.yaml")):
-        blocks = _testsuite_frames(path.read_text())
-        for eol in (b"\r\n", b"\n"):
-            data = b"".join(serialize_frame(b) for b in blocks).replace(b"\r\n", eol)
-            proto, frames = parse_all(data)
-            assert proto.errors == []
-            assert _events(frames) == [b[0][1] for b in blocks], path
-        for block, frame in zip(blocks, frames):
-            for key, value in block:
-                got = frame[key]
-                assert value == got or (isinstance(got, list) and value in got)
-        names += _events(frames)
-        if path.parent.name == "manager_vars":
-            varset = next(f for f in frames if f["Event"] == "VarSet")
-            assert varset["ChanVariable"] == ["foo=bar", "does_not_exist="]
-            assert chan_variables(varset) == {"foo": "bar", "does_not_exist": ""}
-    assert {
-        "AgentComplete",
-        "BlindTransfer",
-        "AttendedTransfer",
-        "MixMonitorMute",
-        "EndpointListComplete",
-        "DialEnd",
-    } <= set(names)
-
-
-def test_ruby_ami_lexer_cases(shared_dir: Path) -> None:
+def test_ruby_ami_lexer_cases() -> None:
     yaml = pytest.importorskip("yaml")
-    base = shared_dir / "ami-traces/public/ruby_ami/features"
+    base = PUBLIC / "ruby_ami/features"
     fixtures = yaml.safe_load((base / "support/ami_fixtures.yml").read_text())
     stanzas = [
         fixtures[":login"][":standard"][":success"],
@@ -608,37 +540,6 @@ def test_ruby_ami_lexer_cases(shared_dir: Path) -> None:
         proto, frames = parse_all(b"Response: Pong\r\n\r\n" + body + b"\r\n\r\n")
         assert frames[0] == {"Response": "Pong"} and proto.errors == []
         assert all(v for f in frames[1:] for v in f.values())
-
-
-def _cel_frames(text: str) -> list[Frame]:
-    """The rows of the psql pipe tables (one per ``###`` section, header first) as AMI
-    ``CEL`` events, one field per column."""
-    frames: list[Frame] = []
-    header: list[str] = []
-    for line in text.splitlines():
-        if line.startswith("###"):
-            header = []
-        elif "|" in line and not header:
-            header = [c.strip() for c in line.split("|")]
-        elif "|" in line:
-            row = dict(zip(header, (c.strip() for c in line.split("|", len(header) - 1))))
-            frame: Frame = {"Event": "CEL", "Privilege": "call,all"}
-            frame["EventName"] = row.pop("eventtype")
-            frame.update((k, v) for k, v in row.items() if k)
-            frames.append(frame)
-    return frames
-
-
-def test_wazo_cel_rows_as_ami_cel_events(shared_dir: Path) -> None:
-    frames: list[Frame] = []
-    for path in sorted((shared_dir / "ami-traces/public/wazo-call-logd").rglob("*.raw_cels.txt")):
-        frames += _cel_frames(path.read_text())
-    assert len(frames) == 1607  # as SOURCES.md counts them
-    data = b"".join(serialize_frame(f) for f in frames)
-    proto = AMIProtocol()
-    assert feed_chunks(proto, data, list(range(0, len(data), 4096))) == frames
-    names = {f["EventName"] for f in frames}
-    assert {"CHAN_START", "APP_START", "BRIDGE_ENTER", "MIXMONITOR_START", "LINKEDID_END"} <= names
 
 
 def test_error_list_stays_bounded_on_a_noisy_link() -> None:

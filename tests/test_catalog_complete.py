@@ -4,12 +4,15 @@ pseudo-locale test proves strings go through ``_()``, this one that each has a z
 
 from __future__ import annotations
 
+import ast
+import re
 from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 PACKAGE = Path(__file__).resolve().parents[1] / "callcenter"
+ERROR_PREFIX = re.compile(r"^\d{3}: ")
 METHODS = [("**/templates/**.html", "jinja2.ext:babel_extract"), ("**.py", "python")]
 
 
@@ -41,3 +44,27 @@ def test_every_string_handed_to_translation_has_its_chinese() -> None:
     missing = {msgid: where for msgid, where in strings.items()
                if msgid not in translated("zh")}
     assert missing == {}
+
+
+def error_details() -> dict[str, str]:
+    """The sentence of every plain-text HTTP error raised with a literal text
+    (``web.HTTPNotFound(text="404: ...")``) → where: the error page translates it."""
+    out: dict[str, str] = {}
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr.startswith("HTTP")):
+                continue
+            for kw in node.keywords:
+                if (kw.arg == "text" and isinstance(kw.value, ast.Constant)
+                        and isinstance(kw.value.value, str)
+                        and not kw.value.value.startswith("{")):
+                    sentence = ERROR_PREFIX.sub("", kw.value.value).strip()
+                    out.setdefault(sentence, f"{path.relative_to(PACKAGE)}:{node.lineno}")
+    return out
+
+
+def test_every_error_page_sentence_has_its_chinese() -> None:
+    details = error_details()
+    assert len(details) > 10  # the walk found the handlers' sentences
+    assert {s: where for s, where in details.items() if s not in translated("zh")} == {}
