@@ -8,7 +8,7 @@ import pytest
 
 from callcenter.sim import AgentScript, PBXSimulator, SimConfig
 from callcenter.sim.testing import SimClient
-from tests.test_sim_flows import KEY, NO, capture_frames, make_sim, ringing, summary, wait_for
+from tests.support.sim import KEY, NO, capture_frames, make_sim, ringing, summary, wait_for
 
 # enforce/ used a queue "enforce" with agent1001, agent1002 and a member timeout longer than
 # the 15 s after which the daemon hung up the ringing leg

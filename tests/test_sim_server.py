@@ -13,7 +13,7 @@ import panoramisk
 from callcenter.ami.protocol import serialize_frame
 from callcenter.sim import AgentScript, PBXSimulator, SimConfig
 from callcenter.sim.testing import SimClient
-from tests.test_sim_flows import NO, make_sim, wait_for
+from tests.support.sim import NO, make_sim, wait_for
 
 
 async def test_banner_login_fullybooted_and_ping() -> None:

@@ -107,11 +107,3 @@ class ScriptedClient:
 
     def actions(self, name: str) -> list[dict[str, str]]:
         return [a for _, a in self.sent if a["Action"] == name]
-
-
-async def until(cond: Any, timeout_s: float = 5.0) -> None:
-    """Wait (polling) until ``cond()`` is true; fail after ``timeout_s`` wall seconds."""
-    deadline = time.monotonic() + timeout_s
-    while not cond():
-        assert time.monotonic() < deadline, "timed out waiting"
-        await asyncio.sleep(0.002)
