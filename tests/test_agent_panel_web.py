@@ -17,7 +17,7 @@ from callcenter.store.audit import AuditRepository
 from callcenter.store.calls import CallRepository
 from callcenter.web.i18n import Catalogues
 from callcenter.web.testing import web_client
-from tests.test_agent_panel_services import ALICE, BOB, call
+from tests.support.agent_panel import ALICE, BOB, call
 
 NOW = datetime.now(UTC)
 
