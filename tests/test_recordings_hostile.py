@@ -101,7 +101,7 @@ async def test_the_real_path_is_still_filed(pool: asyncpg.Pool, tmp_path: Path,
 
 async def test_a_symlink_taking_the_file_s_place_while_waiting_is_refused(
         pool: asyncpg.Pool, tmp_path: Path, victim: Path) -> None:
-    from tests.test_recordings import ended_call, facts_for, rec_settings
+    from tests.support.recordings import ended_call, facts_for, rec_settings
 
     s = rec_settings(tmp_path, local_dir=str(tmp_path / "monitor"), max_wait_s=2.0)
     consumer = RecordingConsumer(s, pool)

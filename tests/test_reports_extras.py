@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import asyncpg
-from test_metrics import T0, at, sample
 
 from callcenter.metrics import CENTRE, CallNote, note_figures
 from callcenter.reports import extras
@@ -13,6 +12,7 @@ from callcenter.reports.build import ReportFilter, build_report
 from callcenter.reports.periods import parse_period
 from callcenter.settings import Settings
 from callcenter.store.calls import CallRepository
+from tests.support.metrics import T0, at, sample
 
 NOTES = [CallNote("pbx", "c1", "a1", complaint=False),
          CallNote("pbx", "c3", "a2", complaint=True),

@@ -8,21 +8,14 @@ import io
 import asyncpg
 import pytest
 from openpyxl import load_workbook
-from test_reports_build import calls
 
 from callcenter.settings import Settings
-from callcenter.store.calls import CallRepository
 from callcenter.web.testing import web_client
+from tests.support.reports import QUERY, loaded
+
+__all__ = ["loaded"]  # the fixture
 
 ENGLISH = Settings.model_validate({"web": {"default_language": "en"}})
-
-QUERY = "period=range&from=2026-11-03&to=2026-11-04"
-
-
-@pytest.fixture
-async def loaded(pool: asyncpg.Pool) -> asyncpg.Pool:
-    await CallRepository(pool).upsert_calls(calls())
-    return pool
 
 
 async def test_page_shows_figures_charts_and_definitions(loaded: asyncpg.Pool) -> None:

@@ -19,20 +19,12 @@ from callcenter.daemon import Daemon
 from callcenter.ringrule.enforcer import RingEnforcer
 from callcenter.settings import AmiServer, Settings
 from callcenter.sim import AgentScript, PBXSimulator, SimConfig
-from callcenter.sim.model import AgentConfig, QueueConfig
+from tests.support.ringrule import config
 
 pytest.importorskip("callcenter.calls.tracker")
 
 SPEED = 20.0  # 15 s of ringing = 0.75 s
 NEVER = AgentScript(answer_after=None)
-
-
-def config(members: list[str], timeout: float = 60.0) -> SimConfig:
-    """agent1001..1003; ``support`` rings ``members`` for ``timeout`` s (> the 15 s rule)."""
-    cfg = SimConfig.default()
-    cfg.queues = [QueueConfig("support", "rrmemory", timeout, 2.0, members, max_wait=120.0)]
-    cfg.agents = [AgentConfig(f"agent{n}", f"Agent {n}") for n in (1001, 1002, 1003)]
-    return cfg
 
 
 class FactLog:

@@ -19,16 +19,10 @@ from callcenter.calls.tracker import CallTracker
 from callcenter.pipeline import Item, apply_entry
 from callcenter.pipeline_replay import read_capture
 from callcenter.sim import AgentScript, PBXSimulator
-from tests.test_ringrule_sim import config
+from tests.support.ringrule import config
+from tests.support.tracker import track
 
 TRACES = Path(__file__).parent / "traces"
-
-
-def track(items: Iterable[Item], tracker: CallTracker) -> list[CallRecord]:
-    """Feed ``items`` to ``tracker``: the calls that ended, in order, then those still open."""
-    ended = [f.call for kind, body, t in items for f in apply_entry(tracker, kind, body, t)
-             if isinstance(f, CallEnded)]
-    return ended + list(tracker.open_calls.values())
 
 
 def replay(capture: str, tracker: CallTracker | None = None) -> list[dict[str, Any]]:
