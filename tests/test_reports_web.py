@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 
 import asyncpg
@@ -12,6 +11,7 @@ from openpyxl import load_workbook
 from callcenter.settings import Settings
 from callcenter.web.testing import web_client
 from tests.support.reports import QUERY, loaded
+from tests.support.wait import until
 
 __all__ = ["loaded"]  # the fixture
 
@@ -92,11 +92,11 @@ async def test_the_app_keeps_recent_days_rolled_up(loaded: asyncpg.Pool,
     monkeypatch.setattr(reports_web, "KEEP_FIRST_S", 0.05)
     monkeypatch.setattr(reports_web, "KEEP_DAYS", 20)
     today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+
+    async def rolled_up() -> bool:
+        return await loaded.fetchval("SELECT count(*) FROM report_days") == 20
+
     async with web_client(Settings(), loaded, role=None):
-        for _ in range(400):
-            days = await loaded.fetchval("SELECT count(*) FROM report_days")
-            if days == 20:
-                break
-            await asyncio.sleep(0.05)
-    assert days == reports_web.KEEP_DAYS
+        await until(rolled_up)
+    assert await loaded.fetchval("SELECT count(*) FROM report_days") == reports_web.KEEP_DAYS
     assert await loaded.fetchval("SELECT max(day) FROM report_days") == today - timedelta(days=1)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ from callcenter.ringrule.enforcer import RingEnforcer
 from callcenter.settings import AmiServer, Settings
 from callcenter.sim import AgentScript, PBXSimulator, SimConfig
 from tests.support.ringrule import config
+from tests.support.wait import until
 
 pytest.importorskip("callcenter.calls.tracker")
 
@@ -55,10 +55,8 @@ class Rig:
         return [f for f in self.log.facts if isinstance(f, RingStarted) and f.attempt.agent == agent]
 
     async def until(self, cond: Any, sim_s: float = 60.0) -> None:
-        deadline = time.monotonic() + sim_s / SPEED
-        while not cond():
-            assert time.monotonic() < deadline, "timed out waiting"
-            await asyncio.sleep(0.005)
+        """Wait until ``cond()``, at most ``sim_s`` seconds of PBX time."""
+        await until(cond, sim_s / SPEED, every_s=0.005)
 
 
 @contextlib.asynccontextmanager

@@ -1,4 +1,5 @@
-"""QA in tests: a week's stored calls, the reviewers, the shipped form, a queued and a scored review."""
+"""QA in tests: a week's stored calls, the reviewers, the shipped form, a queued and a
+scored review."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A stored fortnight of calls for the report tests (the page, exports, unknowns)."""
+"""Two days of stored calls for the report tests (the page, exports, unknowns)."""
 
 from __future__ import annotations
 
