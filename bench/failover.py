@@ -165,7 +165,7 @@ class Cluster:
         if sorted(live) != sorted(self.instances) or set(owners) != set(self.sims):
             return False
         held = Counter(owners.values())
-        return (all(held[i] == fair_share(len(self.sims), live, i) for i in live)
+        return (all(held[i] == fair_share(len(self.sims), live, i, held) for i in live)
                 and all(logged_in(sim) for sim in self.sims.values()))
 
     async def settle(self) -> None:

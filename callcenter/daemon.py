@@ -61,6 +61,16 @@ def make_tracker(server: str, settings: Settings) -> Tracker:
     return tracker
 
 
+def callback_consumer(settings: Settings, pool: asyncpg.Pool) -> Any:
+    """The queue-callback and key-account priority service (FastAGI on loopback, the
+    dispatcher of callbacks)."""
+    from callcenter.callbacks.service import CallbackService
+    from callcenter.store.callbacks import CallbackRepository
+
+    return CallbackService(settings, CallbackRepository(pool),
+                           servers=[s.name for s in settings.servers])
+
+
 def default_consumers(settings: Settings) -> list[Consumer]:
     """The product's consumers besides the store: three-ring enforcement, recordings,
     the live state (which also receives the enforcer's and the recordings' alerts), the
@@ -148,6 +158,8 @@ class Daemon:
         for consumer in self.consumers:
             if hasattr(consumer, "use_commands"):
                 consumer.use_commands(self.commands)
+            if hasattr(consumer, "attach_daemon"):
+                consumer.attach_daemon(self)
             if hasattr(consumer, "instruments"):
                 consumer.instruments = self.instruments
 
@@ -171,6 +183,14 @@ class Daemon:
             except Exception:
                 log.exception("consumer_failed_on_filled_calls", consumer=type(consumer).__name__)
 
+    def locate(self, linkedid: str) -> tuple[str, CallRecord] | None:
+        """(server, record) of the open call ``linkedid`` in any server's tracker."""
+        for name, tracker in self.trackers.items():
+            record = tracker.open_calls.get(linkedid)
+            if record is not None:
+                return name, record
+        return None
+
     def _service_alert(self, alert: ServiceAlert) -> None:
         feed_realtime(self.realtime, [alert])
 
@@ -192,6 +212,9 @@ class Daemon:
         self.gc.start()
         self.supervisor.spawn("store-spool-drainer", self.writer.drain_forever)
         self.supervisor.spawn("outage-filler", self.outages.run)
+        for consumer in self.consumers:  # e.g. the callback service (FastAGI, dispatcher)
+            if hasattr(consumer, "serve_forever"):
+                self.supervisor.spawn(type(consumer).__name__, consumer.serve_forever)
         db_settings = self.settings.database
         self.supervisor.spawn("journal-maintenance", lambda: maintain_forever(
             self.pool, db_settings.journal_retention_months,

@@ -28,6 +28,13 @@ DATABASE_FAILURES: tuple[type[BaseException], ...] = (
     OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 """What a background task's database work may fail with (the database down, stalled or
 refusing): logged, counted and tried again, never the end of the task."""
+DATABASE_DOWN: tuple[type[BaseException], ...] = (
+    OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError, asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.InternalClientError)
+"""What a request meets when PostgreSQL is down, restarting or unreachable: not a bug of
+ours (a web request answers 503 and says so), unlike the other ``PostgresError``s. A
+pooled connection left broken by a cut session raises ``InternalClientError``."""
 _embedded: dict[str, Any] = {}
 
 

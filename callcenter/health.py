@@ -80,7 +80,9 @@ def server_health(daemon: Daemon, name: str, now: float) -> dict[str, Any]:
     client = daemon.clients.get(name)
     durable = pipe.durable
     error = getattr(client, "last_error", None)
-    timestamps = getattr(daemon.trackers.get(name), "timestamps", None)
+    tracker = daemon.trackers.get(name)
+    timestamps = getattr(tracker, "timestamps", None)
+    surveys = getattr(tracker, "surveys", None)
     return {
         "ami_connected": bool(getattr(client, "connected", False)),
         "ami_state": getattr(client, "state", None),
@@ -97,6 +99,8 @@ def server_health(daemon: Daemon, name: str, now: float) -> dict[str, Any]:
         "consumer_dropped_batches": {m.name: m.dropped_batches
                                      for m in daemon.fanouts[name].metrics},
         "entries_in": pipe.metrics.entries_in,
+        **{f"surveys_{kind}": getattr(surveys, kind, 0)
+           for kind in ("offered", "answered", "invalid")},
     }
 
 
@@ -124,13 +128,16 @@ def readiness(daemon: Daemon) -> tuple[bool, dict[str, Any]]:
     sync = daemon.live_sync.health() if daemon.live_sync is not None else None
     if sync is not None and not sync["listening"] and sync["connects"]:
         problems.append("live views stale: not listening to the other instances")
+    callbacks = callback_health(daemon)
+    if callbacks is not None and callbacks["enabled"] and not callbacks["listening"]:
+        problems.append("FastAGI not listening: callers get no priority and no callback offer")
     if outages["fill_error"]:
         problems.append(f"outage not completed from CEL: {outages['fill_error']}")
     report = {
         "ready": not problems, "problems": problems, "servers": servers, "store": store,
         "tasks": tasks, "last_enforcement_late_ms": None if late is None else round(late * 1e3, 1),
         "sse_clients": sse_clients(daemon), "outages": outages, "ha": ha_health(daemon),
-        "live_sync": sync,
+        "live_sync": sync, "callbacks": callbacks,
     }
     return not problems, report
 
@@ -150,6 +157,12 @@ def outage_health(daemon: Daemon) -> dict[str, Any]:
     return {"recorded": h.recorded, "filled": h.filled, "calls_filled": h.calls_filled,
             "unfilled": [o.as_dict() for o in h.unfilled],
             "fill_error": next(iter(h.errors.values()), None)}
+
+
+def callback_health(daemon: Daemon) -> dict[str, Any] | None:
+    """The callback service's FastAGI and dispatcher figures (None without the service)."""
+    service = next((c for c in daemon.consumers if hasattr(c, "agi")), None)
+    return None if service is None else service.health()
 
 
 def sse_clients(daemon: Daemon) -> int:
@@ -185,6 +198,15 @@ class DaemonCollector(Collector):
             "timestamps_refused": ("callcenter_timestamps_refused",
                                    "Event Timestamps not believed (arrival time used).",
                                    CounterMetricFamily),
+            "surveys_offered": ("callcenter_surveys_offered",
+                                "Post-call surveys run (their UserEvent arrived).",
+                                CounterMetricFamily),
+            "surveys_answered": ("callcenter_surveys_answered",
+                                 "Post-call surveys answered with a score 1-5.",
+                                 CounterMetricFamily),
+            "surveys_invalid": ("callcenter_surveys_invalid",
+                                "Post-call surveys whose Score was neither empty nor 1-5.",
+                                CounterMetricFamily),
         }
         healths = {name: server_health(d, name, now) for name in d.pipelines}
         for key, (metric, doc, kind) in per_server.items():
@@ -215,6 +237,25 @@ class DaemonCollector(Collector):
                                 value=sse_clients(d))
         yield from self._outages()
         yield from self._live_sync()
+        yield from self._callbacks()
+
+    def _callbacks(self) -> Iterator[Metric]:
+        h = callback_health(self.daemon)
+        if h is None:
+            return
+        requests = CounterMetricFamily("callcenter_fastagi_requests",
+                                       "FastAGI requests by script and outcome (ok, default:"
+                                       " the safe default after a failure, refused).",
+                                       labels=["script", "outcome"])
+        for key, n in h["requests"].items():
+            requests.add_metric(key.split(":", 1), n)
+        yield requests
+        yield GaugeMetricFamily("callcenter_fastagi_listening", "1 while FastAGI listens.",
+                                value=int(h["listening"]))
+        yield CounterMetricFamily("callcenter_callbacks_placed", "Callbacks originated.",
+                                  value=h["placed"])
+        yield CounterMetricFamily("callcenter_callbacks_not_placed",
+                                  "Callback Originates refused.", value=h["failed_dispatches"])
 
     def _live_sync(self) -> Iterator[Metric]:
         sync = self.daemon.live_sync

@@ -124,9 +124,6 @@ DEFINITIONS: dict[str, dict[str, str]] = {
         "en": "Calls with notes / answered calls; for an agent, the calls it answered that "
               "have its own note.",
         "zh": "记录完整率：有通话备注的接听电话 / 接听电话；按坐席计其本人所写备注。"},
-    "complaint_rate": {
-        "en": "Answered calls with a complaint note / answered calls.",
-        "zh": "投诉率：登记为投诉的接听电话 / 接听电话。"},
     "unknown": {
         "en": "Unknown is not zero: a wait, talk or hold time that was not observed (the "
               "daemon joined the call mid-way, or the link was down) is unknown, never 0. "
@@ -531,11 +528,6 @@ class NoteFigures(_Additive):
     def notes_completeness(self) -> float | None:
         """Answered calls with notes / answered calls (0..1)."""
         return ratio(self.noted, self.answered)
-
-    @property
-    def complaint_rate(self) -> float | None:
-        """Answered calls with a complaint note / answered calls (0..1)."""
-        return ratio(self.complaints, self.answered)
 
 
 CENTRE = ""

@@ -10,12 +10,17 @@ given (it is not a key). Every validation error names the offending key.
 from __future__ import annotations
 
 import os
+import re
+import string
 import tomllib
 from collections.abc import Mapping
+from datetime import time
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+QUEUE_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 
 
 class SettingsError(Exception):
@@ -226,6 +231,8 @@ class AgentPanelSettings(_Section):
     """An agent's queue member interface and Originate channel, from its endpoint."""
     complaint_category: str = "complaint"
     """The note category that opens a complaint."""
+    follow_up_time: time = time(10, 0)
+    """The time of day (centre's time zone) a follow-up planned with a date only falls due."""
 
 
 class MonitoringSettings(_Section):
@@ -246,6 +253,311 @@ class MonitoringSettings(_Section):
     """How long the supervisor's phone rings before the session fails (no answer)."""
 
 
+class SurveySettings(_Section):
+    """The post-call satisfaction survey (docs/survey.md): the queues whose callers are
+    asked for a 1-5 score when the agent hangs up first. The dialplan runs it; these
+    settings tell ``check-config`` which queues' Queue() lines must run it, and the
+    simulator which queues to play it on. The shipped dialplan surveys ``support``."""
+
+    queues: list[str] = ["support"]
+    """The surveyed queues (opt-in: a queue not listed is not surveyed)."""
+
+    @field_validator("queues")
+    @classmethod
+    def _queue_names(cls, value: list[str]) -> list[str]:
+        bad = [q for q in value if not QUEUE_NAME.fullmatch(q)]
+        if bad:
+            raise ValueError(f"not a queue name: {', '.join(map(repr, bad))} "
+                             "(letters, digits, _ . -)")
+        if len(set(value)) != len(value):
+            raise ValueError("a queue is listed twice")
+        return value
+
+
+class LocalText(_Section):
+    """A label in each language of the UI."""
+
+    zh: str = Field(min_length=1, max_length=200)
+    en: str = Field(min_length=1, max_length=200)
+
+    def get(self, lang: str) -> str:
+        """The text in ``lang`` (English for any other)."""
+        return self.zh if lang == "zh" else self.en
+
+
+class ProfileChoice(_Section):
+    """One choice of a choice field: the stored value and its labels."""
+
+    value: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,40}$")
+    label: LocalText
+
+
+PROFILE_TYPES = ("text", "int", "choice", "multi-choice", "date")
+
+
+class ProfileField(_Section):
+    """One field of the customer profile (stored in customers.profile under ``name``)."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
+    type: Literal["text", "int", "choice", "multi-choice", "date"] = "text"
+    label: LocalText
+    required: bool = False
+    choices: list[ProfileChoice] = []
+    min: int | None = None
+    """Smallest value of an int field."""
+    max: int | None = None
+    """Largest value of an int field."""
+    max_length: int = Field(default=200, ge=1, le=4000)
+    """Longest text of a text field."""
+
+    @model_validator(mode="after")
+    def _choices_fit_the_type(self) -> ProfileField:
+        choice = self.type in ("choice", "multi-choice")
+        if choice and not self.choices:
+            raise ValueError(f"{self.name}: a {self.type} field needs choices")
+        if not choice and self.choices:
+            raise ValueError(f"{self.name}: only choice and multi-choice fields have choices")
+        values = [c.value for c in self.choices]
+        if len(values) != len(set(values)):
+            raise ValueError(f"{self.name}: choice values must be unique")
+        if (self.min is not None or self.max is not None) and self.type != "int":
+            raise ValueError(f"{self.name}: only int fields have min and max")
+        return self
+
+
+def _choices(*items: tuple[str, str, str]) -> list[ProfileChoice]:
+    return [ProfileChoice(value=v, label=LocalText(zh=zh, en=en)) for v, zh, en in items]
+
+
+DEFAULT_PROFILE = [
+    ProfileField(name="gender", type="choice", label=LocalText(zh="性别", en="Gender"),
+                 choices=_choices(("female", "女", "Female"), ("male", "男", "Male"))),
+    ProfileField(name="age", type="int", label=LocalText(zh="年龄", en="Age"), min=0, max=150),
+    ProfileField(name="occupation", label=LocalText(zh="职业", en="Occupation")),
+    ProfileField(name="address", label=LocalText(zh="地址", en="Address"), max_length=500),
+    ProfileField(name="products", type="multi-choice",
+                 label=LocalText(zh="已购产品", en="Products bought"),
+                 choices=_choices(("broadband", "宽带", "Broadband"),
+                                  ("mobile", "手机套餐", "Mobile plan"),
+                                  ("tv", "电视", "TV"))),
+    ProfileField(name="purchase_intent", type="choice",
+                 label=LocalText(zh="购买意向", en="Purchase intent"),
+                 choices=_choices(("high", "强", "High"), ("medium", "一般", "Medium"),
+                                  ("low", "弱", "Low"), ("none", "无", "None"))),
+]
+
+
+class CustomerSettings(_Section):
+    """The customer record: the profile's fields, the key-account tiers."""
+
+    fields: list[ProfileField] = Field(default_factory=lambda: list(DEFAULT_PROFILE))
+    tiers: dict[str, int] = {"gold": 10, "silver": 5}
+    """Key-account tier → queue priority (Asterisk QUEUE_PRIO: higher is answered first)."""
+    tier_labels: dict[str, LocalText] = {
+        "gold": LocalText(zh="金牌", en="Gold"), "silver": LocalText(zh="银牌", en="Silver")}
+    """How each tier is shown (the tier's name when absent)."""
+
+    @field_validator("tiers")
+    @classmethod
+    def _tier_names(cls, tiers: dict[str, int]) -> dict[str, int]:
+        for name, priority in tiers.items():
+            if not re.fullmatch(r"[a-z0-9_-]{1,40}", name):
+                raise ValueError(f"tier {name!r}: use lower-case letters, digits, _ and -")
+            if not 1 <= priority <= 1000:
+                raise ValueError(f"tier {name!r}: the priority must be 1 to 1000")
+        return tiers
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CustomerSettings:
+        names = [f.name for f in self.fields]
+        if len(names) != len(set(names)):
+            raise ValueError("fields: names must be unique")
+        unknown = sorted(set(self.tier_labels) - set(self.tiers))
+        if unknown and "tier_labels" in self.model_fields_set:
+            raise ValueError(f"tier_labels: no such tier: {', '.join(unknown)}")
+        self.tier_labels = {k: v for k, v in self.tier_labels.items() if k in self.tiers}
+        return self
+
+    def tier_label(self, tier: str | None, lang: str) -> str:
+        """How ``tier`` is shown in ``lang``."""
+        label = self.tier_labels.get(tier or "")
+        return label.get(lang) if label else tier or ""
+
+
+SCRIPT_PLACEHOLDERS = ("company", "agent_name", "department", "queue", "customer")
+
+
+def _check_placeholders(text: str) -> str:
+    """``text`` when its {placeholders} are all known; ValueError naming the bad one."""
+    try:
+        parsed = list(string.Formatter().parse(text))
+    except ValueError as exc:
+        raise ValueError(f"bad braces ({exc}); write {{{{ and }}}} for a literal brace") from None
+    allowed = ", ".join("{" + p + "}" for p in SCRIPT_PLACEHOLDERS)
+    for _, name, spec, conversion in parsed:
+        if name is None:
+            continue
+        if name not in SCRIPT_PLACEHOLDERS or spec or conversion:
+            raise ValueError(f"unknown placeholder {{{name}}}; allowed are {allowed}")
+    return text
+
+
+class ScriptText(_Section):
+    """What the agent says, in one language; a missing part comes from the default."""
+
+    greeting: str | None = None
+    introduction: str | None = None
+    confirm: list[str] | None = None
+    other_questions: str | None = None
+    close: str | None = None
+    department: str | None = None
+    """The department the agent introduces (the queue's business line)."""
+
+    @field_validator("greeting", "introduction", "other_questions", "close", "department")
+    @classmethod
+    def _text(cls, value: str | None) -> str | None:
+        return None if value is None else _check_placeholders(value)
+
+    @field_validator("confirm")
+    @classmethod
+    def _prompts(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else [_check_placeholders(v) for v in value]
+
+
+BUILTIN_SCRIPTS = {
+    "zh": ScriptText(
+        greeting="您好，{company}！", department="客户服务部",
+        introduction="我是{department}的{agent_name}，很高兴为您服务，请问有什么可以帮您？",
+        confirm=["跟您确认一下：您反映的问题是……，对吗？",
+                 "为了方便回复您，请再确认一下您的姓名和联系电话。"],
+        other_questions="请问您还有其他问题吗？", close="感谢您的来电，祝您生活愉快，再见！"),
+    "en": ScriptText(
+        greeting="Hello, {company}!", department="Customer Service",
+        introduction="This is {agent_name} of {department}. How may I help you?",
+        confirm=["Let me repeat that to be sure: your request is … Is that right?",
+                 "May I confirm your name and a number to reach you?"],
+        other_questions="Is there anything else I can help you with?",
+        close="Thank you for calling. Goodbye!"),
+}
+
+
+class ScriptSettings(_Section):
+    """Call scripts on the screen pop: a default and per-queue scripts, per language."""
+
+    default: dict[Literal["zh", "en"], ScriptText] = {}
+    queues: dict[str, dict[Literal["zh", "en"], ScriptText]] = {}
+
+    def script(self, queue: str | None, lang: str) -> ScriptText:
+        """The complete script of ``queue`` in ``lang``: the queue's parts, else the
+        configured default's, else the built-in ones."""
+        key: Literal["zh", "en"] = "zh" if lang == "zh" else "en"
+        layers = [self.queues.get(queue or "", {}).get(key), self.default.get(key),
+                  BUILTIN_SCRIPTS[key]]
+        parts = {name: next(getattr(s, name) for s in layers
+                            if s is not None and getattr(s, name) is not None)
+                 for name in ScriptText.model_fields}
+        return ScriptText(**parts)
+
+
+class CallbackQueue(_Section):
+    """Queue callback of one queue: offered after ``offer_after_s`` of waiting; a customer
+    who does not answer is tried ``retries`` more times, ``retry_interval_s`` apart, then
+    the request ends with ``give_up_disposition``."""
+
+    enabled: bool = True
+    offer_after_s: float = Field(default=30.0, ge=0)
+    retries: int = Field(default=2, ge=0, le=20)
+    retry_interval_s: float = Field(default=120.0, gt=0)
+    give_up_disposition: str = Field(default="unreachable", pattern=r"^[a-z][a-z0-9_-]{0,39}$")
+
+
+class CallbackSettings(_Section):
+    """Queue callback and key-account priority, answered to the dialplan by the daemon's
+    FastAGI service (``AGI(agi://<agi_host>:<agi_port>/...)``)."""
+
+    agi_enabled: bool = True
+    agi_host: str = "127.0.0.1"
+    """Loopback only: the FastAGI service answers whoever connects, without a secret."""
+    agi_port: int = Field(default=4573, ge=0, le=65535)
+    request_timeout_s: float = Field(default=1.0, gt=0, le=5)
+    """A request not answered within this long gets the safe default (no priority, no offer)."""
+    originate_context: str = "callback-dial"
+    """The context the agent's leg runs once the agent answers: it dials the customer."""
+    agent_ring_s: float = Field(default=20.0, gt=0)
+    """How long the agent's phone rings for a callback (Originate Timeout)."""
+    resolve_after_s: float = Field(default=300.0, gt=0)
+    """An attempt in progress at a restart whose call is not recorded after this long
+    counts as failed (it is never placed twice)."""
+    key_account_priority: int = Field(default=10, ge=0, le=1000)
+    """QUEUE_PRIO of a key account without a tier (a tier's is ``customers.tiers``')."""
+    queues: dict[str, CallbackQueue] = {}
+    """Queues offering a callback (absent: no offer)."""
+
+    @field_validator("agi_host")
+    @classmethod
+    def _loopback(cls, value: str) -> str:
+        import ipaddress
+
+        try:
+            if ipaddress.ip_address(value).is_loopback:
+                return value
+        except ValueError:
+            pass
+        raise ValueError("must be a loopback address (127.0.0.1 or ::1): FastAGI has no "
+                         "authentication")
+class ComplaintSettings(_Section):
+    """The complaint workflow (#22)."""
+
+    reasons: list[str] = ["service_attitude", "wait_time", "wrong_information",
+                          "product_quality", "billing", "other"]
+    """The complaint reasons offered (codes; the web shows their translation if it has one)."""
+    overdue_refresh_s: float = Field(default=60.0, gt=0)
+    """How often the wallboard's overdue watch rereads the pending complaints' deadlines
+    (between rereads it judges overdue from memory: no database work per tick)."""
+
+    @field_validator("reasons")
+    @classmethod
+    def _reasons(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("give at least one reason")
+        if any(not r.strip() or len(r) > 64 for r in value):
+            raise ValueError("a reason is a non-empty code of at most 64 characters")
+        if len(set(value)) != len(value):
+            raise ValueError("reasons must be unique")
+        return value
+
+
+class KpiSettings(_Section):
+    """The managers' KPIs (callcenter.store.kpi_reads)."""
+
+    departments: dict[str, list[str]] = {}
+    """Department name → its agents (endpoints, e.g. agent1001); an agent in none
+    reports under no department. An agent belongs to at most one department."""
+    qa_pass_total: float = Field(default=60.0, ge=0, le=100)
+    """A submitted QA review passes (a compliant service) with a total at least this
+    and no fatal error."""
+    satisfied_min_score: int = Field(default=4, ge=1, le=5)
+    """A survey answer (1-5) at least this is a satisfied customer."""
+
+    @field_validator("departments")
+    @classmethod
+    def _departments(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        seen: dict[str, str] = {}
+        for name, agents in value.items():
+            if not name.strip():
+                raise ValueError("a department needs a name")
+            for agent in agents:
+                if agent in seen:
+                    raise ValueError(f"agent {agent!r} is in two departments: "
+                                     f"{seen[agent]!r} and {name!r}")
+                seen[agent] = name
+        return value
+
+    def department_of(self) -> dict[str, str]:
+        """Agent → its department."""
+        return {a: name for name, agents in self.departments.items() for a in agents}
+
+
 class Settings(_Section):
     """Everything the daemon, the web app and the CLI are configured with."""
 
@@ -260,6 +572,12 @@ class Settings(_Section):
     qa: QaSettings = QaSettings()
     agent_panel: AgentPanelSettings = AgentPanelSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
+    survey: SurveySettings = SurveySettings()
+    customers: CustomerSettings = CustomerSettings()
+    scripts: ScriptSettings = ScriptSettings()
+    callbacks: CallbackSettings = CallbackSettings()
+    complaints: ComplaintSettings = ComplaintSettings()
+    kpi: KpiSettings = KpiSettings()
     log_format: Literal["auto", "json", "console"] = "auto"
 
     @model_validator(mode="after")

@@ -19,9 +19,12 @@ from callcenter.agentpanel.numbers import InvalidNumber, normalise_number
 from callcenter.agentpanel.presence import NoPbx, Presence
 from callcenter.calls.model import RingAttempt
 from callcenter.commands import CommandResult
+from callcenter.complaints.overdue import OverdueWatch
+from callcenter.complaints.service import ComplaintDesk
 from callcenter.settings import Settings
 from callcenter.store.audit import AuditRepository
 from callcenter.store.calls import CallRepository
+from callcenter.store.complaints import Listing
 from tests.support.agent_panel import ALICE, BOB, NOW, QA, SUPER, call
 
 TODAY = date(2026, 12, 1)
@@ -82,8 +85,8 @@ async def test_customers_crud_matching_and_validation(pool: asyncpg.Pool,
     edited = await desk.update(SUPER, made.id, {"name": "Wang Wei", "company": "ACME Ltd",
                                                 "phones": ["13800000001"]})
     assert (edited.company, edited.phones) == ("ACME Ltd", ["13800000001"])
-    assert [c.id for c in await desk.search(BOB, "acme")] == [made.id]
-    assert [c.id for c in await desk.search(BOB, "0000 0001")] == [made.id]
+    assert [c.id for c in (await desk.search(BOB, "acme")).customers] == [made.id]
+    assert [c.id for c in (await desk.search(BOB, "0000 0001")).customers] == [made.id]
     with pytest.raises(NotFound):
         await desk.update(ALICE, 999, {"name": "x"})
     with pytest.raises(Forbidden):
@@ -134,23 +137,17 @@ async def test_a_complaint_note_opens_a_complaint_with_a_deadline(
     await desk.save(BOB, "pbx1", "c2", {"category": "complaint", "content": "late"}, now=NOW)
     await desk.save(ALICE, "pbx1", "c1", {"category": "complaint", "content": "rude!"},
                     now=NOW)  # an edit keeps the first deadline
-    every = await desk.complaints(SUPER)
-    assert [c.note.linkedid for c in every] == ["c1", "c2"]
+    complaints = ComplaintDesk(settings, pool, OverdueWatch())
+    every = await complaints.listing(SUPER, Listing())
+    assert [(c.linkedid, c.status, c.agent, c.number) for c in every] == [
+        ("c1", "registered", "agent1001", "13800000001"),
+        ("c2", "registered", "agent1002", "13800000001")]
     assert every[0].due_at == earlier + timedelta(hours=48)
     assert [c.overdue(NOW) for c in every] == [True, False]
-    assert [c.note.linkedid for c in await desk.complaints(BOB)] == ["c2"]
-
-    with pytest.raises(Forbidden):
-        await desk.answer_complaint(ALICE, every[0].id, {"response": "sorry"})
-    with pytest.raises(FormError) as err:
-        await desk.answer_complaint(SUPER, every[0].id, {"status": "lost"})
-    assert set(err.value.errors) == {"status", "response"}
-    answered = await desk.answer_complaint(SUPER, every[0].id,
-                                           {"response": "called back, apologised"})
-    assert (answered.status, answered.answered_by) == ("answered", "sue")
-    assert not answered.overdue(NOW)
-    with pytest.raises(NotFound):
-        await desk.answer_complaint(SUPER, 9999, {"response": "x"})
+    assert [c.linkedid for c in await complaints.listing(BOB, Listing())] == ["c2"]
+    assert [e.action for e in await complaints.repo.events(every[0].id)] == ["register"]
+    assert [(e.actor, e.action) for e in await audit.entries(object=f"complaint:{every[0].id}")
+            ] == [("alice", "complaint_register")]
 
 
 async def test_calls_without_notes_are_listed_after_the_delay(

@@ -17,17 +17,11 @@ from callcenter.store.audit import AuditRepository
 from callcenter.store.calls import CallRepository
 from callcenter.web.i18n import Catalogues
 from callcenter.web.testing import web_client
-from tests.support.agent_panel import ALICE, BOB, call
+from tests.support.agent_panel import ALICE, BOB, call, settings
+
+__all__ = ["settings"]  # the fixture
 
 NOW = datetime.now(UTC)
-
-
-@pytest.fixture
-def settings() -> Settings:
-    s = Settings()
-    s.web.secure_cookies = False
-    s.web.default_language = "en"  # the assertions read English strings
-    return s
 
 
 @pytest.fixture
@@ -59,7 +53,8 @@ PERMISSIONS: list[tuple[str, dict[str, int]]] = [
     ("/agent/customers/{customer}", {"agent": ALLOWED, "supervisor": ALLOWED, "qa": DENIED}),
     ("/agent/customers/999999", {"agent": MISSING}),
     ("/agent/customers/abc", {"agent": MISSING}),
-    ("/agent/complaints", {"agent": ALLOWED, "supervisor": ALLOWED, "qa": DENIED}),
+    ("/agent/complaints", {"agent": 301, "supervisor": 301}),  # moved to /complaints
+    ("/complaints", {"agent": ALLOWED, "supervisor": ALLOWED, "qa": DENIED}),
     ("/agent/follow-ups", {"agent": ALLOWED, "supervisor": DENIED, "qa": DENIED}),
     ("/api/agent/state", {"agent": ALLOWED, "supervisor": DENIED, "qa": DENIED}),
     ("/api/agent/day", {"agent": ALLOWED, "supervisor": DENIED, "qa": DENIED}),
@@ -81,7 +76,7 @@ async def test_permissions_by_role(pool: asyncpg.Pool, settings: Settings,
 async def test_what_an_agent_sees_of_colleagues(pool: asyncpg.Pool, settings: Settings,
                                                 world: dict[str, Any]) -> None:
     async with web_client(settings, pool, role="agent") as client:
-        complaints = await (await client.get("/agent/complaints")).text()
+        complaints = await (await client.get("/complaints")).text()
         assert "alice&#39;s note" in complaints and "bob&#39;s secret" not in complaints
         customer = await (await client.get(f"/agent/customers/{world['customer']}")).text()
         assert "alice&#39;s note" in customer and "bob&#39;s secret" not in customer
@@ -94,7 +89,7 @@ async def test_what_an_agent_sees_of_colleagues(pool: asyncpg.Pool, settings: Se
         assert pop["customer"]["phones"] == ["138****0001"]
         assert {c["linkedid"]: c["notes"] for c in pop["history"]}["c2"][0]["content"] == (
             "bob's secret")
-        page = await (await client.get("/agent/complaints")).text()
+        page = await (await client.get("/complaints")).text()
         assert page.count('class="overdue"') == 1 and "bob&#39;s secret" in page
 
 
@@ -188,17 +183,20 @@ async def test_follow_ups_and_complaint_answers(pool: asyncpg.Pool, settings: Se
         assert await (await client.get("/api/agent/follow-ups")).json() == []
     complaint = await pool.fetchval("SELECT id FROM complaints ORDER BY due_at LIMIT 1")
     async with web_client(settings, pool, role="supervisor") as client:
-        empty = await client.post(f"/agent/complaints/{complaint}", data={
-            "csrf_token": client.csrf, "status": "answered", "response": " "})
+        started = await client.post(f"/complaints/{complaint}/investigate",
+                                    allow_redirects=False, data={"csrf_token": client.csrf})
+        assert started.status == 303
+        empty = await client.post(f"/complaints/{complaint}/answer", data={
+            "csrf_token": client.csrf, "response": " "})
         assert empty.status == 400 and 'data-error="response"' in await empty.text()
-        ok = await client.post(f"/agent/complaints/{complaint}", allow_redirects=False, data={
-            "csrf_token": client.csrf, "status": "answered", "response": "apologised"})
+        ok = await client.post(f"/complaints/{complaint}/answer", allow_redirects=False, data={
+            "csrf_token": client.csrf, "response": "apologised"})
         assert ok.status == 303
-        page = await (await client.get("/agent/complaints")).text()
-        assert "apologised" in page and 'class="overdue"' not in page
+        page = await (await client.get(f"/complaints/{complaint}")).text()
+        assert "apologised" in page and "overdue" not in page
     async with web_client(settings, pool, role="agent") as client:
-        refused = await client.post(f"/agent/complaints/{complaint}", data={
-            "csrf_token": client.csrf, "response": "x"})
+        refused = await client.post(f"/complaints/{complaint}/close", data={
+            "csrf_token": client.csrf, "text": "x"})
         assert refused.status == 403
 
 

@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
+from structlog.testing import capture_logs
 
+from callcenter import db
 from callcenter.cel.filler import OutageFiller
 from callcenter.cel.rows import read_cel_csv
 from callcenter.cel.source import QUIET_AFTER
@@ -18,12 +21,14 @@ from callcenter.daemon import make_tracker
 from callcenter.pipeline import Item
 from callcenter.pipeline_replay import ingest_items, read_capture, rebuild
 from callcenter.settings import AmiServer, Settings
+from callcenter.sim.proxy import pg_proxy
 from callcenter.store.calls import CallRepository
 from callcenter.store.consumer import StoreConsumer
 from callcenter.store.gaps import Outage, OutageRepository
 from callcenter.store.writer import StoreWriter
 from tests.support.cel import active_at, load_cel_csv
 from tests.support.expected import TRACES, check_calls, expected_calls
+from tests.support.wait import until
 
 REAL3 = TRACES / "real3"
 SERVER = "pbx4"
@@ -152,3 +157,45 @@ async def test_the_same_outage_noted_twice_is_recorded_once(pool: asyncpg.Pool) 
     await repo.record(outage)
     await repo.record(outage)
     assert len(await repo.recent()) == 1
+
+
+async def test_the_database_lost_in_the_middle_of_a_fill_is_said_and_the_fill_redone(
+        fresh_dsn: str, tmp_path: Path) -> None:
+    scenario = "i_hold_attended_transfer"
+    want = expected_calls(REAL3 / f"{scenario}.expected.json")
+    proxy, proxied = pg_proxy(fresh_dsn)
+    await proxy.start()
+    pool = await db.create_pool(proxied(), min_size=1, max_size=2)
+    filler_task = None
+    try:
+        outage = await ingest_with_outage(pool, scenario, 0.35, 0.8, tmp_path)
+        await load_cel_csv(pool, REAL3 / f"{scenario}.cel.csv")
+        filler = OutageFiller(pool, settings(), lambda s: make_tracker(s, Settings()))
+        record_fill = filler.outages.note
+        cut: list[bool] = []
+
+        async def cut_then_note(*args: Any, **kwargs: Any) -> None:
+            if kwargs.get("filled_at") and not cut:  # the calls are written, not yet the fill
+                cut.append(True)
+                proxy.cut()
+            await record_fill(*args, **kwargs)
+
+        filler.outages.note = cut_then_note  # type: ignore[method-assign]
+        filler.note(outage)
+        with capture_logs() as logs:
+            filler_task = asyncio.create_task(filler.run())
+            await until(lambda: filler.health.failures >= 1, 20)
+            assert filler.health.filled == 0 and cut
+            proxy.restore()
+            await until(lambda: filler.health.filled == 1, 20)
+        assert "outage_fill_failed" in [e["event"] for e in logs if e["log_level"] == "error"]
+        check_calls(await stored(pool), want)  # written twice, stored once
+        [row] = await OutageRepository(pool).recent()
+        assert row.filled_at is not None and row.filled_calls == len(want)
+    finally:
+        if filler_task is not None:
+            filler_task.cancel()
+            await asyncio.gather(filler_task, return_exceptions=True)
+        proxy.restore()
+        await db.close_pool(pool, 2.0)
+        await proxy.stop()

@@ -14,7 +14,7 @@ import asyncpg
 import pytest
 
 from callcenter.settings import Settings
-from callcenter.store.notes import NoteRepository
+from callcenter.store.followups import FollowUpRepository
 from callcenter.web.testing import web_client
 
 ROLES = ("agent", "supervisor", "admin", "qa")
@@ -28,11 +28,11 @@ def settings() -> Settings:
 @pytest.fixture
 async def follow_ups(pool: asyncpg.Pool) -> dict[str, int]:
     """One open follow-up of agent1001 (the agent user) and one of agent1002."""
-    notes = NoteRepository(pool)
-    mine = await notes.create_follow_up("agent1001", "13800000001", date(2026, 12, 1),
-                                        "call back", None)
-    theirs = await notes.create_follow_up("agent1002", "13800000002", date(2026, 12, 1),
-                                          "call back", None)
+    repo = FollowUpRepository(pool)
+    mine = await repo.create(agent="agent1001", number="13800000001", due_on=date(2026, 12, 1),
+                             purpose="call back", customer_id=None)
+    theirs = await repo.create(agent="agent1002", number="13800000002",
+                               due_on=date(2026, 12, 1), purpose="call back", customer_id=None)
     return {"mine": mine.id, "theirs": theirs.id}
 
 
@@ -51,6 +51,10 @@ ROUTES: list[tuple[str, str, dict[str, int]]] = [
      {"agent": 400, "supervisor": 403, "admin": 403, "qa": 403}),
     ("POST", "/api/agent/follow-ups/{theirs}/call",
      {"agent": 404, "supervisor": 403, "admin": 403, "qa": 403}),
+    ("POST", "/agent/follow-ups/{theirs}/take",
+     {"agent": 409, "supervisor": 403, "admin": 403, "qa": 403}),
+    ("GET", "/agent/follow-ups/overdue",
+     {"agent": 403, "supervisor": 200, "admin": 200, "qa": 403}),
 ]
 
 

@@ -10,9 +10,10 @@ import asyncpg
 import pytest
 
 from callcenter.calls.model import CallRecord
-from callcenter.ha.leases import LeaseKeeper
+from callcenter.ha.leases import LeaseKeeper, fair_share
 from callcenter.store.leases import LeaseRepository
 from callcenter.store.writer import StoreWriter
+from tests.support.wait import until
 
 SERVERS = ["pbx1", "pbx2", "pbx3", "pbx4"]
 
@@ -26,14 +27,14 @@ class FakeClock:
 
 
 def keeper(pool: asyncpg.Pool, name: str, clock: FakeClock, log: list[tuple[str, str]],
-           takeover_s: float = 1.0) -> LeaseKeeper:
+           takeover_s: float = 1.0, servers: list[str] = SERVERS) -> LeaseKeeper:
     async def gain(server: str, epoch: int) -> None:
         log.append((name, f"+{server}"))
 
     async def loss(server: str, why: str) -> None:
         log.append((name, f"-{server}"))
 
-    return LeaseKeeper(LeaseRepository(pool), name, SERVERS, takeover_s=takeover_s,
+    return LeaseKeeper(LeaseRepository(pool), name, servers, takeover_s=takeover_s,
                        on_gain=gain, on_loss=loss, clock=clock)
 
 
@@ -45,6 +46,7 @@ async def test_leases_spread_and_a_paused_owner_is_taken_over_and_fenced(
     a, b, c = (keeper(pool, n, clock, log) for n in ("a", "b", "c"))
     for k in (a, b, c, a, b, c):
         await k.step()
+        await k.idle()
     held = [set(k.held) for k in (a, b, c)]
     assert sorted(len(h) for h in held) == [1, 1, 2]  # ceil(4 / 3): each PBX once
     assert set().union(*held) == set(SERVERS) and sum(map(len, held)) == 4
@@ -54,6 +56,7 @@ async def test_leases_spread_and_a_paused_owner_is_taken_over_and_fenced(
     clock.now += 1.1
     for k in (a, b, a, b):
         await k.step()
+        await k.idle()
     assert set(a.held) | set(b.held) == set(SERVERS)
     leases = {lease.server: lease for lease in await LeaseRepository(pool).leases()}
     assert all(leases[s].epoch > e and leases[s].owner in ("a", "b")
@@ -168,3 +171,74 @@ async def test_an_owner_frozen_inside_a_write_does_not_block_the_takeover(
         assert await asyncio.wait_for(repo.acquire("pbx1", "new", 5.0), 5.0) == 2
     finally:
         await pool.release(frozen)
+
+
+def test_the_remainder_stays_with_who_serves_it() -> None:
+    # one PBX, two instances: "a" would take it by name, but "b" serves it now
+    assert fair_share(1, ["a", "b"], "a", {"b": 1}) == 0
+    assert fair_share(1, ["a", "b"], "b", {"b": 1}) == 1
+    assert fair_share(1, ["a", "b"], "a", {}) == 1  # nobody serves it: by name
+    # an even split is still made: 4 PBXs all on "b" when "a" comes back
+    assert fair_share(4, ["a", "b"], "b", {"b": 4}) == 2
+    assert fair_share(4, ["a", "b"], "a", {"b": 4}) == 2
+    # 5 PBXs on 3 instances: the two extras stay with the two that hold more
+    held = {"a": 1, "b": 2, "c": 2}
+    assert [fair_share(5, ["a", "b", "c"], i, held) for i in "abc"] == [1, 2, 2]
+
+
+async def test_an_instance_that_comes_back_does_not_take_its_pbx_back(
+        pool: asyncpg.Pool) -> None:
+    clock, log = FakeClock(), []
+    three = SERVERS[:3]
+    b = keeper(pool, "b", clock, log, servers=three)
+    for _ in range(2):
+        await b.step()
+    assert set(b.held) == set(three)  # "a" is away: "b" serves all three
+    a = keeper(pool, "a", clock, log, servers=three)
+    for k in (a, b, a, b, a, b):
+        await k.step()
+        await k.idle()
+    assert (len(a.held), len(b.held)) == (1, 2)  # one hand-over: the extra stays with "b"
+    # "a" stops cleanly and comes back: it takes its one again, not the extra
+    await a.release_all()
+    for _ in range(2):
+        await b.step()
+    assert len(b.held) == 3
+    a = keeper(pool, "a", clock, log, servers=three)
+    for k in (a, b, a, b, a, b):
+        await k.step()
+        await k.idle()
+    assert (len(a.held), len(b.held)) == (1, 2)
+    handed = [e for e in log if e[0] == "b" and e[1].startswith("-")]
+    assert len(handed) == 2  # one hand-over each time "a" came, never the PBX back and forth
+
+
+async def test_a_hand_over_stops_serving_before_it_releases_the_lease(
+        pool: asyncpg.Pool) -> None:
+    clock, log = FakeClock(), []
+    repo = LeaseRepository(pool)
+    owner_while_stopping: list[str] = []
+
+    async def gain(server: str, epoch: int) -> None:
+        log.append(("b", f"+{server}"))
+
+    async def loss(server: str, why: str) -> None:  # "b" flushes what it received
+        [lease] = [x for x in await repo.leases() if x.server == server]
+        owner_while_stopping.append(lease.owner if lease.expires_at > datetime.now(UTC) else "")
+
+    b = LeaseKeeper(repo, "b", SERVERS, takeover_s=5.0, on_gain=gain, on_loss=loss,
+                    clock=clock)
+    await b.step()
+    assert set(b.held) == set(SERVERS)
+    a = keeper(pool, "a", clock, log, takeover_s=5.0)
+    await a.step()  # "a" is seen: "b" hands two over at its next round
+    await b.step()
+    await until(lambda: len(owner_while_stopping) == 2)
+    assert owner_while_stopping == ["b", "b"]  # its writes were not fenced off meanwhile
+
+    async def released() -> bool:
+        return (await repo.holdings()).get("b") == 2
+
+    await until(released)
+    await a.step()
+    assert len(a.held) == 2 and len(b.held) == 2

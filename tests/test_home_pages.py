@@ -55,7 +55,7 @@ async def test_agent_home_shows_my_day_the_notes_due_and_my_queues(pool: asyncpg
     assert 'href="/agent/calls/pbx1/h.1"' in day and "13800000001" in day
     queues = page.split('id="home-queues"')[1].split("</section>")[0]
     assert "sales: paused (Break)" in queues and 'href="/agent"' in queues
-    assert "我的今天" in zh and "待填写记录的通话" in zh
+    assert "今日概况" in zh and "待填写记录的通话" in zh
     assert "sales: 示忙 (" in zh and "打开坐席面板" in zh
 
 

@@ -162,6 +162,6 @@ async def test_agent_panel_script_gets_the_words_of_states_and_reasons(
     async with web_client(Settings(), pool, role="agent") as client:
         html = await (await client.get("/agent")).text()
     words = json.loads(unescape(re.search(r"data-words='([^']*)'", html).group(1)))  # type: ignore[union-attr]
-    assert words["state"]["paused"] == "示忙（暂停）" and words["state"]["on_call"] == "通话中"
-    assert words["reason"]["ring-no-answer"] == "漏接后自动示忙"
+    assert words["state"]["paused"] == "示忙" and words["state"]["on_call"] == "通话中"
+    assert words["reason"]["ring-no-answer"] == "振铃未接后自动示忙"
     assert words["reason"]["lunch"] == "午餐"

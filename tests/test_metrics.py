@@ -22,7 +22,7 @@ from tests.support.metrics import MS, T0, at, sample, state
 def test_every_metric_has_both_languages() -> None:
     assert all(set(d) == {"en", "zh"} and all(d.values()) for d in DEFINITIONS.values())
     for name in ("offered", "answered", "service_level", "asa", "aht", "three_ring_rate",
-                 "occupancy", "complaint_rate", "notes_completeness", "transfer_rate"):
+                 "occupancy", "notes_completeness", "transfer_rate"):
         assert name in DEFINITIONS
 
 
@@ -126,7 +126,7 @@ def test_note_figures_by_hand() -> None:
     centre = figs[CENTRE]
     # answered c1..c5; with notes c1, c3, c4; a complaint on c3
     assert (centre.answered, centre.noted, centre.complaints) == (5, 3, 1)
-    assert centre.notes_completeness == 3 / 5 and centre.complaint_rate == 1 / 5
+    assert centre.notes_completeness == 3 / 5
     # a1 answered c1 c2 c3 c5 (own notes: c1), c3 has a complaint
     assert (figs["a1"].answered, figs["a1"].noted, figs["a1"].complaints) == (4, 1, 1)
     # a2 answered c3 and c4; own note on c3

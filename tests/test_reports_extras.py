@@ -29,8 +29,8 @@ async def add_notes(pool: asyncpg.Pool) -> None:
             "INSERT INTO call_notes (server, linkedid, agent, category) VALUES ($1, $2, $3, $4)"
             " RETURNING id", n.server, n.linkedid, n.agent, category)
         if n.linkedid == "c3":
-            await pool.execute("INSERT INTO complaints (note_id, due_at) VALUES ($1, $2)",
-                               note_id, at(86400))
+            await pool.execute("INSERT INTO complaints (note_id, opened_at, due_at)"
+                               " VALUES ($1, $2, $3)", note_id, at(100), at(86400))
 
 
 async def test_notes_agree_with_the_python_form(pool: asyncpg.Pool) -> None:
@@ -43,7 +43,10 @@ async def test_notes_agree_with_the_python_form(pool: asyncpg.Pool) -> None:
     for row in report.agents:
         assert row.notes is not None
         assert row.notes.as_dict() == expected[row.agent].as_dict(), row.agent
-    assert report.notes.complaint_rate == 1 / 5 and report.notes.notes_completeness == 3 / 5
+    assert report.notes.notes_completeness == 3 / 5
+    # complaint rate (store.kpi_reads): 1 complaining customer (c3's complaint, no number)
+    # over 5 customers served (c1..c5 answered, no caller IDs: one customer each)
+    assert report.complaint_rate == 1 / 5
 
 
 async def test_qa_average_of_submitted_reviews(pool: asyncpg.Pool) -> None:
@@ -73,3 +76,13 @@ async def test_missing_tables_are_skipped(pool: asyncpg.Pool) -> None:
     report = await build_report(pool, Settings(), PERIOD, ReportFilter(), now=at(160))
     assert report.notes is None and not report.qa_available
     assert all(r.notes is None for r in report.agents) and report.total.offered == 10
+
+
+async def test_response_time_runs_from_the_calls_start(pool: asyncpg.Pool) -> None:
+    await CallRepository(pool).upsert_calls(sample())
+    report = await build_report(pool, Settings(), PERIOD, ReportFilter(), now=at(160))
+    # answered c1..c5 joined the queue 2 s after their start and waited 5, 20, 12, 30, 8 s:
+    # response time (start -> answer) = mean(7, 22, 14, 32, 10) = 17 s; ASA from queue 15 s
+    assert report.response_time_s == 17.0 and report.total.asa_s == 15.0
+    a2 = next(r for r in report.agents if r.agent == "a2")
+    assert a2.response_time_s == 32.0  # c4 is logged to a2 (c3's transfer leaves it a1's)

@@ -20,15 +20,9 @@ from callcenter.pipeline import Item, apply_entry
 from callcenter.pipeline_replay import read_capture
 from callcenter.sim import AgentScript, PBXSimulator
 from tests.support.ringrule import config
-from tests.support.tracker import track
+from tests.support.tracker import replay, track
 
 TRACES = Path(__file__).parent / "traces"
-
-
-def replay(capture: str, tracker: CallTracker | None = None) -> list[dict[str, Any]]:
-    """The calls of ``capture`` (relative to tests/traces) as JSON, internal ones left out."""
-    calls = track(read_capture(TRACES / f"{capture}.jsonl"), tracker or CallTracker("pbx"))
-    return [j for j in map(record_to_json, calls) if j["direction"] != "internal"]
 
 
 def judged(call: dict[str, Any]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:

@@ -6,8 +6,10 @@
 | writing a call note          | their own calls               | no                | no   |
 | customers (read, create, edit)| yes                          | yes               | no   |
 | a customer's call history    | every call; note text of own  | all               | no   |
-| complaints                   | their own notes' complaints   | all, answer them  | no   |
 | follow-ups                   | their own: plan, close, call  | read any agent's  | no   |
+| a queue's follow-up pool     | plan into, take (member only) | no                | no   |
+| overdue follow-ups (all)     | no                            | read, filter      | no   |
+| key-account flag and tier    | read                          | set               | no   |
 | queue presence              | themselves                    | pause, unpause, remove any agent | no |
 | click-to-call                | themselves                    | no                | no   |
 """

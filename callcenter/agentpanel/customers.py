@@ -9,32 +9,69 @@ from typing import Any
 import asyncpg
 
 from callcenter.actors import Actor
-from callcenter.agentpanel.access import CUSTOMER_ROLES, NotFound, require
+from callcenter.agentpanel.access import CUSTOMER_ROLES, MANAGERS, NotFound, require
 from callcenter.agentpanel.forms import FormError, customer_form
 from callcenter.agentpanel.numbers import caller_id_forms, try_normalise
+from callcenter.agentpanel.profile import Profile
+from callcenter.settings import CustomerSettings
 from callcenter.store.audit import AuditRepository
-from callcenter.store.customers import Customer, CustomerRepository, PhoneTaken
+from callcenter.store.customers import (
+    SORTS,
+    Customer,
+    CustomerEdit,
+    CustomerPage,
+    CustomerRepository,
+    PhoneTaken,
+)
 from callcenter.store.notes import NoteRepository
 
 TAKEN = "A number belongs to another customer."
+PAGE_SIZE = 25
 
 
 class CustomerDesk:
     """Customer records and history, with the role checks of :mod:`access`."""
 
-    def __init__(self, pool: asyncpg.Pool, audit: AuditRepository, outbound_prefix: str) -> None:
+    def __init__(self, pool: asyncpg.Pool, audit: AuditRepository, outbound_prefix: str,
+                 settings: CustomerSettings | None = None) -> None:
         self.customers = CustomerRepository(pool)
         self.notes = NoteRepository(pool)
         self.audit = audit
         self.outbound_prefix = outbound_prefix
+        self.settings = settings or CustomerSettings()
+        self.profile = Profile(self.settings.fields)
+
+    def edit(self, actor: Actor, data: Mapping[str, Any]) -> CustomerEdit:
+        """Form ``data`` checked: the record, the profile and (supervisors and admins
+        only; anyone else's keep the stored ones) the key-account flag and tier;
+        :class:`FormError` naming every bad field."""
+        errors: dict[str, str] = {}
+        try:
+            form = customer_form(data)
+        except FormError as exc:
+            errors.update(exc.errors)
+        try:
+            profile = self.profile.validate(self.profile.read(data))
+        except FormError as exc:
+            errors.update(exc.errors)
+        key_account, tier = None, None
+        if actor.role in MANAGERS:
+            key_account = str(data.get("key_account") or "") in ("1", "on", "true")
+            tier = str(data.get("tier") or "").strip() or None
+            if tier is not None and (tier not in self.settings.tiers or not key_account):
+                errors["tier"] = "Choose a tier from the list, for a key account only."
+        if errors:
+            raise FormError(errors)
+        return CustomerEdit(form.name, form.company, form.notes, form.phones, profile,
+                            key_account, tier)
 
     async def create(self, actor: Actor, data: Mapping[str, Any]) -> Customer:
         """A new customer from form ``data``; :class:`FormError` on bad input or a number
         that belongs to another customer."""
         require(actor, CUSTOMER_ROLES, "create customers")
-        form = customer_form(data)
+        edit = self.edit(actor, data)
         try:
-            customer = await self.customers.create(**asdict(form), actor=actor.username)
+            customer = await self.customers.create(edit, actor.username)
         except PhoneTaken as exc:
             raise FormError({"phones": TAKEN}) from exc
         await self.audit.record(actor.username, "customer_created", f"customer:{customer.id}")
@@ -43,10 +80,9 @@ class CustomerDesk:
     async def update(self, actor: Actor, customer_id: int, data: Mapping[str, Any]) -> Customer:
         """Replace the customer's fields from form ``data``."""
         require(actor, CUSTOMER_ROLES, "edit customers")
-        form = customer_form(data)
+        edit = self.edit(actor, data)
         try:
-            customer = await self.customers.update(customer_id, **asdict(form),
-                                                   actor=actor.username)
+            customer = await self.customers.update(customer_id, edit, actor.username)
         except PhoneTaken as exc:
             raise FormError({"phones": TAKEN}) from exc
         if customer is None:
@@ -62,10 +98,15 @@ class CustomerDesk:
             raise NotFound(f"no customer {customer_id}")
         return customer
 
-    async def search(self, actor: Actor, text: str) -> list[Customer]:
-        """Customers matching ``text`` (name, company, digits of a number)."""
+    async def search(self, actor: Actor, text: str, sort: str = "name",
+                     page: int = 1) -> CustomerPage:
+        """One page (``PAGE_SIZE``) of the customers matching ``text`` (name, company, part
+        of a number; all when empty), in ``sort`` order (by name when unknown)."""
         require(actor, CUSTOMER_ROLES, "search customers")
-        return await self.customers.search(text.strip()[:100])
+        order = sort if sort in SORTS else "name"
+        offset = (max(page, 1) - 1) * PAGE_SIZE
+        return await self.customers.search(text.strip()[:100], sort=order,  # type: ignore[arg-type]
+                                           offset=offset, limit=PAGE_SIZE)
 
     async def by_number(self, actor: Actor, number: str | None) -> Customer | None:
         """The customer a caller ID (any form) belongs to, or None."""

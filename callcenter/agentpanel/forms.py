@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, time
 from typing import Any
 
 from callcenter.agentpanel.numbers import InvalidNumber, normalise_number
@@ -19,6 +19,7 @@ NAME_MAX = 200
 TEXT_MAX = 4000
 RESULT_MAX = 1000
 PHONES_MAX = 10
+MAX_EVERY_DAYS = 365
 _LIST_SPLIT = re.compile(r"[,;\n]")
 
 
@@ -52,11 +53,15 @@ class NoteForm:
 
 @dataclass(frozen=True)
 class FollowUpForm:
-    """A follow-up (回访) as entered."""
+    """A follow-up (回访) as entered: ``due_time`` None means the default time of day;
+    ``queue`` names the pool it goes to (None: the agent's own); ``every_days``: recurring."""
 
     number: str
     due_on: date
     purpose: str
+    due_time: time | None = None
+    queue: str | None = None
+    every_days: int | None = None
 
 
 def _text(data: Mapping[str, Any], key: str, limit: int, errors: dict[str, str],
@@ -138,9 +143,33 @@ def follow_up_form(data: Mapping[str, Any], today: date) -> FollowUpForm:
         errors["number"] = "Not a phone number."
     due_on = _date(data, "due_on", errors, today, required=True)
     purpose = _text(data, "purpose", RESULT_MAX, errors)
+    due_time = _time(data, "due_time", errors)
+    every_days = _every(data, "every_days", errors)
+    queue = str(data.get("queue") or "").strip() or None
     if errors or due_on is None:
         raise FormError(errors)
-    return FollowUpForm(number, due_on, purpose)
+    return FollowUpForm(number, due_on, purpose, due_time, queue, every_days)
+
+
+def _time(data: Mapping[str, Any], key: str, errors: dict[str, str]) -> time | None:
+    raw = str(data.get(key) or "").strip()
+    if not raw:
+        return None
+    try:
+        return time.fromisoformat(raw)
+    except ValueError:
+        errors[key] = "Not a time of day (HH:MM)."
+        return None
+
+
+def _every(data: Mapping[str, Any], key: str, errors: dict[str, str]) -> int | None:
+    raw = str(data.get(key) or "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_EVERY_DAYS:
+        errors[key] = "Repeat every 1 to 365 days, or leave it empty."
+        return None
+    return int(raw)
 
 
 def positive_id(value: Any, field: str = "id") -> int:

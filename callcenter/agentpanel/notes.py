@@ -1,4 +1,5 @@
-"""Call notes (the inbound / outbound record sheets) and the complaints they open."""
+"""Call notes (the inbound / outbound record sheets); a complaint note registers a complaint
+(its workflow: :mod:`callcenter.complaints`)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,11 @@ import asyncpg
 
 from callcenter.actors import Actor
 from callcenter.agentpanel.access import (
-    MANAGERS,
     Forbidden,
     NotFound,
     agent_of,
     call_agents,
     may_read_call,
-    require,
 )
 from callcenter.agentpanel.day import local_date
 from callcenter.agentpanel.forms import FormError, note_form
@@ -26,12 +25,12 @@ from callcenter.calls.model import CallRecord
 from callcenter.settings import Settings
 from callcenter.store.audit import AuditRepository
 from callcenter.store.calls import CallRepository
+from callcenter.store.complaints import Registration
 from callcenter.store.customers import CustomerRepository
-from callcenter.store.notes import CallNote, Complaint, NoteRepository
+from callcenter.store.notes import CallNote, NoteRepository
 
 NOTES_DUE_WINDOW = timedelta(days=7)
 """How far back calls without notes are listed."""
-COMPLAINT_STATUSES = ("answered", "closed")
 
 
 def customer_number(call: CallRecord, outbound_prefix: str) -> str | None:
@@ -46,7 +45,7 @@ def customer_number(call: CallRecord, outbound_prefix: str) -> str | None:
 
 
 class NoteDesk:
-    """Writing and reading call notes; complaints for supervisors."""
+    """Writing and reading call notes."""
 
     def __init__(self, settings: Settings, pool: asyncpg.Pool, audit: AuditRepository) -> None:
         self.settings = settings.agent_panel
@@ -87,13 +86,15 @@ class NoteDesk:
         form = note_form(data, self.settings.note_categories, local_date(now, self.tz))
         number = customer_number(call, self.settings.outbound_prefix)
         customer_id = await self._customer_id(data.get("customer_id"), number)
-        complaint = form.category == self.settings.complaint_category
+        complaint = Registration(
+            now + timedelta(hours=self.settings.complaint_response_hours),
+            customer_id=customer_id, number=number, server=server, linkedid=linkedid,
+            agent=agent, text=form.content)
         note = await self.notes.save_note(
             server, linkedid, agent, category=form.category, content=form.content,
             result=form.result, follow_up_on=form.follow_up_on, customer_id=customer_id,
-            complaint_due_at=(now + timedelta(hours=self.settings.complaint_response_hours)
-                              if complaint else None),
-            follow_up_number=number)
+            complaint=complaint if form.category == self.settings.complaint_category else None,
+            actor=actor.username, follow_up_number=number)
         await self.audit.record(actor.username, "call_note_saved", f"call:{server}/{linkedid}",
                                 details={"category": form.category})
         return note
@@ -118,33 +119,3 @@ class NoteDesk:
         return await self.notes.calls_without_notes(
             agent, now - timedelta(seconds=self.settings.notes_due_after_s),
             now - NOTES_DUE_WINDOW)
-
-    async def complaints(self, actor: Actor, status: str | None = None) -> list[Complaint]:
-        """All complaints for managers; an agent's own notes' complaints for an agent."""
-        if actor.role in MANAGERS:
-            return await self.notes.complaints(status)
-        agent = agent_of(actor)
-        return [c for c in await self.notes.complaints(status) if c.note.agent == agent]
-
-    async def answer_complaint(self, actor: Actor, complaint_id: int,
-                               data: Mapping[str, Any]) -> Complaint:
-        """A supervisor records the answer given to the customer, or closes the complaint."""
-        require(actor, MANAGERS, "answer complaints")
-        status = str(data.get("status") or "answered")
-        response = str(data.get("response") or "").strip()
-        errors = {}
-        if status not in COMPLAINT_STATUSES:
-            errors["status"] = "Choose answered or closed."
-        if not response:
-            errors["response"] = "This field is required."
-        elif len(response) > 4000:
-            errors["response"] = "Too long."
-        if errors:
-            raise FormError(errors)
-        complaint = await self.notes.answer_complaint(complaint_id, response, actor.username,
-                                                      status)
-        if complaint is None:
-            raise NotFound(f"no complaint {complaint_id}")
-        await self.audit.record(actor.username, f"complaint_{status}",
-                                f"complaint:{complaint_id}")
-        return complaint

@@ -13,7 +13,9 @@ from callcenter.agentpanel.feed import AgentFeed
 from callcenter.agentpanel.followups import FollowUpDesk
 from callcenter.agentpanel.notes import NoteDesk
 from callcenter.agentpanel.presence import Presence
+from callcenter.agentpanel.scripts import ScriptDesk
 from callcenter.commands import CommandPort
+from callcenter.store.agents import AgentRepository
 from callcenter.web.keys import AUDIT, COMMANDS, POOL, SETTINGS
 
 
@@ -26,6 +28,7 @@ class Panel:
     notes: NoteDesk
     follow_ups: FollowUpDesk
     day: AgentDay
+    scripts: ScriptDesk
     feed: AgentFeed | None = None
 
 
@@ -37,9 +40,12 @@ def build_panel(app: web.Application) -> Panel:
     settings, pool, audit = app[SETTINGS], app[POOL], app[AUDIT]
     commands = cast("CommandPort | None", app[COMMANDS])
     presence = Presence(settings.agent_panel, pool, commands, audit)
-    return Panel(presence, CustomerDesk(pool, audit, settings.agent_panel.outbound_prefix),
-                 NoteDesk(settings, pool, audit), FollowUpDesk(settings, pool, audit, presence),
-                 AgentDay(pool, settings.web.timezone))
+    customers = CustomerDesk(pool, audit, settings.agent_panel.outbound_prefix,
+                             settings.customers)
+    return Panel(presence, customers, NoteDesk(settings, pool, audit),
+                 FollowUpDesk(settings, pool, audit, presence),
+                 AgentDay(pool, settings.web.timezone),
+                 ScriptDesk(settings, AgentRepository(pool), presence))
 
 
 def panel(request: web.Request) -> Panel:

@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from callcenter.store.customers import Customer
-from callcenter.store.notes import Complaint, FollowUp
+from callcenter.store.followups import FollowUp
 
 Mask = Callable[[str | None], str]
 
@@ -22,7 +22,7 @@ def to_json(value: Any) -> str:
     """JSON text of ``value``: dataclasses as objects, dates and times ISO 8601."""
 
     def default(obj: Any) -> Any:
-        if isinstance(obj, datetime | date):
+        if isinstance(obj, datetime | date | time):
             return obj.isoformat()
         if is_dataclass(obj) and not isinstance(obj, type):
             return asdict(obj)
@@ -52,13 +52,12 @@ def follow_up_view(follow_up: FollowUp, mask: Mask) -> dict[str, Any]:
     return out
 
 
-def complaint_view(complaint: Complaint, now: datetime) -> dict[str, Any]:
-    """A complaint with its ``overdue`` flag at ``now``."""
-    return {**asdict(complaint), "overdue": complaint.overdue(now)}
-
-
 def screen_pop_view(ring: dict[str, Any], pop: dict[str, Any], mask: Mask) -> dict[str, Any]:
-    """The ``ring`` event completed with the customer and their history."""
-    return {**ring, "caller": mask(ring.get("caller")),
-            "customer": customer_view(pop["customer"], mask),
-            "history": [call_view(c, mask) for c in pop["history"]]}
+    """The ``ring`` event completed with the customer (and ``tier_label``), their
+    history and the call script."""
+    customer = customer_view(pop["customer"], mask)
+    if customer is not None:
+        customer["tier_label"] = pop.get("tier_label", "")
+    return {**ring, "caller": mask(ring.get("caller")), "customer": customer,
+            "history": [call_view(c, mask) for c in pop["history"]],
+            "script": pop.get("script")}

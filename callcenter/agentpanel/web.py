@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp_jinja2
+import structlog
 from aiohttp import web
 
 from callcenter.agentpanel import home, pages
@@ -29,6 +31,7 @@ from callcenter.agentpanel.views import (
     screen_pop_view,
     to_json,
 )
+from callcenter.db import DATABASE_FAILURES
 from callcenter.web.auth import Principal, current_user, require_role
 from callcenter.web.keys import CATALOGUES, SETTINGS
 from callcenter.web.masking import mask_number
@@ -36,7 +39,11 @@ from callcenter.web.nav import add_nav
 from callcenter.web.replies import reply_text
 from callcenter.web.words import labeller
 
-KEEPALIVE_S = 15.0
+KEEPALIVE_S = 5.0
+"""A comment line this often keeps proxies from closing a quiet stream; also how soon a
+follow-up planned after the stream opened is found (those planned before are reminded
+at their due time)."""
+log = structlog.get_logger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -98,9 +105,59 @@ def sse(event: str, data: str) -> bytes:
     return f"event: {event}\ndata: {data}\n\n".encode()
 
 
+async def pop_of(request: web.Request, principal: Principal, caller: str | None,
+                 queue: str | None, ringing: tuple[str, str] | None = None) -> dict[str, Any]:
+    """The screen pop of a call from ``caller`` in ``queue``: the customer, their history,
+    their tier's label and the queue's script, in the principal's language."""
+    services = panel(request)
+    pop = await services.customers.screen_pop(principal, caller, ringing)
+    customer = pop["customer"]
+    pop["script"] = await services.scripts.for_call(principal, queue,
+                                                    customer.name if customer else None)
+    if customer is not None:
+        pop["tier_label"] = request.app[SETTINGS].customers.tier_label(customer.tier,
+                                                                       principal.language)
+    return pop
+
+
+class Reminders:
+    """The reminders of one panel's stream: the follow-ups falling due since the last
+    check. With the database away it logs an error and tries again later (the ring
+    events keep flowing)."""
+
+    def __init__(self, request: web.Request, principal: Principal) -> None:
+        self.request, self.principal = request, principal
+        self.desk = panel(request).follow_ups
+        self.checked = datetime.now(UTC)
+
+    async def wait(self) -> float:
+        """Seconds to wait for the next event: until the next due time, at most
+        ``KEEPALIVE_S``."""
+        try:
+            return await self.desk.until_next(self.principal, self.checked, KEEPALIVE_S)
+        except DATABASE_FAILURES as exc:
+            log.error("follow_up_reminders_failed", agent=self.principal.agent, error=repr(exc))
+            return KEEPALIVE_S
+
+    async def due(self) -> list[bytes]:
+        """A ``reminder`` event for each follow-up that fell due since the last check."""
+        now = datetime.now(UTC)
+        try:
+            due = await self.desk.reminders(self.principal, self.checked, now)
+        except DATABASE_FAILURES as exc:
+            log.error("follow_up_reminders_failed", agent=self.principal.agent, error=repr(exc))
+            return []
+        self.checked = now
+        mask = masker(self.principal)
+        return [sse("reminder", to_json({"type": "reminder", **follow_up_view(f, mask)}))
+                for f in due]
+
+
 @require_role("agent")
 async def events(request: web.Request) -> web.StreamResponse:
-    """The agent's own events (see :mod:`feed`); a ``ring`` carries the screen pop."""
+    """The agent's own events (see :mod:`feed`); a ``ring`` carries the screen pop; a
+    ``reminder`` comes when a follow-up of theirs or of their queues' pools falls due
+    (see :class:`Reminders`)."""
     feed = panel(request).feed
     if feed is None:
         raise web.HTTPServiceUnavailable(text="503: no live feed in this process")
@@ -110,19 +167,25 @@ async def events(request: web.Request) -> web.StreamResponse:
         "X-Accel-Buffering": "no"})
     await response.prepare(request)
     assert principal.agent is not None
+    reminders = Reminders(request, principal)
     with feed.subscribe(principal.agent) as queue, contextlib.suppress(ConnectionResetError):
         await response.write(b"retry: 3000\n\n")
         while True:
+            wait = await reminders.wait()
             try:
-                event = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
+                event = await asyncio.wait_for(queue.get(), wait)
             except TimeoutError:
-                await response.write(b": keepalive\n\n")
-                continue
+                event = {"type": "keepalive"}
+            for reminder in await reminders.due():
+                await response.write(reminder)
             if event is None:
                 break
+            if event["type"] == "keepalive":
+                await response.write(b": keepalive\n\n")
+                continue
             if event["type"] == "ring":
-                pop = await panel(request).customers.screen_pop(
-                    principal, event["caller"], (event["server"], event["linkedid"]))
+                pop = await pop_of(request, principal, event["caller"], event.get("queue"),
+                                   (event["server"], event["linkedid"]))
                 event = screen_pop_view(event, pop, masker(principal))
             await response.write(sse(event["type"], to_json(event)))
     return response
@@ -179,9 +242,10 @@ async def day(request: web.Request) -> web.StreamResponse:
 async def screen_pop(request: web.Request) -> web.StreamResponse:
     """The customer and history of a number (what a ring pops)."""
     principal = await current_user(request)
-    number = request.query.get("number", "")
-    pop = await panel(request).customers.screen_pop(principal, number)
-    return json_response(screen_pop_view({"caller": number}, pop, masker(principal)))
+    number, queue = request.query.get("number", ""), request.query.get("queue") or None
+    pop = await pop_of(request, principal, number, queue)
+    return json_response(screen_pop_view({"caller": number, "queue": queue}, pop,
+                                         masker(principal)))
 
 
 @require_role("agent", "supervisor", "admin")
@@ -239,6 +303,6 @@ def setup(app: web.Application) -> None:
     add_nav(app, "/agent", "Agent panel", ["agent"])
     add_nav(app, "/agent/customers", "Customers", ["agent", "supervisor", "admin"])
     add_nav(app, "/agent/follow-ups", "Follow-ups", ["agent"])
-    add_nav(app, "/agent/complaints", "Complaints", ["agent", "supervisor", "admin"])
+    add_nav(app, "/agent/follow-ups/overdue", "Overdue follow-ups", ["supervisor", "admin"])
     app.on_shutdown.append(_close_streams)
 

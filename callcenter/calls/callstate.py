@@ -96,6 +96,8 @@ class CallState:
     joined: bool = False
     """First seen mid-way, or kept across an AMI outage: what went before was not observed,
     so bridges may tell of an answer (:mod:`callcenter.calls.evidence`)."""
+    survey_answer_seen: bool = False
+    """The post-call survey's UserEvent came (a repeated one is ignored)."""
     answer_seen: bool = False
     """The first answer itself was observed (DialEnd ANSWER / AgentConnect)."""
     bridges: dict[str, set[str]] = field(default_factory=dict)

@@ -20,7 +20,8 @@ from typing import Literal
 
 Direction = Literal["inbound", "outbound", "internal"]
 Disposition = Literal[
-    "answered", "abandoned", "timeout", "no_agents", "no_answer", "busy", "failed", "incomplete"
+    "answered", "abandoned", "timeout", "no_agents", "no_answer", "busy", "failed", "incomplete",
+    "callback_requested",
 ]
 RingOutcome = Literal["answered", "no_answer", "caller_hangup", "cancelled", "busy", "unavailable"]
 HangupBy = Literal["caller", "agent", "system"]
@@ -157,6 +158,10 @@ class CallRecord:
     queues: list[str] = field(default_factory=list)
     unknown: list[UnknownPart] = field(default_factory=list)
     """The parts of the call not observed (:data:`UNKNOWN_PARTS`, in that order)."""
+    survey_offered: bool = False
+    """The post-call survey ran for this call (its ``UserEvent`` arrived)."""
+    survey_score: int | None = None
+    """The caller's 1-5; None when not offered, not answered or not a valid key."""
 
     @property
     def is_open(self) -> bool:
@@ -284,6 +289,14 @@ class AgentStateChanged(Fact):
     paused: bool
     reason: str | None
     in_queue: bool
+
+
+@dataclass(frozen=True)
+class CallbacksWaiting(Fact):
+    """The queue callbacks not placed or not reached yet: (queue, how many, the oldest
+    request's time) per queue (``server`` empty: they are the centre's)."""
+
+    waiting: tuple[tuple[str, int, datetime], ...]
 
 
 ServiceProblem = Literal[

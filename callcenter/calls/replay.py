@@ -50,5 +50,6 @@ def record_to_json(c: CallRecord) -> dict[str, Any]:
                       for t in c.transfers],
         "ring_attempts": [attempt_to_json(a) for a in c.ring_attempts],
         "violations": [violation_to_json(v) for v in c.violations],
+        "survey_offered": c.survey_offered, "survey_score": c.survey_score,
     }
 

@@ -73,6 +73,7 @@ from callcenter.calls.model import (
 )
 from callcenter.calls.sent import SentActions
 from callcenter.calls.spying import SPY_EVENTS, SpyLegs
+from callcenter.calls.survey import SurveyCounts, is_survey, is_survey_prompt, read_score
 
 Frame = Mapping[str, Any]
 Handler = Callable[[Frame, datetime, CallState], None]
@@ -125,7 +126,9 @@ class CallTracker:
             "BridgeEnter": self._on_bridge, "BridgeLeave": self._on_bridge, "Hold": self._on_hold, "Unhold": self._on_unhold,
             "BlindTransfer": self._on_blind_transfer,
             "AttendedTransfer": self._on_attended_transfer,
+            "UserEvent": self._on_user_event,
         }
+        self.surveys = SurveyCounts()
 
     # -- public surface ----------------------------------------------------------
     @property
@@ -510,6 +513,8 @@ class CallTracker:
         if text(frame, "Application") == "MixMonitor":
             for path in recording_paths(text(frame, "AppData")):
                 self._announce(cs, path, text(frame, "Channel"), at)
+        elif is_survey_prompt(frame):
+            self._survey_offered(cs)
 
     def _on_varset(self, frame: Frame, at: datetime, cs: CallState) -> None:
         variable, value = text(frame, "Variable"), text(frame, "Value")
@@ -519,6 +524,8 @@ class CallTracker:
             cs.last_dial_status = value
         elif variable == "QUEUESTATUS" and value in QUEUE_EXITS:
             cs.queue_exit = QUEUE_EXITS[value]
+        elif variable == "CALLBACK_REQUESTED" and value:
+            cs.queue_exit = "callback_requested"  # left the queue to be called back
 
     def _learn_recordings(self, frame: Frame, at: datetime, cs: CallState) -> None:
         """The recording file a channel carries in its ``ChanVariable`` (manager.conf
@@ -537,6 +544,23 @@ class CallTracker:
         if name and name not in cs.record.recordings:
             cs.record.recordings.append(name)
             self._out.append(RecordingAnnounced(self.server, at, cs.linkedid, path, channel))
+
+    def _on_user_event(self, frame: Frame, at: datetime, cs: CallState) -> None:
+        """The post-call survey's answer (:mod:`callcenter.calls.survey`); a call's
+        first answer counts, a repeated one is ignored."""
+        if not is_survey(frame) or cs.survey_answer_seen:
+            return
+        score, invalid = read_score(frame)
+        self._survey_offered(cs)
+        cs.survey_answer_seen, cs.record.survey_score = True, score
+        self.surveys.answered += score is not None
+        self.surveys.invalid += invalid
+
+    def _survey_offered(self, cs: CallState) -> None:
+        """The survey ran for this call (its Read, or its answer, came)."""
+        if not cs.record.survey_offered:
+            cs.record.survey_offered = True
+            self.surveys.offered += 1
 
     # -- queues --------------------------------------------------------------------------
     def _on_queue_join(self, frame: Frame, at: datetime, cs: CallState) -> None:

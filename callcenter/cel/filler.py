@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import structlog
@@ -33,6 +33,8 @@ from callcenter.store.gaps import Outage, OutageRepository
 from callcenter.store.journal import JournalRepository
 
 log = structlog.get_logger(__name__)
+LOGIN_SLACK = timedelta(seconds=5)
+"""How long after an outage's end its session's login events may still arrive."""
 
 
 
@@ -125,7 +127,10 @@ class OutageFiller:
             return False
         cel = CelRepository(self.pool, table)
         if outage.pbx_started_at is None:
-            started = await self.journal.pbx_started_after(outage.server, outage.resumed_at)
+            # the FullyBooted of the session that ended the outage: sent at its login, so
+            # received a little before the outage is noted as over
+            started = await self.journal.pbx_started_between(
+                outage.server, outage.lost_at, outage.resumed_at + LOGIN_SLACK)
             if started is not None and started > outage.lost_at:
                 outage = replace(outage, pbx_started_at=started)
         window = await pbx_window(self.journal, outage)

@@ -25,6 +25,10 @@ one for one with the AMI CEL frames of the captures) and how it is read:
   after ``QueueCallerAbandon`` when the caller hung up unanswered, or ``VarSet
   QUEUESTATUS=TIMEOUT`` when the Queue ran its full timeout (AppData's 5th argument).
 - ``APP_START MixMonitor`` → ``Newexten`` (Application MixMonitor): the file name.
+- ``APP_START Read`` → ``Newexten`` (Application Read, its context: the post-call survey
+  asking); ``APP_START UserEvent`` → ``UserEvent`` with the name and ``Key: value``
+  headers of its substituted AppData (the survey's ``Score``), when cel.conf ``apps``
+  lists read and userevent.
 - ``BRIDGE_ENTER`` → ``BridgeEnter``; ``ATTENDEDTRANSFER`` / ``BLINDTRANSFER`` → the
   AMI transfer events (Result Success).
 - A PBX restart or stop (``shutdown_at``: the moment the old PBX process went away,
@@ -43,6 +47,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from callcenter.calls.channels import interface_of, is_local
+from callcenter.calls.survey import user_event_fields
 from callcenter.cel.rows import CelRow
 
 BURST = timedelta(milliseconds=100)
@@ -57,6 +62,8 @@ _BUSY = {17}
 _NO_ANSWER = {18, 19}
 _UNAVAILABLE = {1, 3, 20, 21, 22, 27, 28, 34, 38, 41, 42, 44, 58, 66, 88}
 SOFTHANGUP_SHUTDOWN = "4"
+_SNAPSHOT_KEYS = frozenset({"Event", "Channel", "Uniqueid", "Linkedid"})
+"""A UserEvent's own headers of these names would collide with the channel's."""
 Frame = dict[str, Any]
 Timed = tuple[Frame, float]
 
@@ -227,6 +234,13 @@ class _Translator:
                         Position="")
         elif row.appname == "MixMonitor":
             self._event(row, n, "Newexten", Application="MixMonitor", AppData=row.appdata)
+        elif row.appname == "Read":  # the post-call survey asks (context cc-survey)
+            self._event(row, n, "Newexten", Application="Read", AppData=row.appdata,
+                        Context=row.context)
+        elif row.appname == "UserEvent":  # the survey's answer
+            fields = user_event_fields(row.appdata)
+            self._event(row, n, "UserEvent", **{k: v for k, v in fields.items()
+                                                if k not in _SNAPSHOT_KEYS})
 
     def _app_end(self, row: CelRow, call: _Call, n: int) -> None:
         app = call.apps.pop(row.channame, None)

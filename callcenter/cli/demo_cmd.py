@@ -21,7 +21,7 @@ import structlog
 
 from callcenter.cli.common import add_dsn_argument, dsn_from_settings, settings_from_args
 from callcenter.cli.run_cmd import CliError, guarded, open_cli_store, start_web, stop_event
-from callcenter.daemon import Daemon, default_consumers
+from callcenter.daemon import Daemon, callback_consumer, default_consumers
 from callcenter.settings import AmiServer, Settings
 from callcenter.sim.clock import SimClock
 from callcenter.sim.model import SimConfig
@@ -74,10 +74,11 @@ def demo_clock(speed: float) -> SimClock:
 
 def shipped_queues(settings: Settings) -> SimConfig:
     """The simulator's PBX with every queue's member timeout at the ring rule's deadline,
-    as ``dialplan/queues.conf`` ships them."""
+    as ``dialplan/queues.conf`` ships them, surveying the queues of ``survey.queues``."""
     from callcenter.ringrule.policy import rule_for_settings
 
     config = SimConfig.default()
+    config.survey.queues = frozenset(settings.survey.queues)
     rule_for = rule_for_settings(settings)
     for queue in config.queues:
         queue.timeout = rule_for(queue.name).deadline_s
@@ -114,7 +115,10 @@ async def run(args: argparse.Namespace) -> int:
     settings.servers = [AmiServer(name="sim", host=sim.host, port=sim.port, secret="demo",
                                   reconnect_min_s=0.2, reconnect_max_s=2.0)]
     stop = stop_event()
-    daemon = Daemon(settings, pool, consumers=default_consumers(settings),
+    settings.callbacks.agi_port = 0  # a free port, the simulated PBX's AGI() steps told
+    callbacks = callback_consumer(settings, pool)
+    callbacks.agi.on_listening = lambda port: sim.use_agi(settings.callbacks.agi_host, port)
+    daemon = Daemon(settings, pool, consumers=[*default_consumers(settings), callbacks],
                     on_fatal=lambda task: stop.set())
     await daemon.start()
     try:

@@ -22,7 +22,7 @@ import structlog
 
 from callcenter import db
 from callcenter.cli.common import add_dsn_argument, dsn_from_settings, settings_from_args
-from callcenter.daemon import Daemon, default_consumers
+from callcenter.daemon import Daemon, callback_consumer, default_consumers
 from callcenter.logging_setup import configure_logging
 from callcenter.pipeline_replay import CaptureError
 from callcenter.settings import Settings
@@ -149,7 +149,8 @@ async def run(args: argparse.Namespace) -> int:
                        "(see README, Configuration) or run `callcenter demo`")
     settings, pool, migrate = await open_daemon_store(args)
     stop = stop_event()
-    daemon = Daemon(settings, pool, consumers=default_consumers(settings), migrate=migrate,
+    daemon = Daemon(settings, pool, consumers=[*default_consumers(settings),
+                                               callback_consumer(settings, pool)], migrate=migrate,
                     on_fatal=lambda task: stop.set())
     await daemon.start()
     web = None if args.no_web else await start_web(settings, pool, daemon)

@@ -24,6 +24,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--calls-per-hour", type=float, default=60.0,
                    help="random inbound arrivals per simulated hour (0: none)")
     p.add_argument("--agents", type=int, default=3, help="number of agents (agent1001..)")
+    p.add_argument("--survey-queues", default="support", metavar="Q1,Q2",
+                   help="queues running the post-call survey, as dialplan/ ships them "
+                        "(default: support; empty: none)")
+    p.add_argument("--survey-answer", type=float, default=0.6, metavar="P",
+                   help="share of surveyed callers pressing 1-5 (default 0.6)")
+    p.add_argument("--survey-hangup", type=float, default=0.15, metavar="P",
+                   help="share of surveyed callers hanging up during the prompt (default "
+                        "0.15; the rest press nothing)")
     p.set_defaults(handler=run_sim)
     r = sub.add_parser("replay-server", help="serve a recorded AMI capture (.jsonl) over TCP")
     r.add_argument("file")
@@ -35,15 +43,24 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 async def run_sim(args: argparse.Namespace) -> int:
     """Run the simulator until interrupted."""
-    from callcenter.sim.model import SimConfig
+    from callcenter.sim.model import SimConfig, SurveyConfig
 
     if args.speed <= 0 or args.agents < 1 or args.calls_per_hour < 0:
         print("callcenter sim: --speed and --agents must be > 0, --calls-per-hour >= 0",
               file=sys.stderr)
         return 2
+    answer, hang_up = args.survey_answer, args.survey_hangup
+    if not (0 <= answer <= 1 and 0 <= hang_up <= 1 and answer + hang_up <= 1):
+        print("callcenter sim: --survey-answer and --survey-hangup are shares from 0 to 1 "
+              "adding up to at most 1", file=sys.stderr)
+        return 2
+    config = SimConfig.default(args.agents)
+    config.survey = SurveyConfig(
+        frozenset(q.strip() for q in args.survey_queues.split(",") if q.strip()),
+        answer_p=answer, hang_up_p=hang_up)
     sim = PBXSimulator(args.host, args.port, seed=args.seed, speed=args.speed,
                        recordings_dir=args.recordings, username=args.username,
-                       secret=args.secret, config=SimConfig.default(args.agents))
+                       secret=args.secret, config=config)
     try:
         await sim.start()
     except OSError as exc:

@@ -23,7 +23,7 @@ from callcenter.store.violation_log import ViolationFilter
 
 DIRECTIONS = ("inbound", "outbound", "internal")
 DISPOSITIONS = ("answered", "abandoned", "timeout", "no_agents", "no_answer", "busy", "failed",
-                "incomplete", "open")
+                "incomplete", "callback_requested", "open")
 CHOICES = {"yes": True, "no": False, "": None}
 MAX_RANGE_DAYS = 366
 DEFAULT_DAYS = 7

@@ -9,6 +9,7 @@ from callcenter.asterisk_conf import ConfFile, Section, Setting
 from callcenter.deploy.findings import Deployment, Finding, is_true
 from callcenter.deploy.privileges import (
     ALL_CLASSES,
+    READ_HARMLESS,
     READ_NEEDED,
     WRITE_DANGEROUS,
     WRITE_LEAST,
@@ -87,7 +88,7 @@ def _user(conf: ConfFile, user: Section, queues_conf: bool) -> Iterator[Finding]
     if missing:
         lost = "; ".join(f"{c}: {READ_NEEDED[c]}" for c in missing)
         yield Finding(conf.name, line_r, f"{where} read lacks {', '.join(missing)} ({lost})")
-    extra_read = sorted((granted_read & ALL_CLASSES) - set(READ_NEEDED))
+    extra_read = sorted((granted_read & ALL_CLASSES) - set(READ_NEEDED) - set(READ_HARMLESS))
     if extra_read:
         yield Finding(conf.name, line_r, f"{where} read grants {', '.join(extra_read)}: "
                       f"events the daemon does not use (least privilege: "
@@ -107,6 +108,11 @@ def _user(conf: ConfFile, user: Section, queues_conf: bool) -> Iterator[Finding]
     if conf.get(user, "permit") is None:
         yield Finding(conf.name, user.line, f"{where} has no permit= (with deny=0.0.0.0/0.0.0.0):"
                       " it may log in from any address")
+
+
+def read_classes(conf: ConfFile, user: Section) -> set[str]:
+    """The read classes the AMI user ``user`` of ``conf`` is granted."""
+    return _granted(conf.get(user, "read"))
 
 
 def _granted(setting: Setting | None) -> set[str]:

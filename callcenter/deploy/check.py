@@ -6,11 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from callcenter.deploy.ami_checks import check_manager, unknown_classes
+from callcenter.deploy.callback_checks import check_callbacks
 from callcenter.deploy.cel_checks import cel_servers, check_cel
 from callcenter.deploy.cel_table import check_cel_tables
 from callcenter.deploy.findings import Finding, load_deployment
 from callcenter.deploy.monitor_checks import check_monitoring
 from callcenter.deploy.pbx_checks import check_dialplan, check_pjsip, check_queues
+from callcenter.deploy.survey_checks import check_survey
 from callcenter.settings import Settings
 
 
@@ -31,6 +33,8 @@ def check_config(directory: Path, settings: Settings, server: str | None = None
         *check_pjsip(dep),
         *check_monitoring(dep, settings),
         *check_cel(dep, settings, server),
+        *check_survey(dep, settings),
+        *check_callbacks(dep, settings),
     }
     return sorted(found)
 

@@ -23,6 +23,12 @@ READ_NEEDED: dict[str, str] = {
               "no action",
 }
 
+READ_HARMLESS: dict[str, str] = {
+    "user": "UserEvent: the post-call survey's answers (needed on surveyed queues); "
+            "reading it grants no action",
+}
+"""Read classes not always needed but harmless to grant (events only, no action)."""
+
 ACTION_CLASSES: dict[str, tuple[str, ...]] = {
     "Ping": (),
     "QueueStatus": (),

@@ -12,12 +12,13 @@ instance may own it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 import structlog
 
@@ -43,12 +44,18 @@ def instance_name(configured: str = "") -> str:
     return configured or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 
-def fair_share(servers: int, live: list[str], instance: str) -> int:
+def fair_share(servers: int, live: list[str], instance: str,
+               held: Mapping[str, int] | None = None) -> int:
     """How many of ``servers`` PBXs ``instance`` serves among the ``live`` instances: an
-    even split, the first of them (by name) taking one more each for the remainder."""
+    even split, one more each for the remainder, which goes first to instances that hold
+    more than the even split now (``held``: instance → leases held), then by name. So an
+    instance that comes back does not take a PBX from the one serving it: each hand-over
+    is an outage of that PBX, filled from CEL, and is made only to even the load."""
     ordered = sorted(set(live) | {instance})
     base, extra = divmod(servers, len(ordered))
-    return base + (1 if ordered.index(instance) < extra else 0)
+    holding = held or {}
+    ranked = sorted(ordered, key=lambda name: (holding.get(name, 0) <= base, name))
+    return base + (1 if ranked.index(instance) < extra else 0)
 
 
 class LeaseKeeper:
@@ -108,11 +115,10 @@ class LeaseKeeper:
             else:
                 self._lose(server, "another instance owns it now")
         share = fair_share(len(self.servers), await self.repo.live_instances(self.lease_s),
-                           self.instance)
+                           self.instance, await self.repo.holdings())
         for server in sorted(self.held)[share:]:  # a newcomer takes its share
-            epoch = self.held[server]
-            self._lose(server, "handed over to balance the instances", handover=True)
-            await self.repo.release(server, self.instance, epoch)
+            self._spawn(self._hand_over(server, self.held.pop(server)))
+            self._renewed.pop(server, None)
         for server in self._preference():
             if len(self.held) >= share:
                 break
@@ -130,14 +136,26 @@ class LeaseKeeper:
         return sorted(self.servers, key=lambda s: hashlib.sha1(
             f"{self.instance}/{s}".encode()).hexdigest())
 
-    def _lose(self, server: str, why: str, *, handover: bool = False) -> None:
+    def _lose(self, server: str, why: str) -> None:
         self.held.pop(server, None)
         self._renewed.pop(server, None)
-        if handover:
-            log.info("ha_lease_handed_over", server=server, instance=self.instance)
-        else:
-            log.error("ha_lease_lost", server=server, reason=why, instance=self.instance)
+        log.error("ha_lease_lost", server=server, reason=why, instance=self.instance)
         self._spawn(self.on_loss(server, why))
+
+    async def _hand_over(self, server: str, epoch: int) -> None:
+        """Stop serving ``server`` first (what it received is written under our epoch,
+        not fenced off), then release its lease to the instance taking its share."""
+        log.info("ha_lease_handed_over", server=server, instance=self.instance)
+        try:
+            await self.on_loss(server, "handed over to balance the instances")
+        finally:
+            with contextlib.suppress(*DATABASE_FAILURES):  # else it expires by itself
+                await self.repo.release(server, self.instance, epoch)
+
+    async def idle(self) -> None:
+        """Wait until the gains, losses and hand-overs started so far are done."""
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))
 
     async def release_all(self) -> None:
         """Give every lease up and leave (a clean stop: the standby takes over at once)."""

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from callcenter.calls.model import (
     AgentStateChanged,
     CallAnswered,
+    CallbacksWaiting,
     CallEnded,
     CallRecord,
     CallStarted,
@@ -41,6 +42,7 @@ from callcenter.metrics import (
 )
 from callcenter.recordings.consumer import RecordingAlert
 from callcenter.ringrule.outcomes import SupervisorAlert
+from callcenter.survey.figures import SurveyFigures, call_survey
 
 CallKey = tuple[str, str]
 """(server, linkedid)."""
@@ -102,6 +104,8 @@ class LiveState:
         self.recording_alerts: deque[RecordingAlert] = deque(maxlen=ALERTS_KEPT)
         self.service_alerts: dict[str, ServiceAlert] = {}
         """The service's problems now (database, spool, dropped data), by problem."""
+        self.callbacks: CallbacksWaiting | None = None
+        """Queue callbacks not placed or not reached yet (the callback service's)."""
         self.latest_at: datetime | None = None
         self.known_queues: set[str] = set()
         """Queues seen since start: they stay on the board after midnight."""
@@ -118,6 +122,8 @@ class LiveState:
         self.ended: dict[str | None, CallFigures] = {}
         self.agent_figures: dict[str, AgentFigures] = {}
         self.counted: set[CallKey] = set()
+        self.surveys: dict[str | None, SurveyFigures] = {}
+        """Today's post-call survey counts per queue (None: direct calls)."""
 
     def _local_day(self, at: datetime) -> date:
         return at.astimezone(self.zone).date()
@@ -143,6 +149,10 @@ class LiveState:
         return changed
 
     def _apply(self, f: Fact) -> bool:
+        if isinstance(f, CallbacksWaiting):
+            changed = self.callbacks is None or self.callbacks.waiting != f.waiting
+            self.callbacks = f
+            return changed
         if self.latest_at is None or f.at > self.latest_at:
             self.latest_at = f.at
         if isinstance(f, CallStarted):
@@ -222,6 +232,9 @@ class LiveState:
             [call], self.ms, now)
         for agent, fig in agent_call_figures([call]).items():
             self.agent_figures[agent] = self.agent_figures.get(agent, AgentFigures()) + fig
+        if call.survey_offered:
+            before = self.surveys.get(call.queue, SurveyFigures())
+            self.surveys[call.queue] = before + call_survey(call)
 
     def _member(self, f: AgentStateChanged) -> None:
         self.members[(f.server, f.interface, f.queue or "")] = f
@@ -283,14 +296,24 @@ class LiveState:
                       "waiting": len(waits), "longest_wait_s": _longest(waits, now)},
             "agents": [self._agent(a, by_agent.get(a, []), alerts[a], mask)
                        for a in sorted(self._agent_names())],
+            "surveys": self._surveys(),
             "alerts": [_alert(a) for a in self.alerts],
             "service_alerts": [{"at": a.at.isoformat(), "problem": a.problem,
                                 "detail": a.detail} for a in self.service_alerts.values()],
+            "callbacks": [{"queue": q, "waiting": n, "oldest_since": at.isoformat(),
+                           "oldest_s": max(0.0, (now - at).total_seconds())}
+                          for q, n, at in (self.callbacks.waiting if self.callbacks else ())],
             "recording_alerts": [
                 {"at": a.at.isoformat(), "server": a.server, "linkedid": a.linkedid,
                  "file": a.file_name, "status": a.status, "attempts": a.attempts,
                  "detail": a.detail} for a in self.recording_alerts],
         }
+
+    def _surveys(self) -> dict[str, Any]:
+        """Today's survey figures per queue (every queue of the board) and in total."""
+        return {"queues": [{"name": q, **self.surveys.get(q, SurveyFigures()).as_dict()}
+                           for q in self.queue_names()],
+                "total": sum(self.surveys.values(), SurveyFigures()).as_dict()}
 
     def _figures(self, fig: CallFigures) -> dict[str, Any]:
         return {

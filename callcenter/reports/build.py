@@ -12,6 +12,8 @@ from callcenter.metrics import CENTRE, AgentFigures, CallFigures, MetricSettings
 from callcenter.reports import extras, rollup, sql
 from callcenter.reports.periods import Period, local_midnight
 from callcenter.settings import Settings
+from callcenter.store import kpi_reads
+from callcenter.store.kpi_reads import KpiQuery
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,10 @@ class AgentRow:
     notes: NoteFigures | None = None
     qa_reviews: int = 0
     qa_average: float | None = None
+    complaint_rate: float | None = None
+    """store.kpi_reads.complaint_rate of the agent (None: unknown, or no complaint tables)."""
+    response_time_s: float | None = None
+    """store.kpi_reads.response_time of the agent (from the call's start)."""
 
 
 @dataclass
@@ -60,6 +66,10 @@ class Report:
     notes: NoteFigures | None = None
     qa_available: bool = False
     total: CallFigures = field(default_factory=CallFigures)
+    complaint_rate: float | None = None
+    """store.kpi_reads.complaint_rate of the period and filter."""
+    response_time_s: float | None = None
+    """store.kpi_reads.response_time of the period and filter (from the call's start)."""
 
     @property
     def wrap_up_s(self) -> float | None:
@@ -141,6 +151,9 @@ async def build_report(pool: asyncpg.Pool, settings: Settings, period: Period,
                                          queue=flt.queue, agents=flt.agent_list)
         qa = await extras.qa_averages(conn, start=period.start, end=period.end,
                                       agents=flt.agent_list)
+        rates = await kpi_of(conn, kpi_reads.complaint_rate, settings, period, flt, now) \
+            if await extras.tables_exist(conn, "complaints", "complaint_events") else {}
+        response = await kpi_of(conn, kpi_reads.response_time, settings, period, flt, now)
     by_day = {d: parts.by_day.get(d, CallFigures()) for d in period.days}
     by_hour = {h: parts.by_hour.get(h, CallFigures()) for h in range(24)}
     total = sum(by_day.values(), CallFigures())
@@ -149,9 +162,23 @@ async def build_report(pool: asyncpg.Pool, settings: Settings, period: Period,
     for agent in sorted(agents.keys() | (qa or {}).keys()):
         fig = agents.get(agent, AgentFigures())
         reviews, average = (qa or {}).get(agent, (0, None))
-        rows.append(AgentRow(agent, fig, _notes(notes, agent, fig.answered), reviews, average))
+        rows.append(AgentRow(agent, fig, _notes(notes, agent, fig.answered), reviews, average,
+                             rates.get(agent), response.get(agent)))
     return Report(period, flt, ms, now, by_day, by_hour, rows,
-                  _notes(notes, CENTRE, total.answered), qa is not None, total)
+                  _notes(notes, CENTRE, total.answered), qa is not None, total,
+                  rates.get(CENTRE), response.get(CENTRE))
+
+
+async def kpi_of(conn: asyncpg.Connection, kpi: kpi_reads.Kpi, settings: Settings,
+                 period: Period, flt: ReportFilter, now: datetime) -> dict[str, float | None]:
+    """A KPI of store.kpi_reads over the whole period and filter: of the centre (key
+    ``CENTRE``) and per agent."""
+    q = KpiQuery(period.start, period.end, now, period.tz, "period", "centre",
+                 settings.kpi.department_of(), queue=flt.queue, agents=flt.agents)
+    out = {v.group: v.value for v in await kpi(conn, replace(q, by="agent")) if v.group}
+    centre = await kpi(conn, q)
+    out[CENTRE] = centre[0].value if centre else None
+    return out
 
 
 def _notes(counts: dict[str, tuple[int, int]] | None, key: str, answered: int

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -128,7 +128,8 @@ AGENT_COLUMNS: list[AgentCol] = [
     (Column("complaints", "complaints", "count"),
      lambda a: a.notes.complaints if a.notes else None),
     (Column("complaint rate %", "complaint_rate", "percent"),
-     lambda a: pct(a.notes.complaint_rate) if a.notes else None),
+     lambda a: pct(a.complaint_rate)),
+    (Column("response time", "response_time", "seconds"), lambda a: secs(a.response_time_s)),
 ]
 
 
@@ -164,8 +165,8 @@ def summary(report: Report, _: Gettext = english, *, timed: bool = False) -> Tab
         *[(Column(f"outbound {k}", "outbound", "count"), n) for k, n in sorted(t.outbound.items())],
         (Column("notes completeness %", "notes_completeness", "percent"),
          pct(notes.notes_completeness) if notes else None),
-        (Column("complaint rate %", "complaint_rate", "percent"),
-         pct(notes.complaint_rate) if notes else None),
+        (Column("complaint rate %", "complaint_rate", "percent"), pct(report.complaint_rate)),
+        (Column("response time", "response_time", "seconds"), secs(report.response_time_s)),
     ]
 
     def heading(c: Column) -> str:
@@ -200,11 +201,12 @@ def tables(report: Report, _: Gettext = english, *, timed: bool = False) -> list
     return [summary(report, _, timed=timed), by_day, by_hour, agents]
 
 
-def to_csv(report: Report, _: Gettext = english) -> str:
-    """Every table, each after a line with its title and followed by a blank line."""
+def to_csv(report: Report, _: Gettext = english, extra: Sequence[Table] = ()) -> str:
+    """Every table (then ``extra``), each after a line with its title and followed by a
+    blank line."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    for table in tables(report, _):
+    for table in [*tables(report, _), *extra]:
         writer.writerow([f"# {table.title}"])
         writer.writerow(table.headings)
         writer.writerows([["" if v is None else v for v in row] for row in table.rows])
@@ -212,11 +214,11 @@ def to_csv(report: Report, _: Gettext = english) -> str:
     return out.getvalue()
 
 
-def to_xlsx(report: Report, _: Gettext = english) -> bytes:
-    """An XLSX workbook with one sheet per table (bold header row, frozen first column,
-    durations as times)."""
-    return workbook([(t.title, [t.headings, *t.rows]) for t in tables(report, _, timed=True)],
-                    freeze="B2")
+def to_xlsx(report: Report, _: Gettext = english, extra: Sequence[Table] = ()) -> bytes:
+    """An XLSX workbook with one sheet per table, then ``extra`` (bold header row, frozen
+    first column, durations as times)."""
+    return workbook([(t.title, [t.headings, *t.rows])
+                     for t in [*tables(report, _, timed=True), *extra]], freeze="B2")
 
 
 def write(report: Report, fmt: str, path: str | Path, _: Gettext = english) -> None:

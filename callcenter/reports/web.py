@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import re
 from collections.abc import AsyncIterator
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,11 +23,16 @@ import structlog
 from aiohttp import web
 
 from callcenter.metrics import DEFINITIONS, MetricSettings
-from callcenter.reports import rollup
+from callcenter.reports import kpi, rollup
 from callcenter.reports.build import Report, ReportFilter, build_report
 from callcenter.reports.charts import report_charts
 from callcenter.reports.export import filter_text, left_out, tables, to_csv, to_xlsx
 from callcenter.reports.periods import KINDS, Period, PeriodError, parse_period
+from callcenter.store import kpi_reads
+from callcenter.store.callbacks import CallbackRepository
+from callcenter.survey.figures import DEFINITIONS as SURVEY_DEFINITIONS
+from callcenter.survey.report import SurveyReport, survey_report
+from callcenter.survey.tables import survey_tables
 from callcenter.web.auth import current_user, require_role
 from callcenter.web.keys import AUDIT, CATALOGUES, POOL, SETTINGS
 from callcenter.web.nav import add_nav
@@ -67,13 +73,21 @@ async def _report(request: web.Request) -> Report:
     return await build_report(request.app[POOL], request.app[SETTINGS], period, flt)
 
 
+async def _survey(request: web.Request, report: Report) -> SurveyReport:
+    period, flt = report.period, report.filter
+    return await survey_report(request.app[POOL], start=period.start, end=period.end,
+                               timezone=period.tz, queue=flt.queue, agents=flt.agent_list)
+
+
 @require_role(*ROLES)
 async def report_page(request: web.Request) -> web.StreamResponse:
     who = await current_user(request)
     _ = request.app[CATALOGUES].gettext(who.language)
     context: dict[str, Any] = {"kinds": KINDS, "query": request.query,
                                "definitions": {k: v[who.language] for k, v in
-                                               DEFINITIONS.items()},
+                                               DEFINITIONS.items()} | {
+                                   k: _(kpi_reads.definition(k))
+                                   for k in ("complaint_rate", "response_time")},
                                **await _choices(request)}
     try:
         report = await _report(request)
@@ -81,10 +95,15 @@ async def report_page(request: web.Request) -> web.StreamResponse:
         context["error"] = exc.text(_)
         return aiohttp_jinja2.render_template("reports/report.html", request, context,
                                               status=400)
+    context["callbacks"] = await CallbackRepository(request.app[POOL]).counts(
+        report.period.start, report.period.end, report.filter.queue)
     context.update(report=report, tables=tables(report, _), export_query=request.query_string,
                    filter_text=filter_text(report.filter, _),
                    left_out=left_out(report.total),
-                   charts=report_charts(report, {w: _(w) for w in CHART_WORDS}))
+                   charts=report_charts(report, {w: _(w) for w in CHART_WORDS}),
+                   survey=await _survey(request, report),
+                   survey_definitions={k: v[who.language] for k, v in
+                                       SURVEY_DEFINITIONS.items()})
     return aiohttp_jinja2.render_template("reports/report.html", request, context)
 
 
@@ -98,7 +117,9 @@ async def report_export(request: web.Request) -> web.StreamResponse:
     fmt = request.match_info["fmt"]
     who = await current_user(request)
     _ = request.app[CATALOGUES].gettext(who.language)
-    body = to_csv(report, _).encode("utf-8-sig") if fmt == "csv" else to_xlsx(report, _)
+    extra = survey_tables(await _survey(request, report), _)
+    body = (to_csv(report, _, extra).encode("utf-8-sig") if fmt == "csv"
+            else to_xlsx(report, _, extra))
     await request.app[AUDIT].record(who.username, "report_exported",
                                     f"report:{report.period.label}", remote=request.remote or "",
                                     details={"format": fmt, "filter": report.filter.label})
@@ -122,7 +143,18 @@ async def report_json(request: web.Request) -> web.StreamResponse:
                    "last": report.period.last.isoformat(), "timezone": report.period.tz},
         "filter": {"queue": report.filter.queue, "agents": list(report.filter.agents)},
         "tables": {t.name: {"columns": [c.label for c in t.columns], "rows": t.rows}
-                   for t in tables(report)}})
+                   for t in tables(report)},
+        "survey": survey_json(await _survey(request, report)),
+        "callbacks": asdict(await CallbackRepository(request.app[POOL]).counts(
+            report.period.start, report.period.end, report.filter.queue))})
+
+
+def survey_json(survey: SurveyReport) -> dict[str, Any]:
+    """The survey figures of a report as JSON (rates 0..1, null when unknown)."""
+    return {"total": survey.total.as_dict(),
+            "by_agent": {k: v.as_dict() for k, v in survey.by_agent.items()},
+            "by_queue": {k: v.as_dict() for k, v in survey.by_queue.items()},
+            "by_day": {k.isoformat(): v.as_dict() for k, v in survey.by_day.items()}}
 
 
 async def keep_rollup(app: web.Application) -> AsyncIterator[None]:
@@ -160,4 +192,5 @@ def setup(app: web.Application) -> None:
     r.add_get(r"/reports/export.{fmt:csv|xlsx}", report_export)
     r.add_get("/api/v1/reports", report_json)
     add_nav(app, "/reports", "Reports", ROLES)
+    kpi.setup(app)
     app.cleanup_ctx.append(keep_rollup)

@@ -6,7 +6,7 @@ outbound.py), AMI actions (actions.py), WAV recordings (wav.py) and the random
 call generator (scenario.py). ``ReplayServer`` (replay.py) serves a capture.
 """
 
-from callcenter.sim.model import AgentScript, SimConfig
+from callcenter.sim.model import AgentScript, SimConfig, SurveyReply
 from callcenter.sim.server import CallHandle, PBXSimulator
 
-__all__ = ["AgentScript", "CallHandle", "PBXSimulator", "SimConfig"]
+__all__ = ["AgentScript", "CallHandle", "PBXSimulator", "SimConfig", "SurveyReply"]

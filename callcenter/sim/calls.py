@@ -5,21 +5,25 @@ and AMI actions reach it as messages in its ``inbox``:
 ``("ring", [agents])``, ``("answered", leg)``, ``("ring_timeout", leg)``,
 ``("retry",)``, ``("queue_timeout",)``, ``("hangup", channel, cause|None)``, ``("abandon", channel, None)`` (patience),
 ``("redirect", channel, context, exten, priority)``, ``("talk_over", who)``,
-``("hold",)``, ``("unhold",)``, ``("blind_transfer"|"attended_transfer", channel, exten)``.
+``("hold",)``, ``("unhold",)``, ``("blind_transfer"|"attended_transfer", channel, exten)``,
+``("survey_key"|"survey_timeout"|"survey_hangup", channel)`` (:mod:`callcenter.sim.survey`).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 
+from callcenter.sim.agi import run_agi
 from callcenter.sim.clock import whole_seconds
-from callcenter.sim.model import Agent, AgentScript, Channel, Queue, Waiter
+from callcenter.sim.model import Agent, AgentScript, Channel, Queue, SurveyReply, Waiter
 from callcenter.sim.pbx import PBX
 from callcenter.sim.queues import QueueEngine
+from callcenter.sim.survey import run_survey, skip_survey
 from callcenter.sim.talk import QueueContext, Talk, two_fields
 
 log = structlog.get_logger(__name__)
@@ -48,7 +52,7 @@ class Call:
     """A customer call: see the module docstring for its messages."""
 
     def __init__(self, pbx: PBX, engine: QueueEngine, scripts: dict[str, AgentScript] | None = None,
-                 patience: float | None = None) -> None:
+                 patience: float | None = None, survey: SurveyReply | None = None) -> None:
         self.pbx, self.engine = pbx, engine
         self.inbox: asyncio.Queue[tuple[float, tuple[Any, ...]]] = asyncio.Queue()
         self.scripts = {k.removeprefix("PJSIP/"): v for k, v in (scripts or {}).items()}
@@ -59,6 +63,15 @@ class Call:
         self.gosub = ""
         self.legs: list[Leg] = []  # the agents' phones ringing for the customer now
         self.talk: Talk | None = None  # the conversation, once bridged
+        self.survey_reply = survey  # None: drawn from the PBX's SurveyConfig
+        self.stays = False  # Queue option c (a surveyed queue): the caller outlives the agent
+        self.queue_priority = ""
+        self.survey_pending: Callable[[], None] | None = None
+        """Set when the agent hung up first on a surveyed queue: releases the agent's
+        channel once the survey's Read started."""
+        self.press_1_after: float | None = None  # s after joining a queue the caller presses 1
+        self.callback_offer = False  # the daemon offered a callback (CALLBACK_OFFER=1)
+        self.cc_joined = ""  # CC_JOINED: ${EPOCH} before Queue()
 
     # -- messages ---------------------------------------------------------------
     def post(self, *msg: Any) -> None:
@@ -148,6 +161,9 @@ class Call:
         agent = pbx.agents.get(f"PJSIP/agent{exten}")
         if context == "from-trunk" and exten in pbx.config.agent_recording_dids:
             await self.queue_phase(pbx.config.dids[exten], "4", gosub="sub-record-agent")
+        elif context == "from-trunk" and exten in pbx.config.priority_dids:
+            pbx.mixmonitor(cust)
+            await self.priority_phase(pbx.config.priority_dids[exten])
         elif context == "from-trunk" and exten in pbx.config.dids:
             if priority == "1":
                 pbx.mixmonitor(cust)
@@ -227,23 +243,51 @@ class Call:
             self.outcome = "no_answer"
             return self.hangup_customer(16)
 
-    async def queue_phase(self, qname: str, priority: str, gosub: str = "") -> None:
+    async def priority_phase(self, qname: str) -> None:
+        """``Gosub(sub-queue-priority,s,1(<qname>))`` (the daemon's FastAGI answers
+        QUEUE_PRIO and CALLBACK_OFFER), then ``Queue()`` with that priority."""
+        pbx, cust = self.pbx, self.channel
+        pbx.newexten(cust, "6", "Gosub", f"sub-queue-priority,s,1({qname})")
+        home = cust.context, cust.exten
+        cust.context, cust.exten = "sub-queue-priority", "s"
+        self.cc_joined = str(int(pbx.clock.event_time()))
+        for n, (name, value) in enumerate((("QUEUE_PRIO", "0"), ("CALLBACK_OFFER", "0"),
+                                           ("CC_QUEUE", qname), ("CC_JOINED", self.cc_joined)), 1):
+            pbx.newexten(cust, str(n), "Set", f"{name}={value}")
+            pbx.set_var(cust, name, value)
+        answer = await run_agi(pbx, cust, "5", "priority", [qname, cust.linkedid])
+        prio = answer.get("QUEUE_PRIO", "0")
+        self.callback_offer = answer.get("CALLBACK_OFFER") == "1"
+        pbx.newexten(cust, "6", "ExecIf", '$["${AGISTATUS}" != "SUCCESS" | "${QUEUE_PRIO}" = ""]'
+                     "?Set(QUEUE_PRIO=0)")
+        pbx.newexten(cust, "7", "Return", "")
+        cust.context, cust.exten = home
+        await self.queue_phase(qname, "7", prio=int(prio) if prio.isdigit() else 0)
+
+    async def queue_phase(self, qname: str, priority: str, gosub: str = "", *,
+                          prio: int = 0, position: int | None = None) -> None:
         """``Queue(<qname>,t,,,60[,,gosub])``: wait, ring, connect, abandon or time out.
 
-        With ``gosub`` the answering agent's channel runs it: MixMonitor there.
+        With ``gosub`` the answering agent's channel runs it: MixMonitor there. ``prio``
+        is QUEUE_PRIO, ``position`` Queue()'s position argument.
         """
         pbx, cust, engine = self.pbx, self.channel, self.engine
         q = pbx.queues[qname]
-        self.gosub = gosub
-        appdata = f"{qname},t,,,{int(q.config.max_wait)}" + (f",,{gosub}" if gosub else "")
+        self.gosub, self.queue_priority = gosub, priority
+        self.stays = qname in pbx.config.survey.queues
+        options = "ct" if self.stays else "t"
+        appdata = f"{qname},{options},,,{int(q.config.max_wait)}" + (f",,{gosub}" if gosub else "")
         pbx.newexten(cust, priority, "Queue", appdata)
         pbx.set_var(cust, "ANSWEREDTIME", "")
         pbx.set_var(cust, "DIALEDTIME", "")
-        waiter = engine.join(q, self)
+        waiter = engine.join(q, self, prio, position)
         pbx.emit(pbx.ev.chan("MusicOnHoldStart", cust, {"Class": "default"}))
         legs: list[Leg] = []
         self.legs = legs
         qt = self.after(q.config.max_wait, "queue_timeout")
+        if self.press_1_after is not None and q.config.callback_context:
+            self.after(self.press_1_after, "press", "1")
+            self.press_1_after = None
         engine.kick(q)
         while True:
             msg = await self.next()
@@ -288,8 +332,44 @@ class Call:
                 engine.leave(q, waiter)
                 self.drain()
                 return await self.route(*msg[2:])
+            elif kind == "press" and waiter in q.waiting:
+                qt.cancel()
+                self.cancel_legs(legs)
+                pbx.emit(pbx.ev.chan("MusicOnHoldStop", cust))
+                position = engine.position(q, waiter)
+                engine.leave(q, waiter)  # EXITWITHKEY: no QueueCallerAbandon
+                pbx.set_var(cust, "QUEUEPOSITION", str(position))
+                self.drain()
+                return await self.exit_with_key(q, position)
             else:
                 self.ignore(msg)
+
+    async def exit_with_key(self, q: Queue, position: int) -> None:
+        """The caller pressed 1: ``[<context>] 1`` → ``Gosub(sub-callback,s,1(<queue>))``:
+        the daemon records the request and the caller hangs up, or the caller goes back
+        into the queue at ``position``."""
+        pbx, cust, name = self.pbx, self.channel, q.config.name
+        cust.context, cust.exten = q.config.callback_context, "1"
+        pbx.newexten(cust, "1", "Gosub", f"sub-callback,s,1({name})")
+        cust.context, cust.exten = "sub-callback", "s"
+        pbx.newexten(cust, "1", "Set", "CALLBACK_ACCEPTED=0")
+        pbx.set_var(cust, "CALLBACK_ACCEPTED", "0")
+        pbx.newexten(cust, "2", "GotoIf", '$["${CALLBACK_OFFER}" != "1"]?back')
+        answer: dict[str, str] = {}
+        if self.callback_offer:
+            answer = await run_agi(pbx, cust, "3", "callback",
+                                   [name, cust.linkedid, str(position), self.cc_joined,
+                                    str(int(pbx.clock.event_time()))])
+            pbx.newexten(cust, "4", "GotoIf", '$["${AGISTATUS}" != "SUCCESS" | '
+                         '"${CALLBACK_ACCEPTED}" != "1"]?back')
+        if answer.get("AGISTATUS") == "SUCCESS" and answer.get("CALLBACK_ACCEPTED") == "1":
+            pbx.newexten(cust, "5", "Set", f"CALLBACK_REQUESTED={answer.get('CALLBACK_ID')}")
+            pbx.set_var(cust, "CALLBACK_REQUESTED", answer.get("CALLBACK_ID", ""))
+            pbx.newexten(cust, "6", "Playback", "callcenter/callback-confirmed")
+            pbx.newexten(cust, "7", "Hangup", "")
+            self.outcome = "callback_requested"
+            return self.hangup_customer(16)
+        await self.queue_phase(name, "8", position=position)
 
     def cancel_legs(self, legs: list[Leg], cause: int = 0) -> None:
         """DialEnd CANCEL and Hangup ``cause`` (26: answered elsewhere) on ringing legs."""
@@ -321,8 +401,11 @@ class Call:
             for leg in legs:
                 self.drop_leg(leg, 0)
                 self.engine.kick_agent(leg.agent)
-            cust.priority = str(int(cust.priority) + 2)
             self.outcome = "timeout"
+            if self.stays:
+                skip_survey(self, self.queue_priority)
+            else:
+                cust.priority = str(int(cust.priority) + 2)
             self.hangup_customer(16)
         else:
             pbx.request_hangup(cust)
@@ -364,6 +447,9 @@ class Call:
         pbx.emit(pbx.ev.two("AgentConnect", cust, leg.channel, extra, "agent,all"))
         self.outcome = "answered"
         await Talk(self, cust, leg.channel, leg.agent, leg.script, qctx).run()
+        if self.survey_pending is not None:
+            release, self.survey_pending = self.survey_pending, None
+            await run_survey(self, self.queue_priority, release)
 
 
     def record_agent(self, ch: Channel) -> None:

@@ -6,6 +6,7 @@ Times are simulated Unix epoch seconds (see :class:`callcenter.sim.clock.SimCloc
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +39,43 @@ class AgentScript:
     hold: tuple[float, float] | None = None
     blind_transfer_to: str | None = None
     attended_transfer_to: str | None = None
+
+
+@dataclass
+class SurveyReply:
+    """How one caller meets the post-call survey: presses ``digit`` ``after_s`` seconds
+    into the Read (None: presses nothing, Read times out), or hangs up ``hang_up_s``
+    seconds into it (no answer, no UserEvent)."""
+
+    digit: str | None = None
+    after_s: float = 2.4
+    hang_up_s: float | None = None
+
+
+@dataclass
+class SurveyConfig:
+    """The post-call survey (dialplan ``cc-survey``): the surveyed ``queues`` (none by
+    default, as on the PBX of the real3 captures; the shipped dialplan surveys
+    ``support``: ``callcenter sim --survey-queues``), and how
+    callers answer when no :class:`SurveyReply` is given: a key 1-5 with probability
+    ``answer_p``, a hang-up during the prompt with ``hang_up_p``, else nothing.
+    ``prompt_s``: the prompt's length; ``wait_s``: Read's timeout after it."""
+
+    queues: frozenset[str] = frozenset()
+    answer_p: float = 0.6
+    hang_up_p: float = 0.15
+    prompt_s: float = 6.0
+    wait_s: float = 5.0
+    language: str = "zh"
+
+    def reply(self, rng: random.Random) -> SurveyReply:
+        """A random caller's reply (seeded by the PBX's generator)."""
+        roll, wait = rng.random(), self.prompt_s + self.wait_s
+        if roll < self.answer_p:
+            return SurveyReply(str(rng.randint(1, 5)), rng.uniform(1.0, wait - 0.5))
+        if roll < self.answer_p + self.hang_up_p:
+            return SurveyReply(hang_up_s=rng.uniform(0.5, wait - 0.5))
+        return SurveyReply()
 
 
 @dataclass
@@ -85,6 +123,8 @@ class QueueConfig:
     autopause: bool = False
     max_wait: float = 60.0
     dynamic: bool = False  # members logged in with QueueAdd (may log out), not queues.conf
+    wrapup: float = 0.0  # wrapuptime: s after a call before app_queue offers the member again
+    callback_context: str = ""  # queues.conf context: a caller pressing 1 leaves for it
 
 
 @dataclass
@@ -99,6 +139,9 @@ class SimConfig:
     agent_recording_dids: frozenset[str] = frozenset({"802"})
     supervisors: list[SupervisorConfig] = field(default_factory=lambda: [
         SupervisorConfig("supervisor2001", "Sam Supervisor")])
+    survey: SurveyConfig = field(default_factory=SurveyConfig)
+    priority_dids: dict[str, str] = field(default_factory=lambda: {"810": "support"})
+    """DIDs that ask the daemon's FastAGI for the caller's queue priority first."""
 
     @classmethod
     def default(cls, n_agents: int = 3) -> SimConfig:
@@ -187,6 +230,7 @@ class Agent:
     config: AgentConfig
     status: int = 1  # 1 not in use, 2 in use, 6 ringing (app_queue member Status)
     script: AgentScript | None = None
+    wrapup_until: float = 0.0  # app_queue offers no queue call before this
 
     @property
     def interface(self) -> str:
@@ -203,6 +247,7 @@ class Waiter:
     joined: float
     original_position: int
     idle: bool = True  # not ringing anybody and not in retry
+    priority: int = 0  # QUEUE_PRIO: a higher one waits ahead
 
 
 @dataclass

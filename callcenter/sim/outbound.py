@@ -24,21 +24,31 @@ class OutboundScript:
     hangup_by: str = "agent"
 
 
+CALLBACK_CONTEXT = "callback-dial"
+"""The shipped dialplan's context of the daemon's callbacks: Exten is the customer's number."""
+
+
 class OutboundCall(Call):
-    """``from-agents`` / ``from-internal``: MixMonitor on the agent channel, Dial the trunk."""
+    """``from-agents`` / ``from-internal`` / ``callback-dial``: MixMonitor on the agent
+    channel, Dial the trunk; an Originate rings the agent first (its ChannelId, when given,
+    is the call's Uniqueid and Linkedid); the far end answers as ``pbx.far_ends`` says."""
 
     def __init__(self, pbx: PBX, engine: QueueEngine, agent: Agent, number: str,
                  script: OutboundScript | None = None, originate: Frame | None = None,
                  **kw: Any) -> None:
         super().__init__(pbx, engine, **kw)
-        self.agent, self.number = agent, number.removeprefix("9")
-        self.script = script or OutboundScript()
+        o = originate or {}
+        context = str(o.get("Context") or "from-internal") if originate else "from-agents"
+        prefixed = context != CALLBACK_CONTEXT  # the shipped contexts dial 9 + number
+        self.agent = agent
+        self.number = number.removeprefix("9") if prefixed else number
+        dialled = f"9{self.number}" if prefixed else number
+        self.script = script or pbx.far_ends.get(self.number) or OutboundScript()
         self.originate = originate
         cfg = agent.config
         state = 0 if originate else 4
-        context = "from-internal" if originate else "from-agents"
-        self.channel = pbx.new_channel(cfg.endpoint, cfg.number, cfg.name, context,
-                                       f"9{self.number}", state)
+        self.channel = pbx.new_channel(cfg.endpoint, cfg.number, cfg.name, context, dialled,
+                                       state, uniqueid=str(o.get("ChannelId") or "") or None)
         self.channel.owner = self
         self.channel.dnid = self.channel.exten
         agent.status = 2
@@ -53,8 +63,11 @@ class OutboundCall(Call):
         pbx, ch = self.pbx, self.channel
         pbx.set_state(ch, 5)
         answer = self.script_for(self.agent).answer_after
-        await pbx.clock.sleep(answer if answer is not None else 30.0)
         o = self.originate or {}
+        timeout = int(str(o.get("Timeout") or "30000")) / 1000
+        if answer is not None and answer > timeout:
+            answer = None
+        await pbx.clock.sleep(answer if answer is not None else timeout)
         ok = answer is not None and ch.alive
         pbx.emit(pbx.ev.event("OriginateResponse", "call,all", {
             "ActionID": str(o.get("ActionID", "")), "Response": "Success" if ok else "Failure",

@@ -74,6 +74,10 @@ class PBX:
         self.recording_files: list[Path] = []
         self.default_script = AgentScript()
         self.tasks: set[asyncio.Task[Any]] = set()
+        self.agi_address: tuple[str, int] | None = None
+        """The FastAGI server the dialplan's AGI() steps connect to (the daemon's)."""
+        self.far_ends: dict[str, Any] = {}
+        """Outside number → how it answers a call the PBX places (an OutboundScript)."""
         self.started = clock.event_time()  # the process start (FullyBooted Uptime)
         self._seq = 0
         self._local_seq = 0

@@ -15,12 +15,18 @@ class QueueEngine:
     def __init__(self, pbx: PBX) -> None:
         self.pbx = pbx
 
-    def join(self, queue: Queue, call: Any) -> Waiter:
-        """Put ``call`` (its channel and inbox) at the end of ``queue``; emit QueueCallerJoin."""
+    def join(self, queue: Queue, call: Any, priority: int = 0,
+             position: int | None = None) -> Waiter:
+        """Put ``call`` (its channel and inbox) in ``queue`` behind the callers of its
+        ``priority`` or higher (QUEUE_PRIO), or at ``position`` (Queue()'s argument) when
+        that is earlier; emit QueueCallerJoin."""
         ch = call.channel
-        waiter = Waiter(call, ch, self.pbx.clock.event_time(), len(queue.waiting) + 1)
-        queue.waiting.append(waiter)
-        extra = {"Queue": queue.config.name, "Position": str(len(queue.waiting)),
+        at = sum(1 for w in queue.waiting if w.priority >= priority)
+        if position is not None:
+            at = min(at, max(0, position - 1))
+        waiter = Waiter(call, ch, self.pbx.clock.event_time(), at + 1, priority=priority)
+        queue.waiting.insert(at, waiter)
+        extra = {"Queue": queue.config.name, "Position": str(at + 1),
                  "Count": str(len(queue.waiting))}
         self.pbx.emit(self.pbx.ev.chan("QueueCallerJoin", ch, extra, "agent,all"))
         return waiter
@@ -48,7 +54,8 @@ class QueueEngine:
             pos = (start + i) % len(names)
             iface = names[pos]
             agent = self.pbx.agents.get(iface)
-            if agent is not None and agent.status == 1 and not queue.members[iface].paused:
+            if (agent is not None and agent.status == 1 and not queue.members[iface].paused
+                    and agent.wrapup_until <= self.pbx.clock.event_time()):
                 yield pos, agent
 
     def kick(self, queue: Queue) -> None:
@@ -78,6 +85,14 @@ class QueueEngine:
             agent.status = 6  # reserved; the ring emits QueueMemberStatus
         waiter.idle = False
         waiter.call.post("ring", agents)
+
+    def wrap_up(self, agent: Agent) -> None:
+        """After a call: app_queue offers ``agent`` nothing for its queues' wrapuptime."""
+        wrapup = max((q.config.wrapup for q in self.pbx.queues.values()
+                      if agent.interface in q.members), default=0.0)
+        if wrapup > 0:
+            agent.wrapup_until = self.pbx.clock.event_time() + wrapup
+            self.pbx.clock.call_later(wrapup, self.kick_agent, agent)
 
     def kick_agent(self, agent: Agent) -> None:
         """Re-run the distribution of every queue ``agent`` belongs to."""

@@ -43,5 +43,8 @@ batch_delay_s = 0.01
 host = "127.0.0.1"
 port = {web_port}
 secure_cookies = false
+
+[callbacks]
+agi_port = 0
 """ + servers + extra, encoding="utf-8")
     return path

@@ -20,7 +20,7 @@ from callcenter.sim.calls import InboundCall
 from callcenter.sim.cel import CelRecord, CelTap
 from callcenter.sim.celdb import CelWriter
 from callcenter.sim.clock import SimClock
-from callcenter.sim.model import AgentScript, SimConfig
+from callcenter.sim.model import AgentScript, SimConfig, SurveyReply
 from callcenter.sim.outbound import OutboundCall, OutboundScript
 from callcenter.sim.pbx import PBX
 from callcenter.sim.queues import QueueEngine
@@ -216,7 +216,9 @@ class PBXSimulator:
     the CEL rows into ``cel_table`` of that PostgreSQL database (cel_pgsql).
     ``restart_delay_s``: simulated seconds a ``core restart`` keeps the PBX down.
     ``answers_getconfig``: answer ``GetConfig queues.conf`` with the simulated queues (a
-    daemon then leaves rings its queues' member timeout ends to app_queue).
+    daemon then leaves rings its queues' member timeout ends to app_queue). ``agi``: the
+    FastAGI server the dialplan asks (DID 810, callbacks): the daemon's, as
+    extensions.conf's CALLCENTER_AGI.
     """
 
     def __init__(
@@ -242,6 +244,7 @@ class PBXSimulator:
         restart_delay_s: float = 2.0,
         answers_getconfig: bool = False,
         clock: SimClock | None = None,
+        agi: tuple[str, int] | None = ("127.0.0.1", 4573),
     ) -> None:
         self.host, self.port = host, port
         self.username, self.secret = username, secret
@@ -261,6 +264,7 @@ class PBXSimulator:
         self.boots = 0
         self.cel_ami = cel_ami
         self.answers_getconfig = answers_getconfig
+        self.agi = agi
         self.cel_writer = CelWriter(cel_dsn, cel_table) if cel_dsn else None
         self.cel_records: list[CelRecord] = []
         self.actions: list[Frame] = []
@@ -284,6 +288,7 @@ class PBXSimulator:
             self.pbx.recording_files = old.recording_files
             for iface, agent in old.agents.items():
                 self.pbx.agents[iface].script = agent.script
+        self.pbx.agi_address = self.agi
         self.engine = QueueEngine(self.pbx)
         self.action_handler = Actions(self.pbx, self.engine,
                                       answers_getconfig=self.answers_getconfig)
@@ -441,16 +446,23 @@ class PBXSimulator:
     async def inbound_call(self, caller: str, did: str = "800", *,
                            agents: dict[str, AgentScript] | None = None,
                            patience: float | None = None,
-                           caller_name: str | None = None) -> CallHandle:
-        """A customer calls ``did`` (800/801 queues, 1001.. direct); agents follow ``agents``.
+                           caller_name: str | None = None,
+                           survey: SurveyReply | None = None,
+                           press_1_after: float | None = None) -> CallHandle:
+        """A customer calls ``did`` (800/801 queues, 810 with the daemon's priority and
+        callback offer, 1001.. direct); agents follow ``agents``.
 
         ``patience``: the caller hangs up after that many simulated seconds unless
-        an agent answered. Returns at once (the call runs in the background).
+        an agent answered; ``survey``: how the caller meets the post-call survey of a
+        surveyed queue (default: drawn from ``config.survey``); ``press_1_after``: the
+        caller presses 1 (a callback) after that many seconds in a queue that offers it.
+        Returns at once (the call runs in the background).
         """
         self._check_up()
         self._sync()
         call = InboundCall(self.pbx, self.engine, caller, did, caller_name,
-                           scripts=agents, patience=patience)
+                           scripts=agents, patience=patience, survey=survey)
+        call.press_1_after = press_1_after
         return CallHandle(call.linkedid, call.channel.name, self.pbx.spawn(call.run()))
 
     async def outbound_call(self, agent: str, number: str, *, outcome: str = "answer",
@@ -464,6 +476,10 @@ class PBXSimulator:
         call = OutboundCall(self.pbx, self.engine, a, number,
                             OutboundScript(outcome, ring, talk, hangup_by))
         return CallHandle(call.linkedid, call.channel.name, self.pbx.spawn(call.run()))
+
+    def use_agi(self, host: str, port: int) -> None:
+        """The dialplan's AGI() steps ask ``host:port`` from now on (and after a restart)."""
+        self.agi = self.pbx.agi_address = (host, port)
 
     def supervisor_hangup(self, endpoint: str) -> bool:
         """The supervisor hangs up the phone on which they monitor a call; False if none."""

@@ -102,6 +102,7 @@ class Talk:
     def _release_agent(self, cause: int = 16) -> None:
         self.pbx.hangup(self.agent_ch, cause)
         self.pbx.set_agent_status(self.agent, 1)
+        self.call.engine.wrap_up(self.agent)
         self.call.engine.kick_agent(self.agent)
 
     def end(self, who: str, shutdown: bool = False) -> None:
@@ -124,6 +125,15 @@ class Talk:
         now = pbx.clock.event_time()
         pbx.set_var(self.customer, "ANSWEREDTIME", str(whole_seconds(now - self.started)))
         pbx.set_var(self.customer, "DIALEDTIME", str(whole_seconds(now - self.customer.created)))
+        if self.call.stays and self.qctx is not None and not shutdown:
+            # Queue option c: the caller goes on in the dialplan (the survey), but no step
+            # runs on a channel that hung up (sim.survey)
+            if who == "agent":
+                pbx.bridge_destroy(br)
+                pbx.set_var(self.customer, "QUEUESTATUS", "CONTINUE")
+                self.call.survey_pending = self._release_agent
+                return
+            pbx.set_var(self.customer, "QUEUESTATUS", "CONTINUE")
         pbx.request_hangup(other, soft=True, cause=16)
         pbx.bridge_destroy(br)
         pbx.hangup(self.customer, 0 if shutdown else self.call.hangup_cause or 16)

@@ -119,3 +119,10 @@ class AgentRepository:
             "SELECT * FROM agent_state_history WHERE interface = $1"
             " AND ($2::timestamptz IS NULL OR at >= $2) ORDER BY at, queue", interface, since)
         return [dict(r) for r in rows]
+
+    async def display_name(self, interface: str) -> str | None:
+        """The name Asterisk last gave the agent behind ``interface`` (its MemberName), or
+        None when it never named one."""
+        return await self.pool.fetchval(
+            "SELECT name FROM agents WHERE interface = $1 AND name IS NOT NULL AND name <> ''"
+            " ORDER BY updated_at DESC LIMIT 1", interface)

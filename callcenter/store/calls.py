@@ -15,10 +15,12 @@ from callcenter.store.arrays import CALL_KEYS_IN, columns
 _CALL_COLS = ["server", "linkedid", "direction", "caller", "caller_name", "callee", "queue",
               "queues", "agent", "started_at", "queue_joined_at", "answered_at", "ended_at",
               "wait_s", "talk_s", "hold_s", "hangup_by", "hangup_cause", "disposition",
-              "incomplete_reason", "recordings", "talk_ended_at", "unknown"]
+              "incomplete_reason", "recordings", "talk_ended_at", "unknown",
+              "survey_offered", "survey_score"]
 _CALL_TYPES = ["text", "text", "text", "text", "text", "text", "text", "text", "text",
                "timestamptz", "timestamptz", "timestamptz", "timestamptz", "float8", "float8",
-               "float8", "text", "int", "text", "text", "text", "timestamptz", "text"]
+               "float8", "text", "int", "text", "text", "text", "timestamptz", "text", "boolean",
+               "int"]
 _ARRAY_COLS = {"queues", "recordings", "unknown"}  # passed as JSON text: unnest cannot take ragged arrays
 
 
@@ -44,7 +46,8 @@ upserted AS (
         hangup_by = EXCLUDED.hangup_by, hangup_cause = EXCLUDED.hangup_cause,
         disposition = EXCLUDED.disposition, incomplete_reason = EXCLUDED.incomplete_reason,
         recordings = EXCLUDED.recordings, talk_ended_at = EXCLUDED.talk_ended_at,
-        unknown = EXCLUDED.unknown),
+        unknown = EXCLUDED.unknown, survey_offered = EXCLUDED.survey_offered,
+        survey_score = EXCLUDED.survey_score),
 dropped_attempts AS (
     DELETE FROM ring_attempts WHERE (server, linkedid) IN (SELECT server, linkedid FROM incoming)),
 dropped_transfers AS (
@@ -78,7 +81,8 @@ def _call_row(c: CallRecord) -> tuple[Any, ...]:
             orjson.dumps(list(c.queues)).decode(), c.agent, c.started_at, c.queue_joined_at,
             c.answered_at, c.ended_at, c.wait_s, c.talk_s, c.hold_s, c.hangup_by, c.hangup_cause,
             c.disposition, c.incomplete_reason, orjson.dumps(list(c.recordings)).decode(),
-            c.talk_ended_at, orjson.dumps(list(c.unknown)).decode())
+            c.talk_ended_at, orjson.dumps(list(c.unknown)).decode(), c.survey_offered,
+            c.survey_score)
 
 
 def _children(calls: Sequence[CallRecord]) -> tuple[list[tuple[Any, ...]], ...]:
@@ -105,7 +109,8 @@ def _record(row: asyncpg.Record) -> CallRecord:
         hangup_by=row["hangup_by"],
         hangup_cause=row["hangup_cause"], disposition=row["disposition"],
         incomplete_reason=row["incomplete_reason"], recordings=list(row["recordings"]),
-        queues=list(row["queues"]), unknown=list(row["unknown"]))
+        queues=list(row["queues"]), unknown=list(row["unknown"]),
+        survey_offered=row["survey_offered"], survey_score=row["survey_score"])
 
 
 class CallRepository:

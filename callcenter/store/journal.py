@@ -48,6 +48,7 @@ KEPT_VARIABLES = frozenset({
     "BLINDTRANSFER", "ATTENDEDTRANSFER", "TRANSFERERNAME", "FORWARD_CONTEXT",
     "QUEUENAME", "MEMBERINTERFACE", "MEMBERNAME", "QUEUEPOSITION", "ABANDONED",
     "ANSWEREDTIME", "DIALEDTIME", "HANGUPCAUSE", "CUSTOMER_ID", "DIALEDPEERNUMBER",
+    "CALLBACK_REQUESTED",
 })
 
 NOISE_APPLICATIONS = frozenset({
@@ -241,13 +242,14 @@ class JournalRepository:
             server, list(linkedids))
         return None if value is None else int(value)
 
-    async def pbx_started_after(self, server: str, after: datetime) -> datetime | None:
-        """When the PBX process started, by the first ``FullyBooted`` received at/after
-        ``after`` (its event time less its ``Uptime``); None without one."""
+    async def pbx_started_between(self, server: str, after: datetime, until: datetime
+                                  ) -> datetime | None:
+        """When the PBX process started, by the first ``FullyBooted`` received in
+        ``after``..``until`` (its event time less its ``Uptime``); None without one."""
         row = await self.pool.fetchrow(
             "SELECT event_time, frame->>'Uptime' AS uptime FROM journal WHERE server = $1"
-            " AND event = 'FullyBooted' AND received_at >= $2 ORDER BY seq LIMIT 1",
-            server, after)
+            " AND event = 'FullyBooted' AND received_at >= $2 AND received_at <= $3"
+            " ORDER BY seq LIMIT 1", server, after, until)
         if row is None or not str(row["uptime"] or "").isdigit():
             return None
         started: datetime = row["event_time"] - timedelta(seconds=int(row["uptime"]))

@@ -47,6 +47,12 @@ class LeaseRepository:
             " ORDER BY instance", ttl_s)
         return [r["instance"] for r in rows]
 
+    async def holdings(self) -> dict[str, int]:
+        """Instance → how many unexpired leases it holds."""
+        rows = await self.pool.fetch(
+            "SELECT owner, count(*) AS n FROM ha_leases WHERE expires_at > now() GROUP BY owner")
+        return {r["owner"]: int(r["n"]) for r in rows}
+
     async def acquire(self, server: str, instance: str, ttl_s: float) -> int | None:
         """Take ``server`` when nobody holds it (or its lease expired): its new epoch, or
         None when another instance holds it."""

@@ -1,18 +1,17 @@
-"""Call notes (the record sheets), complaints, follow-ups and the calls placed for them."""
+"""Call notes (the record sheets); a note may plan a follow-up (see
+:mod:`callcenter.store.followups` for the rest of them) and register its complaint
+(through :mod:`callcenter.store.complaints`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
 
-LINK_BEFORE = timedelta(minutes=1)
-LINK_AFTER = timedelta(minutes=15)
-"""A follow-up's call is the agent's first outbound call to its number that started
-within this window around the click (PBX and database clocks may differ a little)."""
+from callcenter.store.complaints import ComplaintRepository, Registration
 
 
 @dataclass
@@ -32,43 +31,6 @@ class CallNote:
     updated_at: datetime | None = None
 
 
-@dataclass
-class Complaint:
-    """A complaint opened by a complaint note, answered by ``due_at`` (UTC)."""
-
-    id: int
-    note: CallNote
-    opened_at: datetime
-    due_at: datetime
-    status: str
-    response: str = ""
-    answered_by: str | None = None
-    answered_at: datetime | None = None
-    customer_name: str | None = None
-
-    def overdue(self, now: datetime) -> bool:
-        """Still open after its deadline."""
-        return self.status == "open" and now > self.due_at
-
-
-@dataclass
-class FollowUp:
-    """A planned callback (回访) of ``number`` by ``agent``; calls: the clicks to call it."""
-
-    id: int
-    agent: str
-    number: str
-    due_on: date
-    purpose: str = ""
-    status: str = "open"
-    customer_id: int | None = None
-    customer_name: str | None = None
-    note_id: int | None = None
-    created_at: datetime | None = None
-    done_at: datetime | None = None
-    calls: list[dict[str, Any]] | None = None
-
-
 _NOTE_COLS = ("id", "server", "linkedid", "agent", "category", "content", "result",
               "follow_up_on", "customer_id", "created_at", "updated_at")
 
@@ -84,47 +46,10 @@ ON CONFLICT (server, linkedid, agent) DO UPDATE SET category = EXCLUDED.category
     customer_id = EXCLUDED.customer_id, updated_at = now()
 RETURNING *"""
 
-_COMPLAINTS = """SELECT k.*, n.id AS n_id, n.server AS n_server, n.linkedid AS n_linkedid,
-    n.agent AS n_agent, n.category AS n_category, n.content AS n_content, n.result AS n_result,
-    n.follow_up_on AS n_follow_up_on, n.customer_id AS n_customer_id,
-    n.created_at AS n_created_at, n.updated_at AS n_updated_at, c.name AS customer_name
-FROM complaints k JOIN call_notes n ON n.id = k.note_id
-LEFT JOIN customers c ON c.id = n.customer_id"""
-
-_FOLLOW_UPS = """SELECT f.*, c.name AS customer_name, coalesce((SELECT json_agg(json_build_object(
-    'server', fc.server, 'requested_at', fc.requested_at, 'ok', fc.ok, 'message', fc.message,
-    'linkedid', fc.linkedid) ORDER BY fc.requested_at) FROM follow_up_calls fc
-    WHERE fc.follow_up_id = f.id), '[]') AS calls
-FROM follow_ups f LEFT JOIN customers c ON c.id = f.customer_id"""
-
-_LINK = """UPDATE follow_up_calls fc SET linkedid = (
-    SELECT c.linkedid FROM calls c
-    WHERE c.server = fc.server AND c.direction = 'outbound' AND c.agent = fc.agent
-      AND c.callee IN (fc.number, fc.dialled)
-      AND c.started_at BETWEEN fc.requested_at - $1::interval AND fc.requested_at + $2::interval
-      AND NOT EXISTS (SELECT 1 FROM follow_up_calls o
-                      WHERE o.server = c.server AND o.linkedid = c.linkedid)
-    ORDER BY c.started_at LIMIT 1)
-WHERE fc.linkedid IS NULL AND fc.ok AND fc.agent = $3"""
-
 _HANDLED = """(c.agent = $1 OR EXISTS (SELECT 1 FROM ring_attempts r WHERE r.server = c.server
     AND r.linkedid = c.linkedid AND r.agent = $1 AND r.outcome = 'answered')
     OR EXISTS (SELECT 1 FROM transfers t WHERE t.server = c.server AND t.linkedid = c.linkedid
     AND t.to_agent = $1))"""
-
-
-def _complaint(row: asyncpg.Record) -> Complaint:
-    return Complaint(row["id"], _note(row, "n_"), row["opened_at"], row["due_at"], row["status"],
-                     row["response"], row["answered_by"], row["answered_at"],
-                     row["customer_name"])
-
-
-def _follow_up(row: asyncpg.Record) -> FollowUp:
-    return FollowUp(row["id"], row["agent"], row["number"], row["due_on"], row["purpose"],
-                    row["status"], row["customer_id"], row["customer_name"], row["note_id"],
-                    row["created_at"], row["done_at"],
-                    [{**c, "requested_at": datetime.fromisoformat(c["requested_at"])}
-                     for c in row["calls"]])
 
 
 class NoteRepository:
@@ -136,21 +61,21 @@ class NoteRepository:
     # -- notes ---------------------------------------------------------------------------
     async def save_note(self, server: str, linkedid: str, agent: str, *, category: str,
                         content: str, result: str, follow_up_on: date | None,
-                        customer_id: int | None, complaint_due_at: datetime | None = None,
-                        follow_up_number: str | None = None) -> CallNote:
+                        customer_id: int | None, complaint: Registration | None = None,
+                        actor: str = "", follow_up_number: str | None = None) -> CallNote:
         """Create or replace ``agent``'s note on the call, in one transaction.
 
-        ``complaint_due_at`` opens the note's complaint (once: a later edit keeps
-        the first deadline). A ``follow_up_on`` date with a ``follow_up_number``
+        ``complaint`` registers the note's complaint (by ``actor``; once: a later
+        edit keeps the first one). A ``follow_up_on`` date with a ``follow_up_number``
         plans (or moves) the note's follow-up; no date cancels an open one.
         """
         async with self.pool.acquire() as conn, conn.transaction():
             row = await conn.fetchrow(_UPSERT_NOTE, server, linkedid, agent, category, content,
                                       result, follow_up_on, customer_id)
             note = _note(row)
-            if complaint_due_at is not None:
-                await conn.execute("INSERT INTO complaints (note_id, due_at) VALUES ($1, $2)"
-                                   " ON CONFLICT (note_id) DO NOTHING", note.id, complaint_due_at)
+            if complaint is not None:
+                await ComplaintRepository(self.pool).register(
+                    replace(complaint, note_id=note.id), actor, conn=conn)
             if follow_up_on is not None and follow_up_number:
                 await conn.execute(
                     "INSERT INTO follow_ups (agent, number, customer_id, note_id, due_on,"
@@ -203,73 +128,6 @@ class NoteRepository:
             " AND n.linkedid = c.linkedid AND n.agent = $1)"
             " ORDER BY c.ended_at LIMIT $4", agent, since, ended_before, limit)
         return [dict(r) for r in rows]
-
-    # -- complaints ----------------------------------------------------------------------
-    async def complaints(self, status: str | None = None, limit: int = 200) -> list[Complaint]:
-        """Complaints (of ``status``, or all), the soonest deadline first."""
-        rows = await self.pool.fetch(
-            f"{_COMPLAINTS} WHERE $1::text IS NULL OR k.status = $1"
-            " ORDER BY k.status = 'open' DESC, k.due_at, k.id LIMIT $2", status, limit)
-        return [_complaint(r) for r in rows]
-
-    async def complaint(self, complaint_id: int) -> Complaint | None:
-        """One complaint, or None."""
-        row = await self.pool.fetchrow(f"{_COMPLAINTS} WHERE k.id = $1", complaint_id)
-        return _complaint(row) if row else None
-
-    async def answer_complaint(self, complaint_id: int, response: str, actor: str,
-                               status: str = "answered") -> Complaint | None:
-        """Record the answer to the customer (``answered``) or close it (``closed``)."""
-        found = await self.pool.fetchval(
-            "UPDATE complaints SET response = $2, status = $3, answered_by = $4,"
-            " answered_at = coalesce(answered_at, now()) WHERE id = $1 RETURNING id",
-            complaint_id, response, status, actor)
-        return None if found is None else await self.complaint(complaint_id)
-
-    # -- follow-ups ----------------------------------------------------------------------
-    async def create_follow_up(self, agent: str, number: str, due_on: date, purpose: str,
-                               customer_id: int | None) -> FollowUp:
-        """A new open follow-up of ``number`` (normalised) by ``agent``."""
-        fid = await self.pool.fetchval(
-            "INSERT INTO follow_ups (agent, number, customer_id, due_on, purpose)"
-            " VALUES ($1, $2, $3, $4, $5) RETURNING id",
-            agent, number, customer_id, due_on, purpose)
-        found = await self.follow_up(fid)
-        assert found is not None
-        return found
-
-    async def follow_up(self, follow_up_id: int) -> FollowUp | None:
-        """One follow-up with its calls, or None."""
-        row = await self.pool.fetchrow(f"{_FOLLOW_UPS} WHERE f.id = $1", follow_up_id)
-        return _follow_up(row) if row else None
-
-    async def follow_ups(self, agent: str, *, open_only: bool = True,
-                         limit: int = 200) -> list[FollowUp]:
-        """``agent``'s follow-ups (open ones, or all), the earliest due first.
-
-        Links the clicks to call with the outbound calls they produced first.
-        """
-        await self.pool.execute(_LINK, LINK_BEFORE, LINK_AFTER, agent)
-        rows = await self.pool.fetch(
-            f"{_FOLLOW_UPS} WHERE f.agent = $1 AND (NOT $2 OR f.status = 'open')"
-            " ORDER BY f.status <> 'open', f.due_on, f.id LIMIT $3", agent, open_only, limit)
-        return [_follow_up(r) for r in rows]
-
-    async def set_follow_up_status(self, follow_up_id: int, status: str) -> FollowUp | None:
-        """Mark done / cancelled / open again; None when there is no such follow-up."""
-        found = await self.pool.fetchval(
-            "UPDATE follow_ups SET status = $2, done_at = CASE WHEN $2 = 'open' THEN NULL"
-            " ELSE now() END WHERE id = $1 RETURNING id", follow_up_id, status)
-        return None if found is None else await self.follow_up(follow_up_id)
-
-    async def add_follow_up_call(self, follow_up_id: int, *, server: str, agent: str,
-                                 number: str, dialled: str, action_id: str, ok: bool,
-                                 message: str) -> None:
-        """Record a click-to-call of the follow-up and what Asterisk answered."""
-        await self.pool.execute(
-            "INSERT INTO follow_up_calls (follow_up_id, server, agent, number, dialled,"
-            " action_id, ok, message) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            follow_up_id, server, agent, number, dialled, action_id, ok, message)
 
     # -- reads of calls --------------------------------------------------------------------
     async def history(self, caller_ids: Sequence[str], dialled: Sequence[str],

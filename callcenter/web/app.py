@@ -20,6 +20,7 @@ import asyncpg
 import jinja2
 from aiohttp import web
 
+from callcenter.db import DATABASE_DOWN
 from callcenter.settings import Settings
 from callcenter.store.audit import AuditRepository
 from callcenter.store.logins import LoginRepository
@@ -58,6 +59,7 @@ FEATURES = (
     "callcenter.agentpanel.web",
     "callcenter.console.web",
     "callcenter.monitoring.web",
+    "callcenter.complaints.web",
 )
 
 
@@ -101,7 +103,10 @@ async def template_context(request: web.Request) -> dict[str, Any]:
     of a kind, for scripts), ``user``, ``nav``,
     ``csrf_token``, ``lang``, ``language_names``, ``mask``."""
     app = request.app
-    principal = await optional_user(request)
+    try:
+        principal, csrf = await optional_user(request), await csrf_token(request)
+    except DATABASE_DOWN:  # the error page of a database outage is drawn without a user
+        principal, csrf = None, ""
     lang = principal.language if principal else request_language(
         request, None, app[SETTINGS].web.default_language)
     _ = app[CATALOGUES].gettext(lang)
@@ -111,7 +116,7 @@ async def template_context(request: web.Request) -> dict[str, Any]:
         "words": lambda kind, extra=(): words_of(label, kind, extra),
         "language_names": LANGUAGE_NAMES, "user": principal,
         "nav": nav_for(app, principal.role) if principal else [],
-        "csrf_token": await csrf_token(request), "request": request,
+        "csrf_token": csrf, "request": request,
         "company_name": app[SETTINGS].web.company_name,
         "mask": (lambda n: mask_number(n, principal)) if principal else (lambda n: ""),
         "mask_text": partial(mask_call_text, principal=principal),

@@ -16,7 +16,9 @@ import aiohttp_jinja2
 import structlog
 from aiohttp import web
 
+from callcenter.db import DATABASE_DOWN
 from callcenter.web.auth import Handler, is_api
+from callcenter.web.keys import CATALOGUES, SETTINGS
 
 log = structlog.get_logger(__name__)
 
@@ -41,6 +43,7 @@ SAYS = {
 }
 """What to do about each error status (English msgids)."""
 _PREFIX = re.compile(r"^\d{3}: ")
+DATABASE_DOWN_SAYS = "The call database cannot be reached right now."
 
 
 def wants_page(request: web.Request, exc: web.HTTPException) -> bool:
@@ -56,15 +59,31 @@ def detail_of(exc: web.HTTPException) -> str:
 
 
 async def render_error(request: web.Request, status: int, detail: str = "") -> web.Response:
-    """The error page of ``status`` (plain text when even the page cannot be drawn)."""
+    """The error page of ``status``: without the user's context (no session, the
+    default language) when that cannot be read, plain text when even that fails."""
     general = 500 if status >= 500 and status not in TITLES else status
+    context = {"status": status, "title": TITLES.get(general, "The request is not valid"),
+               "says": SAYS.get(general, SAYS[400]), "detail": detail}
     try:
-        return aiohttp_jinja2.render_template("error.html", request, {
-            "status": status, "title": TITLES.get(general, "The request is not valid"),
-            "says": SAYS.get(general, SAYS[400]), "detail": detail}, status=status)
+        return aiohttp_jinja2.render_template("error.html", request, context, status=status)
     except Exception as exc:  # noqa: BLE001 - the database may be what failed
         log.warning("error_page_failed", status=status, error=repr(exc))
+    try:
+        return web.Response(status=status, content_type="text/html",
+                            text=_bare_page(request, context))
+    except Exception as exc:  # noqa: BLE001 - the last resort: plain text
+        log.warning("bare_error_page_failed", status=status, error=repr(exc))
         return web.Response(status=status, text=f"{status}: {detail or TITLES.get(general)}")
+
+
+def _bare_page(request: web.Request, context: dict[str, object]) -> str:
+    """error.html without the session: the default language, no user, no navigation."""
+    app = request.app
+    settings = app[SETTINGS]
+    lang = settings.web.default_language
+    return aiohttp_jinja2.get_env(app).get_template("error.html").render(
+        context, _=app[CATALOGUES].gettext(lang), lang=lang, user=None, nav=[],
+        csrf_token="", request=request, company_name=settings.web.company_name)
 
 
 @web.middleware
@@ -76,6 +95,11 @@ async def error_pages(request: web.Request, handler: Handler) -> web.StreamRespo
         if not wants_page(request, exc):
             raise
         return await render_error(request, exc.status, detail_of(exc))
+    except DATABASE_DOWN as exc:
+        log.error("web_database_unreachable", path=request.path, error=repr(exc))
+        if is_api(request):
+            return web.json_response({"error": "database_unreachable"}, status=503)
+        return await render_error(request, 503, DATABASE_DOWN_SAYS)
     except Exception:
         if is_api(request):
             raise

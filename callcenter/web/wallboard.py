@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from typing import Any
 
 import aiohttp_jinja2
@@ -70,17 +71,31 @@ def masker(principal: Principal) -> Callable[[str | None], str]:
     return lambda number: mask_number(number, principal)
 
 
+BoardPart = tuple[str, Callable[[datetime], dict[str, Any]]]
+BOARD_PARTS = web.AppKey("board_parts", list)
+"""Other features' parts of the board: (template, its context at the board's now)."""
+
+
+def add_board_part(app: web.Application, template: str,
+                   context: Callable[[datetime], dict[str, Any]]) -> None:
+    """Show ``template`` after the board, rendered with ``context(now)`` (plus ``_``)."""
+    app.setdefault(BOARD_PARTS, []).append((template, context))
+
+
 def board_renderer(app: web.Application, principal: Principal) -> Callable[[LiveState], str]:
-    """Renders the board fragment in ``principal``'s language and number visibility,
-    as one line (one SSE data line; HTML collapses the white space anyway)."""
+    """Renders the board fragment (and the other features' parts) in ``principal``'s
+    language and number visibility, as one line (one SSE data line; HTML collapses the
+    white space anyway)."""
     env = aiohttp_jinja2.get_env(app)
     template = env.get_template("wallboard_board.html")
+    parts = [(env.get_template(t), ctx) for t, ctx in app.get(BOARD_PARTS, [])]
     _ = app[CATALOGUES].gettext(principal.language)
     mask = masker(principal)
 
     def render(state: LiveState) -> str:
         html = template.render(board=state.snapshot(mask), _=_, label=labeller(_), percent=percent,
                                left_out=LEFT_OUT)
+        html += "".join(t.render(**ctx(state.now()), _=_) for t, ctx in parts)
         return " ".join(line.strip() for line in html.splitlines() if line.strip())
 
     return render

@@ -24,6 +24,7 @@ from callcenter.ami.protocol import Frame
 from callcenter.calls.model import CallRecord, RingAttempt
 from callcenter.commands import CommandPort
 from callcenter.daemon import Daemon
+from callcenter.settings import Settings
 from callcenter.sim import AgentScript, PBXSimulator
 from callcenter.web.testing import web_client
 from tests.support.settings import sim_settings
@@ -156,3 +157,11 @@ def call(linkedid: str, agent: str, caller: str = "+8613800000001", *,
                       caller=caller, callee=callee, queue="support", agent=agent,
                       answered_at=answered, ended_at=answered + timedelta(seconds=talk_s),
                       disposition="answered", ring_attempts=[ring])
+
+
+@pytest.fixture
+def settings() -> Settings:
+    s = Settings()
+    s.web.secure_cookies = False
+    s.web.default_language = "en"  # the assertions read English strings
+    return s

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,11 +51,13 @@ async def sim_board(pool: asyncpg.Pool, tmp_path: Path, speed: float = 10.0,
 
 @contextlib.asynccontextmanager
 async def serve(settings: Settings, pool: asyncpg.Pool, *, live: Any = None,
-                commands: Any = None) -> AsyncIterator[str]:
-    """The core web app on 127.0.0.1 (an ephemeral port); yields its base URL."""
+                commands: Any = None, features: Sequence[str] = CORE_FEATURES
+                ) -> AsyncIterator[str]:
+    """The web app (the core features by default) on 127.0.0.1 (an ephemeral port);
+    yields its base URL."""
     settings.web.secure_cookies = False
     runner = web.AppRunner(create_app(settings, pool, live=live, commands=commands,
-                                      features=CORE_FEATURES))
+                                      features=features))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

@@ -115,6 +115,13 @@
     renderState();
   }
 
+  function renderSurvey(s) {  // survey/_day.html: CSAT unknown (–) without answers
+    document.getElementById("day-survey-answered").textContent = s.answered;
+    document.getElementById("day-survey-offered").textContent = s.offered;
+    document.getElementById("day-csat").textContent =
+      s.csat === null ? "–" : Math.round(s.csat * 100) + "%";
+  }
+
   function renderDay(day) {
     document.getElementById("day-calls").textContent = day.calls;
     document.getElementById("day-talk").textContent = hms(day.talk_s);
@@ -122,6 +129,7 @@
     unknownTalk.textContent = day.talk_unknown ?
       " (" + unknownTalk.getAttribute("data-text").replace("%(n)s", day.talk_unknown) + ")" : "";
     document.getElementById("day-missed").textContent = day.missed_rings;
+    renderSurvey(day.survey);
     var qa = document.getElementById("day-qa");
     qa.textContent = "";
     day.qa.forEach(function (r) {
@@ -149,7 +157,7 @@
     var calls = document.getElementById("follow-ups-due");
     calls.textContent = "";
     day.follow_ups_due.forEach(function (f) {
-      var li = el("li", f.due_on + " · " + f.number + (f.customer_name ? " · " + f.customer_name : "") +
+      var li = el("li", when(f.due_at) + " · " + f.number + (f.customer_name ? " · " + f.customer_name : "") +
                         (f.purpose ? " · " + f.purpose : "") + " ");
       li.appendChild(callButton(el("button", calls.getAttribute("data-call"),
                                    {"type": "button", "data-follow-up": f.id})));
@@ -167,6 +175,11 @@
     field("caller").textContent = ev.caller || "";
     field("customer-name").textContent = ev.customer ? ev.customer.name + (ev.customer.company ? " (" + ev.customer.company + ")" : "") : "";
     field("queue").textContent = ev.queue || "";
+    var key = field("key-account");
+    key.hidden = !(ev.customer && ev.customer.key_account);
+    key.textContent = key.getAttribute("data-text") +
+      (ev.customer && ev.customer.tier_label ? " · " + ev.customer.tier_label : "");
+    showScript(ev.script);
     field("customer-link").href = ev.customer ? "/agent/customers/" + ev.customer.id
       : "/agent/customers/new?number=" + encodeURIComponent(ev.caller || "");
     field("call-link").href = "/agent/calls/" + encodeURIComponent(ev.server) + "/" + encodeURIComponent(ev.linkedid);
@@ -180,6 +193,30 @@
       });
     });
     field("no-history").hidden = ev.history.length > 0;
+  }
+
+  function showScript(script) {  // the queue's call script, placeholders filled in
+    var aside = document.getElementById("call-script");
+    aside.hidden = !script;
+    if (!script) { return; }
+    ["greeting", "introduction", "other_questions", "close"].forEach(function (k) {
+      aside.querySelector('[data-script="' + k + '"]').textContent = script[k];
+    });
+    var confirm = aside.querySelector('[data-script="confirm"]');
+    confirm.textContent = "";
+    script.confirm.forEach(function (t) { confirm.appendChild(el("li", t)); });
+  }
+
+  var reminders = document.getElementById("reminders");
+  function remind(f) {  // a follow-up of the agent or of their queues' pools falls due
+    var list = reminders.querySelector('[data-field="reminders"]');
+    var li = el("li", when(f.due_at) + " · " + f.number + (f.customer_name ? " · " + f.customer_name : "") +
+                      (f.queue ? " · " + f.queue : "") + (f.purpose ? " · " + f.purpose : "") + " ");
+    li.setAttribute("data-follow-up", f.id);
+    li.appendChild(el("a", list.getAttribute("data-open"), {"href": "/agent/follow-ups"}));
+    list.appendChild(li);
+    reminders.hidden = false;
+    loadDay();
   }
 
   document.getElementById("pause-form").addEventListener("submit", function (e) {
@@ -200,4 +237,5 @@
   source.addEventListener("ring", function (e) { showPop(JSON.parse(e.data)); });
   source.addEventListener("state", function (e) { applyState(JSON.parse(e.data)); });
   source.addEventListener("ended", function () { loadDay(); });
+  source.addEventListener("reminder", function (e) { remind(JSON.parse(e.data)); });
 })();

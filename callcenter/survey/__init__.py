@@ -1,0 +1,1 @@
+"""The post-call satisfaction survey's figures and views (docs/survey.md)."""
