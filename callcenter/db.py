@@ -75,14 +75,16 @@ def dsn_with_database(dsn: str, name: str) -> str:
 
 
 @contextlib.asynccontextmanager
-async def scratch_database(server_dsn: str, prefix: str, *,
-                           migrated: bool = False) -> AsyncIterator[str]:
-    """A new database on ``server_dsn``'s server (with the schema when ``migrated``), for a
-    test or a bench; its DSN, and the database dropped afterwards."""
+async def scratch_database(server_dsn: str, prefix: str, *, migrated: bool = False,
+                           template: str = "") -> AsyncIterator[str]:
+    """A new database on ``server_dsn``'s server (with the schema when ``migrated``, a copy
+    of database ``template`` when given), for a test or a bench; its DSN, and the database
+    dropped afterwards."""
     name = prefix + uuid.uuid4().hex[:12]
+    copied = f' TEMPLATE "{template}"' if template else ""
     admin = await asyncpg.connect(server_dsn)
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
+        await admin.execute(f'CREATE DATABASE "{name}"{copied}')
     finally:
         await admin.close()
     dsn = dsn_with_database(server_dsn, name)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -42,22 +44,50 @@ def pg_server_dsn() -> Iterator[str]:
     shutil.rmtree(data_dir, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def template_db(pg_server_dsn: str) -> Iterator[str]:
+    """Name of a database migrated once per session, which ``fresh_dsn`` copies per test.
+
+    The name is this session's own, so concurrent runs on one server never share one; it
+    takes no connections, so a copy never finds it in use; it is dropped at the session's
+    end. An event loop of its own runs its creation and removal.
+    """
+    loop = asyncio.new_event_loop()
+    scratch = db.scratch_database(pg_server_dsn, "cc_template_", migrated=True)
+    try:
+        name = loop.run_until_complete(_seal_template(pg_server_dsn, scratch))
+        yield name
+        loop.run_until_complete(scratch.__aexit__(None, None, None))
+    finally:
+        loop.close()
+
+
+async def _seal_template(server_dsn: str,
+                         scratch: contextlib.AbstractAsyncContextManager[str]) -> str:
+    """Create the migrated template and close it to connections; its name."""
+    name = (await scratch.__aenter__()).partition("?")[0].rsplit("/", 1)[1]
+    admin = await asyncpg.connect(server_dsn)
+    try:
+        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+    finally:
+        await admin.close()
+    return name
+
+
 @pytest.fixture
 async def bare_dsn(pg_server_dsn: str) -> AsyncIterator[str]:
-    """A new, empty database (no schema) for one test; dropped afterwards."""
+    """A new, empty database (no schema) for one test, e.g. one that tests the migrations
+    themselves; dropped afterwards."""
     async with db.scratch_database(pg_server_dsn, "cc_test_") as dsn:
         yield dsn
 
 
 @pytest.fixture
-async def fresh_dsn(bare_dsn: str) -> str:
-    """A new, empty, migrated database for one test; dropped afterwards."""
-    conn = await asyncpg.connect(bare_dsn)
-    try:
-        await db.migrate(conn)
-    finally:
-        await conn.close()
-    return bare_dsn
+async def fresh_dsn(pg_server_dsn: str, template_db: str) -> AsyncIterator[str]:
+    """A new migrated database for one test, copied from the session's template; dropped
+    afterwards."""
+    async with db.scratch_database(pg_server_dsn, "cc_test_", template=template_db) as dsn:
+        yield dsn
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ import pytest
 
 from callcenter.sim import AgentScript
 from callcenter.web.testing import ensure_user
-from tests.test_agent_panel_sim import NEVER, Rig, _where, rig, until
+from tests.support.agent_panel import NEVER, Rig, rig, where
+from tests.support.wait import until
 
 __all__ = ["rig"]  # the fixture, shared with the simulator tests
 
@@ -18,9 +19,9 @@ pytestmark = pytest.mark.browser
 async def test_agent_joins_gets_a_screen_pop_and_writes_notes(rig: Rig, chromium: str) -> None:
     from playwright.async_api import async_playwright, expect
 
-    await until(lambda: _where(rig, "billing", lambda m: m["in_queue"]))
+    await until(lambda: where(rig, "billing", lambda m: m["in_queue"]))
     await rig.post("/api/agent/presence/leave", {"queue": "billing"})
-    await until(lambda: _where(rig, "billing", lambda m: not m["in_queue"]))
+    await until(lambda: where(rig, "billing", lambda m: not m["in_queue"]))
     name, password = await ensure_user(rig.pool, "agent", "agent1001", "browser-test-pw")
     base = str(rig.client.make_url("/")).rstrip("/")
     async with async_playwright() as pw:

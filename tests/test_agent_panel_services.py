@@ -17,7 +17,7 @@ from callcenter.agentpanel.forms import FormError
 from callcenter.agentpanel.notes import NoteDesk
 from callcenter.agentpanel.numbers import InvalidNumber, normalise_number
 from callcenter.agentpanel.presence import NoPbx, Presence
-from callcenter.calls.model import CallRecord, RingAttempt
+from callcenter.calls.model import RingAttempt
 from callcenter.commands import CommandResult
 from callcenter.complaints.overdue import OverdueWatch
 from callcenter.complaints.service import ComplaintDesk
@@ -25,35 +25,9 @@ from callcenter.settings import Settings
 from callcenter.store.audit import AuditRepository
 from callcenter.store.calls import CallRepository
 from callcenter.store.complaints import Listing
+from tests.support.agent_panel import ALICE, BOB, NOW, QA, SUPER, call
 
-
-@dataclass(frozen=True)
-class Who:
-    username: str
-    role: str
-    agent: str | None = None
-
-
-ALICE = Who("alice", "agent", "agent1001")
-BOB = Who("bob", "agent", "agent1002")
-SUPER = Who("sue", "supervisor")
-QA = Who("quinn", "qa")
-NOW = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)  # 14:00 in Asia/Shanghai
 TODAY = date(2026, 12, 1)
-
-
-def call(linkedid: str, agent: str, caller: str = "+8613800000001", *,
-         started: datetime = NOW - timedelta(hours=1), talk_s: float = 60.0,
-         direction: str = "inbound", callee: str | None = "800",
-         server: str = "pbx1") -> CallRecord:
-    answered = started + timedelta(seconds=5)
-    ring = RingAttempt(agent=agent, interface=f"PJSIP/{agent}", started_at=started,
-                       queue="support", ended_at=answered, outcome="answered", rings=1)
-    return CallRecord(server=server, linkedid=linkedid, started_at=started,
-                      direction=direction,  # type: ignore[arg-type]
-                      caller=caller, callee=callee, queue="support", agent=agent,
-                      answered_at=answered, ended_at=answered + timedelta(seconds=talk_s),
-                      disposition="answered", ring_attempts=[ring])
 
 
 @dataclass
@@ -300,4 +274,3 @@ async def test_the_agents_day(pool: asyncpg.Pool, settings: Settings) -> None:
     assert isinstance(day["qa"], list)
     with pytest.raises(Forbidden):
         await AgentDay(pool, "Asia/Shanghai").summary(QA)
-

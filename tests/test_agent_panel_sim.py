@@ -8,144 +8,37 @@ outbound call is linked to its follow-up.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import json
 import time
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
 
-import asyncpg
 import pytest
-from aiohttp import ClientResponse
-from aiohttp.test_utils import TestClient
 
-from callcenter.agentpanel.feed import AgentFeed
-from callcenter.agentpanel.web import attach_feed
 from callcenter.ami.protocol import Frame
-from callcenter.commands import CommandPort
-from callcenter.ingest.daemon import Daemon
-from callcenter.sim import AgentScript, PBXSimulator
+from callcenter.sim import AgentScript
 from callcenter.sim.testing import SimClient
-from callcenter.web.testing import web_client
-from tests.support.settings import sim_settings
+from tests.support.agent_panel import NEVER, Rig, members_of, rig, where
+from tests.support.wait import until
+
+__all__ = ["rig"]  # the fixture
 
 pytest.importorskip("callcenter.calls.tracker")
 
-SPEED = 10.0
-NEVER = AgentScript(answer_after=None)
-
-
-async def until(cond: Callable[[], Any], timeout: float = 10.0) -> Any:
-    """Poll ``cond`` (sync or async) until it returns something truthy."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = cond()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.02)
-
-
-class Events:
-    """Reads a Server-Sent Events stream in the background, stamping each arrival."""
-
-    def __init__(self, response: ClientResponse) -> None:
-        self.response = response
-        self.items: list[tuple[float, str, dict[str, Any]]] = []
-        self.task = asyncio.create_task(self._read())
-
-    async def _read(self) -> None:
-        name = ""
-        async for raw in self.response.content:
-            line = raw.decode().rstrip("\n")
-            if line.startswith("event: "):
-                name = line[7:]
-            elif line.startswith("data: "):
-                self.items.append((time.monotonic(), name, json.loads(line[6:])))
-
-    async def first(self, name: str, pred: Callable[[dict[str, Any]], bool] = lambda e: True,
-                    timeout: float = 10.0) -> tuple[float, dict[str, Any]]:
-        found = await until(lambda: next(((t, e) for t, n, e in self.items
-                                          if n == name and pred(e)), None), timeout)
-        return found  # type: ignore[no-any-return]
-
-    async def close(self) -> None:
-        self.task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self.task
-        self.response.close()
-
-
-@dataclass
-class Rig:
-    sim: PBXSimulator
-    daemon: Daemon
-    client: TestClient[Any, Any]
-    pool: asyncpg.Pool
-
-    def actions(self, name: str) -> list[Frame]:
-        return [{k: v for k, v in a.items() if k != "ActionID"}
-                for a in self.sim.actions if a.get("Action") == name]
-
-    async def post(self, path: str, data: dict[str, Any] | None = None) -> ClientResponse:
-        return await self.client.post(path, json=data or {},
-                                      headers={"X-CSRF-Token": self.client.csrf})
-
-    async def members(self) -> dict[str, dict[str, Any]]:
-        state = await (await self.client.get("/api/agent/state")).json()
-        return {m["queue"]: m for m in state["members"]}
-
-    async def events(self) -> Events:
-        resp = await self.client.get("/agent/events")
-        assert resp.status == 200
-        stream = Events(resp)
-        await until(lambda: self.feed().subscribers("agent1001"))
-        return stream
-
-    def feed(self) -> AgentFeed:
-        return next(c for c in self.daemon.consumers if isinstance(c, AgentFeed))
-
-
-@pytest.fixture
-async def rig(pool: asyncpg.Pool, tmp_path: Path) -> AsyncIterator[Rig]:
-    sim = PBXSimulator(speed=SPEED, keep_events=True, auth_fail_delay=0.01, systemname="sim")
-    await sim.start()
-    settings = sim_settings(sim, tmp_path)
-    daemon = Daemon(settings, pool, consumers=[AgentFeed()], log_calls=False)
-    await daemon.start()
-    try:
-        async with web_client(settings, pool, role="agent",
-                              commands=CommandPort(daemon.clients)) as client:
-            attach_feed(client.app, daemon.consumers)
-            r = Rig(sim, daemon, client, pool)
-            await until(lambda: r.members(), timeout=10)
-            yield r
-    finally:
-        await daemon.stop()
-        await sim.stop()
-
 
 async def test_queue_log_in_out_and_pause_reach_the_pbx(rig: Rig) -> None:
-    members = await until(lambda: _has(rig, "billing"))
+    members = await until(lambda: members_of(rig, "billing"))
     assert members["billing"]["in_queue"]
     left = await rig.post("/api/agent/presence/leave", {"queue": "billing"})
     assert left.status == 200 and (await left.json())["ok"]
     assert rig.actions("QueueRemove") == [
         {"Action": "QueueRemove", "Queue": "billing", "Interface": "PJSIP/agent1001"}]
-    await until(lambda: _where(rig, "billing", lambda m: not m["in_queue"]))
+    await until(lambda: where(rig, "billing", lambda m: not m["in_queue"]))
 
     joined = await rig.post("/api/agent/presence/join", {"queue": "billing"})
     assert joined.status == 200
     assert rig.actions("QueueAdd") == [
         {"Action": "QueueAdd", "Queue": "billing", "Interface": "PJSIP/agent1001",
          "MemberName": rig.client.username, "Paused": "false"}]  # type: ignore[attr-defined]
-    await until(lambda: _where(rig, "billing", lambda m: m["in_queue"]))
+    await until(lambda: where(rig, "billing", lambda m: m["in_queue"]))
     again = await rig.post("/api/agent/presence/join", {"queue": "billing"})
     # our own sentence, in the user's language; Asterisk's reply only in the audit log
     said = (await again.json())["message"]
@@ -163,7 +56,7 @@ async def test_queue_log_in_out_and_pause_reach_the_pbx(rig: Rig) -> None:
     assert rig.actions("QueuePause")[-1] == {"Action": "QueuePause",
                                              "Interface": "PJSIP/agent1001",
                                              "Paused": "true", "Reason": "lunch"}
-    await until(lambda: _where(rig, "support",
+    await until(lambda: where(rig, "support",
                                lambda m: m["paused"] and m["reason"] == "lunch"))
     resumed = await rig.post("/api/agent/presence/unpause")
     assert resumed.status == 200
@@ -171,17 +64,7 @@ async def test_queue_log_in_out_and_pause_reach_the_pbx(rig: Rig) -> None:
     assert rig.actions("QueuePause")[-1] == {"Action": "QueuePause",
                                              "Interface": "PJSIP/agent1001",
                                              "Paused": "false"}
-    await until(lambda: _where(rig, "support", lambda m: not m["paused"]))
-
-
-async def _has(rig: Rig, queue: str) -> dict[str, dict[str, Any]] | None:
-    members = await rig.members()
-    return members if queue in members else None
-
-
-async def _where(rig: Rig, queue: str, pred: Callable[[dict[str, Any]], bool]) -> bool:
-    member = (await rig.members()).get(queue)
-    return member is not None and pred(member)
+    await until(lambda: where(rig, "support", lambda m: not m["paused"]))
 
 
 async def test_a_pause_made_elsewhere_shows_up(rig: Rig) -> None:
@@ -193,7 +76,7 @@ async def test_a_pause_made_elsewhere_shows_up(rig: Rig) -> None:
                                  "Paused": "true", "Reason": "coaching"})
         _, event = await stream.first("state", lambda e: e["paused"])
         assert (event["reason"], event["interface"]) == ("coaching", "PJSIP/agent1001")
-        await until(lambda: _where(rig, "support",
+        await until(lambda: where(rig, "support",
                                    lambda m: m["paused"] and m["reason"] == "coaching"))
         await supervisor.close()
     finally:
@@ -267,7 +150,7 @@ async def test_click_to_call_originates_and_links_the_outbound_call(rig: Rig) ->
                          "Variable": f"FOLLOWUP_ID={follow_up['id']}"}
     call = await until(lambda: rig.pool.fetchrow(
         "SELECT linkedid, agent, callee FROM calls WHERE direction = 'outbound'"
-        " AND ended_at IS NOT NULL"), timeout=15)
+        " AND ended_at IS NOT NULL"), timeout_s=15)
     assert call["agent"] == "agent1001"
     listed = (await (await rig.client.get("/api/agent/follow-ups")).json())[0]
     assert [c["linkedid"] for c in listed["calls"]] == [call["linkedid"]]

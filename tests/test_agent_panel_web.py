@@ -17,17 +17,11 @@ from callcenter.store.audit import AuditRepository
 from callcenter.store.calls import CallRepository
 from callcenter.web.i18n import Catalogues
 from callcenter.web.testing import web_client
-from tests.test_agent_panel_services import ALICE, BOB, call
+from tests.support.agent_panel import ALICE, BOB, call, settings
+
+__all__ = ["settings"]  # the fixture
 
 NOW = datetime.now(UTC)
-
-
-@pytest.fixture
-def settings() -> Settings:
-    s = Settings()
-    s.web.secure_cookies = False
-    s.web.default_language = "en"  # the assertions read English strings
-    return s
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from callcenter.ami.client import (
     backoff_delay,
 )
 from callcenter.ami.protocol import AMIProtocol, Frame, serialize_frame
+from tests.support.wait import until
 
 
 class FakeAMI:
@@ -162,13 +163,6 @@ async def make_client(fake: FakeAMI) -> AsyncIterator[Callable[..., AMIClient]]:
     yield make
     for client in clients:
         await client.close()
-
-
-async def until(cond: Callable[[], bool], timeout: float = 2.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.005)
 
 
 async def test_plain_login_events_and_journal_hooks(fake: FakeAMI, make_client: Any) -> None:

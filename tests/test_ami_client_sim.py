@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 
 import pytest
 
 from callcenter.ami.client import AMIAuthError, AMIClient
 from callcenter.ami.protocol import Frame
+from tests.support.wait import until
 
 sim_mod = pytest.importorskip("callcenter.sim")
 PBXSimulator = sim_mod.PBXSimulator
-
-
-async def until(cond: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.005)
 
 
 def client_for(sim: object, **kw: object) -> AMIClient:

@@ -8,7 +8,6 @@ import os
 import sys
 import time
 import tracemalloc
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import asyncpg
@@ -19,6 +18,7 @@ from callcenter.ami.protocol import DEFAULT_MAX_FRAME_BYTES, AMIProtocol, serial
 from callcenter.ingest.daemon import Daemon
 from callcenter.settings import AmiServer, DatabaseSettings, Settings
 from callcenter.sim import AgentScript, PBXSimulator
+from tests.support.wait import until
 
 WIDE_FRAMES, WIDE_KEYS = 400, 100_000
 
@@ -29,13 +29,6 @@ def wide_frame() -> bytes:
     frame = b"Event: Wide\r\nPrivilege: call,all\r\n" + body + b"\r\n"
     assert len(frame) < DEFAULT_MAX_FRAME_BYTES
     return frame
-
-
-async def until(cond: Callable[[], bool], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
 
 
 def rss_bytes() -> int:
@@ -77,7 +70,7 @@ async def test_400_frames_of_100000_keys_are_dropped_in_bounded_memory() -> None
     try:
         started = time.monotonic()
         await client.start()
-        await until(lambda: "After" in names, timeout=120)
+        await until(lambda: "After" in names, timeout_s=120)
         elapsed = time.monotonic() - started
         _, peak = tracemalloc.get_traced_memory()
     finally:
@@ -130,11 +123,11 @@ async def test_daemon_with_one_wrong_secret_among_three_servers(pool: asyncpg.Po
         with capture_logs() as logs:
             await daemon.start()  # returns although pbx2 refuses the login
             good = [daemon.clients[n] for n in SERVERS if n != BAD]
-            await until(lambda: all(c.connected for c in good), timeout=10)
+            await until(lambda: all(c.connected for c in good), timeout_s=10)
             await asyncio.gather(*(_one_call(sims[n]) for n in SERVERS if n != BAD))
             for name in SERVERS:
                 if name != BAD:
-                    await until_async(lambda n=name: _calls_ended(pool, n), timeout=20)
+                    await until(lambda n=name: _calls_ended(pool, n), timeout_s=20)
             bad = daemon.clients[BAD]
             assert (bad.state, bad.connected) == ("login_rejected", False)
             await asyncio.sleep(1.0)
@@ -147,9 +140,9 @@ async def test_daemon_with_one_wrong_secret_among_three_servers(pool: asyncpg.Po
         assert not [e for e in logs if e["log_level"] in ("error", "critical")
                     and e["event"] != "ami_login_rejected"]
         sims[BAD].secret = "WRONG"  # the PBX now accepts the secret we have
-        await until(lambda: daemon.clients[BAD].connected, timeout=5)
+        await until(lambda: daemon.clients[BAD].connected, timeout_s=5)
         await _one_call(sims[BAD])
-        await until_async(lambda: _calls_ended(pool, BAD), timeout=20)
+        await until(lambda: _calls_ended(pool, BAD), timeout_s=20)
         assert not daemon.clients[BAD].login_rejected
     finally:
         await daemon.stop()
@@ -160,13 +153,6 @@ async def test_daemon_with_one_wrong_secret_among_three_servers(pool: asyncpg.Po
 def _sent(sim: PBXSimulator, action: str) -> int:
     """How many ``action`` actions ``sim`` received."""
     return sum(a.get("Action") == action for a in sim.actions)
-
-
-async def until_async(cond: Callable[[], Awaitable[bool]], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not await cond():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
 
 
 async def test_callcenter_run_with_a_wrong_secret_is_one_line_per_try(
@@ -192,7 +178,7 @@ async def test_callcenter_run_with_a_wrong_secret_is_one_line_per_try(
     try:
         await until(lambda: all(_sent(s, "CoreShowChannels") for n, s in sims.items()
                                 if n != BAD)  # logged in, resynchronising
-                    and _sent(sims[BAD], "Login") >= 3, timeout=30)
+                    and _sent(sims[BAD], "Login") >= 3, timeout_s=30)
         assert proc.returncode is None  # still running
     finally:
         proc.terminate()

@@ -12,7 +12,7 @@ import pytest
 from callcenter.cli import main
 from callcenter.deploy.check import check_config
 from callcenter.settings import Settings
-from tests.test_check_config import SHIPPED, mutate
+from tests.support.check_config import SHIPPED, mutate
 
 
 @pytest.fixture

@@ -26,9 +26,9 @@ from callcenter.sim.outbound import OutboundScript
 from callcenter.sim.runconfig import free_port
 from callcenter.store.callbacks import CallbackRepository
 from callcenter.store.customers import CustomerEdit, CustomerRepository
+from tests.support.check_config import shipped_dialplan, steps_for
 from tests.support.settings import sim_settings
 from tests.support.wait import until
-from tests.test_check_config import shipped_dialplan, steps_for
 
 pytest.importorskip("callcenter.calls.tracker")
 

@@ -11,6 +11,7 @@ import asyncpg
 
 from callcenter.sim import AgentScript, PBXSimulator
 from tests.support.run import running
+from tests.support.wait import until
 
 CEL_FAST = """
 [cel]
@@ -31,19 +32,21 @@ async def test_a_call_across_two_outages_is_completed_from_cel(
             "agent1003": AgentScript(2.0, 40.0)})  # answered and talking in outage 1
         async with running(fresh_dsn, sim, tmp_path, extra=CEL_FAST) as second:
             await second.until_ready(lambda status, r: status == 200)  # its resync: the call
-            await sim.inbound_call("+3222000002", "800")  # other calls' events journaled
-            await asyncio.sleep(0.5)
+            other = await sim.inbound_call("+3222000002", "800")
+            await until(lambda: pool.fetchval(  # other calls' events journaled
+                "SELECT count(*) FROM journal WHERE linkedid = $1", other.linkedid))
             second.proc.kill()
             await second.proc.wait()
         assert await asyncio.wait_for(call.wait(), 30) == "answered"  # over in outage 2
         async with running(fresh_dsn, sim, tmp_path, extra=CEL_FAST) as third:
             await third.until_ready(lambda status, r: status == 200)
             await sim.inbound_call("+3222000003", "800")  # events after the outages
-            for _ in range(150):
-                if not await pool.fetchval("SELECT count(*) FROM journal_gaps"
-                                           " WHERE filled_at IS NULL"):
-                    break
-                await asyncio.sleep(0.2)
+
+            async def filled() -> bool:
+                return not await pool.fetchval("SELECT count(*) FROM journal_gaps"
+                                               " WHERE filled_at IS NULL")
+
+            await until(filled, timeout_s=30, every_s=0.2)
             await third.terminate()
     assert await pool.fetchval("SELECT count(*) FROM journal_gaps WHERE filled_at IS NOT NULL"
                                " AND kind = 'daemon_down'") == 2

@@ -20,10 +20,6 @@ from callcenter.cli import main
 from callcenter.deploy.cel_table import CEL_COLUMNS
 from callcenter.deploy.check import check_config, check_database
 from callcenter.deploy.dialplan import (
-    Dialplan,
-    Step,
-    build_dialplan,
-    exten_matches,
     split_args,
 )
 from callcenter.deploy.findings import Finding
@@ -32,8 +28,7 @@ from callcenter.ingest.journal_policy import is_journaled
 from callcenter.settings import Settings
 from callcenter.sim import AgentScript, PBXSimulator, SimConfig
 from callcenter.sim.testing import SimClient
-
-SHIPPED = Path(__file__).resolve().parents[1] / "dialplan"
+from tests.support.check_config import SHIPPED, line_of, mutate, shipped_dialplan, steps_for
 
 
 @pytest.fixture
@@ -41,20 +36,6 @@ def conf_dir(tmp_path: Path) -> Path:
     target = tmp_path / "asterisk"
     shutil.copytree(SHIPPED, target)
     return target
-
-
-def mutate(directory: Path, name: str, old: str, new: str) -> None:
-    """Replace ``old`` (which must occur) by ``new`` in ``directory/name``."""
-    path = directory / name
-    text = path.read_text(encoding="utf-8")
-    assert old in text, f"{old!r} not in {name}"
-    path.write_text(text.replace(old, new), encoding="utf-8")
-
-
-def line_of(directory: Path, name: str, text: str) -> int:
-    """The number of the first line of ``name`` containing ``text``."""
-    lines = (directory / name).read_text(encoding="utf-8").splitlines()
-    return next(i for i, line in enumerate(lines, start=1) if text in line)
 
 
 def settings(**data: Any) -> Settings:
@@ -355,18 +336,6 @@ def test_finding_text() -> None:
 
 
 # --- the simulator runs the shipped dialplan ---------------------------------------------
-
-def shipped_dialplan() -> Dialplan:
-    return build_dialplan(parse_conf(SHIPPED / "extensions.conf"))
-
-
-def steps_for(dp: Dialplan, event: Frame) -> list[Step]:
-    """The shipped dialplan's steps of the extension a Newexten event ran in."""
-    ctx = dp.contexts.get(str(event["Context"]))
-    for exten, steps in (ctx.extensions().items() if ctx else []):
-        if exten_matches(exten, str(event["Extension"])):
-            return steps
-    return []
 
 
 async def run_sim_calls(recordings: Path) -> list[Frame]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -12,6 +11,7 @@ from callcenter.ami.client import AMIClient, AMIError
 from callcenter.ami.protocol import Frame
 from callcenter.commands import CommandPort
 from callcenter.sim import AgentScript, PBXSimulator
+from tests.support.wait import until
 
 
 @pytest.fixture
@@ -76,13 +76,8 @@ async def test_originate_rings_the_agent_then_dials_out(
         "Action": "Originate", "Channel": "PJSIP/agent1002", "Exten": "13800000001",
         "Context": "from-internal", "Priority": "1", "Async": "true",
         "Variable": "FOLLOWUP_ID=7", "ActionID": "fu-7-x"}
-    for _ in range(500):
-        if any(e.get("Event") == "DialBegin" and "trunk" in str(e.get("DestChannel"))
-               for e in sim.events):
-            break
-        await asyncio.sleep(0.01)
-    else:
-        raise AssertionError("the outbound leg was never dialled")
+    await until(lambda: any(e.get("Event") == "DialBegin" and "trunk" in str(e.get("DestChannel"))
+                            for e in sim.events))  # the outbound leg is dialled
 
 
 async def test_errors_are_results_not_exceptions(

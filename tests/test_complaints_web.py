@@ -8,34 +8,16 @@ from typing import Any
 
 import asyncpg
 
-from callcenter.complaints.overdue import OverdueWatch
-from callcenter.complaints.service import ComplaintDesk
 from callcenter.settings import Settings
 from callcenter.store.audit import AuditRepository
 from callcenter.web.testing import web_client
-from tests.test_agent_panel_services import Who
-from tests.test_agent_panel_web import settings
+from tests.support.agent_panel import settings
+from tests.support.complaints import seed_complaint
 
 NOW = datetime.now(UTC)
 
 
-SUE = Who("test_supervisor", "supervisor")
 __all__ = ["settings"]  # the fixture: plain-http cookies, English pages
-
-
-async def seed_complaint(pool: asyncpg.Pool) -> int:
-    """Complaint 1: on call pbx1/c1 (agent1001), registered, investigated, answered."""
-    if not await pool.fetchval("SELECT 1 FROM calls WHERE linkedid = 'c1'"):
-        await pool.execute("INSERT INTO calls (server, linkedid, direction, caller, agent, queue,"
-                           " started_at) VALUES ('pbx1', 'c1', 'inbound', '13812345678',"
-                           " 'agent1001', 'support', now() - interval '1 hour')")
-    desk = ComplaintDesk(Settings(), pool, OverdueWatch())
-    k = await desk.register(SUE, {"reason": "wait_time", "text": "⟦text⟧", "call": "pbx1/c1"})
-    await desk.act(SUE, k.id, "investigate", {})
-    await desk.act(SUE, k.id, "record", {"investigation": "⟦text⟧",
-                                         "responsible_agent": "agent1001"})
-    await desk.act(SUE, k.id, "answer", {"response": "⟦text⟧"})
-    return k.id
 
 
 async def post(client: Any, path: str, **data: str) -> Any:

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from test_console_web import FEATURES, scenario, settings
 
 from callcenter.settings import Settings
 from callcenter.sim.wav import write_wav
 from callcenter.web.testing import ensure_user, web_client
+from tests.support.console_seed import FEATURES, scenario, settings
 
 __all__ = ["settings"]  # the fixture, shared with the web tests
 

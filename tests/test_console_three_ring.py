@@ -7,7 +7,6 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
-from test_reports_web import QUERY, loaded
 
 from callcenter.calls.model import CallRecord, RingAttempt, Violation
 from callcenter.live import LiveConsumer
@@ -15,6 +14,7 @@ from callcenter.settings import Settings
 from callcenter.store.calls import CallRepository
 from callcenter.web.app import CORE_FEATURES
 from callcenter.web.testing import web_client
+from tests.support.reports import QUERY, loaded
 
 __all__ = ["loaded"]  # the fixture, shared with the report tests
 

@@ -16,19 +16,12 @@ from callcenter.console.web import FIELDS
 from callcenter.settings import Settings
 from callcenter.web.i18n import gettext_for
 from callcenter.web.testing import web_client
-from tests.support.console_seed import add_call, add_violation, scenario
+from tests.support.console_seed import FEATURES, add_call, add_violation, scenario, settings
 
-FEATURES = ("callcenter.recordings.http", "callcenter.console.web")
+__all__ = ["settings"]  # the fixture
+
 DAY = {"from": "2026-11-02", "to": "2026-11-02", "size": "200"}
 ROW = re.compile(r'<tr data-linkedid="([^"]+)"')
-
-
-@pytest.fixture
-def settings() -> Settings:
-    s = Settings()
-    s.web.secure_cookies = False
-    s.web.default_language = "en"
-    return s
 
 
 async def found(client: Any, **params: str) -> list[str]:

@@ -16,9 +16,9 @@ from callcenter.settings import Settings, SettingsError, load_settings
 from callcenter.store.audit import AuditRepository
 from callcenter.store.followups import FollowUpRepository
 from callcenter.web.testing import web_client
+from tests.support.agent_panel import ALICE
+from tests.support.agent_panel import SUPER as SUE
 from tests.support.pseudo import leaks_in_html, use_pseudo_locale
-from tests.test_agent_panel_services import ALICE
-from tests.test_agent_panel_services import SUPER as SUE
 
 
 @pytest.fixture

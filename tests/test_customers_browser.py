@@ -22,8 +22,8 @@ from callcenter.store.followups import FollowUpRepository
 from callcenter.store.users import UserRepository
 from callcenter.web.keys import SETTINGS
 from callcenter.web.testing import ensure_user, web_client
+from tests.support.agent_panel import NEVER, Rig, rig
 from tests.support.web_board import sign_in
-from tests.test_agent_panel_sim import NEVER, Rig, rig
 
 __all__ = ["rig"]  # the fixture, shared with the simulator tests
 

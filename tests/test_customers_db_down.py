@@ -10,7 +10,7 @@ import pytest
 from callcenter.settings import Settings
 from callcenter.sim.proxy import CutProxy
 from callcenter.web.testing import web_client
-from tests.test_web_database_down import proxied
+from tests.support.db_down import proxied
 
 __all__ = ["proxied"]  # the fixture: a pool through a proxy the test can cut
 

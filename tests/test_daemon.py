@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
-import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +26,7 @@ from callcenter.sim.replay import ReplayServer
 from callcenter.store.calls import CallRepository
 from callcenter.store.consumer import StoreConsumer
 from callcenter.store.writer import StoreWriter
+from tests.support.wait import until
 
 TRACES = Path(__file__).parent / "traces"
 
@@ -38,13 +37,6 @@ def settings_for(port: int, spool: Path, name: str = "sim", reconnect_s: float =
         servers=[AmiServer(name=name, port=port, secret="secret", reconnect_min_s=reconnect_s,
                            reconnect_max_s=max(reconnect_s, 0.2))],
         database=DatabaseSettings(spool_dir=str(spool), batch_delay_s=0.01))
-
-
-async def until(cond: Callable[[], Awaitable[bool]], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await cond():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.05)
 
 
 async def stored(pool: asyncpg.Pool, server: str) -> list[dict[str, Any]]:

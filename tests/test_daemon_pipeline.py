@@ -15,6 +15,7 @@ from callcenter.ingest.pipeline import JournalFilter, ServerPipeline
 from callcenter.ingest.pipeline_durable import DurablePath, FanOut
 from callcenter.store.journal import JournalRepository
 from callcenter.store.writer import StoreWriter
+from tests.support.wait import until
 
 
 class SlowConsumer:
@@ -101,8 +102,7 @@ async def test_a_consumer_behind_gets_what_waits_in_one_call_in_order() -> None:
     fanout = FanOut([Blocked()], maxsize=10)
     facts = [Fact("s", datetime.fromtimestamp(i, UTC)) for i in range(6)]
     await fanout.dispatch(facts[:1])
-    while not calls:  # the consumer is busy with the first batch
-        await asyncio.sleep(0)
+    await until(lambda: calls, every_s=0)  # the consumer is busy with the first batch
     for f in facts[1:]:
         await fanout.dispatch([f])
     gate.set()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 
@@ -15,6 +14,7 @@ from callcenter.sim import AgentScript
 from callcenter.sim.proxy import pg_proxy
 from tests.support.ha import CEL, HA, both_ready, pbxs, serving
 from tests.support.run import running
+from tests.support.wait import until
 
 ANSWERS = AgentScript(1.0, 2.0)
 AGENTS = {"agent1001": ANSWERS, "agent1002": ANSWERS}
@@ -58,14 +58,13 @@ async def test_the_database_cut_from_both_instances_then_back(
                      for n, s in enumerate(("pbxa", "pbxb"))]
             for _, call in after:
                 assert await asyncio.wait_for(call.wait(), 30) == "answered"
-            reports: list[dict[str, Any]] = []
-            for _ in range(100):
+
+            async def settled() -> bool:  # each PBX served once, every outage filled
                 reports = [(await one.readyz() or (0, {}))[1], (await two.readyz() or (0, {}))[1]]
-                if served_once(*reports) and not any(r["outages"]["unfilled"] for r in reports):
-                    break
-                await asyncio.sleep(0.3)
-            assert served_once(*reports) and not any(
-                r["outages"]["unfilled"] for r in reports), reports
+                return served_once(*reports) and not any(r["outages"]["unfilled"]
+                                                         for r in reports)
+
+            await until(settled, 30, every_s=0.3)
     finally:
         proxy.restore()
         await proxy.stop()

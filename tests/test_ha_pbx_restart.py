@@ -15,6 +15,7 @@ import asyncpg
 from callcenter.sim import AgentScript
 from tests.support.ha import CEL, HA, both_ready, pbxs, serving
 from tests.support.run import running
+from tests.support.wait import until
 
 TALKS = AgentScript(1.0, 60.0)
 SHORT = AgentScript(1.0, 2.0)
@@ -35,14 +36,15 @@ async def test_a_pbx_restart_under_an_ha_pair(fresh_dsn: str, pool: asyncpg.Pool
         later = await sims["pbxa"].inbound_call("+3222400002", "800",
                                                 agents={"agent1001": SHORT, "agent1002": SHORT})
         assert await asyncio.wait_for(later.wait(), 30) == "answered"
-        report: dict[str, Any] = {}
-        for _ in range(100):
+
+        async def filled() -> dict[str, Any] | None:  # pbxa's restart filled from CEL
             report = (await owner.readyz() or (0, {}))[1]
             outages = report.get("outages") or {}
-            if outages.get("filled", 0) >= 1 and not [
-                    o for o in outages["unfilled"] if o["server"] == "pbxa"]:
-                break
-            await asyncio.sleep(0.3)
+            done = outages.get("filled", 0) >= 1 and not [
+                o for o in outages["unfilled"] if o["server"] == "pbxa"]
+            return report if done else None
+
+        report: dict[str, Any] = await until(filled, 30, every_s=0.3)
         assert report["ha"]["serving"] == {"pbxa": epoch}  # the same lease: no takeover
         assert serving((await other.readyz() or (0, {}))[1]) == {"pbxb"}
     gaps = await pool.fetch("SELECT server, kind, pbx_started_at, filled_at FROM journal_gaps"

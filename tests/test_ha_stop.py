@@ -5,7 +5,6 @@ progress up to 5 s): the standby takes over within about a second of the SIGTERM
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 
 import asyncpg
@@ -13,6 +12,7 @@ import asyncpg
 from callcenter.ingest.daemon import Daemon
 from callcenter.settings import AmiServer, DatabaseSettings, HaSettings, Settings
 from callcenter.sim import PBXSimulator
+from tests.support.wait import until
 
 
 class SlowToClose:
@@ -40,14 +40,14 @@ async def test_a_clean_stop_releases_the_lease_before_the_slow_closers(
         slow = SlowToClose(close_s=3.0)
         daemon = Daemon(settings, pool, consumers=[slow], log_calls=False)
         await daemon.start()
-        deadline = time.monotonic() + 10
-        while "pbx" not in daemon.pipelines:
-            assert time.monotonic() < deadline, "the lease was never taken"
-            await asyncio.sleep(0.05)
+        await until(lambda: "pbx" in daemon.pipelines, timeout_s=10)  # the lease is taken
         stopping = asyncio.create_task(daemon.stop())
-        while await pool.fetchval("SELECT expires_at > now() FROM ha_leases"):
+
+        async def released() -> bool:
             assert not stopping.done(), "the lease was held until the stop ended"
-            await asyncio.sleep(0.02)
+            return not await pool.fetchval("SELECT expires_at > now() FROM ha_leases")
+
+        await until(released, every_s=0.02)
         assert not slow.closed  # released while the slow consumer still closes
         await stopping
         assert slow.closed

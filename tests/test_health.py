@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +21,9 @@ from callcenter.settings import AmiServer, DatabaseSettings, Settings
 from callcenter.sim import AgentScript, PBXSimulator
 from callcenter.supervisor import Supervisor
 from callcenter.web import health
+from tests.support.wait import until
 
 SPEED = 10.0
-
-
-async def until(cond: Callable[[], Any], timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not cond():
-        assert time.monotonic() < deadline, "timed out waiting"
-        await asyncio.sleep(0.01)
 
 
 async def test_a_failing_task_is_logged_and_restarted_then_fatal() -> None:
@@ -115,13 +108,12 @@ async def test_a_crashed_pipeline_is_restarted_and_ingest_goes_on(
                                     agents={"agent1001": AgentScript(0.5, 1.0),
                                             "agent1002": AgentScript(0.5, 1.0)})
     assert await asyncio.wait_for(second.wait(), 10) == "answered"
-    for _ in range(200):  # tracked and stored after the restart
-        if await d.pool.fetchval("SELECT disposition FROM calls WHERE linkedid = $1",
-                                 second.linkedid) == "answered":
-            break
-        await asyncio.sleep(0.05)
-    else:
-        raise AssertionError("the call after the crash was never stored")
+
+    async def stored() -> bool:  # tracked and stored after the restart
+        return await d.pool.fetchval("SELECT disposition FROM calls WHERE linkedid = $1",
+                                     second.linkedid) == "answered"
+
+    await until(stored)
     assert d.supervisor.fatal is None
 
 

@@ -10,8 +10,8 @@ import asyncpg
 
 from callcenter.settings import Settings
 from callcenter.web.testing import web_client
-from tests.test_agent_panel_web import settings
-from tests.test_kpi_reads import world
+from tests.support.agent_panel import settings
+from tests.support.kpi import world
 
 __all__ = ["settings", "world"]  # the fixtures
 QUERY = "grain=month&from=2026-11-01&to=2026-11-30"

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import jinja2
-from test_live_state import Clock, answered_call, at, member, new_state
 
 from callcenter.calls.model import CallAnswered, CallRecord, CallStarted
 from callcenter.kpis import LEFT_OUT
@@ -14,6 +13,7 @@ from callcenter.wallboard.web import percent
 from callcenter.web.app import duration
 from callcenter.web.i18n import Catalogues
 from callcenter.web.words import labeller
+from tests.support.live import Clock, answered_call, at, member, new_state
 
 TEMPLATES = Path(__file__).parent.parent / "callcenter" / "web" / "templates"
 

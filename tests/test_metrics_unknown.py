@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncpg
 import pytest
-from test_metrics import MS, answered, at, sample, unanswered
-from test_reports_sql import approx, query
 
 from callcenter.calls.model import CallRecord
 from callcenter.kpis import (
@@ -18,6 +16,7 @@ from callcenter.kpis import (
 )
 from callcenter.store import report_reads as sql
 from callcenter.store.calls import CallRepository
+from tests.support.metrics import MS, answered, approx, at, query, sample, unanswered
 
 
 def end_unseen() -> CallRecord:

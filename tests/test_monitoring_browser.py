@@ -15,7 +15,8 @@ import asyncpg
 import pytest
 
 from callcenter.web.testing import ensure_user
-from tests.support.monitoring import monitor_rig, until
+from tests.support.monitoring import monitor_rig
+from tests.support.wait import until
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(os.environ.get("CALLCENTER_ARTIFACTS")

@@ -13,7 +13,8 @@ from callcenter.calls.spying import is_spy_id
 from callcenter.monitoring.access import may_stop
 from callcenter.store.audit import AuditRepository
 from callcenter.web.auth import Principal
-from tests.support.monitoring import monitor_rig, until
+from tests.support.monitoring import monitor_rig
+from tests.support.wait import until
 
 pytest.importorskip("callcenter.calls.tracker")
 

@@ -22,6 +22,7 @@ from callcenter.sim import AgentScript, PBXSimulator
 from callcenter.sim.server import CallHandle
 from callcenter.store.calls import CallRepository
 from tests.support.run import Running, running
+from tests.support.wait import until
 
 SPEED = 10.0
 RECORD_ONLY = """
@@ -36,9 +37,9 @@ retry_s = 0.5
 
 
 @pytest.fixture
-async def witness_pool(pg_server_dsn: str) -> AsyncIterator[asyncpg.Pool]:
+async def witness_pool(pg_server_dsn: str, template_db: str) -> AsyncIterator[asyncpg.Pool]:
     """The database of the daemon that never stops."""
-    async with db.scratch_database(pg_server_dsn, "cc_witness_", migrated=True) as dsn:
+    async with db.scratch_database(pg_server_dsn, "cc_witness_", template=template_db) as dsn:
         pool = await db.create_pool(dsn)
         yield pool
         await db.close_pool(pool, 10.0)
@@ -99,13 +100,16 @@ def differences(got: dict[str, dict[str, Any]], want: dict[str, dict[str, Any]]
 
 async def filed(pool: asyncpg.Pool, names: set[str], timeout_s: float = 20.0) -> set[str]:
     """The recordings of ``names`` filed (ready, or empty: no talk) once all are, or at the timeout."""
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
+    async def done() -> set[str]:
         rows = await pool.fetch("SELECT file_name FROM recordings WHERE status IN ('ready', 'empty')")
-        done = names & {r["file_name"] for r in rows}
-        if done == names or asyncio.get_running_loop().time() > deadline:
-            return done
-        await asyncio.sleep(0.2)
+        return names & {r["file_name"] for r in rows}
+
+    async def all_done() -> bool:
+        return await done() == names
+
+    with contextlib.suppress(AssertionError):  # the caller's assertion names the missing ones
+        await until(all_done, timeout_s, every_s=0.2)
+    return await done()
 
 
 async def stored(pool: asyncpg.Pool) -> dict[str, dict[str, Any]]:

@@ -11,12 +11,11 @@ from typing import Any
 
 import asyncpg
 import pytest
-from test_qa_reviews import FULL
-from test_qa_web import FEATURES, queued, scored, settings
 
 from callcenter.settings import Settings
 from callcenter.sim.wav import write_wav
 from callcenter.web.testing import ensure_user, web_client
+from tests.support.qa import FEATURES, FULL, queued, scored, settings
 
 WORDS = {
     "en-US": {"incomplete": "incomplete", "submitted": "Submitted", "edited": "You edited an item"},

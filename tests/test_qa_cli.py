@@ -7,10 +7,10 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from test_qa_sampling import WEEK, add_call
 
 from callcenter.cli import main
 from callcenter.store.audit import AuditRepository
+from tests.support.qa import WEEK, add_call
 
 
 async def cli(*argv: str) -> int:

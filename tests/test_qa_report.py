@@ -8,8 +8,6 @@ import io
 import asyncpg
 import pytest
 from openpyxl import load_workbook
-from test_qa_reviews import AGENT, ANN, BOB, FULL, Clock, settings_for
-from test_qa_sampling import WEEK, add_call
 
 from callcenter.qa.report import build_sheet, parse_period, to_csv, to_xlsx
 from callcenter.qa.reviews import ReviewService
@@ -17,6 +15,7 @@ from callcenter.qa.sampling import SamplingError, assign_week, sample_week
 from callcenter.qa.scoring import ItemScore
 from callcenter.settings import Settings
 from callcenter.store.qa import QaRepository
+from tests.support.qa import AGENT, ANN, BOB, FULL, WEEK, Clock, add_call, settings_for
 
 TZ = "Asia/Shanghai"
 

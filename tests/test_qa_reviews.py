@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
 import pytest
-from test_qa_sampling import WEEK, add_call
 
 from callcenter.qa.reviews import (
     Conflict,
@@ -23,42 +21,19 @@ from callcenter.qa.scoring import ItemScore
 from callcenter.settings import Settings
 from callcenter.store.audit import AuditRepository
 from callcenter.store.qa import QaRepository
-
-SHIPPED = Path(__file__).resolve().parents[1] / "qa" / "forms" / "phone-reception.toml"
-
-
-@dataclass(frozen=True)
-class Who:
-    username: str
-    role: str
-    agent: str | None = None
-
-
-ANN = Who("ann", "qa")
-BOB = Who("bob", "qa")
-AGENT = Who("li", "agent", "1001")
-OTHER_AGENT = Who("wang", "agent", "1002")
-BOSS = Who("zhao", "supervisor")
-
-FULL = {"standard_greeting": 1, "name_and_department": 1, "listen_without_interrupting": 4,
-        "record_and_confirm": 3, "accurate_truthful": 4, "ask_other_questions": 1,
-        "polite_close": 0, "no_rude_language": 1}
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-def settings_for(forms_dir: Path | None = None) -> Settings:
-    s = Settings()
-    s.qa.random_per_agent_per_week = 5
-    s.qa.inspectors = ["ann"]
-    s.qa.forms_dir = str(forms_dir or SHIPPED.parent)
-    return s
+from tests.support.qa import (
+    AGENT,
+    ANN,
+    BOB,
+    BOSS,
+    FULL,
+    OTHER_AGENT,
+    SHIPPED,
+    WEEK,
+    Clock,
+    add_call,
+    settings_for,
+)
 
 
 async def assigned(pool: asyncpg.Pool, settings: Settings, n: int = 1) -> list[int]:

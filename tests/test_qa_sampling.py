@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from callcenter.calls.model import CallRecord, RingAttempt
+from callcenter.calls.model import RingAttempt
 from callcenter.qa.sampling import (
     Rules,
     SamplingError,
@@ -19,11 +19,8 @@ from callcenter.qa.sampling import (
     week_of,
 )
 from callcenter.settings import Settings
-from callcenter.store.calls import CallRepository
 from callcenter.store.qa import Candidate, MissingTable, QaRepository, Sample
-
-MONDAY = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai, week 2026-W48
-WEEK = "2026-W48"
+from tests.support.qa import MONDAY, WEEK, add_call
 
 
 def cand(n: int, agent: str = "1001", **kw: object) -> Candidate:
@@ -98,32 +95,6 @@ def test_assign_least_loaded_and_by_team() -> None:
 
 
 # ---------------------------------------------------------------- database
-
-
-async def ensure_recordings(pool: asyncpg.Pool) -> None:
-    """The recordings helper's table (migration 004), minimal, when it is not there yet."""
-    await pool.execute(
-        "CREATE TABLE IF NOT EXISTS recordings (server text NOT NULL, linkedid text NOT NULL,"
-        " file_name text NOT NULL, status text NOT NULL, path text, duration_s double precision,"
-        " call_started_at timestamptz NOT NULL, PRIMARY KEY (server, linkedid, file_name))")
-
-
-async def add_call(pool: asyncpg.Pool, n: int, agent: str = "1001", *,
-                   recording: str | None = "ready", at: datetime = MONDAY,
-                   **kw: object) -> CallRecord:
-    """Store a finished, answered call ``1.<n>`` of ``agent`` with a recording of that status."""
-    start = at + timedelta(minutes=n)
-    call = CallRecord(server="pbx1", linkedid=f"1.{n}", started_at=start, agent=agent,
-                      queue="support", caller="13800000001", disposition="answered",
-                      answered_at=start + timedelta(seconds=5),
-                      ended_at=start + timedelta(seconds=125), **kw)  # type: ignore[arg-type]
-    await CallRepository(pool).upsert_calls([call])
-    if recording is not None:
-        await ensure_recordings(pool)
-        await pool.execute("INSERT INTO recordings (server, linkedid, file_name, status,"
-                           " duration_s, call_started_at) VALUES ($1, $2, $3, $4, 120, $5)",
-                           "pbx1", call.linkedid, f"{call.linkedid}.wav", recording, start)
-    return call
 
 
 async def test_sample_week_from_the_store(pool: asyncpg.Pool) -> None:

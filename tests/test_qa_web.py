@@ -8,59 +8,27 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import pytest
 from openpyxl import load_workbook
-from test_qa_reviews import FULL, SHIPPED
-from test_qa_sampling import WEEK, add_call
 
-from callcenter.qa.sampling import assign_week, sample_week
 from callcenter.settings import Settings
 from callcenter.store.audit import AuditRepository
 from callcenter.store.qa import QaRepository
 from callcenter.web.i18n import Catalogues
 from callcenter.web.testing import ensure_user, web_client
+from tests.support.qa import (
+    FEATURES,
+    FULL,
+    WEEK,
+    add_call,
+    fields,
+    queued,
+    scored,
+    settings,
+)
+
+__all__ = ["settings"]  # the fixture, shared with the browser tests
 
 AGENT = "agent1001"
-FEATURES = ("callcenter.qa.web",)
-
-
-@pytest.fixture
-def settings() -> Settings:
-    s = Settings()
-    s.web.secure_cookies = False
-    s.web.default_language = "en"
-    s.qa.random_per_agent_per_week = 5
-    s.qa.inspectors = ["test_qa"]
-    s.qa.forms_dir = str(SHIPPED.parent)
-    return s
-
-
-async def queued(pool: asyncpg.Pool, settings: Settings) -> int:
-    """One call of agent1001 sampled and assigned to test_qa; its assignment id."""
-    await add_call(pool, 1, AGENT, hold_s=10.0)
-    repo = QaRepository(pool)
-    await sample_week(repo, settings, WEEK)
-    await assign_week(repo, settings, WEEK)
-    [entry] = await repo.work_queue("test_qa")
-    return entry.assignment_id
-
-
-def fields(csrf: str, scores: dict[str, Any], **extra: str) -> dict[str, str]:
-    out = {"csrf_token": csrf, **extra}
-    out.update({f"score.{k}": str(v) for k, v in scores.items()})
-    return out
-
-
-async def scored(pool: asyncpg.Pool, settings: Settings) -> int:
-    """A submitted review (through the pages); its id."""
-    aid = await queued(pool, settings)
-    async with web_client(settings, pool, role="qa", features=FEATURES) as qa:
-        resp = await qa.get(f"/qa/assignments/{aid}", allow_redirects=False)
-        review_id = int(resp.headers["Location"].rsplit("/", 1)[1])
-        resp = await qa.post(f"/qa/reviews/{review_id}", allow_redirects=False,
-                             data=fields(qa.csrf, FULL, action="submit", comment="ok"))
-        assert resp.status == 302
-    return review_id
 
 
 async def test_score_a_call_from_the_queue(pool: asyncpg.Pool, settings: Settings) -> None:

@@ -13,7 +13,7 @@ import contextlib
 import errno
 import os
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from callcenter.sim.proxy import CutProxy, pg_proxy
 from callcenter.store import spool as spool_module
 from callcenter.web.app import CORE_FEATURES
 from callcenter.web.testing import web_client
+from tests.support.wait import until
 
 SPEED = 10.0  # 15 s of ringing = 1.5 s
 NEVER = AgentScript(answer_after=None)
@@ -62,13 +63,6 @@ class Rig:
 
     def actions(self, name: str) -> list[tuple[float, dict[str, Any]]]:
         return [(t, a) for t, a in self.arrivals if a.get("Action") == name]
-
-    async def until(self, cond: Callable[[], Any], timeout_s: float = 20.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while not cond():
-            assert time.monotonic() < deadline, "timed out waiting"
-            await asyncio.sleep(0.01)
-
 
 @contextlib.asynccontextmanager
 async def rig(dsn: str, spool: Path, **database: Any) -> AsyncIterator[Rig]:
@@ -104,7 +98,7 @@ async def rig(dsn: str, spool: Path, **database: Any) -> AsyncIterator[Rig]:
             submit(entries, facts, received)
 
         durable.submit = noting_submit  # type: ignore[method-assign]
-        await r.until(lambda: daemon.clients["sim"].connected)
+        await until(lambda: daemon.clients["sim"].connected)
         yield r
     finally:
         proxy.restore()
@@ -160,9 +154,9 @@ async def test_a_stalled_database_delays_neither_enforcement_nor_the_wallboard(
         # the wallboard shows the waiting caller while the database says nothing
         update = await asyncio.wait_for(read_event(board), 5)
         assert 'data-queue="support"' in update
-        await r.until(lambda: r.actions("Hangup"), 30)
+        await until(lambda: r.actions("Hangup"), 30)
         # recorded when Asterisk's response comes back, a moment after the action arrived
-        await r.until(lambda: r.enforcer.outcomes.get(("sim", first.linkedid)), 5)
+        await until(lambda: r.enforcer.outcomes.get(("sim", first.linkedid)), 5)
         assert -1.0 <= cut_at_deadline_ms(r, first.linkedid) <= 100.0
         assert await asyncio.wait_for(first.wait(), 10) == "answered"
         second = await r.sim.inbound_call("+8613800000002", "800",
@@ -176,9 +170,14 @@ async def test_a_stalled_database_delays_neither_enforcement_nor_the_wallboard(
         assert report["servers"]["sim"]["ami_connected"]
         assert r.daemon.writer.spool.depth > 0, "the stalled writes should be in the spool"
         r.proxy.restore()
-        await r.until(lambda: r.daemon.writer.pending == 0 and r.daemon.health()[0], 30)
-        await r.until(lambda: not r.daemon.trackers["sim"].open_calls, 10)
-        await asyncio.sleep(0.5)  # the last call records' write
+        await until(lambda: r.daemon.writer.pending == 0 and r.daemon.health()[0], 30)
+        await until(lambda: not r.daemon.trackers["sim"].open_calls, 10)
+
+        async def written() -> bool:  # the last call records and journal entries
+            return (await stored_calls(pool) == sorted([first.linkedid, second.linkedid])
+                    and await journal_seqs(pool) == sorted(set(r.journaled)))
+
+        await until(written, 10)
     assert await stored_calls(pool) == sorted([first.linkedid, second.linkedid])
     seqs = await journal_seqs(pool)
     assert seqs == sorted(set(r.journaled)), "every journal entry stored exactly once"
@@ -212,17 +211,17 @@ async def test_spool_disk_full_then_read_only_while_the_database_is_down(
             first = await r.sim.inbound_call("+8613800000001", "800",
                                              agents={"agent1001": ANSWERS})
             assert await asyncio.wait_for(first.wait(), 10) == "answered"
-            await r.until(lambda: writer.pending == 0 and len(r.journaled) > 0)
+            await until(lambda: writer.pending == 0 and len(r.journaled) > 0)
             r.proxy.cut()
             fault.errno = errno.ENOSPC
             # the disk is full: AMI is still read, the ring rule still enforced
             ringing = await r.sim.inbound_call("+8613800000002", "800", patience=20.0,
                                                agents={"agent1001": NEVER, "agent1002": NEVER})
-            await r.until(lambda: r.enforcer.outcomes.get(("sim", ringing.linkedid)), 30)
-            await r.until(lambda: r.actions("Hangup"), 5)
+            await until(lambda: r.enforcer.outcomes.get(("sim", ringing.linkedid)), 30)
+            await until(lambda: r.actions("Hangup"), 5)
             assert -1.0 <= cut_at_deadline_ms(r, ringing.linkedid) <= 100.0
             assert await asyncio.wait_for(ringing.wait(), 10) == "abandoned"
-            await r.until(lambda: writer.disk.error is not None)
+            await until(lambda: writer.disk.error is not None)
             ready, report = r.daemon.health()
             assert not ready and "No space left" in report["store"]["spool_error"]
             assert report["store"]["held_ops"] > 0
@@ -236,7 +235,7 @@ async def test_spool_disk_full_then_read_only_while_the_database_is_down(
                 call = await r.sim.inbound_call(f"+861380000001{n}", "800",
                                                 agents={"agent1002": ANSWERS})
                 assert await asyncio.wait_for(call.wait(), 10) == "answered"
-            await r.until(lambda: writer.lost_items["journal"] > 0)
+            await until(lambda: writer.lost_items["journal"] > 0)
             report = r.daemon.health()[1]
             assert "Read-only" in report["store"]["spool_error"]
             gaps = [g for g in report["store"]["gaps"] if g["what"] == "journal"]
@@ -246,8 +245,8 @@ async def test_spool_disk_full_then_read_only_while_the_database_is_down(
             fault.errno = None
             writer.memory_max_bytes = 64 << 20
             r.proxy.restore()
-            await r.until(lambda: writer.pending == 0 and writer.database.error is None, 30)
-            await r.until(lambda: not r.daemon.trackers["sim"].open_calls, 10)
+            await until(lambda: writer.pending == 0 and writer.database.error is None, 30)
+            await until(lambda: not r.daemon.trackers["sim"].open_calls, 10)
             await asyncio.sleep(0.5)
             board = r.live.state.snapshot(lambda number: number or "")
             assert [a["problem"] for a in board["service_alerts"]] == ["store_data_dropped"]

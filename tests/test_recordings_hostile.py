@@ -19,6 +19,7 @@ from callcenter.recordings.consumer import RecordingConsumer
 from callcenter.settings import RecordingSettings, Settings
 from callcenter.sim.wav import write_wav
 from callcenter.store.recordings import Recording, RecordingRepository
+from tests.support.recordings import ended_call, facts_for, rec_settings
 
 CAPTURE = Path(__file__).parent / "traces" / "real2" / "q_answer_fast.jsonl"
 ORIGINAL = "/var/spool/asterisk/monitor/20261122-121527-1001-pbx2-1795349725.1.wav"
@@ -101,8 +102,6 @@ async def test_the_real_path_is_still_filed(pool: asyncpg.Pool, tmp_path: Path,
 
 async def test_a_symlink_taking_the_file_s_place_while_waiting_is_refused(
         pool: asyncpg.Pool, tmp_path: Path, victim: Path) -> None:
-    from tests.test_recordings import ended_call, facts_for, rec_settings
-
     s = rec_settings(tmp_path, local_dir=str(tmp_path / "monitor"), max_wait_s=2.0)
     consumer = RecordingConsumer(s, pool)
     await consumer.on_facts(facts_for(ended_call("late.wav")))  # type: ignore[arg-type]

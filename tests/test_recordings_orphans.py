@@ -21,8 +21,9 @@ from callcenter.recordings.files import SpoolScan, call_ids_in_name
 from callcenter.settings import RecordingSettings
 from callcenter.sim.wav import write_wav
 from callcenter.store.recordings import RecordingRepository
-from tests.test_recordings import MONITOR, ended_call, rec_settings
-from tests.test_tracker import TRACES, track
+from tests.support.expected import TRACES
+from tests.support.recordings import MONITOR, ended_call, rec_settings
+from tests.support.tracker import track
 
 RING2 = "ccpbx-1795348139.0.wav"
 

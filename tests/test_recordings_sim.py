@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import time
 from pathlib import Path
 
 import asyncpg
@@ -18,6 +16,7 @@ from callcenter.settings import AmiServer, DatabaseSettings, RecordingSettings, 
 from callcenter.sim import AgentScript, PBXSimulator
 from callcenter.store.calls import CallRepository
 from callcenter.store.recordings import RecordingRepository
+from tests.support.wait import until
 
 
 async def _filed(pool: asyncpg.Pool, n: int) -> bool:
@@ -40,10 +39,7 @@ async def test_simulated_calls_get_ready_recordings(pool: asyncpg.Pool, tmp_path
     daemon = Daemon(settings, pool, consumers=[consumer], log_calls=False)
     await daemon.start()
     try:
-        deadline = time.monotonic() + 10
-        while not all(c.connected for c in daemon.clients.values()):
-            assert time.monotonic() < deadline
-            await asyncio.sleep(0.05)
+        await until(lambda: all(c.connected for c in daemon.clients.values()), timeout_s=10)
         calls = [
             await sim.inbound_call("+3222000001", "800",
                                    agents={"agent1001": AgentScript(answer_after=3, talk=12)}),
@@ -55,10 +51,7 @@ async def test_simulated_calls_get_ready_recordings(pool: asyncpg.Pool, tmp_path
         ]
         for c in calls:
             await c.wait()
-        deadline = time.monotonic() + 20
-        while not await _filed(pool, 3):
-            assert time.monotonic() < deadline, "recordings not filed"
-            await asyncio.sleep(0.1)
+        await until(lambda: _filed(pool, 3), every_s=0.1)  # the recordings are filed
     finally:
         await daemon.stop()
         await sim.stop()

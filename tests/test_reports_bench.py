@@ -7,9 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "reports.py"
 
 
+# the bench's own subprocess timeout (300 s) fires first, with the bench's output
+@pytest.mark.timeout(360)
 def test_bench_small(pg_server_dsn: str) -> None:
     done = subprocess.run([sys.executable, str(BENCH), "--calls", "3000", "--repeat", "1",
                            "--dsn", pg_server_dsn], capture_output=True, text=True,

@@ -5,69 +5,22 @@ The centre is in Asia/Shanghai (UTC+8). Expected values are worked out by hand.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date
 
 import asyncpg
-import pytest
 
-from callcenter.calls.model import AgentStateChanged, CallRecord, RingAttempt, Transfer
+from callcenter.calls.model import AgentStateChanged
 from callcenter.kpis import MetricSettings, agent_call_figures, call_figures
 from callcenter.reports.build import ReportFilter, build_report
 from callcenter.reports.periods import parse_period
 from callcenter.settings import Settings
 from callcenter.store.agents import AgentRepository
 from callcenter.store.calls import CallRepository
+from tests.support.reports import NOW, calls, loaded, local
 
-SH = ZoneInfo("Asia/Shanghai")
-NOW = datetime(2026, 11, 4, 10, 1, tzinfo=SH).astimezone(UTC)
+__all__ = ["loaded"]  # the fixture
+
 NOV3, NOV4 = date(2026, 11, 3), date(2026, 11, 4)
-
-
-def local(*args: int) -> datetime:
-    return datetime(*args, tzinfo=SH).astimezone(UTC)  # type: ignore[misc]
-
-
-def s(t: datetime, secs: float) -> datetime:
-    return t + timedelta(seconds=secs)
-
-
-def answered_ring(agent: str, start: datetime, answer: datetime) -> RingAttempt:
-    return RingAttempt(agent=agent, interface=f"PJSIP/{agent}", started_at=start,
-                       ended_at=answer, outcome="answered", within_rule=True)
-
-
-def calls() -> list[CallRecord]:
-    a0 = local(2026, 11, 3, 23, 59)           # spans midnight: belongs to Nov 3, 23 h
-    c0 = local(2026, 11, 3, 15, 59, 59)       # transferred from a1 to a2
-    e0 = local(2026, 11, 3, 0, 30)            # 16:30 UTC on Nov 2, local Nov 3 0 h
-    return [
-        CallRecord(server="pbx", linkedid="A", started_at=a0, queue="support", agent="a2",
-                   queue_joined_at=a0, answered_at=s(a0, 70), ended_at=s(a0, 370),
-                   disposition="answered", ring_attempts=[answered_ring("a2", a0, s(a0, 70))]),
-        CallRecord(server="pbx", linkedid="B", started_at=local(2026, 11, 4, 0, 0, 5),
-                   queue="support", queue_joined_at=local(2026, 11, 4, 0, 0, 5),
-                   ended_at=local(2026, 11, 4, 0, 0, 35), disposition="abandoned"),
-        CallRecord(server="pbx", linkedid="C", started_at=c0, queue="sales", agent="a1",
-                   queue_joined_at=c0, answered_at=s(c0, 5), ended_at=s(c0, 130),
-                   disposition="answered",
-                   transfers=[Transfer("blind", "a1", "a2", s(c0, 65))],
-                   ring_attempts=[answered_ring("a1", c0, s(c0, 5)),
-                                  answered_ring("a2", s(c0, 66), s(c0, 70))]),
-        CallRecord(server="pbx", linkedid="D", started_at=local(2026, 11, 4, 10, 0),
-                   queue="support", queue_joined_at=local(2026, 11, 4, 10, 0)),
-        CallRecord(server="pbx", linkedid="E", started_at=e0, queue="support",
-                   queue_joined_at=e0, ended_at=s(e0, 300), disposition="timeout"),
-        CallRecord(server="pbx", linkedid="O", started_at=local(2026, 11, 4, 10, 0, 30),
-                   direction="outbound", agent="a1", ended_at=local(2026, 11, 4, 10, 0, 50),
-                   disposition="no_answer"),
-    ]
-
-
-@pytest.fixture
-async def loaded(pool: asyncpg.Pool) -> asyncpg.Pool:
-    await CallRepository(pool).upsert_calls(calls())
-    return pool
 
 
 def period() -> object:

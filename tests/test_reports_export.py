@@ -11,7 +11,6 @@ from pathlib import Path
 import asyncpg
 import pytest
 from openpyxl import load_workbook
-from test_reports_build import NOW, calls
 
 from callcenter.cli import main
 from callcenter.reports.build import ReportFilter, build_report
@@ -20,6 +19,7 @@ from callcenter.reports.periods import parse_period
 from callcenter.settings import Settings
 from callcenter.store.calls import CallRepository
 from callcenter.web.sheets import Seconds
+from tests.support.reports import NOW, calls
 
 
 def as_time(value: object) -> object:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import asyncpg
-from test_metrics import T0, at, sample
 
 from callcenter.kpis import CENTRE, NotedCall, note_figures
 from callcenter.reports.build import ReportFilter, build_report
@@ -13,6 +12,7 @@ from callcenter.reports.periods import parse_period
 from callcenter.settings import Settings
 from callcenter.store import report_extras as extras
 from callcenter.store.calls import CallRepository
+from tests.support.metrics import T0, at, sample
 
 NOTES = [NotedCall("pbx", "c1", "a1", complaint=False),
          NotedCall("pbx", "c3", "a2", complaint=True),

@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import asyncpg
-import pytest
-from test_metrics import MS, T0, at, sample, state
 
 from callcenter.calls.model import AgentStateChanged
 from callcenter.kpis import AgentFigures, CallFigures, agent_call_figures, agent_time_figures
@@ -14,13 +12,9 @@ from callcenter.kpis import call_figures as py_call_figures
 from callcenter.store import report_reads as sql
 from callcenter.store.agents import AgentRepository
 from callcenter.store.calls import CallRepository
+from tests.support.metrics import MS, T0, TZ, approx, at, query, sample, state
 
-TZ = "Asia/Shanghai"
 TIME_FIELDS = ("available_s", "on_call_s", "wrap_up_s", "paused_s")
-
-
-def approx(d: dict[str, object]) -> dict[str, object]:
-    return {k: pytest.approx(v) if isinstance(v, float) else v for k, v in d.items()}
 
 
 def history() -> list[AgentStateChanged]:
@@ -30,12 +24,6 @@ def history() -> list[AgentStateChanged]:
             state("a1", 300, "available", paused=True, reason="lunch"),
             state("a1", 900, "available"), state("a1", 1000, "logged_out", in_queue=False),
             state("a2", -10, "available", paused=True), state("a2", 500, "on_call")]
-
-
-def query(**kw: object) -> sql.CallQuery:
-    args = {"start": T0 - timedelta(hours=1), "end": T0 + timedelta(hours=1), "now": at(160),
-            "tz": TZ, **kw}
-    return sql.CallQuery(**args)  # type: ignore[arg-type]
 
 
 async def test_call_figures_agree(pool: asyncpg.Pool) -> None:

@@ -8,7 +8,6 @@ from datetime import timedelta
 
 import asyncpg
 from openpyxl import load_workbook
-from test_reports_build import answered_ring, local, s
 
 from callcenter.calls.model import CallRecord
 from callcenter.kpis import MetricSettings
@@ -19,6 +18,7 @@ from callcenter.reports.periods import parse_period
 from callcenter.settings import Settings
 from callcenter.store.calls import CallRepository
 from callcenter.web.testing import web_client
+from tests.support.reports import answered_ring, local, s
 
 DAY = "period=day&from=2026-11-03"
 

@@ -6,11 +6,11 @@ from datetime import timedelta
 
 import asyncpg
 import pytest
-from test_metrics import MS, T0, sample
 
 from callcenter.reports.build import ReportFilter, build_report
 from callcenter.reports.periods import parse_period
 from callcenter.settings import Settings
+from tests.support.metrics import MS, T0, sample
 
 live_state = pytest.importorskip("callcenter.live.state")
 

@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 
 import asyncpg
 import pytest
 from openpyxl import load_workbook
-from test_reports_build import calls
 
 from callcenter.settings import Settings
-from callcenter.store.calls import CallRepository
 from callcenter.web.testing import web_client
+from tests.support.reports import QUERY, loaded
+from tests.support.wait import until
+
+__all__ = ["loaded"]  # the fixture
 
 ENGLISH = Settings.model_validate({"web": {"default_language": "en"}})
-
-QUERY = "period=range&from=2026-11-03&to=2026-11-04"
-
-
-@pytest.fixture
-async def loaded(pool: asyncpg.Pool) -> asyncpg.Pool:
-    await CallRepository(pool).upsert_calls(calls())
-    return pool
 
 
 async def test_page_shows_figures_charts_and_definitions(loaded: asyncpg.Pool) -> None:
@@ -99,11 +92,11 @@ async def test_the_app_keeps_recent_days_rolled_up(loaded: asyncpg.Pool,
     monkeypatch.setattr(reports_web, "KEEP_FIRST_S", 0.05)
     monkeypatch.setattr(reports_web, "KEEP_DAYS", 20)
     today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+
+    async def rolled_up() -> bool:
+        return await loaded.fetchval("SELECT count(*) FROM report_days") == 20
+
     async with web_client(Settings(), loaded, role=None):
-        for _ in range(400):
-            days = await loaded.fetchval("SELECT count(*) FROM report_days")
-            if days == 20:
-                break
-            await asyncio.sleep(0.05)
-    assert days == reports_web.KEEP_DAYS
+        await until(rolled_up)
+    assert await loaded.fetchval("SELECT count(*) FROM report_days") == reports_web.KEEP_DAYS
     assert await loaded.fetchval("SELECT max(day) FROM report_days") == today - timedelta(days=1)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from test_ringrule_helpers import SERVER, T0, attempt, call_ended, ended, started
 
 from callcenter.calls.model import RingRule
 from callcenter.ringrule.actions import (
@@ -22,6 +21,7 @@ from callcenter.ringrule.confcheck import (
 )
 from callcenter.ringrule.rules import rule_for_settings
 from callcenter.settings import Settings
+from tests.support.ringrule import SERVER, T0, attempt, call_ended, ended, started
 
 RULE = RingRule()
 START = T0.timestamp()

@@ -6,7 +6,12 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from test_ringrule_helpers import (
+
+from callcenter.ami.client import ListResult
+from callcenter.commands import CommandPort
+from callcenter.ringrule.enforcer import RingEnforcer
+from callcenter.settings import Settings
+from tests.support.ringrule import (
     T0,
     FastClock,
     ScriptedClient,
@@ -16,15 +21,11 @@ from test_ringrule_helpers import (
     ended,
     paused,
     started,
-    until,
 )
-
-from callcenter.ami.client import ListResult
-from callcenter.commands import CommandPort
-from callcenter.ringrule.enforcer import RingEnforcer
-from callcenter.settings import Settings
+from tests.support.wait import until
 
 SPEED = 100.0  # 15 s of ringing = 150 ms
+POLL_S = 0.002  # the clock runs fast: conditions are polled finely
 
 
 async def make(settings: Settings | None = None, replies=None, speed: float = SPEED, **kw):
@@ -87,7 +88,7 @@ async def test_direct_call_redirects_to_fallback_label() -> None:
     enf, client, _clock = await make()
     a = attempt("agent1002", "PJSIP/agent1002-00000001", queue=None)
     await enf.on_facts([call_started(callee="1002"), started(a, direct=True)])
-    await until(lambda: client.actions("Redirect"))
+    await until(lambda: client.actions("Redirect"), every_s=POLL_S)
     await enf.drain()
     assert client.actions("Redirect") == [{
         "Action": "Redirect", "Channel": "PJSIP/trunk-00000000", "Context": "from-trunk",
@@ -102,7 +103,7 @@ async def test_direct_call_hangup_variant_sends_cause_19() -> None:
     enf, client, _clock = await make(s)
     a = attempt("agent1002", "PJSIP/agent1002-00000001", queue=None)
     await enf.on_facts([started(a, direct=True)])
-    await until(lambda: client.actions("Hangup"))
+    await until(lambda: client.actions("Hangup"), every_s=POLL_S)
     await enf.drain()
     assert client.actions("Hangup") == [
         {"Action": "Hangup", "Channel": "PJSIP/agent1002-00000001", "Cause": "19"}]
@@ -115,7 +116,7 @@ async def test_record_only_and_outbound_take_no_action() -> None:
     await enf.on_facts([started(attempt(queue="vip"))])
     await enf.on_facts([call_started("L2", direction="outbound"),
                         started(attempt(chan="PJSIP/trunk-00000005", queue=None), "L2")])
-    await until(lambda: ("pbx3", "L1") in enf.outcomes)
+    await until(lambda: ("pbx3", "L1") in enf.outcomes, every_s=POLL_S)
     await clock.sleep_until(enf.clock.now() - T0.timestamp() + 1.0)
     await enf.drain()
     assert client.sent == []
@@ -138,7 +139,7 @@ async def test_record_only_and_outbound_take_no_action() -> None:
 async def test_action_results_recorded_never_retried(reply, result: str, detail: str) -> None:
     enf, client, clock = await make(replies={"Hangup": reply})
     await enf.on_facts([started(attempt())])
-    await until(lambda: client.actions("Hangup"))
+    await until(lambda: client.actions("Hangup"), every_s=POLL_S)
     await clock.sleep_until(enf.clock.now() - T0.timestamp() + 5.0)
     await enf.drain()
     assert len(client.actions("Hangup")) == 1
@@ -160,10 +161,10 @@ async def miss_twice(enf, clock, agent="agent1001", queue="support", extra=()):
     for i, (lid, chan) in enumerate([("L1", "00000001"), ("L2", "00000004")]):
         a = attempt(agent, f"PJSIP/{agent}-{chan}", queue=queue, at=25.0 * i)
         await enf.on_facts([started(a, lid)])
-        await until(lambda n=i + 1: len(enf.outcomes) == n)
+        await until(lambda n=i + 1: len(enf.outcomes) == n, every_s=POLL_S)
         # the tracker then reports the cut ring as a ring-no-answer: counted once
         await enf.on_facts([ended(a, "no_answer", 15.003, lid), *extra])
-    await until(lambda: enf.alerts)
+    await until(lambda: enf.alerts, every_s=POLL_S)
     await enf.drain()
 
 
@@ -199,13 +200,13 @@ async def test_answer_between_misses_resets() -> None:
     enf, client, clock = await make()
     a = attempt()
     await enf.on_facts([started(a)])
-    await until(lambda: enf.outcomes)  # the miss counts once the Hangup is answered
+    await until(lambda: enf.outcomes, every_s=POLL_S)  # the miss counts once the Hangup is answered
     b = attempt(chan="PJSIP/agent1001-00000002", at=16)
     await enf.on_facts([started(b, "L2")])
     await enf.on_facts([ended(b, "answered", 4, "L2")])
     c = attempt(chan="PJSIP/agent1001-00000003", at=30)
     await enf.on_facts([started(c, "L3")])
-    await until(lambda: len(client.actions("Hangup")) == 2)
+    await until(lambda: len(client.actions("Hangup")) == 2, every_s=POLL_S)
     await clock.sleep_until(enf.clock.now() - T0.timestamp() + 2.0)  # pause_settle_s passes
     await enf.drain()
     assert len(client.actions("Hangup")) == 2 and client.actions("QueuePause") == []
@@ -281,7 +282,7 @@ async def test_deadline_counts_from_event_time_when_frames_observed() -> None:
         handler_seen.append(frame)
     await clock.sleep_until(2.0)  # the RingStarted fact reaches us 2 s after its event
     await enf.on_facts([started(attempt())])
-    await until(lambda: client.actions("Hangup"))
+    await until(lambda: client.actions("Hangup"), every_s=POLL_S)
     await enf.drain()
     assert len(handler_seen) == 2 and len(client.actions("Hangup")) == 1
     assert enf.outcomes[("pbx3", "L1")][0].violation.ring_s < 16.5  # not 17 s
@@ -295,7 +296,7 @@ async def test_skewed_pbx_clock_uses_receive_offset() -> None:
     await enf.on_facts([started(a)])
     await clock.sleep_until(10.0)
     assert client.sent == []
-    await until(lambda: client.actions("Hangup"))
+    await until(lambda: client.actions("Hangup"), every_s=POLL_S)
     await enf.drain()
     assert len(client.actions("Hangup")) == 1
     await enf.close()
@@ -310,10 +311,10 @@ async def test_queue_timeout_at_deadline_lets_asterisk_end_the_ring(tmp_path: Pa
     b = attempt("agent1002", "PJSIP/agent1002-00000002")
     await enf.on_facts([started(a), started(b, "L2")])
     deadline = enf.book.next_deadline()
-    await until(lambda: (enf.book.next_deadline() or 0) > deadline)  # deferred, not acted on
+    await until(lambda: (enf.book.next_deadline() or 0) > deadline, every_s=POLL_S)  # deferred, not acted on
     assert client.sent == []
     await enf.on_facts([ended(a, "no_answer", 15.002)])  # Asterisk's own ring-no-answer
-    await until(lambda: client.actions("Hangup"))
+    await until(lambda: client.actions("Hangup"), every_s=POLL_S)
     await enf.drain()
     assert client.actions("Hangup") == [hangup_of(b)]
     assert ("pbx3", "L1") not in enf.outcomes

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,20 +18,13 @@ from callcenter.ingest.daemon import Daemon
 from callcenter.ringrule.enforcer import RingEnforcer
 from callcenter.settings import AmiServer, Settings
 from callcenter.sim import AgentScript, PBXSimulator, SimConfig
-from callcenter.sim.model import AgentConfig, QueueConfig
+from tests.support.ringrule import config
+from tests.support.wait import until
 
 pytest.importorskip("callcenter.calls.tracker")
 
 SPEED = 20.0  # 15 s of ringing = 0.75 s
 NEVER = AgentScript(answer_after=None)
-
-
-def config(members: list[str], timeout: float = 60.0) -> SimConfig:
-    """agent1001..1003; ``support`` rings ``members`` for ``timeout`` s (> the 15 s rule)."""
-    cfg = SimConfig.default()
-    cfg.queues = [QueueConfig("support", "rrmemory", timeout, 2.0, members, max_wait=120.0)]
-    cfg.agents = [AgentConfig(f"agent{n}", f"Agent {n}") for n in (1001, 1002, 1003)]
-    return cfg
 
 
 class FactLog:
@@ -63,10 +55,8 @@ class Rig:
         return [f for f in self.log.facts if isinstance(f, RingStarted) and f.attempt.agent == agent]
 
     async def until(self, cond: Any, sim_s: float = 60.0) -> None:
-        deadline = time.monotonic() + sim_s / SPEED
-        while not cond():
-            assert time.monotonic() < deadline, "timed out waiting"
-            await asyncio.sleep(0.005)
+        """Wait until ``cond()``, at most ``sim_s`` seconds of PBX time."""
+        await until(cond, sim_s / SPEED, every_s=0.005)
 
 
 @contextlib.asynccontextmanager

@@ -19,6 +19,7 @@ import pytest
 from callcenter.sim import AgentScript, PBXSimulator
 from callcenter.sim.proxy import CutProxy, pg_proxy
 from tests.support.run import running
+from tests.support.wait import until
 
 SPEED = 10.0
 ANSWERS = AgentScript(1.0, 2.0)
@@ -52,6 +53,16 @@ async def answered_calls(sim: PBXSimulator, n: int) -> list[str]:
     return [c.linkedid for c in calls]
 
 
+async def answered_in(dsn: str) -> list[str]:
+    """The linkedids of the answered calls stored in ``dsn``'s database, sorted."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        return [r["linkedid"] for r in await conn.fetch(
+            "SELECT linkedid FROM calls WHERE disposition = 'answered' ORDER BY 1")]
+    finally:
+        await conn.close()
+
+
 async def test_run_starts_without_a_database_then_migrates_and_catches_up(
         bare_dsn: str, sim: PBXSimulator, tmp_path: Path) -> None:
     async with db_proxy(bare_dsn) as (proxy, dsn):
@@ -65,16 +76,14 @@ async def test_run_starts_without_a_database_then_migrates_and_catches_up(
             proxy.restore()
             await daemon.until_ready(
                 lambda status, r: status == 200 and r["store"]["spool_ops"] == 0)
-            await asyncio.sleep(1.0)  # the calls' last records
+
+            async def all_stored() -> bool:  # the calls' last records
+                return await answered_in(bare_dsn) == sorted(linkedids)
+
+            await until(all_stored)
             assert await daemon.terminate() < STOP_LIMIT_S
             assert daemon.proc.returncode == 0
-    conn = await asyncpg.connect(bare_dsn)
-    try:
-        stored = [r["linkedid"] for r in await conn.fetch(
-            "SELECT linkedid FROM calls WHERE disposition = 'answered' ORDER BY 1")]
-    finally:
-        await conn.close()
-    assert stored == sorted(linkedids)
+    assert await answered_in(bare_dsn) == sorted(linkedids)
     assert b"database_unreachable_at_start" in daemon.output
 
 
@@ -122,19 +131,15 @@ async def test_kill_9_mid_call_then_restart_records_the_call_as_rebuild_does(
         call = await sim.inbound_call("+3222000013", "800", agents={
             "agent1001": AgentScript(answer_after=1, talk=120, hold=(80, 10)),
             "agent1002": AgentScript(answer_after=1, talk=120, hold=(80, 10))})
-        for _ in range(100):
-            if await pool.fetchval("SELECT count(*) FROM calls WHERE answered_at IS NOT NULL"):
-                break
-            await asyncio.sleep(0.1)
+        await until(lambda: pool.fetchval(
+            "SELECT count(*) FROM calls WHERE answered_at IS NOT NULL"), timeout_s=10)
         first.proc.kill()
         await first.proc.wait()
     async with running(fresh_dsn, sim, tmp_path) as second:
         await second.until_ready(lambda status, r: status == 200)
         assert await asyncio.wait_for(call.wait(), 30) == "answered"
-        for _ in range(100):
-            if await pool.fetchval("SELECT count(*) FROM calls WHERE ended_at IS NOT NULL"):
-                break
-            await asyncio.sleep(0.1)
+        await until(lambda: pool.fetchval(
+            "SELECT count(*) FROM calls WHERE ended_at IS NOT NULL"), timeout_s=10)
         await asyncio.sleep(0.5)
         assert await second.terminate() < STOP_LIMIT_S
     [live] = await stored()

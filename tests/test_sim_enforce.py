@@ -8,7 +8,8 @@ import pytest
 
 from callcenter.sim import AgentScript, PBXSimulator, SimConfig
 from callcenter.sim.testing import SimClient
-from tests.test_sim_flows import KEY, NO, capture_frames, make_sim, ringing, summary, wait_for
+from tests.support.sim import KEY, NO, capture_frames, make_sim, ringing, summary, wait_for
+from tests.support.wait import until
 
 # enforce/ used a queue "enforce" with agent1001, agent1002 and a member timeout longer than
 # the 15 s after which the daemon hung up the ringing leg
@@ -122,7 +123,7 @@ async def test_queue_pause_without_queue_pauses_every_membership() -> None:
         reply = await client.action({"Action": "QueuePause", "Interface": "PJSIP/agent1002",
                                      "Paused": "false"})
         assert reply[0]["Message"] == "Interface unpaused successfully"
-        await asyncio.sleep(0.05)
+        await until(lambda: sum(f["Event"] == "QueueMemberPause" for f in sim.events) == 6)
         await client.close()
     pauses = [(f["Queue"], f["Paused"], f["PausedReason"]) for f in sim.events
               if f["Event"] == "QueueMemberPause"]

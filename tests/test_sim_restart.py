@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import pytest
@@ -13,6 +12,7 @@ import pytest
 from callcenter.ami.protocol import Frame
 from callcenter.sim import AgentScript, PBXSimulator
 from callcenter.sim.testing import SimClient
+from tests.support.wait import until
 
 TRACES = Path(__file__).parent / "traces" / "real3"
 NO = AgentScript(answer_after=None)
@@ -183,10 +183,7 @@ async def test_core_restart_now_by_ami_command_comes_back() -> None:
         client.writer.write(b"Action: Command\r\nCommand: core restart now\r\n\r\n")
         frames = await read_to_eof(client)
         assert frames[-1]["Event"] == "Shutdown" and frames[-1]["Restart"] == "True"
-        for _ in range(100):
-            if sim.up and sim._server is not None:
-                break
-            await asyncio.sleep(0.01)
+        await until(lambda: sim.up and sim._server is not None)
         again = await SimClient.connect(sim.port)
         assert (await again.login())["Message"] == "Authentication accepted"
         await again.close()
@@ -231,18 +228,6 @@ async def test_daemon_records_callers_cut_by_a_restart_as_failed(
     cut_ids = {r["linkedid"] for r in cut}
     assert {r["outcome"] for r in rings if r["linkedid"] in cut_ids} == {"cancelled"}
     assert calls["13800000399"]["disposition"] == "answered"
-
-
-async def until(cond: Any, timeout: float = 20.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not await _maybe(cond()):
-        assert loop.time() < deadline, "timed out"
-        await asyncio.sleep(0.05)
-
-
-async def _maybe(value: Any) -> bool:
-    return bool(await value) if asyncio.iscoroutine(value) else bool(value)
 
 
 async def _ended(pool: asyncpg.Pool, n: int) -> bool:

@@ -13,7 +13,8 @@ import panoramisk
 from callcenter.ami.protocol import serialize_frame
 from callcenter.sim import AgentScript, PBXSimulator, SimConfig
 from callcenter.sim.testing import SimClient
-from tests.test_sim_flows import NO, make_sim, wait_for
+from tests.support.sim import NO, make_sim, wait_for
+from tests.support.wait import until
 
 
 async def test_banner_login_fullybooted_and_ping() -> None:
@@ -207,20 +208,16 @@ async def test_third_party_client_panoramisk_receives_events() -> None:
                                      loop=asyncio.get_running_loop())
         manager.register_event("*", lambda m, event: got.append(event.event))
         await manager.connect()
-        for _ in range(100):
-            if manager.authenticated:
-                break
-            await asyncio.sleep(0.01)
-        assert manager.authenticated
+        await until(lambda: manager.authenticated)
         resp = await manager.send_action({"Action": "Ping"})
         assert resp.success and resp.ping == "Pong"
         queue_status = await manager.send_action({"Action": "QueueStatus", "Queue": "support"})
         assert [m.event for m in queue_status][-1] == "QueueStatusComplete"
         handle = await sim.inbound_call("+3222", "800", agents={"agent1001": AgentScript(1, 2)})
         await handle.wait()
-        await asyncio.sleep(0.1)
+        await until(lambda: {"QueueCallerJoin", "AgentCalled", "AgentConnect", "AgentComplete",
+                             "Hangup"} <= set(got))
         manager.close()
-    assert {"QueueCallerJoin", "AgentCalled", "AgentConnect", "AgentComplete", "Hangup"} <= set(got)
 
 
 async def test_hundreds_of_concurrent_calls_and_ringing_phones() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from callcenter.ingest.journal_policy import is_journaled, is_journaled_action, 
 from callcenter.store import CallRepository, JournalEntry, JournalRepository, StoreWriter
 from callcenter.store.agents import AgentRepository
 from callcenter.store.journal import SeqClock
+from tests.support.wait import until
 
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -218,10 +218,7 @@ async def test_a_spool_left_by_the_previous_version_is_taken_in(pool: asyncpg.Po
                    encoding="utf-8")
     writer = StoreWriter(pool, tmp_path, retry_s=0.02)
     await writer.start()
-    for _ in range(200):
-        if (tmp_path / "store.jsonl.imported").exists() and not writer.pending:
-            break
-        await asyncio.sleep(0.02)
+    await until(lambda: (tmp_path / "store.jsonl.imported").exists() and not writer.pending)
     await writer.close()
     [entry] = [e async for e in JournalRepository(pool).entries("pbx")]
     assert (entry.seq, entry.payload, entry.event, entry.linkedid) == (

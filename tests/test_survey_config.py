@@ -12,7 +12,7 @@ import pytest
 from callcenter.cli import main
 from callcenter.deploy.check import check_config
 from callcenter.settings import Settings, SettingsError, load_settings
-from tests.test_check_config import SHIPPED, line_of, mutate
+from tests.support.check_config import SHIPPED, line_of, mutate
 
 SURVEYED = Settings()  # survey.queues = ["support"], as the shipped dialplan
 

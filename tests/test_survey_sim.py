@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,8 @@ from callcenter.ingest.daemon import Daemon
 from callcenter.settings import AmiServer, DatabaseSettings, Settings
 from callcenter.sim import AgentScript, PBXSimulator, SimConfig, SurveyReply
 from callcenter.sim.model import SurveyConfig
-from tests.test_tracker import track
+from tests.support.tracker import track
+from tests.support.wait import until
 
 TRACES = Path(__file__).parent / "traces" / "real3"
 SHIPPED = Path(__file__).resolve().parents[1] / "dialplan"
@@ -143,14 +143,13 @@ async def test_random_callers_answer_some_and_hang_up_some() -> None:
 
 async def stored(pool: asyncpg.Pool, n: int) -> dict[str, tuple[bool, int | None]]:
     """The callers' surveys once ``n`` ended calls are stored."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    async def ended() -> list[asyncpg.Record] | None:
         rows = await pool.fetch("SELECT caller, survey_offered, survey_score FROM calls"
                                 " WHERE ended_at IS NOT NULL")
-        if len(rows) >= n:
-            return {r["caller"]: (r["survey_offered"], r["survey_score"]) for r in rows}
-        await asyncio.sleep(0.1)
-    raise AssertionError("calls not stored")
+        return rows if len(rows) >= n else None
+
+    rows = await until(ended, 30, every_s=0.1)
+    return {r["caller"]: (r["survey_offered"], r["survey_score"]) for r in rows}
 
 
 async def test_daemon_stores_scores_and_counts_them(pool: asyncpg.Pool, tmp_path: Path) -> None:
@@ -191,7 +190,7 @@ def test_sim_cli_refuses_survey_shares_over_one(capsys: Any) -> None:
 async def test_surveyed_simulator_runs_the_shipped_dialplan() -> None:
     """Each step the simulator runs for a survey (DIDs 800 and 802, a queue timeout too) is
     the shipped dialplan's step of that context, extension and priority."""
-    from tests.test_check_config import shipped_dialplan, steps_for
+    from tests.support.check_config import shipped_dialplan, steps_for
 
     dp = shipped_dialplan()
     config = surveyed()

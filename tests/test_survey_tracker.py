@@ -17,7 +17,7 @@ from callcenter.ingest.pipeline_replay import read_capture, rebuild
 from callcenter.settings import Settings
 from callcenter.store.calls import CallRepository
 from tests.support.ingest import store_capture
-from tests.test_tracker import replay, track
+from tests.support.tracker import replay, track
 
 CAPTURE = Path(__file__).parent / "traces" / "real3" / "survey.jsonl"
 WANT = {"13800000401": (True, 4), "13800000402": (True, None), "13800000403": (False, None)}
@@ -114,7 +114,7 @@ def test_cel_alone_gives_the_scores() -> None:
 
 @pytest.mark.parametrize("cut", [(0.0, 1.0), (0.3, 0.7), (0.5, 0.6), (0.55, 0.9)])
 async def test_outage_over_the_survey_is_filled_from_cel(cut: tuple[float, float]) -> None:
-    from tests.test_cel_fill import cut_and_fill
+    from tests.support.cel_fill import cut_and_fill
 
     calls = await cut_and_fill(CAPTURE.with_name("survey.expected.json"), *cut)
     assert survey_of([c for c in calls if c["direction"] == "inbound"]) == WANT

@@ -17,7 +17,7 @@ from callcenter.agentpanel.presence import Presence
 from callcenter.settings import Settings
 from callcenter.store.audit import AuditRepository
 from callcenter.store.followups import FollowUpRepository, NotMember, NotTaken
-from tests.test_agent_panel_services import ALICE, BOB, NOW, SUPER
+from tests.support.agent_panel import ALICE, BOB, NOW, SUPER
 
 TZ = "Asia/Shanghai"
 

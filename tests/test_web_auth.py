@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.machinery
-import re
 import sys
 import types
 from typing import Any
@@ -19,14 +18,9 @@ from callcenter.web.app import CORE_FEATURES
 from callcenter.web.auth import current_user, require_role
 from callcenter.web.nav import add_nav
 from callcenter.web.testing import FAST_HASHER, web_client
+from tests.support.auth import csrf_of
 
 PASSWORD = "correct horse"
-
-
-def csrf_of(html: str) -> str:
-    match = re.search(r'<meta name="csrf-token" content="([^"]+)"', html)
-    assert match, html
-    return match.group(1)
 
 
 async def sign_in(client: Any, username: str, password: str, **extra: str) -> Any:

@@ -21,7 +21,7 @@ from callcenter.web.app import CORE_FEATURES
 from callcenter.web.auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE
 from callcenter.web.limits import ANONYMOUS_LIMIT, FORM_LIMIT
 from callcenter.web.testing import web_client
-from tests.test_web_auth import csrf_of
+from tests.support.auth import csrf_of
 
 MB = 1_000_000
 CHUNK = b"x" * 65536

@@ -4,33 +4,18 @@ the database is back."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import asyncpg
-import pytest
 from structlog.testing import capture_logs
 
-from callcenter import db
 from callcenter.settings import Settings
-from callcenter.sim.proxy import CutProxy, pg_proxy
+from callcenter.sim.proxy import CutProxy
 from callcenter.web.testing import web_client
+from tests.support.db_down import proxied
+
+__all__ = ["proxied"]  # the fixture
 
 PAGES = ("/calls", "/calls/pbx1/x.1", "/violations", "/")
 CONSOLE = ("callcenter.console.web", "callcenter.wallboard.web")
-
-
-@pytest.fixture
-async def proxied(fresh_dsn: str) -> AsyncIterator[tuple[CutProxy, asyncpg.Pool]]:
-    """A pool whose connections go through a proxy the test can cut."""
-    proxy, dsn = pg_proxy(fresh_dsn)
-    await proxy.start()
-    pool = await db.create_pool(dsn(), min_size=1, max_size=2)
-    try:
-        yield proxy, pool
-    finally:
-        proxy.restore()
-        await db.close_pool(pool, 2.0)
-        await proxy.stop()
 
 
 def settings() -> Settings:

@@ -24,7 +24,7 @@ from callcenter.web.app import CORE_FEATURES
 from callcenter.web.keys import THROTTLE, USERS
 from callcenter.web.testing import FAST_HASHER, web_client
 from callcenter.web.throttle import DEFAULT_MAX_VERIFYING, address_key
-from tests.test_web_auth import csrf_of
+from tests.support.auth import csrf_of
 
 PASSWORD = "correct horse"
 

@@ -15,10 +15,10 @@ import pytest
 from callcenter.live import LiveConsumer
 from callcenter.settings import Settings
 from callcenter.web.testing import web_client
+from tests.support.complaints import seed_complaint
 from tests.support.console_seed import scenario
 from tests.support.pseudo import leaks_in_html, leaks_in_json, leftover, pseudo, use_pseudo_locale
 from tests.support.routes import routes
-from tests.test_complaints_web import seed_complaint
 
 ROLES = ("admin", "supervisor", "qa", "agent")
 DAY = "from=2026-11-02&to=2026-11-02"

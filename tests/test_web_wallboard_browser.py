@@ -6,10 +6,8 @@ Screenshots go to ``test-artifacts/`` (or ``$CALLCENTER_ARTIFACTS``).
 
 from __future__ import annotations
 
-import asyncio
 import os
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +16,7 @@ import pytest
 
 from callcenter.sim import AgentScript
 from callcenter.web.testing import ensure_user
+from tests.support.wait import until
 from tests.support.web_board import serve, sim_board
 
 pytestmark = pytest.mark.browser
@@ -25,19 +24,6 @@ ARTIFACTS = Path(os.environ.get("CALLCENTER_ARTIFACTS")
                  or Path(__file__).resolve().parents[1] / "test-artifacts")
 SPEED = 10.0
 
-
-
-async def until(cond: Callable[[], Any], timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = cond()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
 
 
 @pytest.fixture

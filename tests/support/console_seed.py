@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import pytest
 
 from callcenter.qa.forms import latest_forms
+from callcenter.settings import Settings
 
 FORMS = Path(__file__).parents[2] / "qa" / "forms"
 """The form files of the repository (a review pins one)."""
@@ -96,3 +98,12 @@ async def scenario(pool: asyncpg.Pool) -> None:
     await add_call(pool, "c5", -24 * 60, caller="13812345678")
 
 
+FEATURES = ("callcenter.recordings.http", "callcenter.console.web")
+
+
+@pytest.fixture
+def settings() -> Settings:
+    s = Settings()
+    s.web.secure_cookies = False
+    s.web.default_language = "en"
+    return s

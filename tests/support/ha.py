@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -12,6 +10,7 @@ import asyncpg
 
 from callcenter.sim import PBXSimulator
 from tests.support.run import Running
+from tests.support.wait import until
 
 HA = """
 [ha]
@@ -52,12 +51,15 @@ def serving(report: dict[str, Any]) -> set[str]:
 
 async def both_ready(one: Running, two: Running) -> list[dict[str, Any]]:
     """Both instances up, each serving one PBX (the leases spread)."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    async def spread() -> list[dict[str, Any]] | None:
         got = [await one.readyz(), await two.readyz()]
         reports = [g[1] for g in got if g is not None]
-        if len(reports) == 2 and sorted(map(serving, reports), key=sorted) == [{"pbxa"},
-                                                                                {"pbxb"}]:
-            return reports
-        await asyncio.sleep(0.3)
-    raise AssertionError(f"the PBXs were never both served: {one.output[-2000:]!r}")
+        served = sorted(map(serving, reports), key=sorted)
+        return reports if len(reports) == 2 and served == [{"pbxa"}, {"pbxb"}] else None
+
+    try:
+        reports: list[dict[str, Any]] = await until(spread, 30, every_s=0.3)
+    except AssertionError:
+        raise AssertionError(f"the PBXs were never both served: {one.output[-2000:]!r}"
+                             ) from None
+    return reports

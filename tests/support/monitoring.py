@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import inspect
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,27 +20,11 @@ from callcenter.sim.server import CallHandle
 from callcenter.store.users import UserRepository
 from callcenter.web.testing import web_client
 from tests.support.settings import sim_settings
-from tests.support.wait import until as wait_until
+from tests.support.wait import until
 
 SPEED = 10.0
 TALK = AgentScript(answer_after=1.0, talk=600.0)
 NEVER = AgentScript(answer_after=None)
-
-
-async def until(cond: Callable[[], Any], timeout: float = 10.0) -> Any:
-    """The first truthy value of ``cond()`` (sync or async), polled."""
-    found: list[Any] = []
-
-    async def check() -> bool:
-        value = cond()
-        if inspect.isawaitable(value):
-            value = await value
-        if value:
-            found.append(value)
-        return bool(value)
-
-    await wait_until(check, timeout)
-    return found[0]
 
 
 @dataclass

@@ -16,6 +16,7 @@ import aiohttp
 
 from callcenter.sim import PBXSimulator
 from callcenter.sim.runconfig import free_port, write_run_config
+from tests.support.wait import until
 
 
 class Running:
@@ -43,15 +44,18 @@ class Running:
 
     async def until_ready(self, want: Any, timeout_s: float = 30.0) -> dict[str, Any]:
         """Poll /readyz until ``want(status, report)``; the report."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
+        async def matched() -> tuple[int, dict[str, Any]] | None:
             assert self.proc.returncode is None, "callcenter run exited"
             got = await self.readyz()
-            if got is not None and want(*got):
-                return got[1]
-            await asyncio.sleep(0.2)
-        raise AssertionError(f"/readyz never matched; last: {await self.readyz()}; "
-                             f"output: {self.output[-3000:].decode(errors='replace')}")
+            return got if got is not None and want(*got) else None
+
+        try:
+            got: tuple[int, dict[str, Any]] = await until(matched, timeout_s, every_s=0.2)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}: /readyz never matched; last: {await self.readyz()}; "
+                                 f"output: {self.output[-3000:].decode(errors='replace')}"
+                                 ) from None
+        return got[1]
 
     async def terminate(self) -> float:
         """SIGTERM; the seconds until the process exited (its output kept)."""

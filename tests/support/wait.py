@@ -5,18 +5,19 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
+from typing import Any
 
 
-async def until(cond: Callable[[], bool | Awaitable[bool]], timeout_s: float = 20.0,
-                every_s: float = 0.05) -> None:
-    """Wait until ``cond()`` (sync or async) is true; AssertionError after ``timeout_s``."""
+async def until(cond: Callable[[], Any], timeout_s: float = 20.0, every_s: float = 0.05) -> Any:
+    """Wait until ``cond()`` (sync or async) is truthy and return that value; AssertionError
+    after ``timeout_s``."""
     deadline = time.monotonic() + timeout_s
     while True:
         value = cond()
         if inspect.isawaitable(value):
             value = await value
         if value:
-            return
+            return value
         assert time.monotonic() < deadline, "timed out waiting"
         await asyncio.sleep(every_s)

@@ -17,6 +17,8 @@ from callcenter.calls.model import (
     RingEnded,
     RingStarted,
 )
+from callcenter.sim import SimConfig
+from callcenter.sim.model import AgentConfig, QueueConfig
 
 T0 = datetime(2026, 11, 22, 13, 0, 0, tzinfo=UTC)
 SERVER = "pbx3"
@@ -109,9 +111,9 @@ class ScriptedClient:
         return [a for _, a in self.sent if a["Action"] == name]
 
 
-async def until(cond: Any, timeout_s: float = 5.0) -> None:
-    """Wait (polling) until ``cond()`` is true; fail after ``timeout_s`` wall seconds."""
-    deadline = time.monotonic() + timeout_s
-    while not cond():
-        assert time.monotonic() < deadline, "timed out waiting"
-        await asyncio.sleep(0.002)
+def config(members: list[str], timeout: float = 60.0) -> SimConfig:
+    """agent1001..1003; ``support`` rings ``members`` for ``timeout`` s (> the 15 s rule)."""
+    cfg = SimConfig.default()
+    cfg.queues = [QueueConfig("support", "rrmemory", timeout, 2.0, members, max_wait=120.0)]
+    cfg.agents = [AgentConfig(f"agent{n}", f"Agent {n}") for n in (1001, 1002, 1003)]
+    return cfg
