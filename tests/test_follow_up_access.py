@@ -2,7 +2,7 @@
 
 Agents plan, close and call their own; supervisors and admins read any agent's (the
 team leader supervises the callbacks) but do not act on them; QA has no part in them.
-The README's agent panel role table says the same.
+docs/agent-panel.md's role table says the same.
 """
 
 from __future__ import annotations

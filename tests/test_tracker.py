@@ -318,7 +318,7 @@ def test_rings_counted_with_the_deadline_grace(ring_s: float, rings: int) -> Non
 
 
 def _local_test_call() -> list[Any]:
-    """The README's provider-less test call, `channel originate Local/800@from-trunk
+    """docs/deployment.md's provider-less test call, `channel originate Local/800@from-trunk
     application Wait 60`: the ;1 half (Uniqueid = Linkedid) runs Wait, the ;2 half runs
     from-trunk 800; no CallerID; agent1001 answers after 4 s; Wait ends at 60 s."""
     lid, t0 = "pbx4-1796700000.0", 1796700000.0

@@ -179,7 +179,7 @@ def judge_attempt(attempt: RingAttempt, rule: RingRule, *, direct: bool, applies
 
 
 def disposition(cs: CallState) -> Disposition:
-    """How a finished call ended (see ``callcenter calls --json`` in the README)."""
+    """How a finished call ended (see ``callcenter calls --json`` in docs/commands.md)."""
     r = cs.record
     if r.answered:
         return "answered"

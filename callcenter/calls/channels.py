@@ -135,7 +135,7 @@ def is_trunk(channel: str, context: str) -> bool:
 
 def local_inbound(channel: str) -> tuple[str, str] | None:
     """(dialled exten, the ``;2`` half) when ``channel`` is the ``;1`` half of a Local channel
-    into an inbound context: a call placed as if from the provider, e.g. the README's test
+    into an inbound context: a call placed as if from the provider, e.g. docs/deployment.md's test
     call ``channel originate Local/800@from-trunk application Wait 60`` (no trunk, often
     no CallerID). The ``;2`` half runs the inbound dialplan: it is the customer's leg."""
     m = _LOCAL.match(channel)

@@ -146,7 +146,7 @@ async def exit_promptly(code: int, timeout_s: float = 1.0) -> int:
 async def run(args: argparse.Namespace) -> int:
     if not settings_from_args(args).servers:
         raise CliError("no Asterisk servers configured: add [[servers]] to the TOML file "
-                       "(see README, Configuration) or run `callcenter demo`")
+                       "(see docs/running.md) or run `callcenter demo`")
     settings, pool, migrate = await open_daemon_store(args)
     stop = stop_event()
     daemon = Daemon(settings, pool, consumers=[*default_consumers(settings, pool),

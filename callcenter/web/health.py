@@ -2,7 +2,7 @@
 
 Both read the running daemon only (no database query), so they answer while
 PostgreSQL is down or stalled. Public like ``/healthz``: they carry no customer
-data; restrict them at the network level (see the README, Health and metrics).
+data; restrict them at the network level (see docs/running.md, Health and metrics).
 """
 
 from __future__ import annotations

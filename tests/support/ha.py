@@ -24,7 +24,7 @@ retry_s = 0.5
 
 
 CEL = {name: f"cel_{name}" for name in ("pbxa", "pbxb")}
-"""CEL rows carry no PBX name: one table per PBX (README)."""
+"""CEL rows carry no PBX name: one table per PBX (docs/high-availability.md)."""
 
 
 @contextlib.asynccontextmanager
