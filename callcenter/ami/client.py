@@ -404,11 +404,12 @@ class AMIClient:
     async def _keepalive(self) -> None:
         while True:
             await asyncio.sleep(self.ping_interval_s)
+            sent_at = time.time()
             try:
                 await self.send_action({"Action": "Ping"}, timeout=self.ping_timeout_s)
             except AMITimeout:
-                if self._handler_busy:
-                    continue  # the Pong may sit unread behind a slow consumer
+                if self._handler_busy or (self.last_received_at or 0.0) >= sent_at:
+                    continue  # data flows: the Pong sits unread behind a slow consumer
                 self._log.warning("ami_ping_timeout", timeout_s=self.ping_timeout_s)
                 raise AMIError(
                     f"{self.name}: no Pong within {self.ping_timeout_s:g} s (half-open?)"
