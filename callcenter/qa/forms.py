@@ -133,8 +133,11 @@ class Item(BaseModel):
         if self.auto is not None and not self.na_allowed:
             raise _rule("an auto item must set na_allowed = true (it does not apply to every "
                         "call)", "auto")
-        if (self.auto == "hold_under_limit") != (self.hold_limit_s is not None):
-            raise _rule(_HOLD_LIMIT, "auto" if self.hold_limit_s is None else "hold_limit_s")
+        if self.auto == "hold_under_limit" and self.hold_limit_s is None:
+            raise _rule("auto hold_under_limit needs hold_limit_s, a number of seconds above 0",
+                        "auto")
+        if self.auto != "hold_under_limit" and self.hold_limit_s is not None:
+            raise _rule('hold_limit_s is only for auto = "hold_under_limit"', "hold_limit_s")
         if self.pass_min > self.max_score:
             raise _rule(f"pass_min must be a whole number from 1 to {self.max_score}", "pass_min")
         return self
@@ -272,8 +275,6 @@ class _Locator:
 # ---------------------------------------------------------------- problems
 
 
-_HOLD_LIMIT = ('auto hold_under_limit needs hold_limit_s, a number of seconds above 0; '
-               'hold_limit_s is only for auto = "hold_under_limit"')
 _TABLES: dict[str, type[BaseModel]] = {"": Form, "bands": Band, "sections": Section,
                                        "sections.items": Item}
 _FIELD_PROBLEMS = {
@@ -349,6 +350,9 @@ def _problem(data: Mapping[str, Any], error: ErrorDetails) -> tuple[_Place, str]
             return _Place(ctx["table"], ctx["index"], ctx["key"], ""), str(ctx["problem"])
         return replace(place, key=ctx["key"]), str(ctx["problem"])
     key = place.key or ""
+    if not key and error["loc"] and isinstance(error["loc"][-1], int):
+        # an entry of an array of tables that is not a table
+        return place, _FIELD_PROBLEMS[str(error["loc"][-2])]
     if error["type"] == "extra_forbidden":
         allowed = ", ".join(sorted(_TABLES[place.table].model_fields))
         return place, f"unknown key '{key}' (allowed: {allowed})"
