@@ -57,11 +57,15 @@ def phone_number(value: Any) -> str:
         raise bad("Not a phone number.") from None
 
 
-def _parsed(parse: Callable[[str], Any], msgid: str) -> Callable[[Any], Any]:
-    """A before-validator: blank → None, else ``parse(text)``, ``msgid`` when it fails."""
+def _parsed(parse: Callable[[str], Any], msgid: str,
+            required: bool = False) -> Callable[[Any], Any]:
+    """A before-validator: ``parse(text)``, ``msgid`` when it fails; blank → None (or
+    "required")."""
 
     def check(value: Any) -> Any:
         text = plain(value)
+        if not text and required:
+            raise bad("This field is required.")
         if not text:
             return None
         try:
@@ -84,9 +88,11 @@ def _not_past(value: date | None, info: ValidationInfo) -> date | None:
     return value
 
 
-Day = Annotated[date | None, BeforeValidator(_parsed(date.fromisoformat,
-                                                      "Not a date (YYYY-MM-DD).")),
+_NOT_A_DATE = "Not a date (YYYY-MM-DD)."
+Day = Annotated[date | None, BeforeValidator(_parsed(date.fromisoformat, _NOT_A_DATE)),
                 AfterValidator(_not_past)]
+DueDay = Annotated[date, BeforeValidator(_parsed(date.fromisoformat, _NOT_A_DATE, True)),
+                   AfterValidator(_not_past)]
 
 
 def phone_list(value: Any) -> list[str]:
@@ -100,12 +106,6 @@ def _phones(value: Any) -> list[str]:
     if len(raw) > PHONES_MAX:
         raise bad("Too many phone numbers.")
     return list(dict.fromkeys(phone_number(item) for item in raw))
-
-
-def _required(value: date | None) -> date:
-    if value is None:
-        raise bad("This field is required.")
-    return value
 
 
 def _or_none(value: Any) -> str | None:
@@ -146,7 +146,7 @@ class FollowUpForm(_Form):
     ``queue`` names the pool it goes to (None: the agent's own); ``every_days``: recurring."""
 
     number: Annotated[str, BeforeValidator(phone_number)] = ""
-    due_on: Annotated[Day, AfterValidator(_required)] = None
+    due_on: DueDay
     purpose: Result = ""
     due_time: Annotated[time | None, BeforeValidator(_parsed(
         time.fromisoformat, "Not a time of day (HH:MM)."))] = None
