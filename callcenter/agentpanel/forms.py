@@ -1,19 +1,42 @@
 """Validation of what agents type into the panel: customers, call notes, follow-ups.
 
-Each ``*_form`` function takes the submitted fields (strings, as a form or a
-JSON body gives them) and returns a typed value, or raises :class:`FormError`
-mapping each bad field to an English message (a msgid the web layer translates).
+Each form is a pydantic model; each ``*_form`` function takes the submitted fields
+(strings, as a form or a JSON body gives them) and returns the model, or raises
+:class:`FormError` mapping each bad field to an English message (a msgid the web layer
+translates; :func:`callcenter.formfields.form_errors` makes it from pydantic's errors).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, time
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from callcenter.agentpanel.numbers import InvalidNumber, normalise_number
+from callcenter.formfields import FormError, Plain, bad, plain, validate
+
+__all__ = [
+    "CustomerForm",
+    "FollowUpForm",
+    "FormError",
+    "NoteForm",
+    "customer_form",
+    "follow_up_form",
+    "note_form",
+    "phone_list",
+    "positive_id",
+]
 
 NAME_MAX = 200
 TEXT_MAX = 4000
@@ -21,75 +44,55 @@ RESULT_MAX = 1000
 PHONES_MAX = 10
 MAX_EVERY_DAYS = 365
 _LIST_SPLIT = re.compile(r"[,;\n]")
+Name = Annotated[Plain, StringConstraints(max_length=NAME_MAX)]
+Result = Annotated[Plain, StringConstraints(max_length=RESULT_MAX)]
+Text = Annotated[Plain, StringConstraints(max_length=TEXT_MAX)]
 
 
-class FormError(ValueError):
-    """Bad input: ``errors`` maps each field to a message."""
-
-    def __init__(self, errors: Mapping[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = dict(errors)
-
-
-@dataclass(frozen=True)
-class CustomerForm:
-    """A customer as entered: ``phones`` normalised, without duplicates."""
-
-    name: str
-    company: str
-    notes: str
-    phones: list[str]
-
-
-@dataclass(frozen=True)
-class NoteForm:
-    """A call note as entered (the inbound / outbound record sheet)."""
-
-    category: str
-    content: str
-    result: str
-    follow_up_on: date | None
-
-
-@dataclass(frozen=True)
-class FollowUpForm:
-    """A follow-up (回访) as entered: ``due_time`` None means the default time of day;
-    ``queue`` names the pool it goes to (None: the agent's own); ``every_days``: recurring."""
-
-    number: str
-    due_on: date
-    purpose: str
-    due_time: time | None = None
-    queue: str | None = None
-    every_days: int | None = None
-
-
-def _text(data: Mapping[str, Any], key: str, limit: int, errors: dict[str, str],
-          required: bool = False) -> str:
-    value = data.get(key)
-    text = "" if value is None else str(value).strip()
-    if required and not text:
-        errors[key] = "This field is required."
-    elif len(text) > limit:
-        errors[key] = "Too long."
-    return text
-
-
-def _date(data: Mapping[str, Any], key: str, errors: dict[str, str], today: date,
-          required: bool = False) -> date | None:
-    raw = str(data.get(key) or "").strip()
-    if not raw:
-        if required:
-            errors[key] = "This field is required."
-        return None
+def phone_number(value: Any) -> str:
+    """A submitted phone number in its stored form."""
     try:
-        value = date.fromisoformat(raw)
-    except ValueError:
-        errors[key] = "Not a date (YYYY-MM-DD)."
-        return None
-    if value < today:
-        errors[key] = "The date is in the past."
+        return normalise_number(plain(value))
+    except InvalidNumber:
+        raise bad("Not a phone number.") from None
+
+
+def _parsed(parse: Callable[[str], Any], msgid: str,
+            required: bool = False) -> Callable[[Any], Any]:
+    """A before-validator: ``parse(text)``, ``msgid`` when it fails; blank → None (or
+    "required")."""
+
+    def check(value: Any) -> Any:
+        text = plain(value)
+        if not text and required:
+            raise bad("This field is required.")
+        if not text:
+            return None
+        try:
+            return parse(text)
+        except ValueError:
+            raise bad(msgid) from None
+
+    return check
+
+
+def _days(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= MAX_EVERY_DAYS:
+        raise ValueError(text)
+    return int(text)
+
+
+def _not_past(value: date | None, info: ValidationInfo) -> date | None:
+    if value is not None and value < (info.context or {})["today"]:
+        raise bad("The date is in the past.")
     return value
+
+
+_NOT_A_DATE = "Not a date (YYYY-MM-DD)."
+Day = Annotated[date | None, BeforeValidator(_parsed(date.fromisoformat, _NOT_A_DATE)),
+                AfterValidator(_not_past)]
+DueDay = Annotated[date, BeforeValidator(_parsed(date.fromisoformat, _NOT_A_DATE, True)),
+                   AfterValidator(_not_past)]
 
 
 def phone_list(value: Any) -> list[str]:
@@ -98,78 +101,73 @@ def phone_list(value: Any) -> list[str]:
     return [str(v).strip() for v in items if str(v).strip()]
 
 
+def _phones(value: Any) -> list[str]:
+    raw = phone_list(value if isinstance(value, list | tuple) else plain(value))
+    if len(raw) > PHONES_MAX:
+        raise bad("Too many phone numbers.")
+    return list(dict.fromkeys(phone_number(item) for item in raw))
+
+
+def _or_none(value: Any) -> str | None:
+    return plain(value) or None
+
+
+class _Form(BaseModel):
+    model_config = ConfigDict(frozen=True, validate_default=True)
+
+
+class CustomerForm(_Form):
+    """A customer as entered: ``phones`` normalised, without duplicates."""
+
+    name: Annotated[Name, StringConstraints(min_length=1)] = ""
+    company: Name = ""
+    notes: Text = ""
+    phones: Annotated[list[str], BeforeValidator(_phones)] = []
+
+
+class NoteForm(_Form):
+    """A call note as entered (the inbound / outbound record sheet)."""
+
+    category: Plain = ""
+    content: Text = ""
+    result: Result = ""
+    follow_up_on: Day = None
+
+    @field_validator("category")
+    @classmethod
+    def _known(cls, value: str, info: ValidationInfo) -> str:
+        if value not in (info.context or {})["categories"]:
+            raise bad("Choose a category from the list.")
+        return value
+
+
+class FollowUpForm(_Form):
+    """A follow-up (回访) as entered: ``due_time`` None means the default time of day;
+    ``queue`` names the pool it goes to (None: the agent's own); ``every_days``: recurring."""
+
+    number: Annotated[str, BeforeValidator(phone_number)] = ""
+    due_on: DueDay
+    purpose: Result = ""
+    due_time: Annotated[time | None, BeforeValidator(_parsed(
+        time.fromisoformat, "Not a time of day (HH:MM)."))] = None
+    queue: Annotated[str | None, BeforeValidator(_or_none)] = None
+    every_days: Annotated[int | None, BeforeValidator(_parsed(
+        _days, "Repeat every 1 to 365 days, or leave it empty."))] = None
+
+
 def customer_form(data: Mapping[str, Any]) -> CustomerForm:
     """Validate a customer: a name, at most 10 valid phone numbers."""
-    errors: dict[str, str] = {}
-    name = _text(data, "name", NAME_MAX, errors, required=True)
-    company = _text(data, "company", NAME_MAX, errors)
-    notes = _text(data, "notes", TEXT_MAX, errors)
-    phones: list[str] = []
-    raw = phone_list(data.get("phones"))
-    if len(raw) > PHONES_MAX:
-        errors["phones"] = "Too many phone numbers."
-    for item in raw:
-        try:
-            phones.append(normalise_number(item))
-        except InvalidNumber:
-            errors["phones"] = "Not a phone number."
-            break
-    if errors:
-        raise FormError(errors)
-    return CustomerForm(name, company, notes, list(dict.fromkeys(phones)))
+    return validate(CustomerForm, data)
 
 
 def note_form(data: Mapping[str, Any], categories: Sequence[str], today: date) -> NoteForm:
     """Validate a call note: a configured category, a follow-up date not in the past."""
-    errors: dict[str, str] = {}
-    category = str(data.get("category") or "").strip()
-    if category not in categories:
-        errors["category"] = "Choose a category from the list."
-    content = _text(data, "content", TEXT_MAX, errors)
-    result = _text(data, "result", RESULT_MAX, errors)
-    follow_up_on = _date(data, "follow_up_on", errors, today)
-    if errors:
-        raise FormError(errors)
-    return NoteForm(category, content, result, follow_up_on)
+    return validate(NoteForm, data, categories=categories, today=today)
 
 
 def follow_up_form(data: Mapping[str, Any], today: date) -> FollowUpForm:
     """Validate a follow-up: a valid number, a due date not in the past."""
-    errors: dict[str, str] = {}
-    number = ""
-    try:
-        number = normalise_number(str(data.get("number") or ""))
-    except InvalidNumber:
-        errors["number"] = "Not a phone number."
-    due_on = _date(data, "due_on", errors, today, required=True)
-    purpose = _text(data, "purpose", RESULT_MAX, errors)
-    due_time = _time(data, "due_time", errors)
-    every_days = _every(data, "every_days", errors)
-    queue = str(data.get("queue") or "").strip() or None
-    if errors or due_on is None:
-        raise FormError(errors)
-    return FollowUpForm(number, due_on, purpose, due_time, queue, every_days)
-
-
-def _time(data: Mapping[str, Any], key: str, errors: dict[str, str]) -> time | None:
-    raw = str(data.get(key) or "").strip()
-    if not raw:
-        return None
-    try:
-        return time.fromisoformat(raw)
-    except ValueError:
-        errors[key] = "Not a time of day (HH:MM)."
-        return None
-
-
-def _every(data: Mapping[str, Any], key: str, errors: dict[str, str]) -> int | None:
-    raw = str(data.get(key) or "").strip()
-    if not raw:
-        return None
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_EVERY_DAYS:
-        errors[key] = "Repeat every 1 to 365 days, or leave it empty."
-        return None
-    return int(raw)
+    return validate(FollowUpForm, data, today=today)
 
 
 def positive_id(value: Any, field: str = "id") -> int:

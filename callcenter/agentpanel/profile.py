@@ -14,29 +14,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, create_model
 
-from callcenter.agentpanel.forms import FormError
+from callcenter.formfields import Plain, form_errors
 from callcenter.settings import ProfileField
 
 PREFIX = "profile."
-MESSAGES = {
-    "missing": "This field is required.",
-    "too_short": "This field is required.",
-    "int_parsing": "Enter a whole number.",
-    "int_from_float": "Enter a whole number.",
-    "greater_than_equal": "The number is out of range.",
-    "less_than_equal": "The number is out of range.",
-    "literal_error": "Choose from the list.",
-    "date_parsing": "Not a date (YYYY-MM-DD).",
-    "date_from_datetime_parsing": "Not a date (YYYY-MM-DD).",
-    "date_from_datetime_inexact": "Not a date (YYYY-MM-DD).",
-    "string_too_long": "Too long.",
-}
-"""pydantic's error types → our messages (msgids); anything else: "Not a valid value."."""
 
 
 def _annotation(f: ProfileField) -> Any:
     if f.type == "text":
-        return Annotated[str, StringConstraints(max_length=f.max_length)]
+        return Annotated[Plain, StringConstraints(max_length=f.max_length)]
     if f.type == "int":
         return Annotated[int, Field(ge=f.min, le=f.max)]
     if f.type == "date":
@@ -76,9 +62,7 @@ class Profile:
         try:
             checked = self.model.model_validate(dict(values))
         except ValidationError as exc:
-            raise FormError({PREFIX + str(e["loc"][0]): MESSAGES.get(e["type"],
-                                                                      "Not a valid value.")
-                             for e in exc.errors()}) from None
+            raise form_errors(exc, PREFIX) from None
         return {k: v for k, v in checked.model_dump(mode="json").items()
                 if v is not None and v != []}
 

@@ -14,20 +14,28 @@ import json
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
 
-AUTO_KINDS = ("answered_within_rule", "hold_under_limit", "transfer_handled")
-_SCALE_RE = re.compile(r"^0\.\.([0-9]+)$")
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails, PydanticCustomError
+
+AutoKind = Literal["answered_within_rule", "hold_under_limit", "transfer_handled"]
+AUTO_KINDS: tuple[str, ...] = get_args(AutoKind)
+_SCALE_RE = re.compile(r"^(?:yes_no|0\.\.([1-9][0-9]?|100))$")
 _ID_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 _HEADER_RE = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.\"-]+)\s*\]\]?\s*(#.*)?$")
-
-_TOP_KEYS = {"id", "version", "title_zh", "title_en", "bands", "sections"}
-_BAND_KEYS = {"id", "min", "max", "label_zh", "label_en"}
-_SECTION_KEYS = {"id", "title_zh", "title_en", "items"}
-_ITEM_KEYS = {"id", "text_zh", "text_en", "weight", "scale", "na_allowed", "fatal", "auto",
-              "hold_limit_s", "pass_min"}
 
 
 @dataclass(frozen=True)
@@ -50,62 +58,164 @@ class FormError(Exception):
         super().__init__("\n".join(str(p) for p in problems))
 
 
-@dataclass(frozen=True)
-class Band:
+_STRICT = ConfigDict(extra="forbid", strict=True, frozen=True)
+Text = Annotated[str, StringConstraints(min_length=1, pattern=r"\S")]
+Ident = Annotated[str, StringConstraints(min_length=1, pattern=_ID_RE.pattern)]
+
+
+def _non_empty(tables: tuple[Any, ...]) -> tuple[Any, ...]:
+    """An array of tables needs one at least (checked once its tables are valid)."""
+    if not tables:
+        raise PydanticCustomError("too_short", "no tables")
+    return tables
+
+
+def _rule(problem: str, key: str, *, table: str | None = None,
+          index: int | None = None) -> PydanticCustomError:
+    """A rule broken across fields: ``problem`` at ``key`` (in another block if ``table``)."""
+    return PydanticCustomError("form_rule", "{problem}",
+                               {"problem": problem, "key": key, "table": table, "index": index})
+
+
+class Band(BaseModel):
     """A grade band: totals from ``min`` to ``max`` (whole points, inclusive)."""
 
-    id: str
-    min: int
-    max: int
-    label_zh: str
-    label_en: str
+    model_config = _STRICT
+    id: Ident
+    min: Annotated[int, Field(ge=0, le=100)]
+    max: Annotated[int, Field(ge=0, le=100)]
+    label_zh: Text
+    label_en: Text
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Band:
+        if self.min > self.max:
+            raise _rule(f"min {self.min} is above max {self.max}", "min")
+        return self
 
 
-@dataclass(frozen=True)
-class Item:
+def _max_of(scale: Any) -> int:
+    """The top score of a scale text (1 for yes/no or a bad scale)."""
+    m = _SCALE_RE.match(scale) if isinstance(scale, str) else None
+    return int(m.group(1)) if m and m.group(1) else 1
+
+
+class Item(BaseModel):
     """One scored line of the sheet.
 
     ``max_score`` is 1 for yes/no; an item is *failed* when scored below
     ``pass_min`` (default: full marks).
     """
 
-    id: str
-    text_zh: str
-    text_en: str
-    weight: float
-    max_score: int
-    yes_no: bool
-    na_allowed: bool
-    fatal: bool
-    auto: str | None
-    hold_limit_s: float | None
-    pass_min: int
+    model_config = _STRICT
+    id: Ident
+    text_zh: Text
+    text_en: Text
+    weight: Annotated[float, Field(gt=0)]
+    scale: Annotated[str, StringConstraints(pattern=_SCALE_RE.pattern)]
+    na_allowed: bool = False
+    fatal: bool = False
+    auto: AutoKind | None = None
+    hold_limit_s: Annotated[float, Field(gt=0)] | None = None
+    pass_min: Annotated[int, Field(ge=1)]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_pass_min(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "pass_min" not in data:
+            return {**data, "pass_min": _max_of(data.get("scale"))}
+        return data
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Item:
+        if self.fatal and not self.yes_no:
+            raise _rule('a fatal item must use scale "yes_no"', "fatal")
+        if self.auto is not None and not self.na_allowed:
+            raise _rule("an auto item must set na_allowed = true (it does not apply to every "
+                        "call)", "auto")
+        if self.auto == "hold_under_limit" and self.hold_limit_s is None:
+            raise _rule("auto hold_under_limit needs hold_limit_s, a number of seconds above 0",
+                        "auto")
+        if self.auto != "hold_under_limit" and self.hold_limit_s is not None:
+            raise _rule('hold_limit_s is only for auto = "hold_under_limit"', "hold_limit_s")
+        if self.pass_min > self.max_score:
+            raise _rule(f"pass_min must be a whole number from 1 to {self.max_score}", "pass_min")
+        return self
+
+    @property
+    def yes_no(self) -> bool:
+        """Scored yes (1) or no (0)."""
+        return self.scale == "yes_no"
+
+    @property
+    def max_score(self) -> int:
+        """Full marks."""
+        return _max_of(self.scale)
 
     def text(self, lang: str) -> str:
         """The item's text in ``lang`` (zh | en)."""
         return self.text_zh if lang == "zh" else self.text_en
 
 
-@dataclass(frozen=True)
-class Section:
-    id: str
-    title_zh: str
-    title_en: str
-    items: tuple[Item, ...]
+class Section(BaseModel):
+    model_config = _STRICT
+    id: Ident
+    title_zh: Text
+    title_en: Text
+    items: Annotated[tuple[Item, ...], Field(strict=False), AfterValidator(_non_empty)]
 
 
-@dataclass(frozen=True)
-class Form:
-    """A validated form; ``definition`` is the plain data it was built from."""
+class Form(BaseModel):
+    """A validated form; ``definition`` is the plain data it was built from, ``hash`` its
+    :func:`definition_hash`."""
 
-    id: str
-    version: int
-    title_zh: str
-    title_en: str
-    bands: tuple[Band, ...]
-    sections: tuple[Section, ...]
-    definition: Mapping[str, Any]
-    hash: str
+    model_config = _STRICT
+    id: Ident
+    version: Annotated[int, Field(ge=1)]
+    title_zh: Text
+    title_en: Text
+    bands: Annotated[tuple[Band, ...], Field(strict=False), AfterValidator(_non_empty)]
+    sections: Annotated[tuple[Section, ...], Field(strict=False), AfterValidator(_non_empty)]
+    _definition: Mapping[str, Any] = PrivateAttr(default_factory=dict)
+    _hash: str = PrivateAttr(default="")
+
+    @field_validator("bands")
+    @classmethod
+    def _cover(cls, bands: tuple[Band, ...]) -> tuple[Band, ...]:
+        expected = 0
+        for i, b in enumerate(bands):
+            if b.min != expected:
+                raise _rule("bands must cover 0–100 without gaps or overlaps: band "
+                            f"'{b.id}' starts at {b.min}, expected {expected}", "min",
+                            table="bands", index=i)
+            expected = b.max + 1
+        if expected != 101:
+            raise _rule(f"bands must cover 0–100: the last band ends at {expected - 1}", "max",
+                        table="bands", index=len(bands) - 1)
+        return bands
+
+    @field_validator("sections")
+    @classmethod
+    def _unique(cls, sections: tuple[Section, ...]) -> tuple[Section, ...]:
+        for si, s in enumerate(sections):
+            if s.id in {t.id for t in sections[:si]}:
+                raise _rule(f"duplicate section id '{s.id}'", "id", table="sections", index=si)
+        items = [i.id for s in sections for i in s.items]
+        for n, item_id in enumerate(items):
+            if item_id in items[:n]:
+                raise _rule(f"duplicate item id '{item_id}'", "id", table="sections.items",
+                            index=n)
+        return sections
+
+    @property
+    def definition(self) -> Mapping[str, Any]:
+        """The plain (JSON) definition the form was validated from."""
+        return self._definition
+
+    @property
+    def hash(self) -> str:
+        """SHA-256 of the canonical definition: what a review pins."""
+        return self._hash
 
     @property
     def items(self) -> tuple[Item, ...]:
@@ -151,11 +261,9 @@ class _Locator:
     def line(self, table: str, index: int | None, key: str | None) -> int:
         """1-based line of ``key`` in block ``index`` of ``table`` ('' = top level)."""
         blocks = self.blocks.get(table, [])
-        if index is None:
-            index = 0
-        if index >= len(blocks):
+        start, end = blocks[index or 0] if (index or 0) < len(blocks) else (-1, -1)
+        if start < 0:
             return 0
-        start, end = blocks[index]
         if key is not None:
             pattern = re.compile(rf"^\s*\"?{re.escape(key)}\"?\s*=")
             for no in range(start, end):
@@ -164,193 +272,107 @@ class _Locator:
         return start + 1 if table else 1
 
 
-# ---------------------------------------------------------------- validation
+# ---------------------------------------------------------------- problems
 
 
-class _Checker:
-    """Validates a definition dict, collecting problems with their lines."""
-
-    def __init__(self, path: str, locate: Callable[[str, int | None, str | None], int]) -> None:
-        self.path = path
-        self.locate = locate
-        self.problems: list[FormProblem] = []
-
-    def err(self, table: str, index: int | None, key: str | None, problem: str) -> None:
-        self.problems.append(FormProblem(self.path, self.locate(table, index, key), problem))
-
-    def text(self, data: Mapping[str, Any], key: str, table: str, index: int | None,
-             where: str) -> str:
-        value = data.get(key)
-        if not isinstance(value, str) or not value.strip():
-            self.err(table, index, key if key in data else None,
-                     f"{where}: '{key}' must be a non-empty string")
-            return ""
-        return value
-
-    def ident(self, data: Mapping[str, Any], table: str, index: int | None, where: str) -> str:
-        value = self.text(data, "id", table, index, where)
-        if value and not _ID_RE.match(value):
-            self.err(table, index, "id", f"{where}: id {value!r} may use only letters, digits, "
-                     "'_' and '-'")
-        return value
-
-    def unknown(self, data: Mapping[str, Any], allowed: set[str], table: str,
-                index: int | None, where: str) -> None:
-        for key in data:
-            if key not in allowed:
-                self.err(table, index, key, f"{where}: unknown key '{key}' "
-                         f"(allowed: {', '.join(sorted(allowed))})")
-
-    def table_list(self, data: Mapping[str, Any], key: str, table: str, index: int | None,
-                   where: str) -> list[Mapping[str, Any]]:
-        value = data.get(key)
-        if not isinstance(value, list) or not value or not all(isinstance(v, dict) for v in value):
-            self.err(table, index, key if key in data else None,
-                     f"{where}: '{key}' must be a non-empty array of tables ([[{key}]])")
-            return []
-        return value
+_TABLES: dict[str, type[BaseModel]] = {"": Form, "bands": Band, "sections": Section,
+                                       "sections.items": Item}
+_FIELD_PROBLEMS = {
+    "version": "'version' must be a whole number ≥ 1, not {value!r}",
+    "min": "'min' must be a whole number from 0 to 100",
+    "max": "'max' must be a whole number from 0 to 100",
+    "weight": "weight must be a number above 0, not {value!r}",
+    "scale": 'unknown scale {value!r} (use "yes_no" or "0..N", N from 1 to 100)',
+    "na_allowed": "'na_allowed' must be true or false",
+    "fatal": "'fatal' must be true or false",
+    "auto": "unknown auto item {value!r} (known: " + ", ".join(AUTO_KINDS) + ")",
+    "hold_limit_s": "hold_limit_s must be a number of seconds above 0",
+    "pass_min": "pass_min must be a whole number from 1 to the scale's top score",
+    "bands": "'bands' must be a non-empty array of tables ([[bands]])",
+    "sections": "'sections' must be a non-empty array of tables ([[sections]])",
+    "items": "'items' must be a non-empty array of tables ([[items]])",
+}
+"""The problem with each field, whatever pydantic found wrong with it ({value}: as given)."""
 
 
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+@dataclass(frozen=True)
+class _Place:
+    """Where a pydantic error points: the TOML table, its block index, the key, the
+    block's name in messages."""
+
+    table: str
+    index: int | None
+    key: str | None
+    where: str
 
 
-def _check_bands(c: _Checker, data: Mapping[str, Any]) -> tuple[Band, ...]:
-    bands: list[Band] = []
-    for i, b in enumerate(c.table_list(data, "bands", "", None, "form")):
-        where = f"band {i + 1}"
-        c.unknown(b, _BAND_KEYS, "bands", i, where)
-        ok = True
-        for key in ("min", "max"):
-            v = b.get(key)
-            if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= 100:
-                c.err("bands", i, key if key in b else None,
-                      f"{where}: '{key}' must be a whole number from 0 to 100")
-                ok = False
-        if ok and b["min"] > b["max"]:
-            c.err("bands", i, "min", f"{where}: min {b['min']} is above max {b['max']}")
-            ok = False
-        band = Band(c.ident(b, "bands", i, where), b.get("min", 0), b.get("max", 0),
-                    c.text(b, "label_zh", "bands", i, where),
-                    c.text(b, "label_en", "bands", i, where))
-        if ok:
-            bands.append(band)
-    if bands and len(bands) == len(data["bands"]):
-        expected = 0
-        for i, b in enumerate(bands):
-            if b.min != expected:
-                c.err("bands", i, "min", f"bands must cover 0–100 without gaps or overlaps: "
-                      f"band '{b.id}' starts at {b.min}, expected {expected}")
-                break
-            expected = b.max + 1
-        else:
-            if expected != 101:
-                c.err("bands", len(bands) - 1, "max",
-                      f"bands must cover 0–100: the last band ends at {expected - 1}")
-    return tuple(bands)
+def _at(data: Any, *path: str | int) -> Any:
+    """``data[path...]`` or None where the path does not exist."""
+    for step in path:
+        try:
+            data = data[step]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
 
 
-def _check_item(c: _Checker, d: Mapping[str, Any], idx: int, where: str) -> Item | None:
-    c.unknown(d, _ITEM_KEYS, "sections.items", idx, where)
-    item_id = c.ident(d, "sections.items", idx, where)
-    where = f"item '{item_id}'" if item_id else where
-    ok = bool(item_id)
-    text_zh = c.text(d, "text_zh", "sections.items", idx, where)
-    text_en = c.text(d, "text_en", "sections.items", idx, where)
-    weight = d.get("weight")
-    if not _number(weight) or weight <= 0:
-        c.err("sections.items", idx, "weight" if "weight" in d else None,
-              f"{where}: weight must be a number above 0, not {weight!r}")
-        ok = False
-    scale = d.get("scale")
-    m = _SCALE_RE.match(scale) if isinstance(scale, str) else None
-    if scale == "yes_no":
-        max_score = 1
-    elif m and 1 <= int(m.group(1)) <= 100:
-        max_score = int(m.group(1))
-    else:
-        c.err("sections.items", idx, "scale" if "scale" in d else None,
-              f"{where}: unknown scale {scale!r} (use \"yes_no\" or \"0..N\", N from 1 to 100)")
-        ok, max_score = False, 1
-    flags = {}
-    for key in ("na_allowed", "fatal"):
-        flags[key] = d.get(key, False)
-        if not isinstance(flags[key], bool):
-            c.err("sections.items", idx, key, f"{where}: '{key}' must be true or false")
-            ok = False
-    if flags["fatal"] is True and scale != "yes_no":
-        c.err("sections.items", idx, "fatal", f"{where}: a fatal item must use scale \"yes_no\"")
-        ok = False
-    auto = d.get("auto")
-    limit = d.get("hold_limit_s")
-    if auto is not None and auto not in AUTO_KINDS:
-        c.err("sections.items", idx, "auto",
-              f"{where}: unknown auto item {auto!r} (known: {', '.join(AUTO_KINDS)})")
-        ok = False
-    elif auto is not None and flags["na_allowed"] is not True:
-        c.err("sections.items", idx, "auto", f"{where}: an auto item must set na_allowed = true "
-              "(it does not apply to every call)")
-        ok = False
-    if auto == "hold_under_limit" and (not _number(limit) or limit <= 0):
-        c.err("sections.items", idx, "hold_limit_s" if "hold_limit_s" in d else "auto",
-              f"{where}: auto hold_under_limit needs hold_limit_s, a number of seconds above 0")
-        ok = False
-    elif auto != "hold_under_limit" and limit is not None:
-        c.err("sections.items", idx, "hold_limit_s",
-              f"{where}: hold_limit_s is only for auto = \"hold_under_limit\"")
-        ok = False
-    pass_min = d.get("pass_min", max_score)
-    if not isinstance(pass_min, int) or isinstance(pass_min, bool) \
-            or not 1 <= pass_min <= max_score:
-        c.err("sections.items", idx, "pass_min",
-              f"{where}: pass_min must be a whole number from 1 to {max_score}")
-        ok = False
-    if not ok:
-        return None
-    return Item(item_id, text_zh, text_en, float(weight), max_score, scale == "yes_no",
-                flags["na_allowed"], flags["fatal"], auto,
-                float(limit) if limit is not None else None, pass_min)
+def _item_index(data: Mapping[str, Any], si: int, ii: int) -> int:
+    """Index of item ``ii`` of section ``si`` among all ``[[sections.items]]`` blocks."""
+    before = _at(data, "sections") or []
+    return ii + sum(len(s.get("items") or []) for s in before[:si] if isinstance(s, dict))
 
 
-def _check(c: _Checker, data: Mapping[str, Any]) -> Form | None:
-    c.unknown(data, _TOP_KEYS, "", None, "form")
-    form_id = c.ident(data, "", None, "form")
-    version = data.get("version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        c.err("", None, "version" if "version" in data else None,
-              f"form: 'version' must be a whole number ≥ 1, not {version!r}")
-    title_zh = c.text(data, "title_zh", "", None, "form")
-    title_en = c.text(data, "title_en", "", None, "form")
-    bands = _check_bands(c, data)
-    sections: list[Section] = []
-    seen_sections: set[str] = set()
-    seen_items: set[str] = set()
-    item_idx = 0
-    for si, s in enumerate(c.table_list(data, "sections", "", None, "form")):
-        where = f"section {si + 1}"
-        c.unknown(s, _SECTION_KEYS, "sections", si, where)
-        sid = c.ident(s, "sections", si, where)
-        if sid in seen_sections:
-            c.err("sections", si, "id", f"duplicate section id '{sid}'")
-        seen_sections.add(sid)
-        items = []
-        for d in c.table_list(s, "items", "sections", si, f"section '{sid}'"):
-            item = _check_item(c, d, item_idx, f"section '{sid}' item {len(items) + 1}")
-            raw_id = d.get("id")
-            if isinstance(raw_id, str) and raw_id in seen_items:
-                c.err("sections.items", item_idx, "id", f"duplicate item id '{raw_id}'")
-            elif isinstance(raw_id, str):
-                seen_items.add(raw_id)
-            if item is not None:
-                items.append(item)
-            item_idx += 1
-        sections.append(Section(sid, c.text(s, "title_zh", "sections", si, where),
-                                c.text(s, "title_en", "sections", si, where), tuple(items)))
-    if c.problems:
-        return None
-    plain = json.loads(json.dumps(data))
-    return Form(form_id, version, title_zh, title_en, bands, tuple(sections), plain,
-                definition_hash(plain))
+def _place(data: Mapping[str, Any], loc: tuple[str | int, ...]) -> _Place:
+    """The block and key an error's ``loc`` names (lists count as keys of their block)."""
+    if len(loc) >= 4 and loc[0] == "sections" and loc[2] == "items" and isinstance(loc[3], int):
+        si, ii = int(loc[1]), int(loc[3])
+        raw_id = _at(data, "sections", si, "items", ii, "id")
+        where = (f"item '{raw_id}'" if isinstance(raw_id, str) and raw_id.strip()
+                 else f"section '{_at(data, 'sections', si, 'id')}' item {ii + 1}")
+        return _Place("sections.items", _item_index(data, si, ii), _key(loc[4:]), where)
+    if len(loc) >= 2 and loc[0] in ("bands", "sections") and isinstance(loc[1], int):
+        kind = "band" if loc[0] == "bands" else "section"
+        return _Place(str(loc[0]), int(loc[1]), _key(loc[2:]), f"{kind} {int(loc[1]) + 1}")
+    return _Place("", None, _key(loc), "form")
+
+
+def _key(rest: tuple[str | int, ...]) -> str | None:
+    """The field a rest of ``loc`` starts with (None: the block itself)."""
+    return str(rest[0]) if rest else None
+
+
+def _problem(data: Mapping[str, Any], error: ErrorDetails) -> tuple[_Place, str]:
+    """The place and the message of one pydantic error on a form definition."""
+    place = _place(data, error["loc"])
+    ctx = error.get("ctx") or {}
+    if error["type"] == "form_rule":
+        if ctx.get("table") is not None:
+            return _Place(ctx["table"], ctx["index"], ctx["key"], ""), str(ctx["problem"])
+        return replace(place, key=ctx["key"]), str(ctx["problem"])
+    key = place.key or ""
+    if not key and error["loc"] and isinstance(error["loc"][-1], int):
+        # an entry of an array of tables that is not a table
+        return place, _FIELD_PROBLEMS[str(error["loc"][-2])]
+    if error["type"] == "extra_forbidden":
+        allowed = ", ".join(sorted(_TABLES[place.table].model_fields))
+        return place, f"unknown key '{key}' (allowed: {allowed})"
+    if key == "id" and error["type"] == "string_pattern_mismatch":
+        return place, f"id {error['input']!r} may use only letters, digits, '_' and '-'"
+    value = None if error["type"] == "missing" else error["input"]
+    return place, _FIELD_PROBLEMS.get(key, "'{key}' must be a non-empty string").format(
+        value=value, key=key)
+
+
+def _problems(exc: ValidationError, data: Mapping[str, Any], path: str,
+              locate: Callable[[str, int | None, str | None], int]) -> list[FormProblem]:
+    """Every error of ``exc`` as a problem of file ``path`` at its line."""
+    out = []
+    for error in exc.errors():
+        place, problem = _problem(data, error)
+        line = locate(place.table, place.index, place.key)
+        out.append(FormProblem(path, line, f"{place.where}: {problem}" if place.where
+                               else problem))
+    return out
 
 
 def parse_form(text: str, path: str = "<form>") -> Form:
@@ -368,10 +390,13 @@ def form_from_definition(data: Mapping[str, Any], path: str = "<definition>",
                          locate: Callable[[str, int | None, str | None], int] | None = None
                          ) -> Form:
     """Validate a plain definition (e.g. a stored snapshot) into a :class:`Form`."""
-    checker = _Checker(path, locate or (lambda table, index, key: 0))
-    form = _check(checker, data)
-    if form is None:
-        raise FormError(checker.problems)
+    try:
+        form = Form.model_validate(data)
+    except ValidationError as exc:
+        raise FormError(_problems(exc, data, path, locate or (lambda table, index, key: 0))
+                        ) from None
+    form._definition = json.loads(json.dumps(data))
+    form._hash = definition_hash(form._definition)
     return form
 
 

@@ -21,13 +21,15 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 import aiohttp_jinja2
 from aiohttp import web
 from multidict import MultiDictProxy
+from pydantic import BaseModel, StringConstraints
 
+from callcenter.formfields import FormError, Plain, validate
 from callcenter.qa.forms import Form
 from callcenter.qa.report import (
     Sheet,
@@ -51,11 +53,33 @@ from callcenter.web.nav import add_nav
 SERVICE = web.AppKey("qa_reviews", ReviewService)
 EXPORT_TYPES = {"csv": "text/csv",
                 "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
-_SCORE_RE = re.compile(r"^[0-9]{1,3}$")
+_SCORE_RE = re.compile(r"^(|na|[0-9]{1,3})$")
 MAX_TEXT = 4000
+"""Longest comment, reason or answer accepted (characters)."""
+SCORE_PROBLEM = "score must be a whole number on the item's scale"
 HOME_ENTRIES = 5
 """Work-queue entries shown on an inspector's home page."""
-"""Longest comment, reason or answer accepted (characters)."""
+
+
+QaText = Annotated[Plain, StringConstraints(max_length=MAX_TEXT)]
+
+
+class _ItemPost(BaseModel):
+    """One item's posted fields: ``score.<item>``, ``comment.<item>``, ``reason.<item>``."""
+
+    score: Annotated[Plain, StringConstraints(pattern=_SCORE_RE.pattern)]
+    comment: QaText = ""
+    reason: QaText = ""
+
+    def edit(self) -> ItemScore:
+        """The item's score as posted ('' unscored, 'na' not applicable)."""
+        value = int(self.score) if self.score.isdigit() else None
+        return ItemScore(value, self.score == "na", self.comment, override_reason=self.reason)
+
+
+def _problem(fields: FormError) -> str:
+    """An item's problem: its score's (on the item's scale), else its texts'."""
+    return SCORE_PROBLEM if "score" in fields.errors else next(iter(fields.errors.values()))
 
 
 def parse_edits(form: Form, data: Mapping[str, Any]) -> dict[str, ItemScore]:
@@ -63,33 +87,28 @@ def parse_edits(form: Form, data: Mapping[str, Any]) -> dict[str, ItemScore]:
     edits: dict[str, ItemScore] = {}
     problems: dict[str, str] = {}
     for item in form.items:
-        key = f"score.{item.id}"
-        if key not in data:
+        if f"score.{item.id}" not in data:
             continue
-        raw = str(data[key]).strip()
-        comment = str(data.get(f"comment.{item.id}", "")).strip()
-        reason = str(data.get(f"reason.{item.id}", "")).strip()
-        if len(comment) > MAX_TEXT or len(reason) > MAX_TEXT:
-            problems[item.id] = f"at most {MAX_TEXT} characters"
-            continue
-        if raw == "na":
-            edits[item.id] = ItemScore(None, True, comment, override_reason=reason)
-        elif raw == "":
-            edits[item.id] = ItemScore(None, False, comment, override_reason=reason)
-        elif _SCORE_RE.match(raw):
-            edits[item.id] = ItemScore(int(raw), False, comment, override_reason=reason)
-        else:
-            problems[item.id] = f"score must be a whole number from 0 to {item.max_score}"
+        try:
+            edits[item.id] = validate(_ItemPost, {
+                k: data.get(f"{k}.{item.id}") for k in ("score", "comment", "reason")}).edit()
+        except FormError as exc:
+            problems[item.id] = _problem(exc)
     if problems:
         raise Invalid("some items are not scored correctly", problems)
     return edits
 
 
 def _text(data: Mapping[str, Any], key: str) -> str:
-    value = str(data.get(key, "")).strip()
-    if len(value) > MAX_TEXT:
-        raise Invalid(f"{key}: at most {MAX_TEXT} characters", {key: "too long"})
-    return value
+    """The posted text ``key``; Invalid naming it when too long or not text."""
+    try:
+        return validate(_Text, {"text": data.get(key)}).text
+    except FormError as exc:
+        raise Invalid(exc.errors["text"], {key: exc.errors["text"]}) from None
+
+
+class _Text(BaseModel):
+    text: QaText = ""
 
 
 def _id(request: web.Request) -> int:
