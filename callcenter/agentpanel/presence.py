@@ -19,8 +19,8 @@ import asyncpg
 
 from callcenter.actors import Actor
 from callcenter.agentpanel.access import MANAGERS, agent_of, require
-from callcenter.agentpanel.forms import FormError
 from callcenter.commands import CommandPort, CommandResult
+from callcenter.formfields import FormError
 from callcenter.settings import AgentPanelSettings
 from callcenter.store.audit import AuditRepository
 from callcenter.store.presence_reads import PresenceReads

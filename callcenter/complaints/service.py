@@ -15,7 +15,6 @@ from typing import Any
 import asyncpg
 
 from callcenter.actors import Actor
-from callcenter.agentpanel.forms import FormError
 from callcenter.agentpanel.numbers import try_normalise
 from callcenter.complaints import workflow
 from callcenter.complaints.forms import (
@@ -26,6 +25,7 @@ from callcenter.complaints.forms import (
     text,
 )
 from callcenter.complaints.overdue import OverdueWatch
+from callcenter.formfields import FormError
 from callcenter.settings import Settings
 from callcenter.store.complaints import Complaint, ComplaintRepository, Listing, Registration
 

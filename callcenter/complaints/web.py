@@ -18,12 +18,12 @@ import aiohttp_jinja2
 import structlog
 from aiohttp import web
 
-from callcenter.agentpanel.forms import FormError
 from callcenter.complaints import workflow
 from callcenter.complaints.forms import VERDICT_SOURCES
 from callcenter.complaints.overdue import OverdueWatch
 from callcenter.complaints.service import ComplaintDesk, Conflict, Forbidden, NotFound
 from callcenter.db import DATABASE_FAILURES
+from callcenter.formfields import FormError
 from callcenter.live import LiveConsumer
 from callcenter.store.complaints import Listing
 from callcenter.wallboard.web import add_board_part

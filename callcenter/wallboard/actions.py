@@ -15,9 +15,9 @@ from typing import cast
 
 from aiohttp import web
 
-from callcenter.agentpanel.forms import FormError
 from callcenter.agentpanel.presence import NoPbx, Presence
 from callcenter.commands import CommandPort, CommandResult
+from callcenter.formfields import FormError
 from callcenter.live import LiveConsumer
 from callcenter.web.auth import current_user, require_role
 from callcenter.web.keys import AUDIT, CATALOGUES, COMMANDS, LIVE, POOL, SETTINGS
