@@ -15,12 +15,12 @@ from callcenter.agentpanel.day import AgentDay, day_bounds
 from callcenter.agentpanel.followups import FollowUpDesk, dial_string
 from callcenter.agentpanel.forms import FormError
 from callcenter.agentpanel.notes import NoteDesk
-from callcenter.agentpanel.numbers import InvalidNumber, normalise_number
 from callcenter.agentpanel.presence import NoPbx, Presence
 from callcenter.calls.model import RingAttempt
 from callcenter.commands import CommandResult
 from callcenter.complaints.overdue import OverdueWatch
 from callcenter.complaints.service import ComplaintDesk
+from callcenter.numbers import InvalidNumber, normalise_number
 from callcenter.settings import Settings
 from callcenter.store.audit import AuditRepository
 from callcenter.store.calls import CallRepository

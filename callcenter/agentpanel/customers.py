@@ -11,8 +11,8 @@ import asyncpg
 from callcenter.actors import Actor
 from callcenter.agentpanel.access import CUSTOMER_ROLES, MANAGERS, NotFound, require
 from callcenter.agentpanel.forms import FormError, customer_form
-from callcenter.agentpanel.numbers import caller_id_forms, try_normalise
 from callcenter.agentpanel.profile import Profile
+from callcenter.numbers import caller_id_forms, try_normalise
 from callcenter.settings import CustomerSettings
 from callcenter.store.audit import AuditRepository
 from callcenter.store.customers import (

@@ -23,8 +23,8 @@ from pydantic import (
     field_validator,
 )
 
-from callcenter.agentpanel.numbers import InvalidNumber, normalise_number
 from callcenter.formfields import FormError, Plain, bad, plain, validate
+from callcenter.numbers import InvalidNumber, normalise_number
 
 __all__ = [
     "CustomerForm",

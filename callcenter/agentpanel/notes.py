@@ -20,8 +20,8 @@ from callcenter.agentpanel.access import (
 )
 from callcenter.agentpanel.day import local_date
 from callcenter.agentpanel.forms import FormError, note_form
-from callcenter.agentpanel.numbers import try_normalise
 from callcenter.calls.model import CallRecord
+from callcenter.numbers import try_normalise
 from callcenter.settings import Settings
 from callcenter.store.audit import AuditRepository
 from callcenter.store.calls import CallRepository

@@ -17,13 +17,13 @@ from typing import Any
 
 import structlog
 
-from callcenter.agentpanel.numbers import try_normalise
 from callcenter.callbacks.agi import AgiRequest
 from callcenter.callbacks.fastagi import Answer, FastAgiServer
 from callcenter.callbacks.order import Pending, QueueView, choose
 from callcenter.calls.model import CallbacksWaiting, CallEnded, CallRecord, Fact
 from callcenter.commands import CommandPort
 from callcenter.db import DATABASE_FAILURES
+from callcenter.numbers import try_normalise
 from callcenter.settings import CallbackSettings, Settings
 from callcenter.store.callbacks import CallbackRepository, CallbackRequest
 

@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from callcenter.agentpanel.numbers import InvalidNumber, normalise_number
 from callcenter.formfields import FormError
+from callcenter.numbers import InvalidNumber, normalise_number
 
 TEXT_MAX = 4000
 VERDICT_SOURCES = ("follow_up_call", "survey")

@@ -15,7 +15,6 @@ from typing import Any
 import asyncpg
 
 from callcenter.actors import Actor
-from callcenter.agentpanel.numbers import try_normalise
 from callcenter.complaints import workflow
 from callcenter.complaints.forms import (
     VERDICT_SOURCES,
@@ -26,6 +25,7 @@ from callcenter.complaints.forms import (
 )
 from callcenter.complaints.overdue import OverdueWatch
 from callcenter.formfields import FormError
+from callcenter.numbers import try_normalise
 from callcenter.settings import Settings
 from callcenter.store.complaints import Complaint, ComplaintRepository, Listing, Registration
 
