@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import aiohttp_jinja2
 from aiohttp import web
 
-from callcenter.reports.periods import local_midnight
+from callcenter.kpis import local_midnight
 from callcenter.store import kpi_reads
 from callcenter.store.kpi_reads import DIMENSIONS, GRAINS, KPIS, KpiQuery
 from callcenter.web.app import duration
