@@ -194,7 +194,7 @@ def to_csv(rows: list[list[Cell]]) -> str:
     return out.getvalue()
 
 
-def setup(app: web.Application) -> None:
-    """The KPI page and its exports."""
+def add_routes(app: web.Application) -> None:
+    """The KPI page and its exports (called by :func:`callcenter.reports.web.setup`)."""
     app.router.add_get("/reports/kpi", kpi_page, name="kpi_report")
     app.router.add_get(r"/reports/kpi/export.{fmt:csv|xlsx}", kpi_export)

@@ -21,6 +21,7 @@ from aiohttp import web
 from callcenter.kpis import LEFT_OUT
 from callcenter.live import LiveConsumer, LiveState
 from callcenter.store.calls import CallRepository
+from callcenter.wallboard import actions
 from callcenter.web.api import add_api
 from callcenter.web.auth import Principal, current_user, require_role
 from callcenter.web.home import add_home_section
@@ -203,7 +204,8 @@ async def live_home(request: web.Request, who: Principal) -> dict[str, Any]:
 
 
 def setup(app: web.Application) -> None:
-    """The wallboard page, its event stream, the JSON view; seeds the live state at start."""
+    """The wallboard page, its event stream, the JSON view, the supervisors' actions on
+    agents (:mod:`callcenter.wallboard.actions`); seeds the live state at start."""
     app.router.add_get("/wallboard", wallboard, name="wallboard")
     app.router.add_get("/wallboard/events", events)
     app.router.add_get("/api/v1/live", live_json)
@@ -212,5 +214,6 @@ def setup(app: web.Application) -> None:
     add_api(app, "GET", "/api/v1/live", summary="The live wallboard: per queue, per agent, "
             "alerts (today, in web.timezone; numbers masked by role)", roles=ROLES,
             response=LIVE_SCHEMA)
+    actions.add_routes(app)
     app.cleanup_ctx.append(_seed)
     app.on_shutdown.append(_close_streams)
