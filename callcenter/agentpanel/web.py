@@ -9,8 +9,7 @@ the app with :func:`attach_feed`; without it the panel works but does not pop.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,7 +19,7 @@ from aiohttp import web
 
 from callcenter.agentpanel import home, pages
 from callcenter.agentpanel.access import Forbidden, NotFound
-from callcenter.agentpanel.feed import AgentFeed
+from callcenter.agentpanel.feed import AgentFeed, Event
 from callcenter.agentpanel.forms import FormError, positive_id
 from callcenter.agentpanel.presence import NoPbx
 from callcenter.agentpanel.services import PANEL, build_panel, panel
@@ -32,6 +31,7 @@ from callcenter.agentpanel.views import (
     to_json,
 )
 from callcenter.db import DATABASE_FAILURES
+from callcenter.web import sse
 from callcenter.web.auth import Principal, current_user, require_role
 from callcenter.web.keys import CATALOGUES, SETTINGS
 from callcenter.web.masking import mask_number
@@ -100,11 +100,6 @@ async def panel_page(request: web.Request) -> web.StreamResponse:
         "live": panel(request).feed is not None})
 
 
-def sse(event: str, data: str) -> bytes:
-    """One Server-Sent Event whose data is one line (JSON)."""
-    return f"event: {event}\ndata: {data}\n\n".encode()
-
-
 async def pop_of(request: web.Request, principal: Principal, caller: str | None,
                  queue: str | None, ringing: tuple[str, str] | None = None) -> dict[str, Any]:
     """The screen pop of a call from ``caller`` in ``queue``: the customer, their history,
@@ -149,7 +144,7 @@ class Reminders:
             return []
         self.checked = now
         mask = masker(self.principal)
-        return [sse("reminder", to_json({"type": "reminder", **follow_up_view(f, mask)}))
+        return [sse.encode("reminder", to_json({"type": "reminder", **follow_up_view(f, mask)}))
                 for f in due]
 
 
@@ -162,33 +157,27 @@ async def events(request: web.Request) -> web.StreamResponse:
     if feed is None:
         raise web.HTTPServiceUnavailable(text="503: no live feed in this process")
     principal = await current_user(request)
-    response = web.StreamResponse(headers={
-        "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache",
-        "X-Accel-Buffering": "no"})
-    await response.prepare(request)
     assert principal.agent is not None
     reminders = Reminders(request, principal)
-    with feed.subscribe(principal.agent) as queue, contextlib.suppress(ConnectionResetError):
-        await response.write(b"retry: 3000\n\n")
+
+    async def agent_events(queue: asyncio.Queue[Event | None]) -> AsyncGenerator[bytes, None]:
         while True:
-            wait = await reminders.wait()
-            try:
-                event = await asyncio.wait_for(queue.get(), wait)
-            except TimeoutError:
-                event = {"type": "keepalive"}
+            event = await sse.receive(queue, await reminders.wait())
             for reminder in await reminders.due():
-                await response.write(reminder)
+                yield reminder
             if event is None:
-                break
-            if event["type"] == "keepalive":
-                await response.write(b": keepalive\n\n")
+                return
+            if event is sse.IDLE:
+                yield sse.KEEPALIVE
                 continue
             if event["type"] == "ring":
                 pop = await pop_of(request, principal, event["caller"], event.get("queue"),
                                    (event["server"], event["linkedid"]))
                 event = screen_pop_view(event, pop, masker(principal))
-            await response.write(sse(event["type"], to_json(event)))
-    return response
+            yield sse.encode(event["type"], to_json(event))
+
+    with feed.subscribe(principal.agent) as queue:
+        return await sse.stream(request, agent_events(queue))
 
 
 # -- JSON API -----------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from datetime import datetime
 from typing import Any
 
@@ -19,9 +19,10 @@ import asyncpg
 from aiohttp import web
 
 from callcenter.kpis import LEFT_OUT
-from callcenter.live import LiveConsumer, LiveState
+from callcenter.live import LiveConsumer, LiveState, Subscriber
 from callcenter.store.calls import CallRepository
 from callcenter.wallboard import actions
+from callcenter.web import sse
 from callcenter.web.api import add_api
 from callcenter.web.auth import Principal, current_user, require_role
 from callcenter.web.home import add_home_section
@@ -123,34 +124,17 @@ async def events(request: web.Request) -> web.StreamResponse:
     board = board_renderer(request.app, principal)
 
     def render(state: LiveState) -> bytes:  # encoded once per kind, shared by its viewers
-        return sse("board", board(state))
+        return sse.encode("board", board(state))
 
-    response = web.StreamResponse(headers={
-        "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache",
-        "X-Accel-Buffering": "no"})
-    await response.prepare(request)
+    async def boards(sub: Subscriber) -> AsyncGenerator[bytes, None]:
+        while (event := await sse.receive(sub.queue, KEEPALIVE_S)) is not None:
+            yield render(live.state) if event is sse.IDLE else event  # the day rolls on
+
     sub = live.subscribe(kind, render)
     try:
-        with contextlib.suppress(ConnectionResetError):  # the browser went away
-            await response.write(b"retry: 3000\n\n")
-            while True:
-                try:
-                    event = await asyncio.wait_for(sub.queue.get(), KEEPALIVE_S)
-                except TimeoutError:
-                    event = render(live.state)  # durations and the day roll on
-                if event is None:
-                    break
-                await response.write(event)
-            await response.write_eof()
+        return await sse.stream(request, boards(sub))
     finally:
         live.unsubscribe(sub)
-    return response
-
-
-def sse(event: str, data: str) -> bytes:
-    """One Server-Sent Event with a possibly multi-line ``data``."""
-    lines = "".join(f"data: {line}\n" for line in data.splitlines() or [""])
-    return f"event: {event}\n{lines}\n".encode()
 
 
 @require_role(*ROLES)
