@@ -14,7 +14,7 @@ from callcenter.web.i18n import Catalogues, browser_language
 from callcenter.web.masking import mask, mask_number
 
 WEB = Path(__file__).resolve().parents[1] / "callcenter" / "web"
-MINE = ["base.html", "login.html", "home.html", "wallboard.html", "wallboard_board.html",
+MINE = ["base.html", "login.html", "home.html", "wallboard/page.html", "wallboard/board.html",
         "users.html", "audit.html", "account.html"]
 MSGID = re.compile(r"""_\(\s*(["'])([^"']+?)\1\s*[,)]""")
 
@@ -38,7 +38,8 @@ def test_mask_number_by_role() -> None:
 
 def test_every_msgid_of_the_web_package_has_a_chinese_translation() -> None:
     sources = [WEB / "templates" / name for name in MINE]
-    sources += [WEB / name for name in ("pages.py", "users.py", "wallboard.py", "nav.py", "account.py")]
+    sources += [WEB / name for name in ("pages.py", "users.py", "nav.py", "account.py")]
+    sources.append(WEB.parent / "wallboard" / "web.py")
     msgids = {m.group(2) for path in sources for m in MSGID.finditer(path.read_text("utf-8"))}
     msgids |= {  # split over lines in pages.py, so MSGID does not see them
         ("Too many failed sign-ins for this account. Try again in %(minutes)d minutes, "

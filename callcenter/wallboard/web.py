@@ -89,7 +89,7 @@ def board_renderer(app: web.Application, principal: Principal) -> Callable[[Live
     language and number visibility, as one line (one SSE data line; HTML collapses the
     white space anyway)."""
     env = aiohttp_jinja2.get_env(app)
-    template = env.get_template("wallboard_board.html")
+    template = env.get_template("wallboard/board.html")
     parts = [(env.get_template(t), ctx) for t, ctx in app.get(BOARD_PARTS, [])]
     _ = app[CATALOGUES].gettext(principal.language)
     mask = masker(principal)
@@ -108,7 +108,7 @@ async def wallboard(request: web.Request) -> web.StreamResponse:
     principal = await current_user(request)
     live = _live(request)
     board = board_renderer(request.app, principal)(live.state) if live else None
-    return aiohttp_jinja2.render_template("wallboard.html", request, {
+    return aiohttp_jinja2.render_template("wallboard/page.html", request, {
         "board": board, "tv": request.query.get("tv") == "1",
         "pause_reasons": request.app[SETTINGS].agent_panel.pause_reasons})
 
