@@ -1,9 +1,11 @@
 """The agent panel in the web app: the panel page, the agent's event stream, a JSON API.
 
 ``setup(app)`` builds the services on the app's pool, audit log and command
-port, adds the routes (pages in :mod:`callcenter.agentpanel.pages`) and the nav
-entries. The live feed is the daemon's :class:`AgentFeed` consumer, handed to
-the app with :func:`attach_feed`; without it the panel works but does not pop.
+port, adds the routes (the server-rendered pages are in
+:mod:`callcenter.agentpanel.pages`, what they show in :mod:`callcenter.agentpanel.views`),
+the home section (:mod:`callcenter.agentpanel.home`) and the nav entries. The live feed
+is the daemon's :class:`AgentFeed` consumer, handed to the app with :func:`attach_feed`;
+without it the panel works but does not pop.
 """
 
 from __future__ import annotations

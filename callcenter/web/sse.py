@@ -2,10 +2,11 @@
 
 A feature subscribes to its producer (whose bounded queue decides what a slow
 reader misses: the wallboard keeps only the latest board, the agent feed drops
-beyond its size), then hands :func:`stream` an async iterator of encoded events.
-:func:`receive` waits for the next item of such a queue, or says the stream has
-been idle so long that a keep-alive is due. ``None`` on a queue ends the stream
-(the app is shutting down); a browser that went away ends it too, quietly.
+its oldest events), then hands :func:`stream` an async generator of encoded
+events. :func:`receive` waits for the next item of such a queue, or says the
+stream has been idle so long that a keep-alive is due. ``None`` on a queue ends
+the stream (the app is shutting down); a browser that went away ends it too:
+aiohttp cancels the handler, or a write finds the connection gone.
 """
 
 from __future__ import annotations
