@@ -160,7 +160,7 @@ class Origins:
         self.applied_ms: list[float] = []
 
     def instrument(self, tracker: Any, live: Any) -> None:
-        feed, on_facts, publish = tracker.feed, live.on_facts, live.publish
+        feed, feed_live, publish = tracker.feed, live.feed, live.publish
 
         def timed_feed(frame: Any, received_at: float) -> Any:
             facts = feed(frame, received_at)
@@ -168,10 +168,10 @@ class Origins:
                 self.fact_at[id(f)] = received_at
             return facts
 
-        async def timed_on_facts(facts: Any) -> None:
+        def timed_feed_live(facts: Any) -> None:  # the real-time path calls live.feed
             first = min((self.fact_at.pop(id(f), math.inf) for f in facts), default=math.inf)
             before = live.state.version
-            await on_facts(facts)
+            feed_live(facts)
             if live.state.version != before:
                 self.pending = min(self.pending, first)
                 if first < math.inf:
@@ -184,7 +184,7 @@ class Origins:
             publish()
             self.published_at[live.state.version] = time.time()
 
-        tracker.feed, live.on_facts, live.publish = timed_feed, timed_on_facts, timed_publish
+        tracker.feed, live.feed, live.publish = timed_feed, timed_feed_live, timed_publish
 
 
 def percentile(values: list[float], p: float) -> float:

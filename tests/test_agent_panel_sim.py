@@ -83,6 +83,13 @@ async def test_a_pause_made_elsewhere_shows_up(rig: Rig) -> None:
         await stream.close()
 
 
+async def test_a_panel_closed_in_the_browser_stops_listening(rig: Rig) -> None:
+    stream = await rig.events()  # waits until the panel listens
+    await stream.close()
+    await until(lambda: rig.feed().subscribers("agent1001") == 0)
+    assert rig.feed().streams == 0
+
+
 async def test_screen_pop_within_a_second_then_notes_on_the_call(rig: Rig) -> None:
     made = await rig.client.post("/agent/customers/new", allow_redirects=False, data={
         "csrf_token": rig.client.csrf, "name": "Wang Wei",  # type: ignore[attr-defined]

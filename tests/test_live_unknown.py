@@ -31,7 +31,7 @@ def bridged() -> CallRecord:
 def render(board: dict[str, object], lang: str) -> str:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
     env.filters.update(duration=duration, localtime=lambda v, fmt="": str(v))
-    template = env.get_template("wallboard_board.html")
+    template = env.get_template("wallboard/board.html")
     gettext = Catalogues().gettext(lang)
     return template.render(board=board, _=gettext, label=labeller(gettext), percent=percent,
                            left_out=LEFT_OUT)

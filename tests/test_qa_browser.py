@@ -39,7 +39,7 @@ async def test_inspector_plays_scores_and_submits(pool: asyncpg.Pool, settings: 
     write_wav(tmp_path / "1.1.wav", 6.0)
     await pool.execute("UPDATE recordings SET path = '1.1.wav', format = 'wav'")
     name, password = await ensure_user(pool, "qa", None, "browser-test-pw")
-    features = ("callcenter.recordings.http", *FEATURES)
+    features = ("callcenter.recordings.web", *FEATURES)
     async with web_client(settings, pool, role=None, features=features) as client:
         base = str(client.make_url("/")).rstrip("/")
         async with async_playwright() as pw:

@@ -14,7 +14,7 @@ from callcenter.web.i18n import Catalogues, browser_language
 from callcenter.web.masking import mask, mask_number
 
 WEB = Path(__file__).resolve().parents[1] / "callcenter" / "web"
-MINE = ["base.html", "login.html", "home.html", "wallboard.html", "wallboard_board.html",
+MINE = ["base.html", "login.html", "home.html", "wallboard/page.html", "wallboard/board.html",
         "users.html", "audit.html", "account.html"]
 MSGID = re.compile(r"""_\(\s*(["'])([^"']+?)\1\s*[,)]""")
 

@@ -27,6 +27,7 @@ async def agent_home(request: web.Request, who: Principal) -> dict[str, Any]:
             "members": [m for m in state["members"] if m["in_queue"]]}
 
 
-def setup(app: web.Application) -> None:
-    """Add the agent's section to the home page."""
+def add_home(app: web.Application) -> None:
+    """Add the agent's section to the home page (called by
+    :func:`callcenter.agentpanel.web.setup`)."""
     add_home_section(app, "agent.html", ("agent",), agent_home)

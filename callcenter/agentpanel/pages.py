@@ -247,8 +247,8 @@ async def complaints_moved(request: web.Request) -> web.StreamResponse:
     raise web.HTTPMovedPermanently("/complaints")
 
 
-def setup(app: web.Application) -> None:
-    """The page routes."""
+def add_routes(app: web.Application) -> None:
+    """The page routes (called by :func:`callcenter.agentpanel.web.setup`)."""
     r = app.router
     r.add_get("/agent/calls/{server}/{linkedid}", call_page)
     r.add_post("/agent/calls/{server}/{linkedid}", save_note)

@@ -1,16 +1,17 @@
 """The agent panel in the web app: the panel page, the agent's event stream, a JSON API.
 
 ``setup(app)`` builds the services on the app's pool, audit log and command
-port, adds the routes (pages in :mod:`callcenter.agentpanel.pages`) and the nav
-entries. The live feed is the daemon's :class:`AgentFeed` consumer, handed to
-the app with :func:`attach_feed`; without it the panel works but does not pop.
+port, adds the routes (the server-rendered pages are in
+:mod:`callcenter.agentpanel.pages`, what they show in :mod:`callcenter.agentpanel.views`),
+the home section (:mod:`callcenter.agentpanel.home`) and the nav entries. The live feed
+is the daemon's :class:`AgentFeed` consumer, handed to the app with :func:`attach_feed`;
+without it the panel works but does not pop.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,7 +21,7 @@ from aiohttp import web
 
 from callcenter.agentpanel import home, pages
 from callcenter.agentpanel.access import Forbidden, NotFound
-from callcenter.agentpanel.feed import AgentFeed
+from callcenter.agentpanel.feed import AgentFeed, Event
 from callcenter.agentpanel.forms import FormError, positive_id
 from callcenter.agentpanel.presence import NoPbx
 from callcenter.agentpanel.services import PANEL, build_panel, panel
@@ -32,6 +33,7 @@ from callcenter.agentpanel.views import (
     to_json,
 )
 from callcenter.db import DATABASE_FAILURES
+from callcenter.web import sse
 from callcenter.web.auth import Principal, current_user, require_role
 from callcenter.web.keys import CATALOGUES, SETTINGS
 from callcenter.web.masking import mask_number
@@ -100,11 +102,6 @@ async def panel_page(request: web.Request) -> web.StreamResponse:
         "live": panel(request).feed is not None})
 
 
-def sse(event: str, data: str) -> bytes:
-    """One Server-Sent Event whose data is one line (JSON)."""
-    return f"event: {event}\ndata: {data}\n\n".encode()
-
-
 async def pop_of(request: web.Request, principal: Principal, caller: str | None,
                  queue: str | None, ringing: tuple[str, str] | None = None) -> dict[str, Any]:
     """The screen pop of a call from ``caller`` in ``queue``: the customer, their history,
@@ -149,7 +146,7 @@ class Reminders:
             return []
         self.checked = now
         mask = masker(self.principal)
-        return [sse("reminder", to_json({"type": "reminder", **follow_up_view(f, mask)}))
+        return [sse.encode("reminder", to_json({"type": "reminder", **follow_up_view(f, mask)}))
                 for f in due]
 
 
@@ -162,33 +159,27 @@ async def events(request: web.Request) -> web.StreamResponse:
     if feed is None:
         raise web.HTTPServiceUnavailable(text="503: no live feed in this process")
     principal = await current_user(request)
-    response = web.StreamResponse(headers={
-        "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache",
-        "X-Accel-Buffering": "no"})
-    await response.prepare(request)
     assert principal.agent is not None
     reminders = Reminders(request, principal)
-    with feed.subscribe(principal.agent) as queue, contextlib.suppress(ConnectionResetError):
-        await response.write(b"retry: 3000\n\n")
+
+    async def agent_events(queue: asyncio.Queue[Event | None]) -> AsyncGenerator[bytes, None]:
         while True:
-            wait = await reminders.wait()
-            try:
-                event = await asyncio.wait_for(queue.get(), wait)
-            except TimeoutError:
-                event = {"type": "keepalive"}
+            event = await sse.receive(queue, await reminders.wait())
             for reminder in await reminders.due():
-                await response.write(reminder)
+                yield reminder
             if event is None:
-                break
-            if event["type"] == "keepalive":
-                await response.write(b": keepalive\n\n")
+                return
+            if event is sse.IDLE:
+                yield sse.KEEPALIVE
                 continue
             if event["type"] == "ring":
                 pop = await pop_of(request, principal, event["caller"], event.get("queue"),
                                    (event["server"], event["linkedid"]))
                 event = screen_pop_view(event, pop, masker(principal))
-            await response.write(sse(event["type"], to_json(event)))
-    return response
+            yield sse.encode(event["type"], to_json(event))
+
+    with feed.subscribe(principal.agent) as queue:
+        return await sse.stream(request, agent_events(queue))
 
 
 # -- JSON API -----------------------------------------------------------------------------
@@ -298,8 +289,8 @@ def setup(app: web.Application) -> None:
     r.add_get("/api/agent/screen-pop", screen_pop)
     r.add_get("/api/agent/follow-ups", follow_ups)
     r.add_post("/api/agent/follow-ups/{id}/call", click_to_call)
-    pages.setup(app)
-    home.setup(app)
+    pages.add_routes(app)
+    home.add_home(app)
     add_nav(app, "/agent", "Agent panel", ["agent"])
     add_nav(app, "/agent/customers", "Customers", ["agent", "supervisor", "admin"])
     add_nav(app, "/agent/follow-ups", "Follow-ups", ["agent"])

@@ -35,7 +35,7 @@ from callcenter.console.filters import (
     parse_violations,
 )
 from callcenter.console.timeline import timeline, unknown_fields
-from callcenter.recordings.http import recording_url
+from callcenter.recordings.web import recording_url
 from callcenter.store.call_detail import call_detail
 from callcenter.store.call_search import CallRow, search_calls, search_choices
 from callcenter.store.monitoring import MonitoringRepository

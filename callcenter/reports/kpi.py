@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import aiohttp_jinja2
 from aiohttp import web
 
-from callcenter.reports.periods import local_midnight
+from callcenter.kpis import local_midnight
 from callcenter.store import kpi_reads
 from callcenter.store.kpi_reads import DIMENSIONS, GRAINS, KPIS, KpiQuery
 from callcenter.web.app import duration
@@ -194,7 +194,7 @@ def to_csv(rows: list[list[Cell]]) -> str:
     return out.getvalue()
 
 
-def setup(app: web.Application) -> None:
-    """The KPI page and its exports."""
+def add_routes(app: web.Application) -> None:
+    """The KPI page and its exports (called by :func:`callcenter.reports.web.setup`)."""
     app.router.add_get("/reports/kpi", kpi_page, name="kpi_report")
     app.router.add_get(r"/reports/kpi/export.{fmt:csv|xlsx}", kpi_export)

@@ -192,5 +192,5 @@ def setup(app: web.Application) -> None:
     r.add_get(r"/reports/export.{fmt:csv|xlsx}", report_export)
     r.add_get("/api/v1/reports", report_json)
     add_nav(app, "/reports", "Reports", ROLES)
-    kpi.setup(app)
+    kpi.add_routes(app)
     app.cleanup_ctx.append(keep_rollup)

@@ -86,8 +86,9 @@ async def act(request: web.Request) -> web.StreamResponse:
                              status=HTTP_STATUS[result.status])
 
 
-def setup(app: web.Application) -> None:
-    """The action route and its Presence service (the app's command port and audit log)."""
+def add_routes(app: web.Application) -> None:
+    """The action route and its Presence service (the app's command port and audit log);
+    called by :func:`callcenter.wallboard.web.setup`."""
     commands = cast("CommandPort | None", app[COMMANDS])
     app[PRESENCE] = Presence(app[SETTINGS].agent_panel, app[POOL], commands, app[AUDIT])
     app.router.add_post("/wallboard/agents/{agent}/{action:pause|unpause|remove}", act)

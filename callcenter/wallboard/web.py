@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from datetime import datetime
 from typing import Any
 
@@ -19,8 +19,10 @@ import asyncpg
 from aiohttp import web
 
 from callcenter.kpis import LEFT_OUT
-from callcenter.live import LiveConsumer, LiveState
+from callcenter.live import LiveConsumer, LiveState, Subscriber
 from callcenter.store.calls import CallRepository
+from callcenter.wallboard import actions
+from callcenter.web import sse
 from callcenter.web.api import add_api
 from callcenter.web.auth import Principal, current_user, require_role
 from callcenter.web.home import add_home_section
@@ -87,7 +89,7 @@ def board_renderer(app: web.Application, principal: Principal) -> Callable[[Live
     language and number visibility, as one line (one SSE data line; HTML collapses the
     white space anyway)."""
     env = aiohttp_jinja2.get_env(app)
-    template = env.get_template("wallboard_board.html")
+    template = env.get_template("wallboard/board.html")
     parts = [(env.get_template(t), ctx) for t, ctx in app.get(BOARD_PARTS, [])]
     _ = app[CATALOGUES].gettext(principal.language)
     mask = masker(principal)
@@ -106,7 +108,7 @@ async def wallboard(request: web.Request) -> web.StreamResponse:
     principal = await current_user(request)
     live = _live(request)
     board = board_renderer(request.app, principal)(live.state) if live else None
-    return aiohttp_jinja2.render_template("wallboard.html", request, {
+    return aiohttp_jinja2.render_template("wallboard/page.html", request, {
         "board": board, "tv": request.query.get("tv") == "1",
         "pause_reasons": request.app[SETTINGS].agent_panel.pause_reasons})
 
@@ -122,34 +124,17 @@ async def events(request: web.Request) -> web.StreamResponse:
     board = board_renderer(request.app, principal)
 
     def render(state: LiveState) -> bytes:  # encoded once per kind, shared by its viewers
-        return sse("board", board(state))
+        return sse.encode("board", board(state))
 
-    response = web.StreamResponse(headers={
-        "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache",
-        "X-Accel-Buffering": "no"})
-    await response.prepare(request)
+    async def boards(sub: Subscriber) -> AsyncGenerator[bytes, None]:
+        while (event := await sse.receive(sub.queue, KEEPALIVE_S)) is not None:
+            yield render(live.state) if event is sse.IDLE else event  # the day rolls on
+
     sub = live.subscribe(kind, render)
     try:
-        with contextlib.suppress(ConnectionResetError):  # the browser went away
-            await response.write(b"retry: 3000\n\n")
-            while True:
-                try:
-                    event = await asyncio.wait_for(sub.queue.get(), KEEPALIVE_S)
-                except TimeoutError:
-                    event = render(live.state)  # durations and the day roll on
-                if event is None:
-                    break
-                await response.write(event)
-            await response.write_eof()
+        return await sse.stream(request, boards(sub))
     finally:
         live.unsubscribe(sub)
-    return response
-
-
-def sse(event: str, data: str) -> bytes:
-    """One Server-Sent Event with a possibly multi-line ``data``."""
-    lines = "".join(f"data: {line}\n" for line in data.splitlines() or [""])
-    return f"event: {event}\n{lines}\n".encode()
 
 
 @require_role(*ROLES)
@@ -203,7 +188,8 @@ async def live_home(request: web.Request, who: Principal) -> dict[str, Any]:
 
 
 def setup(app: web.Application) -> None:
-    """The wallboard page, its event stream, the JSON view; seeds the live state at start."""
+    """The wallboard page, its event stream, the JSON view, the supervisors' actions on
+    agents (:mod:`callcenter.wallboard.actions`); seeds the live state at start."""
     app.router.add_get("/wallboard", wallboard, name="wallboard")
     app.router.add_get("/wallboard/events", events)
     app.router.add_get("/api/v1/live", live_json)
@@ -212,5 +198,6 @@ def setup(app: web.Application) -> None:
     add_api(app, "GET", "/api/v1/live", summary="The live wallboard: per queue, per agent, "
             "alerts (today, in web.timezone; numbers masked by role)", roles=ROLES,
             response=LIVE_SCHEMA)
+    actions.add_routes(app)
     app.cleanup_ctx.append(_seed)
     app.on_shutdown.append(_close_streams)

@@ -1,7 +1,8 @@
 """``create_app``: the aiohttp application with sessions, CSRF, templates and every feature.
 
-Feature modules (``FEATURES``) plug in with ``setup(app)``; each one that is
-installed is set up, in order, after the app's own pages.
+Feature modules (``FEATURES``, one ``<feature>.web`` per feature package, see
+docs/layers.md) plug in with ``setup(app)``; each one that is installed is set up,
+in order, after the app's own pages.
 """
 
 from __future__ import annotations
@@ -48,12 +49,11 @@ from callcenter.web.throttle import LoginThrottle
 from callcenter.web.words import labeller, words_of
 
 HERE = Path(__file__).parent
-CORE_FEATURES = ("callcenter.wallboard.web", "callcenter.wallboard.actions",
-                 "callcenter.web.users", "callcenter.web.account")
+CORE_FEATURES = ("callcenter.wallboard.web", "callcenter.web.users", "callcenter.web.account")
 """The app shell's own feature modules (and the wallboard, always present)."""
 FEATURES = (
     *CORE_FEATURES,
-    "callcenter.recordings.http",
+    "callcenter.recordings.web",
     "callcenter.reports.web",
     "callcenter.qa.web",
     "callcenter.agentpanel.web",

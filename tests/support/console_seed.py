@@ -98,7 +98,7 @@ async def scenario(pool: asyncpg.Pool) -> None:
     await add_call(pool, "c5", -24 * 60, caller="13812345678")
 
 
-FEATURES = ("callcenter.recordings.http", "callcenter.console.web")
+FEATURES = ("callcenter.recordings.web", "callcenter.console.web")
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from yarl import URL
 pytest.importorskip("callcenter.web.testing", reason="the web app has not landed yet")
 
 from callcenter.calls.model import CallRecord
-from callcenter.recordings.http import recording_url
+from callcenter.recordings.web import recording_url
 from callcenter.settings import RecordingSettings, Settings
 from callcenter.sim.wav import write_wav
 from callcenter.store.audit import AuditRepository
@@ -44,7 +44,7 @@ async def setup(pool: asyncpg.Pool, tmp_path: Path) -> tuple[Settings, bytes]:
 
 def client_for(settings: Settings, pool: asyncpg.Pool, **kw: Any) -> Any:
     """A signed-in client of an app with only this feature (others may be half-built)."""
-    return web_client(settings, pool, features=("callcenter.recordings.http",), **kw)
+    return web_client(settings, pool, features=("callcenter.recordings.web",), **kw)
 
 
 def url() -> str:
