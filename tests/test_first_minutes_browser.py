@@ -14,6 +14,7 @@ from callcenter.calls.model import CallRecord, RingAttempt, Violation
 from callcenter.settings import Settings
 from callcenter.store.calls import CallRepository
 from callcenter.web.testing import ensure_user, web_client
+from tests.support.web_board import sign_in
 
 pytestmark = pytest.mark.browser
 FEATURES = ("callcenter.wallboard.web", "callcenter.console.web")
@@ -53,11 +54,7 @@ async def test_home_page_violation_and_error_page_in_both_languages(
                 for locale, (violations, not_found, code, detail, home) in WORDS.items():
                     context = await browser.new_context(locale=locale)
                     page = await context.new_page()
-                    await page.goto(f"{base}/login")
-                    await page.fill("input[name=username]", name)
-                    await page.fill("input[name=password]", password)
-                    await page.press("input[name=password]", "Enter")
-                    await page.wait_for_url(f"{base}/")
+                    await sign_in(page, base, "/", name, password)
 
                     section = page.locator("#home-violations")
                     await expect(section.locator("h2")).to_have_text(violations)
