@@ -9,7 +9,6 @@ from typing import Any
 import asyncpg
 import pytest
 
-from callcenter.agentpanel.access import Forbidden, NotFound
 from callcenter.agentpanel.customers import CustomerDesk
 from callcenter.agentpanel.day import AgentDay, day_bounds
 from callcenter.agentpanel.followups import FollowUpDesk, dial_string
@@ -21,6 +20,7 @@ from callcenter.commands import CommandResult
 from callcenter.complaints.overdue import OverdueWatch
 from callcenter.complaints.service import ComplaintDesk
 from callcenter.numbers import InvalidNumber, normalise_number
+from callcenter.refusals import Forbidden, NotFound
 from callcenter.settings import Settings
 from callcenter.store.audit import AuditRepository
 from callcenter.store.calls import CallRepository

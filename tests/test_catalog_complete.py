@@ -68,3 +68,26 @@ def test_every_error_page_sentence_has_its_chinese() -> None:
     details = error_details()
     assert len(details) > 10  # the walk found the handlers' sentences
     assert {s: where for s, where in details.items() if s not in translated("zh")} == {}
+
+
+REFUSALS = {"Refusal", "Forbidden", "NotFound", "Conflict", "ReviewError", "Invalid"}
+
+
+def refusal_sentences() -> dict[str, str]:
+    """The msgid of every refusal raised with a literal sentence (``NotFound("No review
+    %(id)s.", id=...)``) → where: the error pages say it in the user's language."""
+    out: dict[str, str] = {}
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id in REFUSALS and node.args
+                    and isinstance(node.args[0], ast.Constant)
+                    and isinstance(node.args[0].value, str)):
+                out.setdefault(node.args[0].value, f"{path.relative_to(PACKAGE)}:{node.lineno}")
+    return out
+
+
+def test_every_refusal_has_its_chinese() -> None:
+    sentences = refusal_sentences()
+    assert len(sentences) > 10  # the walk found the services' refusals
+    assert {s: where for s, where in sentences.items() if s not in translated("zh")} == {}

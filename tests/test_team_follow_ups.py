@@ -10,10 +10,10 @@ from datetime import UTC, date, datetime, time, timedelta
 import asyncpg
 import pytest
 
-from callcenter.agentpanel.access import Forbidden, NotFound
 from callcenter.agentpanel.followups import FollowUpDesk, TakeRefused
 from callcenter.agentpanel.forms import FormError
 from callcenter.agentpanel.presence import Presence
+from callcenter.refusals import Forbidden, NotFound
 from callcenter.settings import Settings
 from callcenter.store.audit import AuditRepository
 from callcenter.store.followups import FollowUpRepository, NotMember, NotTaken

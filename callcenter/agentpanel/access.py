@@ -18,30 +18,23 @@ from __future__ import annotations
 
 from callcenter.actors import Actor
 from callcenter.calls.model import CallRecord
+from callcenter.refusals import Forbidden
 
 MANAGERS = frozenset({"supervisor", "admin"})
 CUSTOMER_ROLES = frozenset({"agent", *MANAGERS})
 CALL_READERS = frozenset({"qa", *MANAGERS})
 
 
-class Forbidden(Exception):
-    """The actor's role does not allow this."""
-
-
-class NotFound(Exception):
-    """No such object (or none the actor may know of)."""
-
-
 def require(actor: Actor, roles: frozenset[str], what: str) -> None:
     """Raise :class:`Forbidden` unless ``actor``'s role is in ``roles``."""
     if actor.role not in roles:
-        raise Forbidden(f"a {actor.role} may not {what}")
+        raise Forbidden("A %(role)s may not %(what)s.", role=actor.role, what=what)
 
 
 def agent_of(actor: Actor) -> str:
     """The agent endpoint of an agent user; :class:`Forbidden` for anyone else."""
     if actor.role != "agent" or not actor.agent:
-        raise Forbidden("only an agent user (with an agent endpoint) may do this")
+        raise Forbidden("Only an agent user (with an agent endpoint) may do this.")
     return actor.agent
 
 

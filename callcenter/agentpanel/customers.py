@@ -9,10 +9,11 @@ from typing import Any
 import asyncpg
 
 from callcenter.actors import Actor
-from callcenter.agentpanel.access import CUSTOMER_ROLES, MANAGERS, NotFound, require
+from callcenter.agentpanel.access import CUSTOMER_ROLES, MANAGERS, require
 from callcenter.agentpanel.forms import FormError, customer_form
 from callcenter.agentpanel.profile import Profile
 from callcenter.numbers import caller_id_forms, try_normalise
+from callcenter.refusals import NotFound
 from callcenter.settings import CustomerSettings
 from callcenter.store.audit import AuditRepository
 from callcenter.store.customers import (
@@ -86,7 +87,7 @@ class CustomerDesk:
         except PhoneTaken as exc:
             raise FormError({"phones": TAKEN}) from exc
         if customer is None:
-            raise NotFound(f"no customer {customer_id}")
+            raise NotFound("No customer %(id)s.", id=customer_id)
         await self.audit.record(actor.username, "customer_updated", f"customer:{customer_id}")
         return customer
 
@@ -95,7 +96,7 @@ class CustomerDesk:
         require(actor, CUSTOMER_ROLES, "read customers")
         customer = await self.customers.get(customer_id)
         if customer is None:
-            raise NotFound(f"no customer {customer_id}")
+            raise NotFound("No customer %(id)s.", id=customer_id)
         return customer
 
     async def search(self, actor: Actor, text: str, sort: str = "name",

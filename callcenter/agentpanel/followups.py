@@ -30,11 +30,12 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from callcenter.actors import Actor
-from callcenter.agentpanel.access import MANAGERS, Forbidden, NotFound, agent_of, require
+from callcenter.agentpanel.access import MANAGERS, agent_of, require
 from callcenter.agentpanel.day import local_date
 from callcenter.agentpanel.forms import FormError, follow_up_form
 from callcenter.agentpanel.presence import Presence
 from callcenter.commands import CommandResult
+from callcenter.refusals import Forbidden, NotFound
 from callcenter.settings import Settings
 from callcenter.store.audit import AuditRepository
 from callcenter.store.customers import CustomerRepository
@@ -118,7 +119,7 @@ class FollowUpDesk:
             raise TakeRefused("%(agent)s has already taken this follow-up.",
                               agent=exc.by) from None
         except NotMember:
-            raise Forbidden("only a member of its queue may take this follow-up") from None
+            raise Forbidden("Only a member of its queue may take this follow-up.") from None
         await self.audit.record(actor.username, "follow_up_taken", f"follow_up:{follow_up_id}")
         return follow_up
 
@@ -127,7 +128,7 @@ class FollowUpDesk:
         agent = agent_of(actor)
         follow_up = await self.repo.get(follow_up_id)
         if follow_up is None or follow_up.agent != agent:
-            raise NotFound(f"no follow-up {follow_up_id}")
+            raise NotFound("No follow-up %(id)s.", id=follow_up_id)
         return follow_up
 
     async def set_status(self, actor: Actor, follow_up_id: int, status: str) -> FollowUp:
@@ -169,7 +170,7 @@ class FollowUpDesk:
         follow_up = await self.own(actor, follow_up_id)
         line_agent = agent_of(actor)
         if follow_up.status != "open":
-            raise Forbidden("this follow-up is closed")
+            raise Forbidden("This follow-up is closed.")
         line = await self.presence.line(actor)
         commands = self.presence.commands
         assert commands is not None

@@ -11,17 +11,12 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from callcenter.actors import Actor
-from callcenter.agentpanel.access import (
-    Forbidden,
-    NotFound,
-    agent_of,
-    call_agents,
-    may_read_call,
-)
+from callcenter.agentpanel.access import agent_of, call_agents, may_read_call
 from callcenter.agentpanel.day import local_date
 from callcenter.agentpanel.forms import FormError, note_form
 from callcenter.calls.model import CallRecord
 from callcenter.numbers import try_normalise
+from callcenter.refusals import Forbidden, NotFound
 from callcenter.settings import Settings
 from callcenter.store.audit import AuditRepository
 from callcenter.store.calls import CallRepository
@@ -59,9 +54,9 @@ class NoteDesk:
         """The call, when ``actor`` may see it (:class:`NotFound` / :class:`Forbidden`)."""
         call = await self.calls.get_call(server, linkedid)
         if call is None:
-            raise NotFound(f"no call {server}/{linkedid}")
+            raise NotFound("No call %(call)s.", call=f"{server}/{linkedid}")
         if not may_read_call(actor, call):
-            raise Forbidden("this call is not yours")
+            raise Forbidden("This call is not yours.")
         return call
 
     async def notes_of_call(self, actor: Actor, server: str, linkedid: str) -> list[CallNote]:
@@ -82,7 +77,7 @@ class NoteDesk:
         now = now or datetime.now(UTC)
         call = await self.call(actor, server, linkedid)
         if agent not in call_agents(call):
-            raise Forbidden("this call is not yours")
+            raise Forbidden("This call is not yours.")
         form = note_form(data, self.settings.note_categories, local_date(now, self.tz))
         number = customer_number(call, self.settings.outbound_prefix)
         customer_id = await self._customer_id(data.get("customer_id"), number)

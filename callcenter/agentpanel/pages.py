@@ -12,13 +12,14 @@ import aiohttp_jinja2
 from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
 
-from callcenter.agentpanel.access import MANAGERS, Forbidden, NotFound, call_agents
+from callcenter.agentpanel.access import MANAGERS, call_agents
 from callcenter.agentpanel.customers import PAGE_SIZE
 from callcenter.agentpanel.followups import TakeRefused
 from callcenter.agentpanel.forms import FormError, phone_list, positive_id
 from callcenter.agentpanel.presence import NoPbx
 from callcenter.agentpanel.profile import PREFIX
 from callcenter.agentpanel.services import panel
+from callcenter.refusals import NotFound
 from callcenter.web.auth import Principal, current_user, require_role
 from callcenter.web.keys import CATALOGUES, SETTINGS
 
@@ -27,15 +28,12 @@ CUSTOMER_ROLES = ("agent", "supervisor", "admin")
 
 
 def page(handler: Handler) -> Handler:
-    """HTTP errors for the services' refusals: 403, 404, 503."""
+    """503 when there is no link to Asterisk (the services' refusals, 403 and 404, are said
+    by the error pages: callcenter.web.errors)."""
 
     async def run(request: web.Request) -> web.StreamResponse:
         try:
             return await handler(request)
-        except Forbidden as exc:
-            raise web.HTTPForbidden(text=f"403: {exc}") from None
-        except NotFound as exc:
-            raise web.HTTPNotFound(text=f"404: {exc}") from None
         except NoPbx as exc:
             raise web.HTTPServiceUnavailable(text=f"503: {exc}") from None
 
@@ -163,7 +161,7 @@ def _id(value: str) -> int:
     try:
         return positive_id(value)
     except FormError:
-        raise NotFound(f"no such id: {value[:20]}") from None
+        raise NotFound("No such id: %(id)s.", id=value[:20]) from None
 
 
 # -- follow-ups ---------------------------------------------------------------------------

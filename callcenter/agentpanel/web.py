@@ -20,7 +20,6 @@ import structlog
 from aiohttp import web
 
 from callcenter.agentpanel import home, pages
-from callcenter.agentpanel.access import Forbidden, NotFound
 from callcenter.agentpanel.feed import AgentFeed, Event
 from callcenter.agentpanel.forms import FormError, positive_id
 from callcenter.agentpanel.presence import NoPbx
@@ -69,12 +68,10 @@ def api(handler: Handler) -> Handler:
             principal = await current_user(request)
             _ = request.app[CATALOGUES].gettext(principal.language)
             return json_response({"errors": {k: _(v) for k, v in exc.errors.items()}}, 400)
-        except (Forbidden, NotFound, NoPbx) as exc:
+        except NoPbx as exc:  # refusals (403, 404) are the error middleware's
             principal = await current_user(request)
             _ = request.app[CATALOGUES].gettext(principal.language)
-            status = 403 if isinstance(exc, Forbidden) else 404 if isinstance(exc, NotFound) \
-                else 503
-            return json_response({"error": _(str(exc))}, status)
+            return json_response({"error": _(str(exc))}, 503)
 
     return run
 

@@ -39,6 +39,7 @@ from callcenter.qa.scoring import (
     scores_from_json,
     scores_to_json,
 )
+from callcenter.refusals import Refusal
 from callcenter.settings import Settings
 from callcenter.store.audit import AuditRepository
 from callcenter.store.calls import CallRepository
@@ -50,10 +51,8 @@ RESPONSES = ("acknowledged", "disputed")
 DECISIONS = ("upheld", "changed")
 
 
-class ReviewError(Exception):
-    """A request the rules refuse; ``status`` is the matching HTTP status."""
-
-    status = 400
+class ReviewError(Refusal):
+    """A request the QA rules refuse; ``status`` is the matching HTTP status."""
 
 
 class NotFound(ReviewError):
@@ -71,9 +70,10 @@ class Conflict(ReviewError):
 class Invalid(ReviewError):
     """Scores or input that do not fit; :attr:`problems` maps an item id (or field) → problem."""
 
-    def __init__(self, message: str, problems: Mapping[str, str] | None = None) -> None:
+    def __init__(self, message: str, problems: Mapping[str, str] | None = None,
+                 **params: Any) -> None:
         self.problems = dict(problems or {})
-        super().__init__(message)
+        super().__init__(message, **params)
 
 
 @dataclass(frozen=True)
@@ -126,8 +126,8 @@ class ReviewService:
         try:
             return forms[self.settings.qa.form]
         except KeyError:
-            raise ReviewError(f"no form '{self.settings.qa.form}' in "
-                              f"{forms_directory(self.settings)}") from None
+            raise ReviewError("No QA form %(form)s in %(directory)s.", form=self.settings.qa.form,
+                              directory=str(forms_directory(self.settings))) from None
 
     def _form_of(self, row: ReviewRow) -> Form:
         form = self._forms.get(row.form_hash)
@@ -157,7 +157,7 @@ class ReviewService:
         """A review the actor may see (NotFound otherwise, so ids do not leak)."""
         row = await self.repo.review(review_id)
         if row is None or not self._may_see(actor, row):
-            raise NotFound(f"no review {review_id}")
+            raise NotFound("No review %(id)s.", id=review_id)
         return self.review_of(row)
 
     def _may_see(self, actor: Actor, row: ReviewRow) -> bool:
@@ -192,13 +192,14 @@ class ReviewService:
         self._require(actor, SCORERS, "only QA inspectors score calls")
         entry = await self.repo.assignment(assignment_id)
         if entry is None or entry.inspector != actor.username:
-            raise NotFound(f"no assignment {assignment_id} in your work queue")
+            raise NotFound("No assignment %(id)s in your work queue.", id=assignment_id)
         existing = await self.repo.review_of_assignment(assignment_id)
         if existing is not None:
             return self.review_of(existing)
         call = await self.calls.get_call(entry.server, entry.linkedid)
         if call is None:
-            raise NotFound(f"call {entry.server}/{entry.linkedid} is not in the store")
+            raise NotFound("Call %(call)s is not in the store.",
+                           call=f"{entry.server}/{entry.linkedid}")
         form = self.current_form()
         scores = prefill(form, call)
         result = compute(form, scores)
@@ -222,7 +223,7 @@ class ReviewService:
         async with self.pool.acquire() as conn, conn.transaction():
             row = await self._locked(conn, review_id)
             if row.inspector != actor.username:
-                raise NotFound(f"no review {review_id}")
+                raise NotFound("No review %(id)s.", id=review_id)
             if row.status != "draft":
                 raise Conflict("this review is submitted and can no longer be changed; "
                                "a supervisor can change it by resolving a dispute")
@@ -258,7 +259,7 @@ class ReviewService:
                       *, remote: str = "") -> Review:
         """The agent acknowledges or disputes their submitted review, once, within the window."""
         if response not in RESPONSES:
-            raise Invalid(f"response must be one of {', '.join(RESPONSES)}")
+            raise Invalid("response must be one of %(allowed)s", allowed=", ".join(RESPONSES))
         if actor.role != "agent":
             raise Forbidden("only the reviewed agent answers a review")
         if response == "disputed" and not comment.strip():
@@ -267,15 +268,15 @@ class ReviewService:
         async with self.pool.acquire() as conn, conn.transaction():
             row = await self._locked(conn, review_id)
             if not self._may_see(actor, row):
-                raise NotFound(f"no review {review_id}")
+                raise NotFound("No review %(id)s.", id=review_id)
             if row.response is not None:
-                raise Conflict(f"this review was already {row.response}")
+                raise Conflict("This review was already %(response)s.", response=row.response)
             now = self.clock()
             assert row.submitted_at is not None
             until = row.submitted_at + timedelta(days=self.settings.qa.dispute_window_days)
             if now > until:
-                raise Conflict(f"the {self.settings.qa.dispute_window_days}-day window to "
-                               "answer this review has passed")
+                raise Conflict("The %(days)s-day window to answer this review has passed.",
+                               days=self.settings.qa.dispute_window_days)
             new = await self.repo.update_review(conn, review_id, response=response,
                                                 response_comment=comment.strip(),
                                                 responded_at=now)
@@ -290,7 +291,7 @@ class ReviewService:
         ``edits`` (rescored on the review's form)."""
         self._require(actor, SUPERVISORS, "only a supervisor resolves disputes")
         if decision not in DECISIONS:
-            raise Invalid(f"decision must be one of {', '.join(DECISIONS)}")
+            raise Invalid("decision must be one of %(allowed)s", allowed=", ".join(DECISIONS))
         if not comment.strip():
             raise Invalid("a resolution needs a comment", {"comment": "required"})
         if decision == "changed" and not edits:
@@ -327,7 +328,7 @@ class ReviewService:
     async def _locked(self, conn: asyncpg.Connection, review_id: int) -> ReviewRow:
         row = await self.repo.review(review_id, conn, lock=True)
         if row is None:
-            raise NotFound(f"no review {review_id}")
+            raise NotFound("No review %(id)s.", id=review_id)
         return row
 
     async def _audit(self, conn: asyncpg.Connection, actor: Actor, action: str, row: ReviewRow,

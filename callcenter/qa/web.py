@@ -118,12 +118,6 @@ def _id(request: web.Request) -> int:
         raise web.HTTPNotFound(text="404: no such review") from None
 
 
-def _http(exc: ReviewError) -> web.HTTPException:
-    cls = {403: web.HTTPForbidden, 404: web.HTTPNotFound, 409: web.HTTPConflict}.get(
-        exc.status, web.HTTPBadRequest)
-    return cls(text=f"{exc.status}: {exc}")
-
-
 async def _page(request: web.Request, who: Principal, review: Review, *,
                 error: Invalid | None = None, posted: Mapping[str, Any] | None = None
                 ) -> web.StreamResponse:
@@ -190,20 +184,14 @@ async def sample_and_assign(request: web.Request) -> web.StreamResponse:
 @require_role("qa")
 async def open_assignment(request: web.Request) -> web.StreamResponse:
     who = await current_user(request)
-    try:
-        review = await request.app[SERVICE].start(who, _id(request), remote=request.remote or "")
-    except ReviewError as exc:
-        raise _http(exc) from None
+    review = await request.app[SERVICE].start(who, _id(request), remote=request.remote or "")
     raise web.HTTPFound(f"/qa/reviews/{review.id}")
 
 
 @require_role("qa", "supervisor", "admin", "agent")
 async def review_page(request: web.Request) -> web.StreamResponse:
     who = await current_user(request)
-    try:
-        review = await request.app[SERVICE].get(who, _id(request))
-    except ReviewError as exc:
-        raise _http(exc) from None
+    review = await request.app[SERVICE].get(who, _id(request))
     return await _page(request, who, review)
 
 
@@ -212,19 +200,17 @@ Action = Callable[[ReviewService, Principal, Review, MultiDictProxy[Any], str], 
 
 async def _on_review(request: web.Request, action: Action) -> web.StreamResponse:
     """Run ``action`` on the URL's review with the posted fields: success redirects where it
-    says, Invalid shows the page again with the problems (400), other refusals their status."""
+    says, Invalid shows the page again with the problems (400), other refusals their status
+    (the error page says them: callcenter.web.errors)."""
     who = await current_user(request)
     svc = request.app[SERVICE]
     data = await request.post()
+    review = await svc.get(who, _id(request))
     try:
-        review = await svc.get(who, _id(request))
-        try:
-            target = await action(svc, who, review, data, request.remote or "")
-        except Invalid as exc:
-            return await _page(request, who, review, error=exc,
-                               posted={k: str(v) for k, v in data.items()})
-    except ReviewError as exc:
-        raise _http(exc) from None
+        target = await action(svc, who, review, data, request.remote or "")
+    except Invalid as exc:
+        return await _page(request, who, review, error=exc,
+                           posted={k: str(v) for k, v in data.items()})
     raise web.HTTPFound(target)
 
 
