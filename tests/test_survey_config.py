@@ -119,7 +119,7 @@ def test_compose_mounts_the_prompts_where_the_dialplan_plays_them() -> None:
     of the survey's Read and Playback (check-config reads the same files)."""
     import yaml
 
-    from callcenter.deploy.survey_checks import SOUNDS_DIR, SOUNDS_PREFIX
+    from callcenter.deploy.prompts import SOUNDS_DIR, SOUNDS_PREFIX
 
     compose = yaml.safe_load((SHIPPED.parent / "docker-compose.yml").read_text(encoding="utf-8"))
     volumes = compose["services"]["asterisk"]["volumes"]

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from callcenter.deploy.dialplan import Context, Dialplan, Step, exten_matches, split_args
 from callcenter.deploy.findings import Deployment, Finding
 from callcenter.deploy.pbx_checks import SAMPLE_NUMBER
+from callcenter.deploy.prompts import prompt_findings, sound_problem
 from callcenter.settings import Settings
 
 _AGI_URL = re.compile(r"^agi://\[?([^\]/]+?)\]?(?::(\d+))?/([A-Za-z0-9_.-]+)")
@@ -90,6 +91,11 @@ def _callback_queue(dep: Deployment, queue: str) -> Iterator[Finding]:
                       "has no extension 1: pressing 1 does nothing")
         return
     reached = _reached(dp, steps)
+    for step in reached:
+        yield from prompt_findings(dep, step)
+    announce = conf.get(section, "periodic-announce")
+    if announce is not None and (problem := sound_problem(dep.directory, announce.value)):
+        yield Finding(announce.file, announce.line, f"queue {queue}: periodic-announce {problem}")
     if not any(s.app.lower() == "agi" and "/callback" in s.data for s in reached):
         yield Finding(steps[0].file, steps[0].line, f"[{context.value}] 1 does not ask the "
                       "daemon (AGI .../callback): no callback request is recorded")

@@ -11,24 +11,16 @@ A queue running the survey without being listed is a warning.
 
 from __future__ import annotations
 
-import wave
 from collections.abc import Iterator
-from pathlib import Path
 
 from callcenter.calls.survey import SCORE_FIELD, SURVEY_EVENT
 from callcenter.deploy.ami_checks import read_classes
 from callcenter.deploy.dialplan import Dialplan, Step, split_args
 from callcenter.deploy.findings import Deployment, Finding
+from callcenter.deploy.prompts import prompt_findings
 from callcenter.settings import AmiServer, Settings
 
 SURVEY_CONTEXT = "cc-survey"
-SOUNDS_DIR = "sounds"
-"""Beside the .conf files; docker-compose.yml mounts it at Asterisk's sounds/callcenter."""
-SOUNDS_PREFIX = "callcenter/"
-PROMPT_FORMAT = (8000, 1, 2)
-"""Asterisk's ``wav`` (signed linear): 8 kHz, mono, 2 bytes a sample."""
-PLAYING_APPS = {"Read": 1, "Playback": 0, "Background": 0}
-"""Applications that play a sound → the index of its argument."""
 
 
 def check_survey(dep: Deployment, settings: Settings) -> Iterator[Finding]:
@@ -101,7 +93,7 @@ def _survey_context(dep: Deployment) -> Iterator[Finding]:
     for step in events:
         yield from _user_event(step, variable)
     for step in ctx.steps:
-        yield from _prompt(dep, step)
+        yield from prompt_findings(dep, step)
 
 
 def _user_event(step: Step, variable: str) -> Iterator[Finding]:
@@ -116,40 +108,6 @@ def _user_event(step: Step, variable: str) -> Iterator[Finding]:
     if "linkedid" in fields:
         yield Finding(step.file, step.line, "UserEvent sets its own Linkedid: the event's "
                       "channel snapshot already has one, it would arrive twice")
-
-
-def _prompt(dep: Deployment, step: Step) -> Iterator[Finding]:
-    index = PLAYING_APPS.get(step.app)
-    args = split_args(dep.dialplan.expand(step.data))
-    if step.app.lower() == "execif":  # ExecIf(cond?App(args)): the application inside
-        inner = step.data.partition("?")[2]
-        app, _, rest = inner.partition("(")
-        index, args = PLAYING_APPS.get(app), split_args(dep.dialplan.expand(rest.rstrip(")")))
-    if index is None or len(args) <= index or not args[index]:
-        return
-    for sound in args[index].split("&"):
-        problem = _sound_problem(dep.directory, sound)
-        if problem:
-            yield Finding(step.file, step.line, problem)
-
-
-def _sound_problem(directory: Path, sound: str) -> str | None:
-    """Why the survey's ``sound`` (``callcenter/<lang>/<name>``) cannot play, or None."""
-    if not sound.startswith(SOUNDS_PREFIX) or "${" in sound:
-        return f"prompt {sound!r} is not a file of {SOUNDS_DIR}/ ({SOUNDS_PREFIX}<lang>/<name>)"
-    path = directory / SOUNDS_DIR / (sound.removeprefix(SOUNDS_PREFIX) + ".wav")
-    try:
-        with wave.open(str(path), "rb") as w:
-            got = (w.getframerate(), w.getnchannels(), w.getsampwidth())
-    except FileNotFoundError:
-        return (f"prompt {sound!r}: {SOUNDS_DIR}/{path.relative_to(directory / SOUNDS_DIR)} "
-                "is missing")
-    except (OSError, EOFError, wave.Error) as exc:
-        return f"prompt {sound!r}: not a WAV file ({exc})"
-    if got != PROMPT_FORMAT:
-        return (f"prompt {sound!r} is {got[0]} Hz, {got[1]} channel(s), {8 * got[2]}-bit: "
-                "Asterisk's wav needs 8000 Hz mono 16-bit")
-    return None
 
 
 def _manager_reads_user(dep: Deployment, settings: Settings) -> Iterator[Finding]:

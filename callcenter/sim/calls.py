@@ -365,7 +365,7 @@ class Call:
         if answer.get("AGISTATUS") == "SUCCESS" and answer.get("CALLBACK_ACCEPTED") == "1":
             pbx.newexten(cust, "5", "Set", f"CALLBACK_REQUESTED={answer.get('CALLBACK_ID')}")
             pbx.set_var(cust, "CALLBACK_REQUESTED", answer.get("CALLBACK_ID", ""))
-            pbx.newexten(cust, "6", "Playback", "callcenter/callback-confirmed")
+            pbx.newexten(cust, "6", "Playback", "callcenter/zh/cc-callback-confirmed")
             pbx.newexten(cust, "7", "Hangup", "")
             self.outcome = "callback_requested"
             return self.hangup_customer(16)
