@@ -151,15 +151,15 @@ LEFT_OUT = {
 
 
 @dataclass(frozen=True)
-class MetricSettings:
-    """The thresholds the metrics depend on (section ``web`` of the settings)."""
+class ServiceLevelRules:
+    """The thresholds the service-level KPIs depend on (section ``web`` of the settings)."""
 
     service_level_s: float = 20.0
     denominator: Denominator = "offered_minus_short"
     short_abandon_s: float = 5.0
 
     @classmethod
-    def from_settings(cls, settings: Any) -> MetricSettings:
+    def from_settings(cls, settings: Any) -> ServiceLevelRules:
         """Read ``web.service_level_s``, ``web.service_level_denominator``, ``web.short_abandon_s``."""
         web = settings.web
         return cls(web.service_level_s, web.service_level_denominator, web.short_abandon_s)
@@ -303,7 +303,7 @@ def queue_wait_s(call: CallRecord, now: datetime) -> float | None:
     return max(0.0, (end - start).total_seconds())
 
 
-def call_figures(calls: Iterable[CallRecord], ms: MetricSettings, now: datetime) -> CallFigures:
+def call_figures(calls: Iterable[CallRecord], ms: ServiceLevelRules, now: datetime) -> CallFigures:
     """The figures of ``calls`` (inbound and outbound; internal calls are ignored)."""
     out = CallFigures()
     for c in calls:

@@ -70,10 +70,10 @@ def test_each_callback_inconsistency_is_reported(copied: Path, name: str, old: s
 
 
 @pytest.mark.parametrize(("prompt", "expected"), [
-    ("zh/cc-callback-offer.wav", "queue support: periodic-announce prompt "
-     "'callcenter/zh/cc-callback-offer': sounds/zh/cc-callback-offer.wav is missing"),
-    ("zh/cc-callback-confirmed.wav", "prompt 'callcenter/zh/cc-callback-confirmed': "
-     "sounds/zh/cc-callback-confirmed.wav is missing"),
+    ("zh/cc-callback-offer.wav", ("queue support: periodic-announce prompt "
+     "'callcenter/zh/cc-callback-offer': sounds/zh/cc-callback-offer.wav is missing")),
+    ("zh/cc-callback-confirmed.wav", ("prompt 'callcenter/zh/cc-callback-confirmed': "
+     "sounds/zh/cc-callback-confirmed.wav is missing")),
 ])
 def test_a_missing_callback_prompt_is_reported(copied: Path, prompt: str, expected: str) -> None:
     (copied / "sounds" / prompt).unlink()

@@ -18,7 +18,7 @@ from callcenter.calls.model import (
 from callcenter.calls.tracker import CallTracker
 from callcenter.ingest.pipeline import apply_entry
 from callcenter.ingest.pipeline_replay import read_capture
-from callcenter.kpis import MetricSettings
+from callcenter.kpis import ServiceLevelRules
 from callcenter.live.state import LiveState
 
 REAL3 = Path(__file__).parent / "traces" / "real3"
@@ -46,7 +46,7 @@ def board_after_each_fact(capture: str) -> Iterator[tuple[Fact, dict[str, Any]]]
     for kind, body, t in read_capture(REAL3 / f"{capture}.jsonl"):
         for f in apply_entry(tracker, kind, body, t):
             if live is None:
-                live = LiveState(MetricSettings(), "UTC", lambda start=f.at: start)
+                live = LiveState(ServiceLevelRules(), "UTC", lambda start=f.at: start)
             live.apply([f])
             yield f, live.snapshot(str)
 

@@ -24,7 +24,7 @@ from callcenter.calls.model import (
     Transfer,
     Violation,
 )
-from callcenter.kpis import MetricSettings
+from callcenter.kpis import ServiceLevelRules
 from callcenter.live.present import present_facts
 from callcenter.live.state import LiveState
 from callcenter.live.wire import FACT_TYPES, LIMIT, hello, pack, synced, unpack
@@ -127,7 +127,7 @@ def test_hello_and_what_is_synced() -> None:
 
 
 def test_the_present_of_a_state_rebuilds_it() -> None:
-    ms = MetricSettings()
+    ms = ServiceLevelRules()
     source = LiveState(ms, "UTC", clock=lambda: t(30))
     busy = call("1.2", agent="agent1001", answered_at=t(3))
     source.apply([

@@ -8,8 +8,8 @@ from callcenter.kpis import (
     CENTRE,
     DEFINITIONS,
     AgentFigures,
-    MetricSettings,
     NotedCall,
+    ServiceLevelRules,
     agent_call_figures,
     agent_time_figures,
     call_figures,
@@ -29,7 +29,7 @@ def test_every_metric_has_both_languages() -> None:
 def test_metric_settings_from_settings() -> None:
     s = Settings.model_validate({"web": {"service_level_s": 30, "short_abandon_s": 2,
                                          "service_level_denominator": "answered"}})
-    assert MetricSettings.from_settings(s) == MetricSettings(30, "answered", 2)
+    assert ServiceLevelRules.from_settings(s) == ServiceLevelRules(30, "answered", 2)
 
 
 def test_call_figures_by_hand() -> None:

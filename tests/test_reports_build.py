@@ -10,7 +10,7 @@ from datetime import date
 import asyncpg
 
 from callcenter.calls.model import AgentStateChanged
-from callcenter.kpis import MetricSettings, agent_call_figures, call_figures
+from callcenter.kpis import ServiceLevelRules, agent_call_figures, call_figures
 from callcenter.reports.build import ReportFilter, build_report
 from callcenter.reports.periods import parse_period
 from callcenter.settings import Settings
@@ -45,7 +45,7 @@ async def test_days_hours_and_totals_by_hand(loaded: asyncpg.Pool) -> None:
     assert (agents["a1"].answered, agents["a1"].talk_s, agents["a1"].outbound) == (1, 60, 1)
     assert (agents["a2"].answered, agents["a2"].talk_s) == (2, 300 + 60)
     # the same as the Python form over the same calls
-    assert t.as_dict() == call_figures(calls(), MetricSettings(), NOW).as_dict()
+    assert t.as_dict() == call_figures(calls(), ServiceLevelRules(), NOW).as_dict()
     py = agent_call_figures(calls())
     assert {a: f.as_dict() for a, f in agents.items()} == {a: f.as_dict() for a, f in py.items()}
 

@@ -10,7 +10,7 @@ import asyncpg
 from openpyxl import load_workbook
 
 from callcenter.calls.model import CallRecord
-from callcenter.kpis import MetricSettings
+from callcenter.kpis import ServiceLevelRules
 from callcenter.live.state import LiveState
 from callcenter.reports.build import ReportFilter, build_report
 from callcenter.reports.export import to_csv
@@ -91,7 +91,7 @@ async def test_wallboard_agrees_with_the_daily_report(pool: asyncpg.Pool) -> Non
     calls = day_calls()
     await CallRepository(pool).upsert_calls(calls)
     now = local(2026, 11, 3, 23, 0)
-    live = LiveState(MetricSettings(), "Asia/Shanghai", clock=lambda: now)
+    live = LiveState(ServiceLevelRules(), "Asia/Shanghai", clock=lambda: now)
     live.seed(calls)
     board = live.snapshot(lambda n: n or "")
     period = parse_period("day", "2026-11-03", None, "Asia/Shanghai")

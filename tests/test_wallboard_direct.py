@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 
 from callcenter.calls.model import CallRecord, RingAttempt
-from callcenter.kpis import MetricSettings
+from callcenter.kpis import ServiceLevelRules
 from callcenter.live import LiveConsumer
 from callcenter.live.state import LiveState
 from callcenter.reports.build import ReportFilter, build_report
@@ -44,7 +44,7 @@ def calls() -> list[CallRecord]:
 
 
 def board() -> LiveState:
-    live = LiveState(MetricSettings(), TZ, clock=lambda: T0 + timedelta(hours=2))
+    live = LiveState(ServiceLevelRules(), TZ, clock=lambda: T0 + timedelta(hours=2))
     live.seed(calls())
     return live
 

@@ -24,7 +24,7 @@ import structlog
 
 from callcenter.calls.alerts import RecordingAlert, SupervisorAlert
 from callcenter.calls.model import CallRecord, Fact
-from callcenter.kpis import MetricSettings
+from callcenter.kpis import ServiceLevelRules
 from callcenter.live.state import Clock, LiveState, utcnow
 from callcenter.settings import Settings
 
@@ -71,7 +71,7 @@ class LiveConsumer:
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock = utcnow) -> LiveConsumer:
         """A consumer with the metric thresholds and time zone of ``settings``."""
-        return cls(LiveState(MetricSettings.from_settings(settings), settings.web.timezone,
+        return cls(LiveState(ServiceLevelRules.from_settings(settings), settings.web.timezone,
                              clock))
 
     realtime = True

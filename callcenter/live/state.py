@@ -37,7 +37,7 @@ from callcenter.calls.model import (
 from callcenter.kpis import (
     AgentFigures,
     CallFigures,
-    MetricSettings,
+    ServiceLevelRules,
     agent_call_figures,
     call_figures,
 )
@@ -83,7 +83,7 @@ def _member_state(f: AgentStateChanged) -> str:
 class LiveState:
     """Queue and agent figures of today, kept up to date from facts."""
 
-    def __init__(self, ms: MetricSettings, timezone: str = "UTC", clock: Clock = utcnow) -> None:
+    def __init__(self, ms: ServiceLevelRules, timezone: str = "UTC", clock: Clock = utcnow) -> None:
         self.ms = ms
         self.zone = ZoneInfo(timezone)
         self.clock = clock

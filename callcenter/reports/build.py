@@ -12,8 +12,8 @@ from callcenter.kpis import (
     CENTRE,
     AgentFigures,
     CallFigures,
-    MetricSettings,
     NoteFigures,
+    ServiceLevelRules,
     local_midnight,
 )
 from callcenter.reports.periods import Period
@@ -67,7 +67,7 @@ class Report:
 
     period: Period
     filter: ReportFilter
-    ms: MetricSettings
+    ms: ServiceLevelRules
     now: datetime
     by_day: dict[date, CallFigures]
     by_hour: dict[int, CallFigures]
@@ -116,7 +116,7 @@ class _Parts:
     agents: dict[str, AgentFigures] = field(default_factory=dict)
 
 
-async def _figures(conn: asyncpg.Connection, ms: MetricSettings, period: Period,
+async def _figures(conn: asyncpg.Connection, ms: ServiceLevelRules, period: Period,
                    flt: ReportFilter, now: datetime) -> _Parts:
     """Rolled-up days that are over, plus the raw rest (open calls, today, the future).
 
@@ -150,7 +150,7 @@ async def build_report(pool: asyncpg.Pool, settings: Settings, period: Period,
                        flt: ReportFilter, *, now: datetime | None = None) -> Report:
     """The report of ``period`` for the calls matching ``flt``; open calls measured at ``now``."""
     now = now or datetime.now(UTC)
-    ms = MetricSettings.from_settings(settings)
+    ms = ServiceLevelRules.from_settings(settings)
     async with sql.reading(pool) as conn:
         parts = await _figures(conn, ms, period, flt, now)
         notes = await extras.note_counts(conn, start=period.start, end=period.end,

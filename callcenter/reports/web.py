@@ -22,7 +22,7 @@ import asyncpg
 import structlog
 from aiohttp import web
 
-from callcenter.kpis import DEFINITIONS, MetricSettings
+from callcenter.kpis import DEFINITIONS, ServiceLevelRules
 from callcenter.reports import kpi
 from callcenter.reports.build import Report, ReportFilter, build_report
 from callcenter.reports.charts import report_charts
@@ -173,7 +173,7 @@ async def keep_rollup(app: web.Application) -> AsyncIterator[None]:
             yesterday = datetime.now(ZoneInfo(tz)).date() - timedelta(days=1)
             try:
                 async with app[POOL].acquire() as conn:
-                    await rollup.keep(conn, MetricSettings.from_settings(settings), tz,
+                    await rollup.keep(conn, ServiceLevelRules.from_settings(settings), tz,
                                       yesterday - timedelta(days=KEEP_DAYS - 1), yesterday)
             except (OSError, asyncpg.PostgresError) as exc:
                 log.warning("report_rollup_refresh_failed", error=str(exc))

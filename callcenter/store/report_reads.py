@@ -21,7 +21,7 @@ from typing import Any
 
 import asyncpg
 
-from callcenter.kpis import AgentFigures, CallFigures, MetricSettings, add_time
+from callcenter.kpis import AgentFigures, CallFigures, ServiceLevelRules, add_time
 
 # ans: answered, even at a time not observed; wait NULL when not observed (metrics.wait_unknown);
 # talk_unk / hold_unk: metrics.talk_unknown / hold_unknown.
@@ -202,7 +202,7 @@ class CallQuery:
                 self.closed_only)
 
 
-async def call_figures_by_hour(conn: asyncpg.Connection, ms: MetricSettings, q: CallQuery
+async def call_figures_by_hour(conn: asyncpg.Connection, ms: ServiceLevelRules, q: CallQuery
                                ) -> dict[HourKey, CallFigures]:
     """CallFigures per (local day, local hour, queue) of the calls of ``q``."""
     out: dict[HourKey, CallFigures] = {}

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from callcenter.kpis import AgentFigures, CallFigures, MetricSettings, local_midnight
+from callcenter.kpis import AgentFigures, CallFigures, ServiceLevelRules, local_midnight
 from callcenter.store import report_reads as sql
 
 LOCK = 717273
@@ -56,7 +56,7 @@ def runs(days: list[date]) -> Iterator[tuple[date, date]]:
         yield start, prev  # type: ignore[misc]
 
 
-async def _reset_if_changed(conn: asyncpg.Connection, ms: MetricSettings, tz: str) -> None:
+async def _reset_if_changed(conn: asyncpg.Connection, ms: ServiceLevelRules, tz: str) -> None:
     row = await conn.fetchrow("SELECT tz, service_level_s, short_abandon_s"
                               " FROM report_rollup_state")
     wanted = (tz, ms.service_level_s, ms.short_abandon_s)
@@ -65,7 +65,7 @@ async def _reset_if_changed(conn: asyncpg.Connection, ms: MetricSettings, tz: st
         await conn.execute(STATE, *wanted)
 
 
-async def refresh(conn: asyncpg.Connection, ms: MetricSettings, tz: str, first: date,
+async def refresh(conn: asyncpg.Connection, ms: ServiceLevelRules, tz: str, first: date,
                   last: date) -> int:
     """Make the rollup of the local days ``first`` .. ``last`` current; returns days built.
 
@@ -84,7 +84,7 @@ async def refresh(conn: asyncpg.Connection, ms: MetricSettings, tz: str, first: 
     return len(missing)
 
 
-async def keep(conn: asyncpg.Connection, ms: MetricSettings, tz: str, first: date, last: date,
+async def keep(conn: asyncpg.Connection, ms: ServiceLevelRules, tz: str, first: date, last: date,
                chunk_days: int = 7) -> int:
     """:func:`refresh` ``first`` .. ``last`` newest first, ``chunk_days`` per transaction.
 
@@ -114,7 +114,7 @@ async def _insert(conn: asyncpg.Connection, statement: str,
         await conn.execute(statement, *[list(col) for col in zip(*rows, strict=True)])
 
 
-async def _build(conn: asyncpg.Connection, ms: MetricSettings, tz: str, first: date,
+async def _build(conn: asyncpg.Connection, ms: ServiceLevelRules, tz: str, first: date,
                  last: date) -> None:
     start, end = local_midnight(first, tz), local_midnight(last + timedelta(days=1), tz)
     q = sql.CallQuery(start, end, end, tz, closed_only=True)

@@ -10,7 +10,7 @@ from callcenter.calls.model import (
     CallRecord,
     RingAttempt,
 )
-from callcenter.kpis import MetricSettings
+from callcenter.kpis import ServiceLevelRules
 from callcenter.live.state import LiveState
 
 T0 = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
@@ -35,7 +35,7 @@ def member(agent: str, state: str, s: float, *, queue: str = "support", paused: 
 
 
 def new_state(clock: Clock, **kw: Any) -> LiveState:
-    ms = MetricSettings(service_level_s=20, denominator="offered", short_abandon_s=5)
+    ms = ServiceLevelRules(service_level_s=20, denominator="offered", short_abandon_s=5)
     return LiveState(ms, "Asia/Shanghai", clock, **kw)
 
 

@@ -8,14 +8,14 @@ import pytest
 
 from callcenter.calls.model import AgentStateChanged, CallRecord, RingAttempt, Transfer, Violation
 from callcenter.kpis import (
-    MetricSettings,
+    ServiceLevelRules,
 )
 from callcenter.store import report_reads
 
 T0 = datetime(2026, 11, 3, 2, 0, tzinfo=UTC)  # 10:00 in Asia/Shanghai
 
 
-MS = MetricSettings(service_level_s=20, denominator="offered_minus_short", short_abandon_s=5)
+MS = ServiceLevelRules(service_level_s=20, denominator="offered_minus_short", short_abandon_s=5)
 
 
 def at(s: float) -> datetime:
