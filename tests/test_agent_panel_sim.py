@@ -11,8 +11,6 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from callcenter.ami.protocol import Frame
 from callcenter.sim import AgentScript
 from callcenter.sim.testing import SimClient
@@ -21,7 +19,6 @@ from tests.support.wait import until
 
 __all__ = ["rig"]  # the fixture
 
-pytest.importorskip("callcenter.calls.tracker")
 
 
 async def test_queue_log_in_out_and_pause_reach_the_pbx(rig: Rig) -> None:

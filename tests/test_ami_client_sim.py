@@ -8,10 +8,8 @@ import pytest
 
 from callcenter.ami.client import AMIAuthError, AMIClient
 from callcenter.ami.protocol import Frame
+from callcenter.sim import PBXSimulator
 from tests.support.wait import until
-
-sim_mod = pytest.importorskip("callcenter.sim")
-PBXSimulator = sim_mod.PBXSimulator
 
 
 def client_for(sim: object, **kw: object) -> AMIClient:

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import pytest
 from prometheus_client import generate_latest
 from prometheus_client.registry import CollectorRegistry
 
@@ -29,8 +28,6 @@ from callcenter.store.customers import CustomerEdit, CustomerRepository
 from tests.support.check_config import shipped_dialplan, steps_for
 from tests.support.settings import sim_settings
 from tests.support.wait import until
-
-pytest.importorskip("callcenter.calls.tracker")
 
 SPEED = 10.0
 TRACES = Path(__file__).parent / "traces" / "real3"

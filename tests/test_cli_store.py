@@ -73,7 +73,6 @@ async def test_calls_table_and_empty(fresh_dsn: str, pool: object,
 
 async def test_calls_json_all(fresh_dsn: str, pool: object,
                               capsys: pytest.CaptureFixture[str]) -> None:
-    pytest.importorskip("callcenter.calls.replay", reason="record_to_json has not landed yet")
     await CallRepository(pool).upsert_calls([record("pbx-1.0"), record("pbx-2.0")])  # type: ignore[arg-type]
     capsys.readouterr()
     assert await cli("calls", "--json", "--all", "--dsn", fresh_dsn) == 0
@@ -91,7 +90,6 @@ async def test_rebuild_empty_journal(fresh_dsn: str, capsys: pytest.CaptureFixtu
 
 async def test_demo_for_seconds_stops_cleanly_with_a_summary(fresh_dsn: str, tmp_path: Path
                                                              ) -> None:
-    pytest.importorskip("callcenter.calls.tracker", reason="the tracker has not landed yet")
     env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("CALLCENTER_")}
     env |= {"CALLCENTER_DSN": fresh_dsn, "CALLCENTER_WEB__PORT": "0",
             "XDG_DATA_HOME": str(tmp_path / "data")}  # the spool and the demo's files

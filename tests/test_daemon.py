@@ -9,17 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import pytest
-
-from callcenter.settings import AmiServer, DatabaseSettings, Settings
-
-pytest.importorskip("callcenter.calls.tracker", reason="the tracker has not landed yet")
 
 from callcenter.cli.calls_cmd import call_json
 from callcenter.ingest.daemon import Daemon, default_consumers, make_tracker
 from callcenter.ingest.pipeline_replay import ingest_items, rebuild
 from callcenter.ingest.quietgc import NEVER
 from callcenter.ringrule.enforcer import RingEnforcer
+from callcenter.settings import AmiServer, DatabaseSettings, Settings
 from callcenter.sim import AgentScript, PBXSimulator
 from callcenter.sim.proxy import CutProxy
 from callcenter.sim.replay import ReplayServer

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import pytest
 
 from callcenter import db
+from callcenter.ingest.daemon import make_tracker
 from callcenter.ingest.pipeline import ServerPipeline
 from callcenter.ingest.pipeline_durable import DurablePath, FanOut
 from callcenter.ingest.pipeline_replay import read_capture
@@ -16,10 +16,6 @@ from callcenter.settings import Settings
 from callcenter.sim.proxy import pg_proxy
 from callcenter.store.consumer import StoreConsumer
 from callcenter.store.writer import StoreWriter
-
-pytest.importorskip("callcenter.calls.tracker", reason="the tracker has not landed yet")
-
-from callcenter.ingest.daemon import make_tracker
 
 TRACES = Path(__file__).parent / "traces"
 TABLES = ("journal", "calls", "ring_attempts", "transfers", "violations", "agents",

@@ -16,8 +16,6 @@ from callcenter.store.calls import CallRepository
 from tests.support.expected import check_calls, expected_calls
 from tests.support.ingest import store_capture
 
-pytest.importorskip("callcenter.calls.tracker", reason="the tracker has not landed yet")
-
 TRACES = Path(__file__).parent / "traces"
 CAPTURES = sorted(p for d in ("real", "real2", "real3")
                   for p in (TRACES / d).glob("*.expected.json"))

@@ -16,8 +16,6 @@ from callcenter.web.auth import Principal
 from tests.support.monitoring import monitor_rig
 from tests.support.wait import until
 
-pytest.importorskip("callcenter.calls.tracker")
-
 
 def originates(rig: Any) -> list[dict[str, Any]]:
     return [a for a in rig.sim.actions if a.get("Action") == "Originate"]

@@ -8,8 +8,6 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-pytest.importorskip("callcenter.calls.tracker", reason="the tracker has not landed yet")
-
 from callcenter.ingest.daemon import Daemon
 from callcenter.recordings.consumer import RecordingConsumer
 from callcenter.settings import AmiServer, DatabaseSettings, RecordingSettings, Settings

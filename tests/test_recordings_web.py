@@ -10,8 +10,6 @@ import asyncpg
 import pytest
 from yarl import URL
 
-pytest.importorskip("callcenter.web.testing", reason="the web app has not landed yet")
-
 from callcenter.calls.model import CallRecord
 from callcenter.recordings.web import recording_url
 from callcenter.settings import RecordingSettings, Settings

@@ -7,12 +7,11 @@ from datetime import timedelta
 import asyncpg
 import pytest
 
+from callcenter.live.state import LiveState
 from callcenter.reports.build import ReportFilter, build_report
 from callcenter.reports.periods import parse_period
 from callcenter.settings import Settings
 from tests.support.metrics import MS, T0, sample
-
-live_state = pytest.importorskip("callcenter.live.state")
 
 TZ = "Asia/Shanghai"
 
@@ -25,7 +24,7 @@ async def test_wallboard_today_equals_the_daily_report(pool: asyncpg.Pool,
     ended = [c for c in sample() if c.ended_at is not None]
     await CallRepository(pool).upsert_calls(ended)
     clock = T0 + timedelta(hours=2)                      # 12:00 in Shanghai, Nov 3
-    board = live_state.LiveState(MS, TZ, clock=lambda: clock)
+    board = LiveState(MS, TZ, clock=lambda: clock)
     board.seed(ended)
     snap = board.snapshot(lambda n: n or "")
     settings = Settings.model_validate({"web": {

@@ -21,8 +21,6 @@ from callcenter.sim import AgentScript, PBXSimulator, SimConfig
 from tests.support.ringrule import config
 from tests.support.wait import until
 
-pytest.importorskip("callcenter.calls.tracker")
-
 SPEED = 20.0  # 15 s of ringing = 0.75 s
 NEVER = AgentScript(answer_after=None)
 
