@@ -11,8 +11,10 @@ import asyncpg
 from callcenter.calls.model import CallRecord, CallStarted, QueueCallerJoined
 from callcenter.live import LiveConsumer
 from callcenter.settings import Settings
+from callcenter.wallboard.web import LIVE_SCHEMA
 from callcenter.web.app import CORE_FEATURES
 from callcenter.web.testing import web_client
+from tests.support.live import Clock, new_state
 
 ODD = ["", "0", "-1", "9" * 60, "../../etc/passwd", "<script>alert(1)</script>",
        "'; DROP TABLE users;--", "测试", "%ff", "true", "null", "2026-13-45T99:99"]
@@ -80,3 +82,9 @@ async def test_unknown_api_routes_are_404(pool: asyncpg.Pool) -> None:
     async with web_client(Settings(), pool, role="supervisor", features=CORE_FEATURES) as c:
         for path in ("/api/v1/nosuch", "/api/v1/live/extra"):
             assert (await c.get(path)).status == 404
+
+
+def test_the_live_schema_describes_every_key_of_the_board() -> None:
+    board = new_state(Clock(datetime(2026, 12, 7, 2, 0, tzinfo=UTC))).snapshot(lambda n: n or "")
+    assert set(board) <= set(LIVE_SCHEMA["properties"])  # type: ignore[arg-type]
+    assert set(LIVE_SCHEMA["required"]) <= set(board)  # type: ignore[arg-type]

@@ -55,7 +55,19 @@ LIVE_SCHEMA = {"type": "object", "required": ["now", "day", "queues", "total", "
         "call": {"type": "object", "nullable": True}, "calls": {"type": "integer"},
         "talk_s": {"type": "number"}, "talk_unknown": {"type": "integer"},
         "missed_rings": {"type": "integer"}}}},
-    "alerts": {"type": "array", "items": {"type": "object"}}}}
+    "alerts": {"type": "array", "items": {"type": "object"}},
+    "service_alerts": {"type": "array", "items": {"type": "object", "properties": {
+        "at": {"type": "string", "format": "date-time"}, "problem": {"type": "string"},
+        "detail": {"type": "string"}}}},
+    "recording_alerts": {"type": "array", "items": {"type": "object"}},
+    "surveys": {"type": "object", "description": "today's post-call survey figures per "
+                "queue and in total (rates 0..1, null when no survey was answered)",
+                "properties": {"queues": {"type": "array", "items": {"type": "object"}},
+                               "total": {"type": "object"}}},
+    "callbacks": {"type": "array", "items": {"type": "object", "properties": {
+        "queue": {"type": "string"}, "waiting": {"type": "integer"},
+        "oldest_since": {"type": "string", "format": "date-time"},
+        "oldest_s": {"type": "number"}}}}}}
 
 
 def percent(value: float | None) -> str:
