@@ -70,7 +70,7 @@ def test_every_error_page_sentence_has_its_chinese() -> None:
     assert {s: where for s, where in details.items() if s not in translated("zh")} == {}
 
 
-REFUSALS = {"Refusal", "Forbidden", "NotFound", "Conflict", "ReviewError", "Invalid"}
+REFUSALS = {"Refusal", "Forbidden", "NotFound", "Conflict", "Invalid"}
 
 
 def refusal_sentences() -> dict[str, str]:

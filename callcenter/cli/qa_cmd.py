@@ -12,8 +12,9 @@ from callcenter.cli.common import add_dsn_argument, settings_from_args
 from callcenter.cli.run_cmd import CliError, guarded, open_cli_store
 from callcenter.qa.forms import FormError, load_forms
 from callcenter.qa.report import build_sheet, figure_rows, parse_period, to_csv, to_xlsx
-from callcenter.qa.reviews import ReviewError, ReviewService, forms_directory
+from callcenter.qa.reviews import ReviewService, forms_directory
 from callcenter.qa.sampling import SamplingError, assign_week, sample_week, week_of
+from callcenter.refusals import Refusal
 from callcenter.store.audit import AuditRepository
 from callcenter.store.qa import MissingTable, QaRepository
 
@@ -150,7 +151,7 @@ async def report(args: argparse.Namespace) -> int:
                     raise CliError(f"cannot write {path}: {exc.strerror}") from None
                 await svc.audit.record("cli", "qa_report_exported", f"qa_period:{period.label}",
                                        details={"file": str(path)})
-    except (SamplingError, ReviewError, FormError) as exc:
+    except (SamplingError, Refusal, FormError) as exc:
         raise CliError(str(exc)) from None
     finally:
         await pool.close()

@@ -39,7 +39,7 @@ from callcenter.qa.scoring import (
     scores_from_json,
     scores_to_json,
 )
-from callcenter.refusals import Refusal
+from callcenter.refusals import Conflict, Forbidden, NotFound, Refusal
 from callcenter.settings import Settings
 from callcenter.store.audit import AuditRepository
 from callcenter.store.calls import CallRepository
@@ -51,23 +51,7 @@ RESPONSES = ("acknowledged", "disputed")
 DECISIONS = ("upheld", "changed")
 
 
-class ReviewError(Refusal):
-    """A request the QA rules refuse; ``status`` is the matching HTTP status."""
-
-
-class NotFound(ReviewError):
-    status = 404
-
-
-class Forbidden(ReviewError):
-    status = 403
-
-
-class Conflict(ReviewError):
-    status = 409
-
-
-class Invalid(ReviewError):
+class Invalid(Refusal):
     """Scores or input that do not fit; :attr:`problems` maps an item id (or field) → problem."""
 
     def __init__(self, message: str, problems: Mapping[str, str] | None = None,
@@ -126,7 +110,7 @@ class ReviewService:
         try:
             return forms[self.settings.qa.form]
         except KeyError:
-            raise ReviewError("No QA form %(form)s in %(directory)s.", form=self.settings.qa.form,
+            raise Refusal("No QA form %(form)s in %(directory)s.", form=self.settings.qa.form,
                               directory=str(forms_directory(self.settings))) from None
 
     def _form_of(self, row: ReviewRow) -> Form:

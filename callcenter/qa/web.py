@@ -40,9 +40,10 @@ from callcenter.qa.report import (
     to_csv,
     to_xlsx,
 )
-from callcenter.qa.reviews import Invalid, Review, ReviewError, ReviewService
+from callcenter.qa.reviews import Invalid, Review, ReviewService
 from callcenter.qa.sampling import SamplingError, assign_week, sample_week, week_of
 from callcenter.qa.scoring import ItemScore
+from callcenter.refusals import Refusal
 from callcenter.store.monitoring import MonitoringRepository
 from callcenter.store.qa import MissingTable, QaRepository
 from callcenter.web.auth import Principal, current_user, require_role
@@ -276,7 +277,7 @@ async def _sheet(request: web.Request) -> tuple[Sheet, str]:
     text = request.query.get("period") or week_of(datetime.now(UTC), tz)
     try:
         sheet = await build_sheet(request.app[SERVICE], parse_period(text, tz))
-    except (SamplingError, ReviewError) as exc:
+    except (SamplingError, Refusal) as exc:
         raise web.HTTPBadRequest(text=f"400: {exc}") from None
     who = await current_user(request)
     return sheet, who.language
