@@ -27,9 +27,9 @@ from callcenter.store.audit import AuditRepository
 from callcenter.store.logins import LoginRepository
 from callcenter.store.users import UserRepository
 from callcenter.web import api, pages
-from callcenter.web.auth import csrf_middleware, csrf_token, optional_user, security_headers
+from callcenter.web.auth import csrf_middleware, csrf_token, security_headers, user_and_language
 from callcenter.web.errors import error_pages
-from callcenter.web.i18n import LANGUAGE_NAMES, Catalogues, request_language
+from callcenter.web.i18n import LANGUAGE_NAMES, Catalogues
 from callcenter.web.keys import (
     API_DOC,
     AUDIT,
@@ -103,12 +103,11 @@ async def template_context(request: web.Request) -> dict[str, Any]:
     of a kind, for scripts), ``user``, ``nav``,
     ``csrf_token``, ``lang``, ``language_names``, ``mask``."""
     app = request.app
+    principal, lang = await user_and_language(request)
     try:
-        principal, csrf = await optional_user(request), await csrf_token(request)
+        csrf = await csrf_token(request)
     except DATABASE_DOWN:  # the error page of a database outage is drawn without a user
-        principal, csrf = None, ""
-    lang = principal.language if principal else request_language(
-        request, None, app[SETTINGS].web.default_language)
+        csrf = ""
     _ = app[CATALOGUES].gettext(lang)
     label = labeller(_)
     return {

@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from callcenter.db import DATABASE_DOWN
 from callcenter.settings import MonitoringSettings
 from callcenter.store.users import Session
 from callcenter.web.i18n import request_language
@@ -74,6 +75,19 @@ async def optional_user(request: web.Request) -> Principal | None:
     u = session.user
     lang = request_language(request, u.language, request.app[SETTINGS].web.default_language)
     return Principal(u.username, u.role, u.agent, lang)
+
+
+async def user_and_language(request: web.Request) -> tuple[Principal | None, str]:
+    """The signed-in user (None when not signed in, or when the database that holds the
+    session is down) and the page's language: the user's, else the browser's or the
+    default."""
+    try:
+        user = await optional_user(request)
+    except DATABASE_DOWN:
+        user = None
+    if user is not None:
+        return user, user.language
+    return None, request_language(request, None, request.app[SETTINGS].web.default_language)
 
 
 def is_api(request: web.Request) -> bool:

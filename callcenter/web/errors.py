@@ -18,8 +18,7 @@ from aiohttp import web
 
 from callcenter.db import DATABASE_DOWN
 from callcenter.refusals import Refusal
-from callcenter.web.auth import Handler, is_api, optional_user
-from callcenter.web.i18n import Gettext, request_language
+from callcenter.web.auth import Handler, is_api, user_and_language
 from callcenter.web.keys import CATALOGUES, SETTINGS
 
 log = structlog.get_logger(__name__)
@@ -88,17 +87,6 @@ def _bare_page(request: web.Request, context: dict[str, object]) -> str:
         csrf_token="", request=request, company_name=settings.web.company_name)
 
 
-async def _gettext_of(request: web.Request) -> Gettext:
-    """``_`` in the user's language (the browser's or the default when not signed in)."""
-    default = request.app[SETTINGS].web.default_language
-    try:
-        user = await optional_user(request)
-    except DATABASE_DOWN:
-        user = None
-    lang = user.language if user else request_language(request, None, default)
-    return request.app[CATALOGUES].gettext(lang)
-
-
 @web.middleware
 async def error_pages(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Turn plain-text HTTP errors, refusals (said in the user's language) and unexpected
@@ -110,7 +98,8 @@ async def error_pages(request: web.Request, handler: Handler) -> web.StreamRespo
             raise
         return await render_error(request, exc.status, detail_of(exc))
     except Refusal as exc:
-        said = exc.said(await _gettext_of(request))
+        _user, lang = await user_and_language(request)
+        said = exc.said(request.app[CATALOGUES].gettext(lang))
         if is_api(request):
             return web.json_response({"error": said}, status=exc.status)
         return await render_error(request, exc.status, said)
